@@ -1,0 +1,34 @@
+//! Per-interface configuration (`IFACE_CFG`: ifindex -> [`IfaceCfg`]).
+
+/// The firewall runs on the instance itself: XDP sees inbound, TC egress sees outbound.
+pub const MODE_INSTANCE: u32 = 0;
+/// The firewall runs on the host side of the instance's veth/tap: XDP sees the instance's
+/// outbound traffic, TC egress its inbound traffic.
+pub const MODE_HOST: u32 = 1;
+
+/// Maximum number of protected interfaces per daemon (size of the counter array slots).
+pub const MAX_IFACES: u32 = 256;
+
+/// Configuration of one protected interface. Replaced whole with one map update, so a reader
+/// sees either the old or the new ruleset ids, never a mix.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfaceCfg {
+    /// `ruleset[direction][family]`: id of the compiled ruleset in `RULES_V4`/`RULES_V6`.
+    pub ruleset: [[u32; 2]; 2],
+    /// [`MODE_INSTANCE`] or [`MODE_HOST`].
+    pub mode: u32,
+    /// Slot of this interface in the `STATS` array (0..[`MAX_IFACES`]).
+    pub stats_slot: u32,
+    /// Idle timeout of established TCP flows, seconds (SG-IF-4, default 432 000).
+    pub tcp_established_timeout: u32,
+    /// Idle timeout of UDP flows that are not yet streams, seconds (default 30).
+    pub udp_timeout: u32,
+    /// Idle timeout of UDP streams, seconds (default 180).
+    pub udp_stream_timeout: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<IfaceCfg>() == 40);
+
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for IfaceCfg {}

@@ -1,0 +1,43 @@
+//! Types and constants shared by the eBPF datapath (`sg-ebpf`) and userspace (`sg-userspace`).
+//!
+//! Every struct is `#[repr(C)]` with explicit padding and a size assertion, so both sides agree
+//! on the byte layout of map keys and values.
+#![no_std]
+
+pub mod conntrack;
+pub mod iface;
+pub mod rule;
+pub mod stats;
+
+/// Layout version of the pinned maps. Bump whenever a key or value layout, a map name or a map
+/// type changes, so a daemon never reinterprets maps pinned by an incompatible build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Map names, shared so userspace finds exactly what the datapath declares.
+pub mod maps {
+    pub const IFACE_CFG: &str = "IFACE_CFG";
+    pub const RULES_V4: &str = "RULES_V4";
+    pub const RULES_V6: &str = "RULES_V6";
+    pub const PORT_SETS: &str = "PORT_SETS";
+    pub const CT_TCP: &str = "CT_TCP";
+    pub const CT_OTHER: &str = "CT_OTHER";
+    pub const STATS: &str = "STATS";
+
+    /// Program names (the function names in `sg-ebpf`).
+    pub const PROG_XDP: &str = "sg_xdp";
+    pub const PROG_TC_EGRESS: &str = "sg_tc_egress";
+}
+
+/// Direction of a packet relative to the protected instance.
+pub mod dir {
+    /// Traffic to the instance (AWS "inbound", ingress rules).
+    pub const INBOUND: u8 = 0;
+    /// Traffic from the instance (AWS "outbound", egress rules).
+    pub const OUTBOUND: u8 = 1;
+}
+
+/// Address family index used in [`iface::IfaceCfg::ruleset`].
+pub mod family {
+    pub const V4: usize = 0;
+    pub const V6: usize = 1;
+}

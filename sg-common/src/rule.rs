@@ -1,0 +1,96 @@
+//! Compiled rules: LPM keys (`RULES_V4`/`RULES_V6`) and port sets (`PORT_SETS`).
+//!
+//! Userspace computes the prefix closure: the value of a prefix is the port set of every rule
+//! whose CIDR covers it, so one longest-prefix lookup gives the exact answer.
+
+/// Data of an IPv4 LPM key: the ruleset id (always matched whole) then the address.
+/// The LPM prefix length is `32 + cidr_len`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LpmV4 {
+    pub ruleset: u32,
+    pub addr: [u8; 4],
+}
+const _: () = assert!(core::mem::size_of::<LpmV4>() == 8);
+
+/// Data of an IPv6 LPM key; prefix length `32 + cidr_len`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LpmV6 {
+    pub ruleset: u32,
+    pub addr: [u8; 16],
+}
+const _: () = assert!(core::mem::size_of::<LpmV6>() == 20);
+
+/// Bits of the LPM prefix that cover the ruleset id.
+pub const RULESET_BITS: u32 = 32;
+
+/// Value of an LPM entry: which port set applies to addresses under this prefix.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LpmValue {
+    pub port_set: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<LpmValue>() == 8);
+
+/// An inclusive range of destination ports, or of ICMP `type << 8 | code` values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
+}
+const _: () = assert!(core::mem::size_of::<PortRange>() == 4);
+
+/// Capacity of one port set's range table. A port set never holds more merged ranges than the
+/// rules it came from, and an interface has at most 1000 rules (SG-QUOTA), so this is no cap.
+pub const MAX_RANGES: usize = 1024;
+/// Iterations of the bounded binary search over one protocol's ranges (log2(MAX_RANGES) + 1).
+pub const SEARCH_STEPS: usize = 11;
+
+/// Index of each protocol's slice in [`PortSet::lists`].
+pub const LIST_TCP: usize = 0;
+pub const LIST_UDP: usize = 1;
+/// ICMP in an IPv4 ruleset, ICMPv6 in an IPv6 ruleset.
+pub const LIST_ICMP: usize = 2;
+
+/// Start and length of one protocol's sorted, merged, non-overlapping ranges in
+/// [`PortSet::ranges`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RangeList {
+    pub start: u32,
+    pub len: u32,
+}
+
+/// What a prefix allows: protocols allowed whatever their ports, and per-protocol range lists.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortSet {
+    /// Bit `p` set: IP protocol `p` is allowed on every port/type.
+    pub all_ports: [u32; 8],
+    pub lists: [RangeList; 3],
+    pub _pad: u32,
+    pub ranges: [PortRange; MAX_RANGES],
+}
+const _: () = assert!(core::mem::size_of::<PortSet>() == 32 + 24 + 4 + 4 * MAX_RANGES);
+
+impl Default for PortSet {
+    fn default() -> Self {
+        Self {
+            all_ports: [0; 8],
+            lists: [RangeList::default(); 3],
+            _pad: 0,
+            ranges: [PortRange::default(); MAX_RANGES],
+        }
+    }
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    unsafe impl aya::Pod for super::LpmV4 {}
+    unsafe impl aya::Pod for super::LpmV6 {}
+    unsafe impl aya::Pod for super::LpmValue {}
+    unsafe impl aya::Pod for super::PortSet {}
+}

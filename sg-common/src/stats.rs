@@ -1,0 +1,22 @@
+//! Per-interface counters (`STATS`: per-CPU array indexed `slot * NUM_REASONS + reason`).
+
+pub const PASS_CONNTRACK: u32 = 0;
+pub const PASS_RULE: u32 = 1;
+/// ARP, neighbour and router discovery (SG-ENF-10), and non-IP traffic.
+pub const PASS_ALWAYS: u32 = 2;
+pub const DROP_NO_RULE: u32 = 3;
+pub const DROP_MALFORMED: u32 = 4;
+pub const DROP_FRAGMENT: u32 = 5;
+pub const DROP_CT_FULL: u32 = 6;
+pub const NUM_REASONS: u32 = 7;
+
+/// Names as shown by `sgctl describe-network-interfaces`, indexed by reason.
+pub const REASON_NAMES: [&str; NUM_REASONS as usize] = [
+    "pass_conntrack",
+    "pass_rule",
+    "pass_always",
+    "drop_no_rule",
+    "drop_malformed",
+    "drop_fragment",
+    "drop_conntrack_full",
+];

@@ -1,0 +1,67 @@
+//! The security-group datapath: one XDP program (packets arriving on an interface) and one TC
+//! egress program (packets leaving it). Both run the same policy; the interface's mode decides
+//! which hook sees the instance's inbound traffic (see `sg_common::iface`).
+#![no_std]
+#![no_main]
+
+mod conntrack;
+mod maps;
+mod parse;
+mod policy;
+
+use aya_ebpf::{
+    bindings::{TC_ACT_SHOT, TC_ACT_UNSPEC, xdp_action},
+    macros::{classifier, xdp},
+    programs::{TcContext, XdpContext},
+};
+
+/// Which hook a packet was seen on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    Xdp,
+    TcEgress,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Drop,
+}
+
+#[xdp]
+pub fn sg_xdp(ctx: XdpContext) -> u32 {
+    let ifindex = unsafe { (*ctx.ctx).ingress_ifindex };
+    match policy::process(ctx.data(), ctx.data_end(), ifindex, Hook::Xdp) {
+        Verdict::Pass => xdp_action::XDP_PASS,
+        Verdict::Drop => xdp_action::XDP_DROP,
+    }
+}
+
+/// Bytes of headers the policy may read; pulled into the linear part of the socket buffer.
+const PULL_LEN: u32 = 256;
+
+#[classifier]
+pub fn sg_tc_egress(ctx: TcContext) -> i32 {
+    let len = ctx.len();
+    let want = if len < PULL_LEN { len } else { PULL_LEN };
+    if ((ctx.data_end() - ctx.data()) as u32) < want {
+        // Best effort: if the pull fails, parsing sees a short packet and drops it as malformed.
+        let _ = ctx.pull_data(want);
+    }
+    let ifindex = unsafe { (*ctx.skb.skb).ifindex };
+    match policy::process(ctx.data(), ctx.data_end(), ifindex, Hook::TcEgress) {
+        // TC_ACT_UNSPEC (tcx "next"): let later programs on the interface run; passes if none.
+        Verdict::Pass => TC_ACT_UNSPEC,
+        Verdict::Drop => TC_ACT_SHOT,
+    }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

@@ -1,0 +1,49 @@
+//! Every map of the datapath. Names and layouts come from `sg_common`.
+
+use aya_ebpf::{
+    macros::map,
+    maps::{HashMap, LpmTrie, LruHashMap, PerCpuArray},
+};
+use sg_common::{
+    conntrack::{CtKey, CtValue},
+    iface::{IfaceCfg, MAX_IFACES},
+    rule::{LpmV4, LpmV6, LpmValue, PortSet},
+    stats::NUM_REASONS,
+};
+
+const BPF_F_NO_PREALLOC: u32 = 1;
+
+#[map(name = "IFACE_CFG")]
+pub static IFACE_CFG: HashMap<u32, IfaceCfg> = HashMap::with_max_entries(MAX_IFACES, 0);
+
+#[map(name = "RULES_V4")]
+pub static RULES_V4: LpmTrie<LpmV4, LpmValue> = LpmTrie::with_max_entries(1 << 20, 0);
+
+#[map(name = "RULES_V6")]
+pub static RULES_V6: LpmTrie<LpmV6, LpmValue> = LpmTrie::with_max_entries(1 << 20, 0);
+
+/// Port sets are ~4 KiB each; allocated on insert, not up front.
+#[map(name = "PORT_SETS")]
+pub static PORT_SETS: HashMap<u32, PortSet> =
+    HashMap::with_max_entries(1 << 16, BPF_F_NO_PREALLOC);
+
+/// TCP flows, kept apart from the rest so a flood of UDP or ICMP flows never evicts them.
+/// Userspace sets the size at load time.
+#[map(name = "CT_TCP")]
+pub static CT_TCP: LruHashMap<CtKey, CtValue> = LruHashMap::with_max_entries(1 << 18, 0);
+
+#[map(name = "CT_OTHER")]
+pub static CT_OTHER: LruHashMap<CtKey, CtValue> = LruHashMap::with_max_entries(1 << 16, 0);
+
+#[map(name = "STATS")]
+pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * NUM_REASONS, 0);
+
+#[inline(always)]
+pub fn count(slot: u32, reason: u32) {
+    if slot >= MAX_IFACES {
+        return;
+    }
+    if let Some(p) = STATS.get_ptr_mut(slot * NUM_REASONS + reason) {
+        unsafe { *p += 1 };
+    }
+}

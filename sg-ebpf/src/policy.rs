@@ -1,0 +1,157 @@
+//! The verdict for one packet: never-filtered traffic, then connection tracking, then the
+//! compiled rules of the interface (union of all its groups, allow-only).
+
+use aya_ebpf::{helpers::bpf_ktime_get_ns, maps::lpm_trie::Key};
+use sg_common::{
+    conntrack::CtKey,
+    dir::{INBOUND, OUTBOUND},
+    family,
+    iface::{IfaceCfg, MODE_INSTANCE},
+    rule::{LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSet, RULESET_BITS,
+           SEARCH_STEPS},
+    stats::*,
+};
+
+use crate::{
+    Hook, Verdict, conntrack,
+    maps::{CT_OTHER, CT_TCP, IFACE_CFG, PORT_SETS, RULES_V4, RULES_V6, count},
+    parse::{self, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip},
+};
+
+#[inline(always)]
+pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
+    // Interfaces without configuration are not ours (or are being detached): leave them alone.
+    let Some(cfg) = (unsafe { IFACE_CFG.get(&ifindex) }) else {
+        return Verdict::Pass;
+    };
+    let cfg = *cfg;
+    let slot = cfg.stats_slot;
+    let xdp_is_inbound = cfg.mode == MODE_INSTANCE;
+    let dir = if (hook == Hook::Xdp) == xdp_is_inbound { INBOUND } else { OUTBOUND };
+
+    let pkt = match parse::parse(data, end) {
+        Ok(p) => p,
+        Err(Skip::AlwaysPass) => {
+            count(slot, PASS_ALWAYS);
+            return Verdict::Pass;
+        }
+        Err(Skip::Malformed) => {
+            count(slot, DROP_MALFORMED);
+            return Verdict::Drop;
+        }
+        Err(Skip::Fragment) => {
+            count(slot, DROP_FRAGMENT);
+            return Verdict::Drop;
+        }
+    };
+    let len = (end - data) as u64;
+
+    let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
+    let key = ct_key(&pkt, dir, ifindex);
+    let ct = if pkt.proto == PROTO_TCP { &CT_TCP } else { &CT_OTHER };
+    let now = unsafe { bpf_ktime_get_ns() };
+
+    if tracked && conntrack::hit(ct, &key, &pkt, dir, len, &cfg, now) {
+        count(slot, PASS_CONNTRACK);
+        return Verdict::Pass;
+    }
+    if !allowed(&cfg, dir, &pkt) {
+        count(slot, DROP_NO_RULE);
+        return Verdict::Drop;
+    }
+    if tracked && !conntrack::create(ct, &key, &pkt, dir, len, now) {
+        count(slot, DROP_CT_FULL);
+        return Verdict::Drop;
+    }
+    count(slot, PASS_RULE);
+    Verdict::Pass
+}
+
+/// The key of a flow from the instance's point of view, so both directions share one entry.
+#[inline(always)]
+fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> CtKey {
+    let inbound = dir == INBOUND;
+    let (local, remote) = if inbound { (pkt.dst, pkt.src) } else { (pkt.src, pkt.dst) };
+    let (local_port, remote_port) = if pkt.proto == PROTO_TCP || pkt.proto == PROTO_UDP {
+        if inbound { (pkt.dport, pkt.sport) } else { (pkt.sport, pkt.dport) }
+    } else if pkt.icmp_echo {
+        (pkt.sport, 0)
+    } else {
+        (0, 0)
+    };
+    CtKey {
+        ifindex,
+        local,
+        remote,
+        local_port,
+        remote_port,
+        proto: pkt.proto,
+        family: pkt.family,
+        _pad: [0; 2],
+    }
+}
+
+/// Whether the rules for this direction allow the packet: one longest-prefix lookup of the
+/// remote address gives the port set of every rule covering it (prefix closure).
+#[inline(always)]
+fn allowed(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
+    let inbound = dir == INBOUND;
+    let remote = if inbound { &pkt.src } else { &pkt.dst };
+    let (fam, icmp_proto) = if pkt.family == 4 {
+        (family::V4, PROTO_ICMP)
+    } else {
+        (family::V6, PROTO_ICMPV6)
+    };
+    let ruleset = cfg.ruleset[dir as usize & 1][fam];
+    if ruleset == 0 {
+        return false;
+    }
+    let hit = if pkt.family == 4 {
+        let mut addr = [0u8; 4];
+        addr.copy_from_slice(&remote[..4]);
+        RULES_V4.get(Key::new(RULESET_BITS + 32, LpmV4 { ruleset, addr }))
+    } else {
+        RULES_V6.get(Key::new(RULESET_BITS + 128, LpmV6 { ruleset, addr: *remote }))
+    };
+    let Some(hit) = hit else {
+        return false;
+    };
+    let Some(set) = (unsafe { PORT_SETS.get(&hit.port_set) }) else {
+        return false;
+    };
+    let p = pkt.proto;
+    if set.all_ports[(p >> 5) as usize] & (1u32 << (p & 31)) != 0 {
+        return true;
+    }
+    let list = match p {
+        PROTO_TCP => LIST_TCP,
+        PROTO_UDP => LIST_UDP,
+        _ if p == icmp_proto => LIST_ICMP,
+        _ => return false,
+    };
+    in_ranges(set, list, pkt.dport)
+}
+
+/// Bounded binary search for `v` in one protocol's sorted, non-overlapping ranges.
+#[inline(always)]
+fn in_ranges(set: &PortSet, list: usize, v: u16) -> bool {
+    let l = set.lists[list];
+    let mut base = l.start as usize;
+    let mut len = l.len as usize;
+    if len == 0 {
+        return false;
+    }
+    for _ in 0..SEARCH_STEPS {
+        if len <= 1 {
+            break;
+        }
+        let half = len / 2;
+        let mid = base + half;
+        if set.ranges[mid & (MAX_RANGES - 1)].lo <= v {
+            base = mid;
+        }
+        len -= half;
+    }
+    let r = set.ranges[base & (MAX_RANGES - 1)];
+    r.lo <= v && v <= r.hi
+}

@@ -1,0 +1,74 @@
+//! `sgd`: the security-group daemon.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use sg_userspace::{
+    daemon::{self, Config, FileConfig},
+    datapath::XdpModeChoice,
+    paths,
+};
+use tracing_subscriber::EnvFilter;
+
+/// Enforces AWS-style security groups on this host's interfaces with eBPF (XDP and TC), and
+/// serves the API that `sgctl` uses.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Directory of the state database and of the optional configuration file `sgd.json`.
+    #[arg(long, default_value = paths::STATE_DIR)]
+    state_dir: PathBuf,
+    /// Unix socket of the API.
+    #[arg(long, default_value = paths::SOCKET, env = "SG_SOCKET")]
+    socket: PathBuf,
+    /// Directory on a bpf filesystem where the datapath's maps are pinned. If its parent is
+    /// not on a bpf filesystem (e.g. under `ip netns exec`), one is mounted there.
+    #[arg(long, default_value = paths::PIN_DIR)]
+    pin_dir: PathBuf,
+    /// XDP attach mode.
+    #[arg(long, value_enum, default_value_t = XdpModeChoice::Auto)]
+    xdp_mode: XdpModeChoice,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("SG_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut cfg = Config {
+        state_dir: args.state_dir,
+        socket: args.socket,
+        pin_dir: args.pin_dir,
+        xdp_mode: args.xdp_mode,
+        ..Config::default()
+    };
+    let file = cfg.state_dir.join(paths::CONFIG_FILE);
+    if file.exists() {
+        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let fc: FileConfig = serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+        if let Some(q) = fc.quotas {
+            cfg.quotas = q;
+        }
+        if let Some(n) = fc.conntrack_tcp_max {
+            cfg.ct_tcp_max = n;
+        }
+        if let Some(n) = fc.conntrack_other_max {
+            cfg.ct_other_max = n;
+        }
+    }
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async {
+        let shutdown = async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+            let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+        };
+        daemon::run(cfg, shutdown).await
+    })
+}

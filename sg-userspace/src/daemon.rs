@@ -1,0 +1,300 @@
+//! `sgd`: owns the state, its store and the datapath, and applies each API request as one
+//! transaction: the new state is computed on a copy, enforced, persisted, and only then
+//! becomes current. A request that fails at any step changes nothing.
+
+use std::{
+    future::Future,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use sg_common::stats::REASON_NAMES;
+use tracing::{error, info, warn};
+
+use crate::{
+    api::{DescribeNetworkInterfaces, Request, Response, server},
+    compiler::{self, Addresses},
+    datapath::{self, Datapath, DatapathConfig, XdpModeChoice},
+    model::{ApiError, ApiResult, Quotas, RandomIds, State, ops},
+    paths,
+    store::Store,
+};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub state_dir: PathBuf,
+    pub socket: PathBuf,
+    pub pin_dir: PathBuf,
+    pub xdp_mode: XdpModeChoice,
+    pub quotas: Quotas,
+    pub ct_tcp_max: u32,
+    pub ct_other_max: u32,
+    /// How often interface addresses and devices are re-read (group references, SG-IF-3).
+    pub refresh: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            state_dir: paths::STATE_DIR.into(),
+            socket: paths::SOCKET.into(),
+            pin_dir: paths::PIN_DIR.into(),
+            xdp_mode: XdpModeChoice::Auto,
+            quotas: Quotas::default(),
+            ct_tcp_max: 1 << 18,
+            ct_other_max: 1 << 16,
+            refresh: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Settings read from `<state-dir>/sgd.json` when present.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub quotas: Option<Quotas>,
+    pub conntrack_tcp_max: Option<u32>,
+    pub conntrack_other_max: Option<u32>,
+}
+
+pub struct Core {
+    state: State,
+    store: Store,
+    datapath: Datapath,
+    quotas: Quotas,
+    /// Addresses used for the last compile, to notice changes.
+    addrs: Addresses,
+}
+
+fn read_addresses(state: &State) -> Addresses {
+    state
+        .interfaces
+        .keys()
+        .map(|name| (name.clone(), datapath::device_addresses(name)))
+        .collect()
+}
+
+impl Core {
+    pub fn open(cfg: &Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&cfg.state_dir)
+            .with_context(|| format!("creating state directory {}", cfg.state_dir.display()))?;
+        let db = cfg.state_dir.join(paths::DB_FILE);
+        let store = Store::open(&db).with_context(|| format!("opening store {}", db.display()))?;
+        let state = match store.load()? {
+            Some(s) => {
+                info!(groups = s.groups.len(), interfaces = s.interfaces.len(), "state loaded");
+                s
+            }
+            None => {
+                let s = State::new(&mut RandomIds);
+                store.save(None, &s)?;
+                info!(vpc = %s.default_vpc().id, "new state: default VPC and default group created");
+                s
+            }
+        };
+        let datapath = Datapath::load(DatapathConfig {
+            pin_dir: cfg.pin_dir.clone(),
+            xdp_mode: cfg.xdp_mode,
+            ct_tcp_max: cfg.ct_tcp_max,
+            ct_other_max: cfg.ct_other_max,
+        })?;
+        let mut core = Self { state, store, datapath, quotas: cfg.quotas, addrs: Addresses::new() };
+        let state = core.state.clone();
+        if let Err(e) = core.enforce(&state) {
+            // Interfaces that are missing now are attached when they appear (refresh).
+            warn!(error = %e.message, "not every interface could be protected at start");
+        }
+        Ok(core)
+    }
+
+    /// Compiles `state` and brings the datapath to it. Interfaces whose device does not exist
+    /// are skipped (and protected once it appears).
+    fn enforce(&mut self, state: &State) -> ApiResult<()> {
+        let addrs = read_addresses(state);
+        let compiled = compiler::compile_all(state, &addrs);
+        let mut first_err = None;
+        for (name, iface) in &state.interfaces {
+            if !datapath::device_exists(name) {
+                if self.datapath.is_attached(name) {
+                    let _ = self.datapath.remove(name);
+                }
+                continue;
+            }
+            if let Err(e) = self.datapath.apply(iface, &compiled[name]) {
+                error!(iface = %name, error = %e, "applying rules failed");
+                first_err.get_or_insert(ApiError::internal(format!("{name}: {e}")));
+            }
+        }
+        for name in self.datapath.attached_ifaces() {
+            if !state.interfaces.contains_key(&name) {
+                let _ = self.datapath.remove(&name);
+            }
+        }
+        self.addrs = addrs;
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Re-reads devices and addresses; re-applies when they changed (SG-IF-3).
+    pub fn refresh(&mut self) {
+        let addrs = read_addresses(&self.state);
+        let missing = self
+            .state
+            .interfaces
+            .keys()
+            .any(|n| datapath::device_exists(n) != self.datapath.is_attached(n));
+        if addrs != self.addrs || missing {
+            let state = self.state.clone();
+            let _ = self.enforce(&state);
+        }
+    }
+
+    pub fn handle(&mut self, req: Request) -> Response {
+        match self.execute(&req) {
+            Ok(v) => Response::Ok(v),
+            Err(e) => {
+                info!(operation = req.operation(), code = %e.code, "request refused");
+                Response::Error(e)
+            }
+        }
+    }
+
+    fn execute(&mut self, req: &Request) -> ApiResult<Value> {
+        let mut next = self.state.clone();
+        let ids = &mut RandomIds;
+        let q = &self.quotas;
+        let out = match req {
+            Request::CreateSecurityGroup(r) => ops::create_security_group(&mut next, ids, q, r),
+            Request::DeleteSecurityGroup(r) => ops::delete_security_group(&mut next, r),
+            Request::DescribeSecurityGroups(r) => ops::describe_security_groups(&self.state, r),
+            Request::AuthorizeSecurityGroupIngress(r) => {
+                ops::authorize(&mut next, ids, q, &r.group_id, false, &r.ip_permissions)
+            }
+            Request::AuthorizeSecurityGroupEgress(r) => {
+                ops::authorize(&mut next, ids, q, &r.group_id, true, &r.ip_permissions)
+            }
+            Request::RevokeSecurityGroupIngress(r) => ops::revoke(&mut next, &r.group_id, false, &r.ip_permissions),
+            Request::RevokeSecurityGroupEgress(r) => ops::revoke(&mut next, &r.group_id, true, &r.ip_permissions),
+            Request::ModifyNetworkInterfaceAttribute(r) => {
+                ops::modify_network_interface_attribute(&mut next, q, r, &datapath::device_exists)
+            }
+            Request::DescribeNetworkInterfaces(r) => self.describe_network_interfaces(r),
+        }?;
+        if next != self.state {
+            let old = self.state.clone();
+            if let Err(e) = self.enforce(&next) {
+                let _ = self.enforce(&old);
+                return Err(e);
+            }
+            if let Err(e) = self.store.save(Some(&old), &next) {
+                error!(error = %e, "saving state failed; change rolled back");
+                let _ = self.enforce(&old);
+                return Err(ApiError::internal(format!("saving the change failed: {e}")));
+            }
+            self.state = next;
+        }
+        Ok(out)
+    }
+
+    fn describe_network_interfaces(&self, req: &DescribeNetworkInterfaces) -> ApiResult<Value> {
+        for id in &req.network_interface_ids {
+            if !self.state.interfaces.contains_key(id) {
+                return Err(ApiError::interface_not_found(id));
+            }
+        }
+        let mut out = Vec::new();
+        for iface in self.state.interfaces.values() {
+            if !req.network_interface_ids.is_empty() && !req.network_interface_ids.contains(&iface.id) {
+                continue;
+            }
+            let groups: Vec<Value> = self
+                .state
+                .effective_groups(iface)
+                .iter()
+                .filter_map(|id| self.state.groups.get(id))
+                .map(|g| json!({ "GroupName": g.name, "GroupId": g.id }))
+                .collect();
+            let addrs = datapath::device_addresses(&iface.id);
+            let v4: Vec<String> = addrs.iter().filter(|a| a.is_ipv4()).map(|a| a.to_string()).collect();
+            let v6: Vec<Value> = addrs
+                .iter()
+                .filter(|a| a.is_ipv6())
+                .map(|a| json!({ "Ipv6Address": a.to_string() }))
+                .collect();
+            let mut ni = json!({
+                "NetworkInterfaceId": iface.id,
+                "InterfaceType": "interface",
+                "Status": if self.datapath.is_attached(&iface.id) { "in-use" } else { "available" },
+                "VpcId": iface.vpc_id,
+                "OwnerId": self.state.owner_id,
+                "Groups": groups,
+                "PrivateIpAddresses": v4.iter().enumerate()
+                    .map(|(i, a)| json!({ "PrivateIpAddress": a, "Primary": i == 0 }))
+                    .collect::<Vec<_>>(),
+                "Ipv6Addresses": v6,
+                "SourceDestCheck": true,
+                "ConnectionTrackingConfiguration": {
+                    "TcpEstablishedTimeout": iface.timeouts.tcp_established,
+                    "UdpStreamTimeout": iface.timeouts.udp_stream,
+                    "UdpTimeout": iface.timeouts.udp,
+                },
+            });
+            if let Some(first) = v4.first() {
+                ni["PrivateIpAddress"] = json!(first);
+            }
+            if let Some(stats) = self.datapath.stats(&iface.id) {
+                let m: serde_json::Map<String, Value> =
+                    REASON_NAMES.iter().zip(stats).map(|(k, v)| (k.to_string(), json!(v))).collect();
+                ni["Statistics"] = Value::Object(m);
+            }
+            out.push(ni);
+        }
+        Ok(json!({ "NetworkInterfaces": out }))
+    }
+
+    /// Orderly shutdown: remove pins (the programs detach when the process exits).
+    pub fn shutdown(&self) {
+        self.datapath.unpin();
+    }
+}
+
+/// Runs the daemon until `shutdown` completes.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let listener = server::bind(&cfg.socket).with_context(|| format!("binding {}", cfg.socket.display()))?;
+    let core = Core::open(&cfg)?;
+    let core = Arc::new(Mutex::new(core));
+    info!(socket = %cfg.socket.display(), "sgd ready");
+    let handler = {
+        let core = core.clone();
+        Arc::new(move |req: Request| {
+            let mut core = core.lock().unwrap_or_else(|p| p.into_inner());
+            core.handle(req)
+        })
+    };
+    let refresher = {
+        let core = core.clone();
+        let every = cfg.refresh;
+        async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let core = core.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    core.lock().unwrap_or_else(|p| p.into_inner()).refresh();
+                })
+                .await;
+            }
+        }
+    };
+    let result = tokio::select! {
+        r = server::serve(listener, handler) => r.context("serving the API"),
+        () = refresher => Ok(()),
+        () = shutdown => Ok(()),
+    };
+    info!("sgd stopping");
+    let _ = std::fs::remove_file(&cfg.socket);
+    core.lock().unwrap_or_else(|p| p.into_inner()).shutdown();
+    result
+}

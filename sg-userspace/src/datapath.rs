@@ -1,0 +1,476 @@
+//! Loads the eBPF datapath, pins its maps, attaches it to interfaces and is the one writer of
+//! every map.
+//!
+//! Rule updates are atomic per interface: the new ruleset is written under fresh ruleset and
+//! port-set ids, then one update of the interface's `IFACE_CFG` entry switches every direction
+//! and family to it, then the old entries are freed. A packet sees the old or the new ruleset,
+//! never a mix; a failed write leaves the old ruleset in force.
+
+use std::{
+    collections::HashMap,
+    fs,
+    io,
+    net::IpAddr,
+    path::{Path, PathBuf},
+};
+
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::{HashMap as BpfHashMap, LpmTrie, MapData, MapError, PerCpuArray, lpm_trie::Key},
+    programs::{
+        ProgramError, SchedClassifier, TcAttachType, Xdp, XdpMode, tc::SchedClassifierLinkId,
+        xdp::XdpLinkId,
+    },
+};
+use ipnet::IpNet;
+use sg_common::{
+    iface::{IfaceCfg, MAX_IFACES, MODE_INSTANCE},
+    maps as names,
+    rule::{LpmV4, LpmV6, LpmValue, PortSet, RULESET_BITS},
+    stats::NUM_REASONS,
+};
+use tracing::{info, warn};
+
+use crate::{
+    compiler::{CompileError, CompiledIface},
+    model::{Interface, Timeouts},
+};
+
+/// The eBPF object built by `build.rs`.
+static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sg-ebpf"));
+
+const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatapathError {
+    #[error("cannot prepare the bpf filesystem at {path}: {source}")]
+    BpfFs {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("loading the eBPF datapath failed: {0}")]
+    Load(#[from] aya::EbpfError),
+    #[error("the eBPF object has no {0}")]
+    Missing(&'static str),
+    #[error("eBPF program error: {0}")]
+    Program(#[from] ProgramError),
+    #[error("map {map} update failed: {source}")]
+    Map {
+        map: &'static str,
+        #[source]
+        source: MapError,
+    },
+    #[error("pinning {path} failed: {source}")]
+    Pin {
+        path: PathBuf,
+        #[source]
+        source: aya::pin::PinError,
+    },
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error("network interface {0} does not exist")]
+    NoDevice(String),
+    #[error("attaching to {iface} failed: {source}. If the driver has no native XDP, retry with --xdp-mode skb")]
+    Attach {
+        iface: String,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("no free interface slot: at most {MAX_IFACES} interfaces can be protected")]
+    NoSlot,
+}
+
+fn map_err(map: &'static str) -> impl FnOnce(MapError) -> DatapathError {
+    move |source| DatapathError::Map { map, source }
+}
+
+/// How the XDP program is attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum XdpModeChoice {
+    /// Native (driver) mode on devices with a driver, generic (skb) mode on virtual devices
+    /// such as veth, where native XDP disables GSO on the peer and cuts TCP throughput.
+    Auto,
+    Native,
+    Skb,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatapathConfig {
+    pub pin_dir: PathBuf,
+    pub xdp_mode: XdpModeChoice,
+    pub ct_tcp_max: u32,
+    pub ct_other_max: u32,
+}
+
+/// Entries written for one compiled ruleset, kept so they can be freed after the switch.
+#[derive(Default)]
+struct Written {
+    rulesets: [[u32; 2]; 2],
+    v4: Vec<Key<LpmV4>>,
+    v6: Vec<Key<LpmV6>>,
+    port_sets: Vec<u32>,
+}
+
+struct Attached {
+    ifindex: u32,
+    slot: u32,
+    compiled: CompiledIface,
+    timeouts: Timeouts,
+    written: Written,
+    xdp: Option<XdpLinkId>,
+    tc: Option<SchedClassifierLinkId>,
+}
+
+pub struct Datapath {
+    ebpf: Ebpf,
+    cfg: DatapathConfig,
+    iface_cfg: BpfHashMap<MapData, u32, IfaceCfg>,
+    rules_v4: LpmTrie<MapData, LpmV4, LpmValue>,
+    rules_v6: LpmTrie<MapData, LpmV6, LpmValue>,
+    port_sets: BpfHashMap<MapData, u32, PortSet>,
+    stats: PerCpuArray<MapData, u64>,
+    next_ruleset: u32,
+    next_port_set: u32,
+    attached: HashMap<String, Attached>,
+}
+
+/// Makes sure `dir`'s parent is on a bpf filesystem, mounting one there if not (as under
+/// `ip netns exec`, which gives a fresh `/sys` without bpffs).
+fn ensure_bpffs(dir: &Path) -> Result<(), DatapathError> {
+    let parent = dir.parent().unwrap_or(dir);
+    let err = |source| DatapathError::BpfFs { path: parent.to_owned(), source };
+    fs::create_dir_all(parent).map_err(err)?;
+    let fs_type = nix::sys::statfs::statfs(parent).map_err(|e| err(e.into()))?.filesystem_type();
+    if fs_type.0 as i64 != BPF_FS_MAGIC {
+        info!(path = %parent.display(), "mounting a bpf filesystem");
+        nix::mount::mount(Some("bpf"), parent, Some("bpf"), nix::mount::MsFlags::empty(), None::<&str>)
+            .map_err(|e| err(e.into()))?;
+    }
+    Ok(())
+}
+
+impl Datapath {
+    /// Loads the programs and maps and pins the maps under the pin directory, replacing any
+    /// pins a previous run left there.
+    pub fn load(cfg: DatapathConfig) -> Result<Self, DatapathError> {
+        ensure_bpffs(&cfg.pin_dir)?;
+        let pin_err = |source| DatapathError::BpfFs { path: cfg.pin_dir.clone(), source };
+        if cfg.pin_dir.exists() {
+            fs::remove_dir_all(&cfg.pin_dir).map_err(pin_err)?;
+        }
+        fs::create_dir_all(&cfg.pin_dir).map_err(pin_err)?;
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries(names::CT_TCP, cfg.ct_tcp_max)
+            .map_max_entries(names::CT_OTHER, cfg.ct_other_max)
+            .load(EBPF_OBJECT)?;
+        for (name, map) in ebpf.maps() {
+            let path = cfg.pin_dir.join(name);
+            map.pin(&path).map_err(|source| DatapathError::Pin { path, source })?;
+        }
+        let xdp: &mut Xdp = ebpf
+            .program_mut(names::PROG_XDP)
+            .ok_or(DatapathError::Missing(names::PROG_XDP))?
+            .try_into()?;
+        xdp.load()?;
+        let tc: &mut SchedClassifier = ebpf
+            .program_mut(names::PROG_TC_EGRESS)
+            .ok_or(DatapathError::Missing(names::PROG_TC_EGRESS))?
+            .try_into()?;
+        tc.load()?;
+        let mut take = |name: &'static str| ebpf.take_map(name).ok_or(DatapathError::Missing(name));
+        let iface_cfg = BpfHashMap::try_from(take(names::IFACE_CFG)?).map_err(map_err(names::IFACE_CFG))?;
+        let rules_v4 = LpmTrie::try_from(take(names::RULES_V4)?).map_err(map_err(names::RULES_V4))?;
+        let rules_v6 = LpmTrie::try_from(take(names::RULES_V6)?).map_err(map_err(names::RULES_V6))?;
+        let port_sets = BpfHashMap::try_from(take(names::PORT_SETS)?).map_err(map_err(names::PORT_SETS))?;
+        let stats = PerCpuArray::try_from(take(names::STATS)?).map_err(map_err(names::STATS))?;
+        info!(pin_dir = %cfg.pin_dir.display(), "datapath loaded");
+        Ok(Self {
+            ebpf,
+            cfg,
+            iface_cfg,
+            rules_v4,
+            rules_v6,
+            port_sets,
+            stats,
+            next_ruleset: 1,
+            next_port_set: 1,
+            attached: HashMap::new(),
+        })
+    }
+
+    pub fn is_attached(&self, iface: &str) -> bool {
+        self.attached.contains_key(iface)
+    }
+
+    pub fn attached_ifaces(&self) -> Vec<String> {
+        self.attached.keys().cloned().collect()
+    }
+
+    /// Brings an interface's datapath state to `compiled`: attaches it the first time,
+    /// switches rulesets atomically afterwards, does nothing when nothing changed.
+    pub fn apply(&mut self, iface: &Interface, compiled: &CompiledIface) -> Result<(), DatapathError> {
+        let ifindex = nix::net::if_::if_nametoindex(iface.id.as_str())
+            .map_err(|_| DatapathError::NoDevice(iface.id.clone()))?;
+        if let Some(a) = self.attached.get(&iface.id) {
+            if a.ifindex != ifindex {
+                // The device was replaced by one with the same name: start afresh.
+                self.remove(&iface.id)?;
+            } else if a.compiled == *compiled && a.timeouts == iface.timeouts {
+                return Ok(());
+            }
+        }
+        match self.attached.get(&iface.id) {
+            Some(a) => {
+                let slot = a.slot;
+                let written = self.write(compiled)?;
+                let cfg = iface_cfg(&written, slot, &iface.timeouts);
+                if let Err(e) = self.iface_cfg.insert(ifindex, cfg, 0) {
+                    self.free(written);
+                    return Err(map_err(names::IFACE_CFG)(e));
+                }
+                let a = self.attached.get_mut(&iface.id).expect("present above");
+                let old = std::mem::replace(&mut a.written, written);
+                a.compiled = compiled.clone();
+                a.timeouts = iface.timeouts;
+                self.free(old);
+                Ok(())
+            }
+            None => self.attach(iface, ifindex, compiled),
+        }
+    }
+
+    fn attach(&mut self, iface: &Interface, ifindex: u32, compiled: &CompiledIface) -> Result<(), DatapathError> {
+        let used: Vec<u32> = self.attached.values().map(|a| a.slot).collect();
+        let slot = (0..MAX_IFACES).find(|s| !used.contains(s)).ok_or(DatapathError::NoSlot)?;
+        // Reset the slot's counters, which may hold a previous interface's figures.
+        self.reset_stats(slot);
+        let written = self.write(compiled)?;
+        let cfg = iface_cfg(&written, slot, &iface.timeouts);
+        if let Err(e) = self.iface_cfg.insert(ifindex, cfg, 0) {
+            self.free(written);
+            return Err(map_err(names::IFACE_CFG)(e));
+        }
+        let mut a = Attached {
+            ifindex,
+            slot,
+            compiled: compiled.clone(),
+            timeouts: iface.timeouts,
+            written,
+            xdp: None,
+            tc: None,
+        };
+        match self.attach_links(&iface.id, ifindex, &mut a) {
+            Ok(()) => {
+                info!(iface = %iface.id, ifindex, "protecting interface");
+                self.attached.insert(iface.id.clone(), a);
+                Ok(())
+            }
+            Err(e) => {
+                self.teardown(a);
+                Err(e)
+            }
+        }
+    }
+
+    fn attach_links(&mut self, name: &str, ifindex: u32, a: &mut Attached) -> Result<(), DatapathError> {
+        let attach_err = |source| DatapathError::Attach { iface: name.to_owned(), source };
+        let xdp: &mut Xdp = self
+            .ebpf
+            .program_mut(names::PROG_XDP)
+            .ok_or(DatapathError::Missing(names::PROG_XDP))?
+            .try_into()?;
+        let mode = match self.cfg.xdp_mode {
+            XdpModeChoice::Native => XdpMode::Driver,
+            XdpModeChoice::Skb => XdpMode::Skb,
+            XdpModeChoice::Auto if has_driver(name) => XdpMode::Driver,
+            XdpModeChoice::Auto => XdpMode::Skb,
+        };
+        let link = match xdp.attach_to_if_index(ifindex, mode) {
+            Ok(l) => l,
+            Err(e) if self.cfg.xdp_mode == XdpModeChoice::Auto && mode == XdpMode::Driver => {
+                warn!(iface = name, error = %e, "native XDP failed; falling back to generic (skb) mode");
+                xdp.attach_to_if_index(ifindex, XdpMode::Skb).map_err(attach_err)?
+            }
+            Err(e) => return Err(attach_err(e)),
+        };
+        a.xdp = Some(link);
+        let tc: &mut SchedClassifier = self
+            .ebpf
+            .program_mut(names::PROG_TC_EGRESS)
+            .ok_or(DatapathError::Missing(names::PROG_TC_EGRESS))?
+            .try_into()?;
+        a.tc = Some(tc.attach(name, TcAttachType::Egress).map_err(attach_err)?);
+        Ok(())
+    }
+
+    /// Stops protecting an interface and frees everything written for it.
+    pub fn remove(&mut self, name: &str) -> Result<(), DatapathError> {
+        if let Some(a) = self.attached.remove(name) {
+            info!(iface = name, "no longer protecting interface");
+            self.teardown(a);
+        }
+        Ok(())
+    }
+
+    /// Detaches links and frees entries; keeps going on errors and logs each.
+    fn teardown(&mut self, a: Attached) {
+        if let Some(link) = a.xdp {
+            if let Ok(p) = self.ebpf.program_mut(names::PROG_XDP).map(<&mut Xdp>::try_from).transpose() {
+                if let Some(Err(e)) = p.map(|p| p.detach(link)) {
+                    warn!(error = %e, "detaching XDP failed");
+                }
+            }
+        }
+        if let Some(link) = a.tc {
+            if let Ok(p) = self.ebpf.program_mut(names::PROG_TC_EGRESS).map(<&mut SchedClassifier>::try_from).transpose() {
+                if let Some(Err(e)) = p.map(|p| p.detach(link)) {
+                    warn!(error = %e, "detaching TC failed");
+                }
+            }
+        }
+        if let Err(e) = self.iface_cfg.remove(&a.ifindex) {
+            warn!(error = %e, "removing interface configuration failed");
+        }
+        self.free(a.written);
+    }
+
+    /// Writes a compiled ruleset under fresh ids. On failure, removes what it wrote.
+    fn write(&mut self, compiled: &CompiledIface) -> Result<Written, DatapathError> {
+        let mut w = Written::default();
+        match self.write_into(compiled, &mut w) {
+            Ok(()) => Ok(w),
+            Err(e) => {
+                self.free(w);
+                Err(e)
+            }
+        }
+    }
+
+    fn write_into(&mut self, compiled: &CompiledIface, w: &mut Written) -> Result<(), DatapathError> {
+        let mut set_ids = Vec::with_capacity(compiled.port_sets.len());
+        for spec in &compiled.port_sets {
+            let kernel = spec.to_kernel()?;
+            let id = self.next_port_set;
+            self.next_port_set = self.next_port_set.wrapping_add(1).max(1);
+            self.port_sets.insert(id, &*kernel, 0).map_err(map_err(names::PORT_SETS))?;
+            w.port_sets.push(id);
+            set_ids.push(id);
+        }
+        for (dir, per_fam) in compiled.tables.iter().enumerate() {
+            for (fam, table) in per_fam.iter().enumerate() {
+                if table.is_empty() {
+                    // Ruleset 0: nothing allowed, no lookup needed.
+                    continue;
+                }
+                let ruleset = self.next_ruleset;
+                self.next_ruleset = self.next_ruleset.wrapping_add(1).max(1);
+                w.rulesets[dir][fam] = ruleset;
+                for (net, idx) in table {
+                    let value = LpmValue { port_set: set_ids[*idx], _pad: 0 };
+                    match net {
+                        IpNet::V4(n) => {
+                            let key = Key::new(RULESET_BITS + n.prefix_len() as u32, LpmV4 { ruleset, addr: n.addr().octets() });
+                            self.rules_v4.insert(&key, value, 0).map_err(map_err(names::RULES_V4))?;
+                            w.v4.push(key);
+                        }
+                        IpNet::V6(n) => {
+                            let key = Key::new(RULESET_BITS + n.prefix_len() as u32, LpmV6 { ruleset, addr: n.addr().octets() });
+                            self.rules_v6.insert(&key, value, 0).map_err(map_err(names::RULES_V6))?;
+                            w.v6.push(key);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn free(&mut self, w: Written) {
+        for k in &w.v4 {
+            let _ = self.rules_v4.remove(k);
+        }
+        for k in &w.v6 {
+            let _ = self.rules_v6.remove(k);
+        }
+        for id in &w.port_sets {
+            let _ = self.port_sets.remove(id);
+        }
+    }
+
+    fn reset_stats(&mut self, slot: u32) {
+        let cpus = match aya::util::nr_cpus() {
+            Ok(n) => n,
+            Err(_) => return,
+        };
+        for reason in 0..NUM_REASONS {
+            let zeros = aya::maps::PerCpuValues::try_from(vec![0u64; cpus]).expect("non-empty");
+            let _ = self.stats.set(slot * NUM_REASONS + reason, zeros, 0);
+        }
+    }
+
+    /// Counters of an interface by reason (see `sg_common::stats`), summed over CPUs.
+    pub fn stats(&self, name: &str) -> Option<Vec<u64>> {
+        let a = self.attached.get(name)?;
+        Some(
+            (0..NUM_REASONS)
+                .map(|r| {
+                    self.stats
+                        .get(&(a.slot * NUM_REASONS + r), 0)
+                        .map(|v| v.iter().sum())
+                        .unwrap_or(0)
+                })
+                .collect(),
+        )
+    }
+
+    /// Removes the pinned maps (on orderly shutdown).
+    pub fn unpin(&self) {
+        if let Err(e) = fs::remove_dir_all(&self.cfg.pin_dir) {
+            warn!(error = %e, "removing pins failed");
+        }
+    }
+}
+
+fn iface_cfg(w: &Written, slot: u32, t: &Timeouts) -> IfaceCfg {
+    IfaceCfg {
+        ruleset: w.rulesets,
+        mode: MODE_INSTANCE,
+        stats_slot: slot,
+        tcp_established_timeout: t.tcp_established,
+        udp_timeout: t.udp,
+        udp_stream_timeout: t.udp_stream,
+        _pad: 0,
+    }
+}
+
+/// Whether the device has a driver (a physical NIC); virtual devices such as veth have none.
+fn has_driver(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).join("device").exists()
+}
+
+/// Whether a network device of this name exists in this network namespace.
+pub fn device_exists(name: &str) -> bool {
+    nix::net::if_::if_nametoindex(name).is_ok()
+}
+
+/// Private addresses of a device (instance mode reads them from the device, SG-IF-5). IPv6
+/// link-local addresses are left out: they are not what group references match.
+pub fn device_addresses(name: &str) -> Vec<IpAddr> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
+    let mut out = Vec::new();
+    for a in addrs.filter(|a| a.interface_name == name) {
+        let Some(addr) = a.address else { continue };
+        if let Some(v4) = addr.as_sockaddr_in() {
+            out.push(IpAddr::V4(v4.ip()));
+        } else if let Some(v6) = addr.as_sockaddr_in6() {
+            let ip = v6.ip();
+            if ip.segments()[0] & 0xffc0 != 0xfe80 {
+                out.push(IpAddr::V6(ip));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

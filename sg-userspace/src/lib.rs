@@ -1,0 +1,14 @@
+//! Security groups, as on AWS EC2/VPC, enforced by eBPF on Linux interfaces.
+//!
+//! The pure modules ([`model`], [`compiler`]) know nothing of the kernel and are tested
+//! without root; [`datapath`] owns the eBPF maps and programs; [`daemon`] ties them to the
+//! [`store`] and the [`api`] that `sgctl` ([`cli`]) talks to.
+
+pub mod api;
+pub mod cli;
+pub mod compiler;
+pub mod daemon;
+pub mod datapath;
+pub mod model;
+pub mod paths;
+pub mod store;

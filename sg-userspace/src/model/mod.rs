@@ -1,0 +1,237 @@
+//! The security-group model (SG-GRP, SG-RULE, SG-IF): VPCs, groups, rules and interfaces, with
+//! the operations on them. Pure: no I/O, no kernel; the daemon persists and enforces the result.
+
+pub mod error;
+pub mod ops;
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
+
+pub use error::{ApiError, ApiResult};
+
+/// Protocol number meaning "all protocols" (`-1` in AWS).
+pub const PROTO_ALL: i16 = -1;
+pub const PROTO_ICMP: i16 = 1;
+pub const PROTO_TCP: i16 = 6;
+pub const PROTO_UDP: i16 = 17;
+pub const PROTO_ICMPV6: i16 = 58;
+
+/// Parses an AWS `IpProtocol`: a name (`tcp`, `udp`, `icmp`, `icmpv6`, `all`), `-1`, or a
+/// number 0..=255 (SG-RULE-2).
+pub fn parse_protocol(s: &str) -> ApiResult<i16> {
+    let p = match s.trim().to_ascii_lowercase().as_str() {
+        "tcp" => PROTO_TCP,
+        "udp" => PROTO_UDP,
+        "icmp" => PROTO_ICMP,
+        "icmpv6" => PROTO_ICMPV6,
+        "-1" | "all" => PROTO_ALL,
+        n => match n.parse::<i16>() {
+            Ok(v) if (0..=255).contains(&v) => v,
+            _ => {
+                return Err(ApiError::invalid_value(format!(
+                    "Invalid value '{s}' for IP protocol. Unknown protocol."
+                )));
+            }
+        },
+    };
+    Ok(p)
+}
+
+/// The `IpProtocol` string AWS prints for a protocol number.
+pub fn protocol_name(p: i16) -> String {
+    match p {
+        PROTO_TCP => "tcp".into(),
+        PROTO_UDP => "udp".into(),
+        PROTO_ICMP => "icmp".into(),
+        PROTO_ICMPV6 => "icmpv6".into(),
+        PROTO_ALL => "-1".into(),
+        n => n.to_string(),
+    }
+}
+
+/// Whether rules of this protocol carry a port (or ICMP type/code) range (SG-RULE-2).
+pub fn has_ports(p: i16) -> bool {
+    matches!(p, PROTO_TCP | PROTO_UDP | PROTO_ICMP | PROTO_ICMPV6)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub is_default: bool,
+    pub cidr_block: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Peer {
+    Ipv4(Ipv4Net),
+    Ipv6(Ipv6Net),
+    /// Matches the private addresses of every interface attached to the group (SG-RULE-4).
+    Group(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub id: String,
+    pub egress: bool,
+    /// Protocol number, or [`PROTO_ALL`].
+    pub protocol: i16,
+    /// TCP/UDP: ports; ICMP/ICMPv6: type and code (`-1` = any). `None` for other protocols.
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub peer: Peer,
+    pub description: Option<String>,
+}
+
+impl Rule {
+    /// Two rules are the same permission when everything but id and description agree
+    /// (SG-RULE-6).
+    pub fn same_permission(&self, other: &Rule) -> bool {
+        self.egress == other.egress
+            && self.protocol == other.protocol
+            && self.from_port == other.from_port
+            && self.to_port == other.to_port
+            && self.peer == other.peer
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub vpc_id: String,
+    pub tags: Vec<Tag>,
+    /// Inbound and outbound rules, in the order they were authorized.
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttachMode {
+    /// The firewall runs on the instance: XDP = inbound, TC egress = outbound.
+    Instance,
+}
+
+/// Connection-tracking timeouts of an interface (SG-IF-4), seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub tcp_established: u32,
+    pub udp_stream: u32,
+    pub udp: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { tcp_established: 432_000, udp_stream: 180, udp: 30 }
+    }
+}
+
+/// A protected interface (AWS: ENI). Its id is the Linux interface name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    pub id: String,
+    pub vpc_id: String,
+    /// Attached groups; empty means the VPC's `default` group (SG-IF-1).
+    pub group_ids: Vec<String>,
+    pub mode: AttachMode,
+    pub timeouts: Timeouts,
+}
+
+/// Quotas (SG-QUOTA), configurable in `sgd`'s configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Quotas {
+    pub groups_per_vpc: usize,
+    /// Inbound (and, separately, outbound) rules per group, counted per address family.
+    pub rules_per_group: usize,
+    pub groups_per_interface: usize,
+    /// Rules per group x groups per interface.
+    pub rules_per_interface: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            groups_per_vpc: 2500,
+            rules_per_group: 60,
+            groups_per_interface: 5,
+            rules_per_interface: 1000,
+        }
+    }
+}
+
+/// Everything the daemon persists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// The account id shown as `OwnerId` (12 digits).
+    pub owner_id: String,
+    pub vpcs: BTreeMap<String, Vpc>,
+    pub groups: BTreeMap<String, Group>,
+    pub interfaces: BTreeMap<String, Interface>,
+}
+
+impl State {
+    /// A fresh state: the default VPC and its `default` group (SG-GRP-3).
+    pub fn new(ids: &mut dyn IdSource) -> Self {
+        let mut state = Self {
+            owner_id: format!("{:012}", ids.next() % 1_000_000_000_000),
+            vpcs: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            interfaces: BTreeMap::new(),
+        };
+        let vpc_id = format!("vpc-{}", hex17(ids.next()));
+        state.vpcs.insert(
+            vpc_id.clone(),
+            Vpc { id: vpc_id.clone(), is_default: true, cidr_block: "0.0.0.0/0".into() },
+        );
+        ops::create_default_group(&mut state, ids, &vpc_id);
+        state
+    }
+
+    pub fn default_vpc(&self) -> &Vpc {
+        self.vpcs
+            .values()
+            .find(|v| v.is_default)
+            .expect("a state always has a default VPC")
+    }
+
+    pub fn default_group_of(&self, vpc_id: &str) -> Option<&Group> {
+        self.groups.values().find(|g| g.vpc_id == vpc_id && g.name == "default")
+    }
+
+    /// The groups in force on an interface: its set, or its VPC's `default` group.
+    pub fn effective_groups(&self, iface: &Interface) -> Vec<String> {
+        if iface.group_ids.is_empty() {
+            self.default_group_of(&iface.vpc_id).map(|g| g.id.clone()).into_iter().collect()
+        } else {
+            iface.group_ids.clone()
+        }
+    }
+}
+
+/// Source of random ids; tests may supply a deterministic one.
+pub trait IdSource {
+    fn next(&mut self) -> u128;
+}
+
+/// Ids from the operating system's random generator.
+pub struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn next(&mut self) -> u128 {
+        rand::random()
+    }
+}
+
+/// 17 lowercase hex digits, as in `sg-0123456789abcdef0`.
+pub fn hex17(v: u128) -> String {
+    format!("{:017x}", v & ((1u128 << 68) - 1))
+}
