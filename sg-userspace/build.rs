@@ -8,7 +8,11 @@ fn main() -> anyhow::Result<()> {
         .join("sg-ebpf");
     let root = root.to_str().ok_or_else(|| anyhow!("non-UTF-8 path"))?;
     aya_build::build_ebpf(
-        [Package { name: "sg-ebpf", root_dir: root, ..Default::default() }],
+        [Package {
+            name: "sg-ebpf",
+            root_dir: root,
+            ..Default::default()
+        }],
         aya_build::Toolchain::default(),
     )
 }

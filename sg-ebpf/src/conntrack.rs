@@ -2,10 +2,7 @@
 //! that picks the idle timeout (SG-ENF-6).
 
 use aya_ebpf::maps::LruHashMap;
-use sg_common::{
-    conntrack::*,
-    iface::IfaceCfg,
-};
+use sg_common::{conntrack::*, iface::IfaceCfg};
 
 use crate::parse::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet};
 
@@ -117,5 +114,5 @@ pub fn create(
         turns: 0,
         _pad: 0,
     };
-    map.insert(key, &v, 0).is_ok()
+    map.insert(key, v, 0).is_ok()
 }

@@ -24,8 +24,7 @@ pub static RULES_V6: LpmTrie<LpmV6, LpmValue> = LpmTrie::with_max_entries(1 << 2
 
 /// Port sets are ~4 KiB each; allocated on insert, not up front.
 #[map(name = "PORT_SETS")]
-pub static PORT_SETS: HashMap<u32, PortSet> =
-    HashMap::with_max_entries(1 << 16, BPF_F_NO_PREALLOC);
+pub static PORT_SETS: HashMap<u32, PortSet> = HashMap::with_max_entries(1 << 16, BPF_F_NO_PREALLOC);
 
 /// TCP flows, kept apart from the rest so a flood of UDP or ICMP flows never evicts them.
 /// Userspace sets the size at load time.

@@ -93,8 +93,15 @@ pub fn parse(data: usize, end: usize) -> Result<Packet, Skip> {
 #[inline(always)]
 fn parse_v4(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
     let ip: *const Ipv4Hdr = ptr_at(data, end, off)?;
-    let (vihl, frags, proto, src, dst) =
-        unsafe { ((*ip).vihl, (*ip).frags, (*ip).proto, (*ip).src_addr, (*ip).dst_addr) };
+    let (vihl, frags, proto, src, dst) = unsafe {
+        (
+            (*ip).vihl,
+            (*ip).frags,
+            (*ip).proto,
+            (*ip).src_addr,
+            (*ip).dst_addr,
+        )
+    };
     if vihl >> 4 != 4 {
         return Err(Skip::Malformed);
     }

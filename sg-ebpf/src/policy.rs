@@ -7,8 +7,10 @@ use sg_common::{
     dir::{INBOUND, OUTBOUND},
     family,
     iface::{IfaceCfg, MODE_INSTANCE},
-    rule::{LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSet, RULESET_BITS,
-           SEARCH_STEPS},
+    rule::{
+        LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSet, RULESET_BITS,
+        SEARCH_STEPS,
+    },
     stats::*,
 };
 
@@ -21,13 +23,17 @@ use crate::{
 #[inline(always)]
 pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
     // Interfaces without configuration are not ours (or are being detached): leave them alone.
-    let Some(cfg) = (unsafe { IFACE_CFG.get(&ifindex) }) else {
+    let Some(cfg) = (unsafe { IFACE_CFG.get(ifindex) }) else {
         return Verdict::Pass;
     };
     let cfg = *cfg;
     let slot = cfg.stats_slot;
     let xdp_is_inbound = cfg.mode == MODE_INSTANCE;
-    let dir = if (hook == Hook::Xdp) == xdp_is_inbound { INBOUND } else { OUTBOUND };
+    let dir = if (hook == Hook::Xdp) == xdp_is_inbound {
+        INBOUND
+    } else {
+        OUTBOUND
+    };
 
     let pkt = match parse::parse(data, end) {
         Ok(p) => p,
@@ -48,7 +54,11 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
 
     let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
     let key = ct_key(&pkt, dir, ifindex);
-    let ct = if pkt.proto == PROTO_TCP { &CT_TCP } else { &CT_OTHER };
+    let ct = if pkt.proto == PROTO_TCP {
+        &CT_TCP
+    } else {
+        &CT_OTHER
+    };
     let now = unsafe { bpf_ktime_get_ns() };
 
     if tracked && conntrack::hit(ct, &key, &pkt, dir, len, &cfg, now) {
@@ -71,9 +81,17 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
 #[inline(always)]
 fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> CtKey {
     let inbound = dir == INBOUND;
-    let (local, remote) = if inbound { (pkt.dst, pkt.src) } else { (pkt.src, pkt.dst) };
+    let (local, remote) = if inbound {
+        (pkt.dst, pkt.src)
+    } else {
+        (pkt.src, pkt.dst)
+    };
     let (local_port, remote_port) = if pkt.proto == PROTO_TCP || pkt.proto == PROTO_UDP {
-        if inbound { (pkt.dport, pkt.sport) } else { (pkt.sport, pkt.dport) }
+        if inbound {
+            (pkt.dport, pkt.sport)
+        } else {
+            (pkt.sport, pkt.dport)
+        }
     } else if pkt.icmp_echo {
         (pkt.sport, 0)
     } else {
@@ -111,12 +129,18 @@ fn allowed(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
         addr.copy_from_slice(&remote[..4]);
         RULES_V4.get(Key::new(RULESET_BITS + 32, LpmV4 { ruleset, addr }))
     } else {
-        RULES_V6.get(Key::new(RULESET_BITS + 128, LpmV6 { ruleset, addr: *remote }))
+        RULES_V6.get(Key::new(
+            RULESET_BITS + 128,
+            LpmV6 {
+                ruleset,
+                addr: *remote,
+            },
+        ))
     };
     let Some(hit) = hit else {
         return false;
     };
-    let Some(set) = (unsafe { PORT_SETS.get(&hit.port_set) }) else {
+    let Some(set) = (unsafe { PORT_SETS.get(hit.port_set) }) else {
         return false;
     };
     let p = pkt.proto;

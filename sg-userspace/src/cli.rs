@@ -127,7 +127,12 @@ pub struct PermissionArgs {
 pub struct UsageError(pub String);
 
 fn parse_port(proto: i16, s: Option<&str>) -> Result<(Option<i32>, Option<i32>), UsageError> {
-    let bad = || UsageError(format!("argument --port: invalid value '{}'", s.unwrap_or("")));
+    let bad = || {
+        UsageError(format!(
+            "argument --port: invalid value '{}'",
+            s.unwrap_or("")
+        ))
+    };
     let num = |t: &str| t.trim().parse::<i32>().map_err(|_| bad());
     match proto {
         PROTO_TCP | PROTO_UDP => match s {
@@ -158,79 +163,121 @@ impl PermissionArgs {
     pub fn to_permissions(&self) -> Result<Vec<IpPermission>, UsageError> {
         if let Some(text) = &self.ip_permissions {
             let text = match text.strip_prefix("file://") {
-                Some(path) => std::fs::read_to_string(path)
-                    .map_err(|e| UsageError(format!("argument --ip-permissions: cannot read {path}: {e}")))?,
+                Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                    UsageError(format!(
+                        "argument --ip-permissions: cannot read {path}: {e}"
+                    ))
+                })?,
                 None => text.clone(),
             };
             let value: Value = serde_json::from_str(&text)
                 .map_err(|e| UsageError(format!("argument --ip-permissions: invalid JSON: {e}")))?;
             // Accept one permission object as well as a list.
-            let value = if value.is_object() { Value::Array(vec![value]) } else { value };
+            let value = if value.is_object() {
+                Value::Array(vec![value])
+            } else {
+                value
+            };
             return serde_json::from_value(value)
                 .map_err(|e| UsageError(format!("argument --ip-permissions: {e}")));
         }
         let Some(protocol) = &self.protocol else {
             return Err(UsageError(
-                "one of --ip-permissions or --protocol (with --cidr or --source-group) is required".into(),
+                "one of --ip-permissions or --protocol (with --cidr or --source-group) is required"
+                    .into(),
             ));
         };
-        let proto = parse_protocol(protocol).map_err(|e| UsageError(format!("argument --protocol: {}", e.message)))?;
+        let proto = parse_protocol(protocol)
+            .map_err(|e| UsageError(format!("argument --protocol: {}", e.message)))?;
         let (from_port, to_port) = parse_port(proto, self.port.as_deref())?;
         let mut p = IpPermission {
-            ip_protocol: if proto == PROTO_ALL { "-1".into() } else { protocol.to_ascii_lowercase() },
+            ip_protocol: if proto == PROTO_ALL {
+                "-1".into()
+            } else {
+                protocol.to_ascii_lowercase()
+            },
             from_port,
             to_port,
             ..Default::default()
         };
         match (&self.cidr, &self.source_group) {
-            (Some(c), None) if c.contains(':') => p.ipv6_ranges.push(Ipv6Range { cidr_ipv6: c.clone(), description: None }),
-            (Some(c), None) => p.ip_ranges.push(IpRange { cidr_ip: c.clone(), description: None }),
-            (None, Some(g)) => p.user_id_group_pairs.push(UserIdGroupPair { group_id: Some(g.clone()), ..Default::default() }),
-            _ => return Err(UsageError("exactly one of --cidr or --source-group is required".into())),
+            (Some(c), None) if c.contains(':') => p.ipv6_ranges.push(Ipv6Range {
+                cidr_ipv6: c.clone(),
+                description: None,
+            }),
+            (Some(c), None) => p.ip_ranges.push(IpRange {
+                cidr_ip: c.clone(),
+                description: None,
+            }),
+            (None, Some(g)) => p.user_id_group_pairs.push(UserIdGroupPair {
+                group_id: Some(g.clone()),
+                ..Default::default()
+            }),
+            _ => {
+                return Err(UsageError(
+                    "exactly one of --cidr or --source-group is required".into(),
+                ));
+            }
         }
         Ok(vec![p])
     }
 
     fn request(&self) -> Result<Permissions, UsageError> {
-        Ok(Permissions { group_id: Some(self.group_id.clone()), ip_permissions: self.to_permissions()? })
+        Ok(Permissions {
+            group_id: Some(self.group_id.clone()),
+            ip_permissions: self.to_permissions()?,
+        })
     }
 }
 
 impl Command {
     pub fn to_request(&self) -> Result<Request, UsageError> {
         Ok(match self {
-            Self::CreateSecurityGroup { group_name, description, vpc_id } => {
-                Request::CreateSecurityGroup(CreateSecurityGroup {
-                    group_name: Some(group_name.clone()),
-                    description: Some(description.clone()),
-                    vpc_id: vpc_id.clone(),
-                })
-            }
-            Self::DeleteSecurityGroup { group_id, group_name } => Request::DeleteSecurityGroup(DeleteSecurityGroup {
+            Self::CreateSecurityGroup {
+                group_name,
+                description,
+                vpc_id,
+            } => Request::CreateSecurityGroup(CreateSecurityGroup {
+                group_name: Some(group_name.clone()),
+                description: Some(description.clone()),
+                vpc_id: vpc_id.clone(),
+            }),
+            Self::DeleteSecurityGroup {
+                group_id,
+                group_name,
+            } => Request::DeleteSecurityGroup(DeleteSecurityGroup {
                 group_id: group_id.clone(),
                 group_name: group_name.clone(),
             }),
-            Self::DescribeSecurityGroups { group_ids, group_names } => {
-                Request::DescribeSecurityGroups(DescribeSecurityGroups {
-                    group_ids: group_ids.clone(),
-                    group_names: group_names.clone(),
-                })
+            Self::DescribeSecurityGroups {
+                group_ids,
+                group_names,
+            } => Request::DescribeSecurityGroups(DescribeSecurityGroups {
+                group_ids: group_ids.clone(),
+                group_names: group_names.clone(),
+            }),
+            Self::AuthorizeSecurityGroupIngress(a) => {
+                Request::AuthorizeSecurityGroupIngress(a.request()?)
             }
-            Self::AuthorizeSecurityGroupIngress(a) => Request::AuthorizeSecurityGroupIngress(a.request()?),
-            Self::AuthorizeSecurityGroupEgress(a) => Request::AuthorizeSecurityGroupEgress(a.request()?),
-            Self::RevokeSecurityGroupIngress(a) => Request::RevokeSecurityGroupIngress(a.request()?),
+            Self::AuthorizeSecurityGroupEgress(a) => {
+                Request::AuthorizeSecurityGroupEgress(a.request()?)
+            }
+            Self::RevokeSecurityGroupIngress(a) => {
+                Request::RevokeSecurityGroupIngress(a.request()?)
+            }
             Self::RevokeSecurityGroupEgress(a) => Request::RevokeSecurityGroupEgress(a.request()?),
-            Self::ModifyNetworkInterfaceAttribute { network_interface_id, groups } => {
-                Request::ModifyNetworkInterfaceAttribute(ModifyNetworkInterfaceAttribute {
-                    network_interface_id: Some(network_interface_id.clone()),
-                    groups: Some(groups.clone()),
-                })
-            }
-            Self::DescribeNetworkInterfaces { network_interface_ids } => {
-                Request::DescribeNetworkInterfaces(DescribeNetworkInterfaces {
-                    network_interface_ids: network_interface_ids.clone(),
-                })
-            }
+            Self::ModifyNetworkInterfaceAttribute {
+                network_interface_id,
+                groups,
+            } => Request::ModifyNetworkInterfaceAttribute(ModifyNetworkInterfaceAttribute {
+                network_interface_id: Some(network_interface_id.clone()),
+                groups: Some(groups.clone()),
+            }),
+            Self::DescribeNetworkInterfaces {
+                network_interface_ids,
+            } => Request::DescribeNetworkInterfaces(DescribeNetworkInterfaces {
+                network_interface_ids: network_interface_ids.clone(),
+            }),
         })
     }
 }
@@ -282,7 +329,12 @@ mod tests {
     use super::*;
 
     fn perms(args: &[&str]) -> Result<Vec<IpPermission>, UsageError> {
-        let mut full = vec!["sgctl", "authorize-security-group-ingress", "--group-id", "sg-12345678"];
+        let mut full = vec![
+            "sgctl",
+            "authorize-security-group-ingress",
+            "--group-id",
+            "sg-12345678",
+        ];
         full.extend_from_slice(args);
         match Cli::try_parse_from(full).expect("parses").command {
             Command::AuthorizeSecurityGroupIngress(a) => a.to_permissions(),
@@ -292,10 +344,26 @@ mod tests {
 
     #[test]
     fn shorthand_tcp_port_and_range() {
-        let p = perms(&["--protocol", "tcp", "--port", "22", "--cidr", "203.0.113.0/24"]).unwrap();
+        let p = perms(&[
+            "--protocol",
+            "tcp",
+            "--port",
+            "22",
+            "--cidr",
+            "203.0.113.0/24",
+        ])
+        .unwrap();
         assert_eq!((p[0].from_port, p[0].to_port), (Some(22), Some(22)));
         assert_eq!(p[0].ip_ranges[0].cidr_ip, "203.0.113.0/24");
-        let p = perms(&["--protocol", "udp", "--port", "8000-8100", "--cidr", "2001:db8::/32"]).unwrap();
+        let p = perms(&[
+            "--protocol",
+            "udp",
+            "--port",
+            "8000-8100",
+            "--cidr",
+            "2001:db8::/32",
+        ])
+        .unwrap();
         assert_eq!((p[0].from_port, p[0].to_port), (Some(8000), Some(8100)));
         assert_eq!(p[0].ipv6_ranges[0].cidr_ipv6, "2001:db8::/32");
         let p = perms(&["--protocol", "tcp", "--port", "-1", "--cidr", "0.0.0.0/0"]).unwrap();
@@ -310,7 +378,10 @@ mod tests {
         assert_eq!((p[0].from_port, p[0].to_port), (Some(-1), Some(-1)));
         let p = perms(&["--protocol", "all", "--source-group", "sg-12345678"]).unwrap();
         assert_eq!(p[0].ip_protocol, "-1");
-        assert_eq!(p[0].user_id_group_pairs[0].group_id.as_deref(), Some("sg-12345678"));
+        assert_eq!(
+            p[0].user_id_group_pairs[0].group_id.as_deref(),
+            Some("sg-12345678")
+        );
     }
 
     #[test]

@@ -15,13 +15,9 @@ use std::{
 };
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use sg_common::rule::{
-    LIST_ICMP, LIST_TCP, LIST_UDP, MAX_RANGES, PortRange, PortSet, RangeList,
-};
+use sg_common::rule::{LIST_ICMP, LIST_TCP, LIST_UDP, MAX_RANGES, PortRange, PortSet, RangeList};
 
-use crate::model::{
-    PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Peer, Rule, State,
-};
+use crate::model::{PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Peer, Rule, State};
 
 pub const DIR_IN: usize = 0;
 pub const DIR_OUT: usize = 1;
@@ -49,11 +45,19 @@ impl PortSetSpec {
 
     /// Adds what one rule allows, for a peer of the given family.
     fn add_rule(&mut self, r: &Rule, fam: usize) {
-        let icmp = if fam == FAM_V4 { PROTO_ICMP } else { PROTO_ICMPV6 };
+        let icmp = if fam == FAM_V4 {
+            PROTO_ICMP
+        } else {
+            PROTO_ICMPV6
+        };
         match r.protocol {
             PROTO_ALL => self.all_ports = [u32::MAX; 8],
             PROTO_TCP | PROTO_UDP => {
-                let list = if r.protocol == PROTO_TCP { LIST_TCP } else { LIST_UDP };
+                let list = if r.protocol == PROTO_TCP {
+                    LIST_TCP
+                } else {
+                    LIST_UDP
+                };
                 let (f, t) = (r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535));
                 self.lists[list].push((f as u16, t as u16));
             }
@@ -83,8 +87,16 @@ impl PortSetSpec {
 
     /// Sorts and merges ranges; drops lists of protocols already open on every port.
     fn normalize(&mut self, fam: usize) {
-        let icmp = if fam == FAM_V4 { PROTO_ICMP } else { PROTO_ICMPV6 } as u8;
-        for (list, proto) in [(LIST_TCP, PROTO_TCP as u8), (LIST_UDP, PROTO_UDP as u8), (LIST_ICMP, icmp)] {
+        let icmp = if fam == FAM_V4 {
+            PROTO_ICMP
+        } else {
+            PROTO_ICMPV6
+        } as u8;
+        for (list, proto) in [
+            (LIST_TCP, PROTO_TCP as u8),
+            (LIST_UDP, PROTO_UDP as u8),
+            (LIST_ICMP, icmp),
+        ] {
             let ranges = &mut self.lists[list];
             if self.all_ports[(proto >> 5) as usize] & (1 << (proto & 31)) != 0 {
                 ranges.clear();
@@ -112,26 +124,41 @@ impl PortSetSpec {
         if self.all(proto) {
             return true;
         }
-        let icmp = if fam == FAM_V4 { PROTO_ICMP } else { PROTO_ICMPV6 } as u8;
+        let icmp = if fam == FAM_V4 {
+            PROTO_ICMP
+        } else {
+            PROTO_ICMPV6
+        } as u8;
         let list = match proto {
             p if p == PROTO_TCP as u8 => LIST_TCP,
             p if p == PROTO_UDP as u8 => LIST_UDP,
             p if p == icmp => LIST_ICMP,
             _ => return false,
         };
-        self.lists[list].iter().any(|&(lo, hi)| lo <= port && port <= hi)
+        self.lists[list]
+            .iter()
+            .any(|&(lo, hi)| lo <= port && port <= hi)
     }
 
     /// The datapath's fixed-size layout.
     pub fn to_kernel(&self) -> Result<Box<PortSet>, CompileError> {
         let total: usize = self.lists.iter().map(Vec::len).sum();
         if total > MAX_RANGES {
-            return Err(CompileError::TooManyRanges { ranges: total, max: MAX_RANGES });
+            return Err(CompileError::TooManyRanges {
+                ranges: total,
+                max: MAX_RANGES,
+            });
         }
-        let mut set = Box::new(PortSet { all_ports: self.all_ports, ..PortSet::default() });
+        let mut set = Box::new(PortSet {
+            all_ports: self.all_ports,
+            ..PortSet::default()
+        });
         let mut next = 0usize;
         for (i, list) in self.lists.iter().enumerate() {
-            set.lists[i] = RangeList { start: next as u32, len: list.len() as u32 };
+            set.lists[i] = RangeList {
+                start: next as u32,
+                len: list.len() as u32,
+            };
             for &(lo, hi) in list {
                 set.ranges[next] = PortRange { lo, hi };
                 next += 1;
@@ -183,7 +210,10 @@ pub fn compile_all(state: &State, addrs: &Addresses) -> BTreeMap<String, Compile
         .collect();
     for (iface, groups) in &effective {
         for g in groups {
-            members.entry(g).or_default().extend(addrs.get(*iface).into_iter().flatten());
+            members
+                .entry(g)
+                .or_default()
+                .extend(addrs.get(*iface).into_iter().flatten());
         }
     }
     effective
@@ -210,10 +240,19 @@ fn compile_rules<'a>(
             Peer::Ipv4(n) => vec![IpNet::V4(*n)],
             Peer::Ipv6(n) => vec![IpNet::V6(*n)],
             // A stale reference (group gone) has no members and matches nothing (SG-GRP-7).
-            Peer::Group(g) => members.get(g.as_str()).into_iter().flatten().map(|a| IpNet::from(*a)).collect(),
+            Peer::Group(g) => members
+                .get(g.as_str())
+                .into_iter()
+                .flatten()
+                .map(|a| IpNet::from(*a))
+                .collect(),
         };
         for net in nets {
-            let fam = if matches!(net, IpNet::V4(_)) { FAM_V4 } else { FAM_V6 };
+            let fam = if matches!(net, IpNet::V4(_)) {
+                FAM_V4
+            } else {
+                FAM_V6
+            };
             base[dir][fam].entry(net).or_default().add_rule(r, fam);
         }
     }

@@ -85,7 +85,11 @@ impl Core {
         let store = Store::open(&db).with_context(|| format!("opening store {}", db.display()))?;
         let state = match store.load()? {
             Some(s) => {
-                info!(groups = s.groups.len(), interfaces = s.interfaces.len(), "state loaded");
+                info!(
+                    groups = s.groups.len(),
+                    interfaces = s.interfaces.len(),
+                    "state loaded"
+                );
                 s
             }
             None => {
@@ -101,7 +105,13 @@ impl Core {
             ct_tcp_max: cfg.ct_tcp_max,
             ct_other_max: cfg.ct_other_max,
         })?;
-        let mut core = Self { state, store, datapath, quotas: cfg.quotas, addrs: Addresses::new() };
+        let mut core = Self {
+            state,
+            store,
+            datapath,
+            quotas: cfg.quotas,
+            addrs: Addresses::new(),
+        };
         let state = core.state.clone();
         if let Err(e) = core.enforce(&state) {
             // Interfaces that are missing now are attached when they appear (refresh).
@@ -175,8 +185,12 @@ impl Core {
             Request::AuthorizeSecurityGroupEgress(r) => {
                 ops::authorize(&mut next, ids, q, &r.group_id, true, &r.ip_permissions)
             }
-            Request::RevokeSecurityGroupIngress(r) => ops::revoke(&mut next, &r.group_id, false, &r.ip_permissions),
-            Request::RevokeSecurityGroupEgress(r) => ops::revoke(&mut next, &r.group_id, true, &r.ip_permissions),
+            Request::RevokeSecurityGroupIngress(r) => {
+                ops::revoke(&mut next, &r.group_id, false, &r.ip_permissions)
+            }
+            Request::RevokeSecurityGroupEgress(r) => {
+                ops::revoke(&mut next, &r.group_id, true, &r.ip_permissions)
+            }
             Request::ModifyNetworkInterfaceAttribute(r) => {
                 ops::modify_network_interface_attribute(&mut next, q, r, &datapath::device_exists)
             }
@@ -206,7 +220,9 @@ impl Core {
         }
         let mut out = Vec::new();
         for iface in self.state.interfaces.values() {
-            if !req.network_interface_ids.is_empty() && !req.network_interface_ids.contains(&iface.id) {
+            if !req.network_interface_ids.is_empty()
+                && !req.network_interface_ids.contains(&iface.id)
+            {
                 continue;
             }
             let groups: Vec<Value> = self
@@ -217,7 +233,11 @@ impl Core {
                 .map(|g| json!({ "GroupName": g.name, "GroupId": g.id }))
                 .collect();
             let addrs = datapath::device_addresses(&iface.id);
-            let v4: Vec<String> = addrs.iter().filter(|a| a.is_ipv4()).map(|a| a.to_string()).collect();
+            let v4: Vec<String> = addrs
+                .iter()
+                .filter(|a| a.is_ipv4())
+                .map(|a| a.to_string())
+                .collect();
             let v6: Vec<Value> = addrs
                 .iter()
                 .filter(|a| a.is_ipv6())
@@ -245,8 +265,11 @@ impl Core {
                 ni["PrivateIpAddress"] = json!(first);
             }
             if let Some(stats) = self.datapath.stats(&iface.id) {
-                let m: serde_json::Map<String, Value> =
-                    REASON_NAMES.iter().zip(stats).map(|(k, v)| (k.to_string(), json!(v))).collect();
+                let m: serde_json::Map<String, Value> = REASON_NAMES
+                    .iter()
+                    .zip(stats)
+                    .map(|(k, v)| (k.to_string(), json!(v)))
+                    .collect();
                 ni["Statistics"] = Value::Object(m);
             }
             out.push(ni);
@@ -262,7 +285,8 @@ impl Core {
 
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let listener = server::bind(&cfg.socket).with_context(|| format!("binding {}", cfg.socket.display()))?;
+    let listener =
+        server::bind(&cfg.socket).with_context(|| format!("binding {}", cfg.socket.display()))?;
     let core = Core::open(&cfg)?;
     let core = Arc::new(Mutex::new(core));
     info!(socket = %cfg.socket.display(), "sgd ready");

@@ -8,8 +8,7 @@
 
 use std::{
     collections::HashMap,
-    fs,
-    io,
+    fs, io,
     net::IpAddr,
     path::{Path, PathBuf},
 };
@@ -71,7 +70,9 @@ pub enum DatapathError {
     Compile(#[from] CompileError),
     #[error("network interface {0} does not exist")]
     NoDevice(String),
-    #[error("attaching to {iface} failed: {source}. If the driver has no native XDP, retry with --xdp-mode skb")]
+    #[error(
+        "attaching to {iface} failed: {source}. If the driver has no native XDP, retry with --xdp-mode skb"
+    )]
     Attach {
         iface: String,
         #[source]
@@ -139,13 +140,24 @@ pub struct Datapath {
 /// `ip netns exec`, which gives a fresh `/sys` without bpffs).
 fn ensure_bpffs(dir: &Path) -> Result<(), DatapathError> {
     let parent = dir.parent().unwrap_or(dir);
-    let err = |source| DatapathError::BpfFs { path: parent.to_owned(), source };
+    let err = |source| DatapathError::BpfFs {
+        path: parent.to_owned(),
+        source,
+    };
     fs::create_dir_all(parent).map_err(err)?;
-    let fs_type = nix::sys::statfs::statfs(parent).map_err(|e| err(e.into()))?.filesystem_type();
+    let fs_type = nix::sys::statfs::statfs(parent)
+        .map_err(|e| err(e.into()))?
+        .filesystem_type();
     if fs_type.0 as i64 != BPF_FS_MAGIC {
         info!(path = %parent.display(), "mounting a bpf filesystem");
-        nix::mount::mount(Some("bpf"), parent, Some("bpf"), nix::mount::MsFlags::empty(), None::<&str>)
-            .map_err(|e| err(e.into()))?;
+        nix::mount::mount(
+            Some("bpf"),
+            parent,
+            Some("bpf"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .map_err(|e| err(e.into()))?;
     }
     Ok(())
 }
@@ -155,7 +167,10 @@ impl Datapath {
     /// pins a previous run left there.
     pub fn load(cfg: DatapathConfig) -> Result<Self, DatapathError> {
         ensure_bpffs(&cfg.pin_dir)?;
-        let pin_err = |source| DatapathError::BpfFs { path: cfg.pin_dir.clone(), source };
+        let pin_err = |source| DatapathError::BpfFs {
+            path: cfg.pin_dir.clone(),
+            source,
+        };
         if cfg.pin_dir.exists() {
             fs::remove_dir_all(&cfg.pin_dir).map_err(pin_err)?;
         }
@@ -166,23 +181,20 @@ impl Datapath {
             .load(EBPF_OBJECT)?;
         for (name, map) in ebpf.maps() {
             let path = cfg.pin_dir.join(name);
-            map.pin(&path).map_err(|source| DatapathError::Pin { path, source })?;
+            map.pin(&path)
+                .map_err(|source| DatapathError::Pin { path, source })?;
         }
-        let xdp: &mut Xdp = ebpf
-            .program_mut(names::PROG_XDP)
-            .ok_or(DatapathError::Missing(names::PROG_XDP))?
-            .try_into()?;
-        xdp.load()?;
-        let tc: &mut SchedClassifier = ebpf
-            .program_mut(names::PROG_TC_EGRESS)
-            .ok_or(DatapathError::Missing(names::PROG_TC_EGRESS))?
-            .try_into()?;
-        tc.load()?;
+        program::<Xdp>(&mut ebpf, names::PROG_XDP)?.load()?;
+        program::<SchedClassifier>(&mut ebpf, names::PROG_TC_EGRESS)?.load()?;
         let mut take = |name: &'static str| ebpf.take_map(name).ok_or(DatapathError::Missing(name));
-        let iface_cfg = BpfHashMap::try_from(take(names::IFACE_CFG)?).map_err(map_err(names::IFACE_CFG))?;
-        let rules_v4 = LpmTrie::try_from(take(names::RULES_V4)?).map_err(map_err(names::RULES_V4))?;
-        let rules_v6 = LpmTrie::try_from(take(names::RULES_V6)?).map_err(map_err(names::RULES_V6))?;
-        let port_sets = BpfHashMap::try_from(take(names::PORT_SETS)?).map_err(map_err(names::PORT_SETS))?;
+        let iface_cfg =
+            BpfHashMap::try_from(take(names::IFACE_CFG)?).map_err(map_err(names::IFACE_CFG))?;
+        let rules_v4 =
+            LpmTrie::try_from(take(names::RULES_V4)?).map_err(map_err(names::RULES_V4))?;
+        let rules_v6 =
+            LpmTrie::try_from(take(names::RULES_V6)?).map_err(map_err(names::RULES_V6))?;
+        let port_sets =
+            BpfHashMap::try_from(take(names::PORT_SETS)?).map_err(map_err(names::PORT_SETS))?;
         let stats = PerCpuArray::try_from(take(names::STATS)?).map_err(map_err(names::STATS))?;
         info!(pin_dir = %cfg.pin_dir.display(), "datapath loaded");
         Ok(Self {
@@ -209,7 +221,11 @@ impl Datapath {
 
     /// Brings an interface's datapath state to `compiled`: attaches it the first time,
     /// switches rulesets atomically afterwards, does nothing when nothing changed.
-    pub fn apply(&mut self, iface: &Interface, compiled: &CompiledIface) -> Result<(), DatapathError> {
+    pub fn apply(
+        &mut self,
+        iface: &Interface,
+        compiled: &CompiledIface,
+    ) -> Result<(), DatapathError> {
         let ifindex = nix::net::if_::if_nametoindex(iface.id.as_str())
             .map_err(|_| DatapathError::NoDevice(iface.id.clone()))?;
         if let Some(a) = self.attached.get(&iface.id) {
@@ -240,9 +256,16 @@ impl Datapath {
         }
     }
 
-    fn attach(&mut self, iface: &Interface, ifindex: u32, compiled: &CompiledIface) -> Result<(), DatapathError> {
+    fn attach(
+        &mut self,
+        iface: &Interface,
+        ifindex: u32,
+        compiled: &CompiledIface,
+    ) -> Result<(), DatapathError> {
         let used: Vec<u32> = self.attached.values().map(|a| a.slot).collect();
-        let slot = (0..MAX_IFACES).find(|s| !used.contains(s)).ok_or(DatapathError::NoSlot)?;
+        let slot = (0..MAX_IFACES)
+            .find(|s| !used.contains(s))
+            .ok_or(DatapathError::NoSlot)?;
         // Reset the slot's counters, which may hold a previous interface's figures.
         self.reset_stats(slot);
         let written = self.write(compiled)?;
@@ -273,14 +296,19 @@ impl Datapath {
         }
     }
 
-    fn attach_links(&mut self, name: &str, ifindex: u32, a: &mut Attached) -> Result<(), DatapathError> {
-        let attach_err = |source| DatapathError::Attach { iface: name.to_owned(), source };
-        let xdp: &mut Xdp = self
-            .ebpf
-            .program_mut(names::PROG_XDP)
-            .ok_or(DatapathError::Missing(names::PROG_XDP))?
-            .try_into()?;
-        let mode = match self.cfg.xdp_mode {
+    fn attach_links(
+        &mut self,
+        name: &str,
+        ifindex: u32,
+        a: &mut Attached,
+    ) -> Result<(), DatapathError> {
+        let attach_err = |source| DatapathError::Attach {
+            iface: name.to_owned(),
+            source,
+        };
+        let xdp_mode = self.cfg.xdp_mode;
+        let xdp = self.xdp_prog()?;
+        let mode = match xdp_mode {
             XdpModeChoice::Native => XdpMode::Driver,
             XdpModeChoice::Skb => XdpMode::Skb,
             XdpModeChoice::Auto if has_driver(name) => XdpMode::Driver,
@@ -288,20 +316,28 @@ impl Datapath {
         };
         let link = match xdp.attach_to_if_index(ifindex, mode) {
             Ok(l) => l,
-            Err(e) if self.cfg.xdp_mode == XdpModeChoice::Auto && mode == XdpMode::Driver => {
+            Err(e) if xdp_mode == XdpModeChoice::Auto && mode == XdpMode::Driver => {
                 warn!(iface = name, error = %e, "native XDP failed; falling back to generic (skb) mode");
-                xdp.attach_to_if_index(ifindex, XdpMode::Skb).map_err(attach_err)?
+                xdp.attach_to_if_index(ifindex, XdpMode::Skb)
+                    .map_err(attach_err)?
             }
             Err(e) => return Err(attach_err(e)),
         };
         a.xdp = Some(link);
-        let tc: &mut SchedClassifier = self
-            .ebpf
-            .program_mut(names::PROG_TC_EGRESS)
-            .ok_or(DatapathError::Missing(names::PROG_TC_EGRESS))?
-            .try_into()?;
-        a.tc = Some(tc.attach(name, TcAttachType::Egress).map_err(attach_err)?);
+        a.tc = Some(
+            self.tc_prog()?
+                .attach(name, TcAttachType::Egress)
+                .map_err(attach_err)?,
+        );
         Ok(())
+    }
+
+    fn xdp_prog(&mut self) -> Result<&mut Xdp, DatapathError> {
+        program(&mut self.ebpf, names::PROG_XDP)
+    }
+
+    fn tc_prog(&mut self) -> Result<&mut SchedClassifier, DatapathError> {
+        program(&mut self.ebpf, names::PROG_TC_EGRESS)
     }
 
     /// Stops protecting an interface and frees everything written for it.
@@ -315,19 +351,15 @@ impl Datapath {
 
     /// Detaches links and frees entries; keeps going on errors and logs each.
     fn teardown(&mut self, a: Attached) {
-        if let Some(link) = a.xdp {
-            if let Ok(p) = self.ebpf.program_mut(names::PROG_XDP).map(<&mut Xdp>::try_from).transpose() {
-                if let Some(Err(e)) = p.map(|p| p.detach(link)) {
-                    warn!(error = %e, "detaching XDP failed");
-                }
-            }
+        if let Some(link) = a.xdp
+            && let Err(e) = self.xdp_prog().and_then(|p| Ok(p.detach(link)?))
+        {
+            warn!(error = %e, "detaching XDP failed");
         }
-        if let Some(link) = a.tc {
-            if let Ok(p) = self.ebpf.program_mut(names::PROG_TC_EGRESS).map(<&mut SchedClassifier>::try_from).transpose() {
-                if let Some(Err(e)) = p.map(|p| p.detach(link)) {
-                    warn!(error = %e, "detaching TC failed");
-                }
-            }
+        if let Some(link) = a.tc
+            && let Err(e) = self.tc_prog().and_then(|p| Ok(p.detach(link)?))
+        {
+            warn!(error = %e, "detaching TC failed");
         }
         if let Err(e) = self.iface_cfg.remove(&a.ifindex) {
             warn!(error = %e, "removing interface configuration failed");
@@ -347,13 +379,19 @@ impl Datapath {
         }
     }
 
-    fn write_into(&mut self, compiled: &CompiledIface, w: &mut Written) -> Result<(), DatapathError> {
+    fn write_into(
+        &mut self,
+        compiled: &CompiledIface,
+        w: &mut Written,
+    ) -> Result<(), DatapathError> {
         let mut set_ids = Vec::with_capacity(compiled.port_sets.len());
         for spec in &compiled.port_sets {
             let kernel = spec.to_kernel()?;
             let id = self.next_port_set;
             self.next_port_set = self.next_port_set.wrapping_add(1).max(1);
-            self.port_sets.insert(id, &*kernel, 0).map_err(map_err(names::PORT_SETS))?;
+            self.port_sets
+                .insert(id, *kernel, 0)
+                .map_err(map_err(names::PORT_SETS))?;
             w.port_sets.push(id);
             set_ids.push(id);
         }
@@ -367,16 +405,35 @@ impl Datapath {
                 self.next_ruleset = self.next_ruleset.wrapping_add(1).max(1);
                 w.rulesets[dir][fam] = ruleset;
                 for (net, idx) in table {
-                    let value = LpmValue { port_set: set_ids[*idx], _pad: 0 };
+                    let value = LpmValue {
+                        port_set: set_ids[*idx],
+                        _pad: 0,
+                    };
                     match net {
                         IpNet::V4(n) => {
-                            let key = Key::new(RULESET_BITS + n.prefix_len() as u32, LpmV4 { ruleset, addr: n.addr().octets() });
-                            self.rules_v4.insert(&key, value, 0).map_err(map_err(names::RULES_V4))?;
+                            let key = Key::new(
+                                RULESET_BITS + n.prefix_len() as u32,
+                                LpmV4 {
+                                    ruleset,
+                                    addr: n.addr().octets(),
+                                },
+                            );
+                            self.rules_v4
+                                .insert(&key, value, 0)
+                                .map_err(map_err(names::RULES_V4))?;
                             w.v4.push(key);
                         }
                         IpNet::V6(n) => {
-                            let key = Key::new(RULESET_BITS + n.prefix_len() as u32, LpmV6 { ruleset, addr: n.addr().octets() });
-                            self.rules_v6.insert(&key, value, 0).map_err(map_err(names::RULES_V6))?;
+                            let key = Key::new(
+                                RULESET_BITS + n.prefix_len() as u32,
+                                LpmV6 {
+                                    ruleset,
+                                    addr: n.addr().octets(),
+                                },
+                            );
+                            self.rules_v6
+                                .insert(&key, value, 0)
+                                .map_err(map_err(names::RULES_V6))?;
                             w.v6.push(key);
                         }
                     }
@@ -432,6 +489,16 @@ impl Datapath {
     }
 }
 
+fn program<'a, P>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut P, DatapathError>
+where
+    &'a mut P: TryFrom<&'a mut aya::programs::Program, Error = ProgramError>,
+{
+    Ok(ebpf
+        .program_mut(name)
+        .ok_or(DatapathError::Missing(name))?
+        .try_into()?)
+}
+
 fn iface_cfg(w: &Written, slot: u32, t: &Timeouts) -> IfaceCfg {
     IfaceCfg {
         ruleset: w.rulesets,
@@ -446,7 +513,10 @@ fn iface_cfg(w: &Written, slot: u32, t: &Timeouts) -> IfaceCfg {
 
 /// Whether the device has a driver (a physical NIC); virtual devices such as veth have none.
 fn has_driver(name: &str) -> bool {
-    Path::new("/sys/class/net").join(name).join("device").exists()
+    Path::new("/sys/class/net")
+        .join(name)
+        .join("device")
+        .exists()
 }
 
 /// Whether a network device of this name exists in this network namespace.
@@ -457,7 +527,9 @@ pub fn device_exists(name: &str) -> bool {
 /// Private addresses of a device (instance mode reads them from the device, SG-IF-5). IPv6
 /// link-local addresses are left out: they are not what group references match.
 pub fn device_addresses(name: &str) -> Vec<IpAddr> {
-    let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for a in addrs.filter(|a| a.interface_name == name) {
         let Some(addr) = a.address else { continue };

@@ -21,7 +21,7 @@ const STORE_VERSION: &str = "1";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Db(#[from] redb::Error),
+    Db(#[from] Box<redb::Error>),
     #[error("corrupt record {key} in table {table}: {source}")]
     Corrupt {
         table: &'static str,
@@ -29,12 +29,14 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("the store was written by an incompatible sgd (store version {found}, expected {STORE_VERSION})")]
+    #[error(
+        "the store was written by an incompatible sgd (store version {found}, expected {STORE_VERSION})"
+    )]
     Version { found: String },
 }
 
 macro_rules! db_err {
-    ($($t:ty),*) => { $(impl From<$t> for StoreError { fn from(e: $t) -> Self { Self::Db(e.into()) } })* };
+    ($($t:ty),*) => { $(impl From<$t> for StoreError { fn from(e: $t) -> Self { Self::Db(Box::new(e.into())) } })* };
 }
 db_err!(
     redb::DatabaseError,
@@ -50,7 +52,9 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(Self { db: Database::create(path)? })
+        Ok(Self {
+            db: Database::create(path)?,
+        })
     }
 
     /// Loads the saved state, or `None` for a new store.
@@ -61,11 +65,18 @@ impl Store {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let Some(version) = meta.get("version")? else { return Ok(None) };
+        let Some(version) = meta.get("version")? else {
+            return Ok(None);
+        };
         if version.value() != STORE_VERSION {
-            return Err(StoreError::Version { found: version.value().to_owned() });
+            return Err(StoreError::Version {
+                found: version.value().to_owned(),
+            });
         }
-        let owner_id = meta.get("owner_id")?.map(|v| v.value().to_owned()).unwrap_or_default();
+        let owner_id = meta
+            .get("owner_id")?
+            .map(|v| v.value().to_owned())
+            .unwrap_or_default();
         let read = |def: TableDefinition<&str, &str>| -> Result<Vec<(String, String)>, StoreError> {
             let t = txn.open_table(def)?;
             let mut out = Vec::new();
@@ -91,19 +102,34 @@ impl Store {
             meta.insert("version", STORE_VERSION)?;
             meta.insert("owner_id", new.owner_id.as_str())?;
             sync(&mut txn.open_table(VPCS)?, old.map(|o| &o.vpcs), &new.vpcs)?;
-            sync(&mut txn.open_table(GROUPS)?, old.map(|o| &o.groups), &new.groups)?;
-            sync(&mut txn.open_table(INTERFACES)?, old.map(|o| &o.interfaces), &new.interfaces)?;
+            sync(
+                &mut txn.open_table(GROUPS)?,
+                old.map(|o| &o.groups),
+                &new.groups,
+            )?;
+            sync(
+                &mut txn.open_table(INTERFACES)?,
+                old.map(|o| &o.interfaces),
+                &new.interfaces,
+            )?;
         }
         txn.commit()?;
         Ok(())
     }
 }
 
-fn decode<T: DeserializeOwned>(rows: Vec<(String, String)>, table: &'static str) -> Result<BTreeMap<String, T>, StoreError> {
+fn decode<T: DeserializeOwned>(
+    rows: Vec<(String, String)>,
+    table: &'static str,
+) -> Result<BTreeMap<String, T>, StoreError> {
     rows.into_iter()
         .map(|(k, v)| match serde_json::from_str(&v) {
             Ok(t) => Ok((k, t)),
-            Err(source) => Err(StoreError::Corrupt { table, key: k, source }),
+            Err(source) => Err(StoreError::Corrupt {
+                table,
+                key: k,
+                source,
+            }),
         })
         .collect()
 }
@@ -159,7 +185,11 @@ mod tests {
             store.save(None, &state).unwrap();
         }
         let mut next = state.clone();
-        let req = CreateSecurityGroup { group_name: Some("web".into()), description: Some("d".into()), vpc_id: None };
+        let req = CreateSecurityGroup {
+            group_name: Some("web".into()),
+            description: Some("d".into()),
+            vpc_id: None,
+        };
         let id = ops::create_security_group(&mut next, &mut ids, &Quotas::default(), &req).unwrap();
         let store = Store::open(&path).unwrap();
         assert_eq!(store.load().unwrap().unwrap(), state);

@@ -1,1 +1,116 @@
-fn main() {}
+//! `cargo xtask`: set-up, build and test orchestration.
+//!
+//! * `cargo xtask run [-- SGD-ARGS]`: install what is missing, build, start `sgd` in the
+//!   foreground.
+//! * `cargo xtask test [-- CARGO-TEST-ARGS]`: install what is missing, build the binaries, run
+//!   every test (unit tests and the root namespace tests).
+//! * `cargo xtask setup`: only install what is missing.
+
+mod setup;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install missing prerequisites (Debian packages, rust-src for nightly, bpf-linker).
+    Setup,
+    /// Build and start sgd in the foreground with the default paths (arguments after `--` go
+    /// to sgd).
+    Run {
+        /// Build in debug mode instead of release.
+        #[arg(long)]
+        debug: bool,
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Run every test: unit tests, then the kernel tests in network namespaces (as root).
+    /// With SG_REQUIRE_ROOT=1 a test that cannot run as root fails instead of skipping.
+    Test {
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    match cli.cmd {
+        Cmd::Setup => setup::ensure(),
+        Cmd::Run { debug, args } => {
+            setup::ensure()?;
+            let profile = if debug { "debug" } else { "release" };
+            println!("[build] sg-userspace ({profile})");
+            let mut build = cargo();
+            build
+                .current_dir(&root)
+                .args(["build", "-p", "sg-userspace", "--bins"]);
+            if !debug {
+                build.arg("--release");
+            }
+            run(&mut build)?;
+            let sgd = target_dir(&root).join(profile).join("sgd");
+            println!("[run] {} {}", sgd.display(), args.join(" "));
+            println!(
+                "[run] in another terminal: {} describe-security-groups",
+                sgd.with_file_name("sgctl").display()
+            );
+            let status = Command::new(&sgd)
+                .args(&args)
+                .status()
+                .with_context(|| format!("starting {}", sgd.display()))?;
+            std::process::exit(status.code().unwrap_or(1));
+        }
+        Cmd::Test { args } => {
+            setup::ensure()?;
+            println!("[build] sgd, sgctl");
+            run(cargo().current_dir(&root).args(["build", "--bins"]))?;
+            let bin_dir = target_dir(&root).join("debug");
+            println!("[test] cargo test (SG_BIN_DIR={})", bin_dir.display());
+            run(cargo()
+                .current_dir(&root)
+                .env("SG_BIN_DIR", &bin_dir)
+                .args(["test"])
+                .args(&args))?;
+            println!("[test] all tests passed");
+            Ok(())
+        }
+    }
+}

@@ -10,7 +10,9 @@ use super::{MAX_FRAME, Request, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("could not connect to sgd at {path}: {source} (is sgd running? see --socket / SG_SOCKET)")]
+    #[error(
+        "could not connect to sgd at {path}: {source} (is sgd running? see --socket / SG_SOCKET)"
+    )]
     Connect {
         path: PathBuf,
         #[source]
@@ -25,8 +27,10 @@ pub enum ClientError {
 }
 
 pub fn call(socket: &Path, req: &Request) -> Result<Response, ClientError> {
-    let mut stream = UnixStream::connect(socket)
-        .map_err(|source| ClientError::Connect { path: socket.to_owned(), source })?;
+    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
+        path: socket.to_owned(),
+        source,
+    })?;
     let mut line = serde_json::to_vec(req)?;
     line.push(b'\n');
     stream.write_all(&line)?;

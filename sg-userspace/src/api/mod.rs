@@ -46,7 +46,10 @@ impl Request {
 
     /// Whether the request can change state (and so must be applied as one transaction).
     pub fn is_mutation(&self) -> bool {
-        !matches!(self, Self::DescribeSecurityGroups(_) | Self::DescribeNetworkInterfaces(_))
+        !matches!(
+            self,
+            Self::DescribeSecurityGroups(_) | Self::DescribeNetworkInterfaces(_)
+        )
     }
 }
 

@@ -71,7 +71,10 @@ where
                         Response::Error(ApiError::internal("the request failed inside sgd"))
                     })
             }
-            Err(e) => Response::Error(ApiError::new("InvalidRequest", format!("malformed request: {e}"))),
+            Err(e) => Response::Error(ApiError::new(
+                "InvalidRequest",
+                format!("malformed request: {e}"),
+            )),
         };
         let mut out = serde_json::to_vec(&resp).expect("responses always serialise");
         out.push(b'\n');

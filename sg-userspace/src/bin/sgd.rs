@@ -33,7 +33,9 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("SG_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_env("SG_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -46,8 +48,10 @@ fn main() -> anyhow::Result<()> {
     };
     let file = cfg.state_dir.join(paths::CONFIG_FILE);
     if file.exists() {
-        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-        let fc: FileConfig = serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        let fc: FileConfig =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
         if let Some(q) = fc.quotas {
             cfg.quotas = q;
         }

@@ -2,7 +2,10 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::{
-    api::{CreateSecurityGroup, IpPermission, IpRange, ModifyNetworkInterfaceAttribute, UserIdGroupPair},
+    api::{
+        CreateSecurityGroup, IpPermission, IpRange, ModifyNetworkInterfaceAttribute,
+        UserIdGroupPair,
+    },
     model::{IdSource, Quotas, State, ops},
 };
 
@@ -22,12 +25,21 @@ struct Fixture {
 impl Fixture {
     fn new() -> Self {
         let mut ids = Counter(0);
-        Self { state: State::new(&mut ids), ids }
+        Self {
+            state: State::new(&mut ids),
+            ids,
+        }
     }
 
     fn group(&mut self, name: &str) -> String {
-        let req = CreateSecurityGroup { group_name: Some(name.into()), description: Some("d".into()), vpc_id: None };
-        let out = ops::create_security_group(&mut self.state, &mut self.ids, &Quotas::default(), &req).unwrap();
+        let req = CreateSecurityGroup {
+            group_name: Some(name.into()),
+            description: Some("d".into()),
+            vpc_id: None,
+        };
+        let out =
+            ops::create_security_group(&mut self.state, &mut self.ids, &Quotas::default(), &req)
+                .unwrap();
         out["GroupId"].as_str().unwrap().to_owned()
     }
 
@@ -36,15 +48,33 @@ impl Fixture {
             ip_protocol: proto.into(),
             from_port: ports.map(|p| p.0),
             to_port: ports.map(|p| p.1),
-            ip_ranges: if cidr.contains(':') { vec![] } else { vec![IpRange { cidr_ip: cidr.into(), description: None }] },
+            ip_ranges: if cidr.contains(':') {
+                vec![]
+            } else {
+                vec![IpRange {
+                    cidr_ip: cidr.into(),
+                    description: None,
+                }]
+            },
             ipv6_ranges: if cidr.contains(':') {
-                vec![crate::api::Ipv6Range { cidr_ipv6: cidr.into(), description: None }]
+                vec![crate::api::Ipv6Range {
+                    cidr_ipv6: cidr.into(),
+                    description: None,
+                }]
             } else {
                 vec![]
             },
             ..Default::default()
         };
-        ops::authorize(&mut self.state, &mut self.ids, &Quotas::default(), &Some(g.into()), egress, &[p]).unwrap();
+        ops::authorize(
+            &mut self.state,
+            &mut self.ids,
+            &Quotas::default(),
+            &Some(g.into()),
+            egress,
+            &[p],
+        )
+        .unwrap();
     }
 
     fn attach(&mut self, iface: &str, groups: &[&str]) {
@@ -52,7 +82,10 @@ impl Fixture {
             network_interface_id: Some(iface.into()),
             groups: Some(groups.iter().map(|s| s.to_string()).collect()),
         };
-        ops::modify_network_interface_attribute(&mut self.state, &Quotas::default(), &req, &|_| true).unwrap();
+        ops::modify_network_interface_attribute(&mut self.state, &Quotas::default(), &req, &|_| {
+            true
+        })
+        .unwrap();
     }
 }
 
@@ -112,10 +145,21 @@ fn sg_rule_4_group_reference_expands_to_member_addresses() {
         ip_protocol: "tcp".into(),
         from_port: Some(5432),
         to_port: Some(5432),
-        user_id_group_pairs: vec![UserIdGroupPair { group_id: Some(web.clone()), ..Default::default() }],
+        user_id_group_pairs: vec![UserIdGroupPair {
+            group_id: Some(web.clone()),
+            ..Default::default()
+        }],
         ..Default::default()
     };
-    ops::authorize(&mut f.state, &mut f.ids, &Quotas::default(), &Some(db.clone()), false, &[pair]).unwrap();
+    ops::authorize(
+        &mut f.state,
+        &mut f.ids,
+        &Quotas::default(),
+        &Some(db.clone()),
+        false,
+        &[pair],
+    )
+    .unwrap();
     f.attach("db0", &[&db]);
     f.attach("web0", &[&web]);
     let mut addrs = Addresses::new();

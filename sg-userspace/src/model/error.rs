@@ -14,11 +14,17 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), message: message.into() }
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 
     pub fn group_not_found(id: &str) -> Self {
-        Self::new("InvalidGroup.NotFound", format!("The security group '{id}' does not exist"))
+        Self::new(
+            "InvalidGroup.NotFound",
+            format!("The security group '{id}' does not exist"),
+        )
     }
 
     pub fn group_id_malformed(id: &str) -> Self {
@@ -33,7 +39,10 @@ impl ApiError {
     }
 
     pub fn missing(param: &str) -> Self {
-        Self::new("MissingParameter", format!("The request must contain the parameter {param}"))
+        Self::new(
+            "MissingParameter",
+            format!("The request must contain the parameter {param}"),
+        )
     }
 
     pub fn malformed_permission(message: impl Into<String>) -> Self {

@@ -130,7 +130,11 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { tcp_established: 432_000, udp_stream: 180, udp: 30 }
+        Self {
+            tcp_established: 432_000,
+            udp_stream: 180,
+            udp: 30,
+        }
     }
 }
 
@@ -190,7 +194,11 @@ impl State {
         let vpc_id = format!("vpc-{}", hex17(ids.next()));
         state.vpcs.insert(
             vpc_id.clone(),
-            Vpc { id: vpc_id.clone(), is_default: true, cidr_block: "0.0.0.0/0".into() },
+            Vpc {
+                id: vpc_id.clone(),
+                is_default: true,
+                cidr_block: "0.0.0.0/0".into(),
+            },
         );
         ops::create_default_group(&mut state, ids, &vpc_id);
         state
@@ -204,13 +212,18 @@ impl State {
     }
 
     pub fn default_group_of(&self, vpc_id: &str) -> Option<&Group> {
-        self.groups.values().find(|g| g.vpc_id == vpc_id && g.name == "default")
+        self.groups
+            .values()
+            .find(|g| g.vpc_id == vpc_id && g.name == "default")
     }
 
     /// The groups in force on an interface: its set, or its VPC's `default` group.
     pub fn effective_groups(&self, iface: &Interface) -> Vec<String> {
         if iface.group_ids.is_empty() {
-            self.default_group_of(&iface.vpc_id).map(|g| g.id.clone()).into_iter().collect()
+            self.default_group_of(&iface.vpc_id)
+                .map(|g| g.id.clone())
+                .into_iter()
+                .collect()
         } else {
             iface.group_ids.clone()
         }

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{
     ApiError, ApiResult, AttachMode, Group, IdSource, Interface, PROTO_ALL, PROTO_ICMP,
-    PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Peer, Quotas, Rule, State, Timeouts, hex17,
-    parse_protocol, protocol_name, validate,
+    PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Peer, Quotas, Rule, State, Timeouts, hex17, parse_protocol,
+    protocol_name, validate,
 };
 use crate::api::{
     CreateSecurityGroup, DeleteSecurityGroup, DescribeSecurityGroups, IpPermission, IpRange,
@@ -68,7 +68,10 @@ fn new_rule_id(ids: &mut dyn IdSource) -> String {
 /// Looks a group up by id, checking the id's format first.
 pub fn group<'a>(state: &'a State, id: &str) -> ApiResult<&'a Group> {
     validate::group_id(id)?;
-    state.groups.get(id).ok_or_else(|| ApiError::group_not_found(id))
+    state
+        .groups
+        .get(id)
+        .ok_or_else(|| ApiError::group_not_found(id))
 }
 
 fn required<'a>(v: &'a Option<String>, name: &str) -> ApiResult<&'a str> {
@@ -137,7 +140,9 @@ pub fn delete_security_group(state: &mut State, req: &DeleteSecurityGroup) -> Ap
                 .ok_or_else(|| {
                     ApiError::new(
                         "InvalidGroup.NotFound",
-                        format!("The security group '{name}' does not exist in default VPC '{vpc}'"),
+                        format!(
+                            "The security group '{name}' does not exist in default VPC '{vpc}'"
+                        ),
                     )
                 })?
                 .id
@@ -154,7 +159,11 @@ pub fn delete_security_group(state: &mut State, req: &DeleteSecurityGroup) -> Ap
     }
     let attached = state.interfaces.values().any(|i| i.group_ids.contains(&id));
     let referenced = state.groups.values().any(|other| {
-        other.id != id && other.rules.iter().any(|r| r.peer == Peer::Group(id.clone()))
+        other.id != id
+            && other
+                .rules
+                .iter()
+                .any(|r| r.peer == Peer::Group(id.clone()))
     });
     if attached || referenced {
         return Err(ApiError::new(
@@ -189,7 +198,10 @@ pub fn describe_security_groups(state: &State, req: &DescribeSecurityGroups) -> 
         out.push(g);
     }
     out.dedup_by(|a, b| a.id == b.id);
-    let groups: Vec<SecurityGroup> = out.into_iter().map(|g| to_security_group(state, g)).collect();
+    let groups: Vec<SecurityGroup> = out
+        .into_iter()
+        .map(|g| to_security_group(state, g))
+        .collect();
     Ok(json!({ "SecurityGroups": groups }))
 }
 
@@ -202,7 +214,14 @@ fn to_security_group(state: &State, g: &Group) -> SecurityGroup {
         owner_id: state.owner_id.clone(),
         group_id: g.id.clone(),
         ip_permissions_egress: to_permissions(state, &egress),
-        tags: g.tags.iter().map(|t| TagOut { key: t.key.clone(), value: t.value.clone() }).collect(),
+        tags: g
+            .tags
+            .iter()
+            .map(|t| TagOut {
+                key: t.key.clone(),
+                value: t.value.clone(),
+            })
+            .collect(),
         vpc_id: g.vpc_id.clone(),
     }
 }
@@ -212,10 +231,9 @@ fn to_permissions(state: &State, rules: &[&Rule]) -> Vec<IpPermission> {
     let mut out: Vec<IpPermission> = Vec::new();
     for r in rules {
         let proto = protocol_name(r.protocol);
-        let idx = match out
-            .iter()
-            .position(|p| p.ip_protocol == proto && p.from_port == r.from_port && p.to_port == r.to_port)
-        {
+        let idx = match out.iter().position(|p| {
+            p.ip_protocol == proto && p.from_port == r.from_port && p.to_port == r.to_port
+        }) {
             Some(i) => i,
             None => {
                 out.push(IpPermission {
@@ -229,8 +247,14 @@ fn to_permissions(state: &State, rules: &[&Rule]) -> Vec<IpPermission> {
         };
         let p = &mut out[idx];
         match &r.peer {
-            Peer::Ipv4(n) => p.ip_ranges.push(IpRange { cidr_ip: n.to_string(), description: r.description.clone() }),
-            Peer::Ipv6(n) => p.ipv6_ranges.push(Ipv6Range { cidr_ipv6: n.to_string(), description: r.description.clone() }),
+            Peer::Ipv4(n) => p.ip_ranges.push(IpRange {
+                cidr_ip: n.to_string(),
+                description: r.description.clone(),
+            }),
+            Peer::Ipv6(n) => p.ipv6_ranges.push(Ipv6Range {
+                cidr_ipv6: n.to_string(),
+                description: r.description.clone(),
+            }),
             Peer::Group(id) => p.user_id_group_pairs.push(UserIdGroupPair {
                 description: r.description.clone(),
                 group_id: Some(id.clone()),
@@ -249,7 +273,10 @@ fn to_rule_out(state: &State, group_id: &str, r: &Rule) -> SecurityGroupRule {
         Peer::Group(id) => (
             None,
             None,
-            Some(ReferencedGroupInfo { group_id: id.clone(), user_id: state.owner_id.clone() }),
+            Some(ReferencedGroupInfo {
+                group_id: id.clone(),
+                user_id: state.owner_id.clone(),
+            }),
         ),
     };
     SecurityGroupRule {
@@ -268,7 +295,11 @@ fn to_rule_out(state: &State, group_id: &str, r: &Rule) -> SecurityGroupRule {
 }
 
 /// Checks and normalises a permission's port range for its protocol (SG-RULE-2, SG-RULE-3).
-fn port_range(proto: i16, from: Option<i32>, to: Option<i32>) -> ApiResult<(Option<i32>, Option<i32>)> {
+fn port_range(
+    proto: i16,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> ApiResult<(Option<i32>, Option<i32>)> {
     match proto {
         PROTO_TCP | PROTO_UDP => {
             let (Some(f), Some(t)) = (from, to) else {
@@ -308,7 +339,11 @@ fn port_range(proto: i16, from: Option<i32>, to: Option<i32>) -> ApiResult<(Opti
 }
 
 /// Turns `IpPermissions` into rules (without ids), validating every field.
-pub fn permissions_to_rules(state: &State, egress: bool, perms: &[IpPermission]) -> ApiResult<Vec<Rule>> {
+pub fn permissions_to_rules(
+    state: &State,
+    egress: bool,
+    perms: &[IpPermission],
+) -> ApiResult<Vec<Rule>> {
     let mut rules = Vec::new();
     for p in perms {
         let protocol = parse_protocol(&p.ip_protocol)?;
@@ -379,12 +414,15 @@ fn describe_rule(r: &Rule) -> String {
 }
 
 fn family_counts(rules: &[Rule], egress: bool) -> (usize, usize) {
-    rules.iter().filter(|r| r.egress == egress).fold((0, 0), |(v4, v6), r| match r.peer {
-        Peer::Ipv4(_) => (v4 + 1, v6),
-        Peer::Ipv6(_) => (v4, v6 + 1),
-        // A group reference counts once in each family.
-        Peer::Group(_) => (v4 + 1, v6 + 1),
-    })
+    rules
+        .iter()
+        .filter(|r| r.egress == egress)
+        .fold((0, 0), |(v4, v6), r| match r.peer {
+            Peer::Ipv4(_) => (v4 + 1, v6),
+            Peer::Ipv6(_) => (v4, v6 + 1),
+            // A group reference counts once in each family.
+            Peer::Group(_) => (v4 + 1, v6 + 1),
+        })
 }
 
 pub fn authorize(
@@ -409,7 +447,10 @@ pub fn authorize(
         }
     }
     let g = state.groups.get_mut(&gid).expect("group checked above");
-    if let Some(r) = new.iter().find(|r| g.rules.iter().any(|o| o.same_permission(r))) {
+    if let Some(r) = new
+        .iter()
+        .find(|r| g.rules.iter().any(|o| o.same_permission(r)))
+    {
         return Err(ApiError::new(
             "InvalidPermission.Duplicate",
             format!("the specified rule \"{}\" already exists", describe_rule(r)),
@@ -430,7 +471,12 @@ pub fn authorize(
     Ok(json!({ "Return": true, "SecurityGroupRules": out }))
 }
 
-pub fn revoke(state: &mut State, group_id: &Option<String>, egress: bool, perms: &[IpPermission]) -> ApiResult<Value> {
+pub fn revoke(
+    state: &mut State,
+    group_id: &Option<String>,
+    egress: bool,
+    perms: &[IpPermission],
+) -> ApiResult<Value> {
     let gid = group(state, required(group_id, "GroupId")?)?.id.clone();
     if perms.is_empty() {
         return Err(ApiError::missing("IpPermissions"));
@@ -448,7 +494,8 @@ pub fn revoke(state: &mut State, group_id: &Option<String>, egress: bool, perms:
             ));
         }
     }
-    g.rules.retain(|o| !gone.iter().any(|r| r.same_permission(o)));
+    g.rules
+        .retain(|o| !gone.iter().any(|r| r.same_permission(o)));
     Ok(json!({ "Return": true }))
 }
 
@@ -488,19 +535,26 @@ pub fn modify_network_interface_attribute(
         .get(name)
         .map(|i| i.vpc_id.clone())
         .unwrap_or_else(|| state.default_vpc().id.clone());
-    if let Some(g) = set.iter().map(|id| &state.groups[id]).find(|g| g.vpc_id != vpc_id) {
+    if let Some(g) = set
+        .iter()
+        .map(|id| &state.groups[id])
+        .find(|g| g.vpc_id != vpc_id)
+    {
         return Err(ApiError::invalid_value(format!(
             "security group {} and interface {name} belong to different networks",
             g.id
         )));
     }
-    let iface = state.interfaces.entry(name.to_owned()).or_insert_with(|| Interface {
-        id: name.to_owned(),
-        vpc_id,
-        group_ids: Vec::new(),
-        mode: AttachMode::Instance,
-        timeouts: Timeouts::default(),
-    });
+    let iface = state
+        .interfaces
+        .entry(name.to_owned())
+        .or_insert_with(|| Interface {
+            id: name.to_owned(),
+            vpc_id,
+            group_ids: Vec::new(),
+            mode: AttachMode::Instance,
+            timeouts: Timeouts::default(),
+        });
     iface.group_ids = set;
     Ok(Value::Null)
 }

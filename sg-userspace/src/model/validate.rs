@@ -57,23 +57,29 @@ pub fn rule_description(d: &Option<String>) -> ApiResult<Option<String>> {
 /// `sg-` followed by 8 or 17 lowercase hex digits.
 pub fn group_id(id: &str) -> ApiResult<()> {
     let ok = id.strip_prefix("sg-").is_some_and(|h| {
-        (h.len() == 8 || h.len() == 17) && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        (h.len() == 8 || h.len() == 17)
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     });
-    if ok { Ok(()) } else { Err(ApiError::group_id_malformed(id)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::group_id_malformed(id))
+    }
 }
 
 /// Parses and canonicalises an IPv4 CIDR (`100.68.0.18/18` -> `100.68.0.0/18`, SG-RULE-4).
 pub fn cidr_v4(s: &str) -> ApiResult<Ipv4Net> {
-    s.parse::<Ipv4Net>().map(|n| n.trunc()).map_err(|_| {
-        ApiError::invalid_value(format!("CIDR block {s} is malformed"))
-    })
+    s.parse::<Ipv4Net>()
+        .map(|n| n.trunc())
+        .map_err(|_| ApiError::invalid_value(format!("CIDR block {s} is malformed")))
 }
 
 /// Parses and canonicalises an IPv6 CIDR.
 pub fn cidr_v6(s: &str) -> ApiResult<Ipv6Net> {
-    s.parse::<Ipv6Net>().map(|n| n.trunc()).map_err(|_| {
-        ApiError::invalid_value(format!("CIDR block {s} is malformed"))
-    })
+    s.parse::<Ipv6Net>()
+        .map(|n| n.trunc())
+        .map_err(|_| ApiError::invalid_value(format!("CIDR block {s} is malformed")))
 }
 
 #[cfg(test)]
@@ -83,30 +89,51 @@ mod tests {
     #[test]
     fn sg_grp_2_charset_and_length() {
         assert!(text("GroupName", "web servers (prod) #1").is_ok());
-        assert_eq!(text("GroupName", "é").unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(
+            text("GroupName", "é").unwrap_err().code,
+            "InvalidParameterValue"
+        );
         assert_eq!(text("GroupName", "").unwrap_err().code, "MissingParameter");
         assert!(text("GroupName", &"a".repeat(255)).is_ok());
-        assert_eq!(text("GroupName", &"a".repeat(256)).unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(
+            text("GroupName", &"a".repeat(256)).unwrap_err().code,
+            "InvalidParameterValue"
+        );
     }
 
     #[test]
     fn sg_grp_2_name_trimmed_and_no_sg_prefix() {
         assert_eq!(group_name("web  ").unwrap(), "web");
-        assert_eq!(group_name("sg-web").unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(
+            group_name("sg-web").unwrap_err().code,
+            "InvalidParameterValue"
+        );
     }
 
     #[test]
     fn group_id_format() {
         assert!(group_id("sg-0123456789abcdef0").is_ok());
         assert!(group_id("sg-12345678").is_ok());
-        assert_eq!(group_id("sg-xyz").unwrap_err().code, "InvalidGroupId.Malformed");
-        assert_eq!(group_id("web").unwrap_err().code, "InvalidGroupId.Malformed");
+        assert_eq!(
+            group_id("sg-xyz").unwrap_err().code,
+            "InvalidGroupId.Malformed"
+        );
+        assert_eq!(
+            group_id("web").unwrap_err().code,
+            "InvalidGroupId.Malformed"
+        );
     }
 
     #[test]
     fn sg_rule_4_cidr_canonicalised() {
-        assert_eq!(cidr_v4("100.68.0.18/18").unwrap().to_string(), "100.68.0.0/18");
-        assert_eq!(cidr_v6("2001:db8::1/32").unwrap().to_string(), "2001:db8::/32");
+        assert_eq!(
+            cidr_v4("100.68.0.18/18").unwrap().to_string(),
+            "100.68.0.0/18"
+        );
+        assert_eq!(
+            cidr_v6("2001:db8::1/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
         assert!(cidr_v4("300.1.1.1/8").is_err());
         assert!(cidr_v4("2001:db8::/32").is_err());
     }
