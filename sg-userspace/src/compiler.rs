@@ -223,17 +223,35 @@ pub fn compile_all(state: &State, addrs: &Addresses) -> BTreeMap<String, Compile
                 .iter()
                 .filter_map(|g| state.groups.get(g))
                 .flat_map(|g| g.rules.iter());
-            (iface.to_string(), compile_rules(rules, &members))
+            let classic = state
+                .interfaces
+                .get(*iface)
+                .is_some_and(|i| state.is_classic(&i.vpc_id));
+            (
+                iface.to_string(),
+                compile_rules(state, rules, &members, classic),
+            )
         })
         .collect()
 }
 
 fn compile_rules<'a>(
+    state: &State,
     rules: impl Iterator<Item = &'a Rule>,
     members: &HashMap<&str, Vec<IpAddr>>,
+    classic: bool,
 ) -> CompiledIface {
     // [dir][fam]: prefix -> union of the port sets of rules with exactly this prefix.
     let mut base: [[HashMap<IpNet, PortSetSpec>; 2]; 2] = Default::default();
+    if classic {
+        // EC2-Classic: outbound always allows everything (SG-CLASSIC).
+        let all = PortSetSpec {
+            all_ports: [u32::MAX; 8],
+            ..Default::default()
+        };
+        base[DIR_OUT][FAM_V4].insert("0.0.0.0/0".parse().expect("valid"), all.clone());
+        base[DIR_OUT][FAM_V6].insert("::/0".parse().expect("valid"), all);
+    }
     for r in rules {
         let dir = if r.egress { DIR_OUT } else { DIR_IN };
         let nets: Vec<IpNet> = match &r.peer {
@@ -245,6 +263,13 @@ fn compile_rules<'a>(
                 .into_iter()
                 .flatten()
                 .map(|a| IpNet::from(*a))
+                .collect(),
+            // A prefix list expands to its entries; a missing one matches nothing.
+            Peer::PrefixList(id) => state
+                .prefix_lists
+                .get(id)
+                .into_iter()
+                .flat_map(|p| p.entries.iter().map(|e| e.cidr))
                 .collect(),
         };
         for net in nets {

@@ -18,7 +18,9 @@ use crate::{
     api::{DescribeNetworkInterfaces, Request, Response, server},
     compiler::{self, Addresses},
     datapath::{self, Datapath, DatapathConfig, XdpModeChoice},
-    model::{ApiError, ApiResult, Quotas, RandomIds, State, ops},
+    model::{
+        ApiError, ApiResult, Quotas, RandomIds, State, import, ops, prefix_lists, rules, vpcs,
+    },
     paths,
     store::Store,
 };
@@ -179,22 +181,34 @@ impl Core {
             Request::CreateSecurityGroup(r) => ops::create_security_group(&mut next, ids, q, r),
             Request::DeleteSecurityGroup(r) => ops::delete_security_group(&mut next, r),
             Request::DescribeSecurityGroups(r) => ops::describe_security_groups(&self.state, r),
+            Request::DescribeSecurityGroupRules(r) => rules::describe_rules(&self.state, r),
             Request::AuthorizeSecurityGroupIngress(r) => {
-                ops::authorize(&mut next, ids, q, &r.group_id, false, &r.ip_permissions)
+                rules::authorize(&mut next, ids, q, r, false)
             }
             Request::AuthorizeSecurityGroupEgress(r) => {
-                ops::authorize(&mut next, ids, q, &r.group_id, true, &r.ip_permissions)
+                rules::authorize(&mut next, ids, q, r, true)
             }
-            Request::RevokeSecurityGroupIngress(r) => {
-                ops::revoke(&mut next, &r.group_id, false, &r.ip_permissions)
+            Request::RevokeSecurityGroupIngress(r) => rules::revoke(&mut next, r, false),
+            Request::RevokeSecurityGroupEgress(r) => rules::revoke(&mut next, r, true),
+            Request::ModifySecurityGroupRules(r) => rules::modify_rules(&mut next, q, r),
+            Request::UpdateSecurityGroupRuleDescriptionsIngress(r) => {
+                rules::update_descriptions(&mut next, r, false)
             }
-            Request::RevokeSecurityGroupEgress(r) => {
-                ops::revoke(&mut next, &r.group_id, true, &r.ip_permissions)
+            Request::UpdateSecurityGroupRuleDescriptionsEgress(r) => {
+                rules::update_descriptions(&mut next, r, true)
             }
             Request::ModifyNetworkInterfaceAttribute(r) => {
                 ops::modify_network_interface_attribute(&mut next, q, r, &datapath::device_exists)
             }
             Request::DescribeNetworkInterfaces(r) => self.describe_network_interfaces(r),
+            Request::CreateVpc(r) => vpcs::create_vpc(&mut next, ids, r),
+            Request::DescribeVpcs(r) => vpcs::describe_vpcs(&self.state, r),
+            Request::CreateManagedPrefixList(r) => prefix_lists::create(&mut next, ids, r),
+            Request::ModifyManagedPrefixList(r) => prefix_lists::modify(&mut next, q, r),
+            Request::DeleteManagedPrefixList(r) => prefix_lists::delete(&mut next, r),
+            Request::DescribeManagedPrefixLists(r) => prefix_lists::describe(&self.state, r),
+            Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
+            Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
         }?;
         if next != self.state {
             let old = self.state.clone();

@@ -14,6 +14,7 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const VPCS: TableDefinition<&str, &str> = TableDefinition::new("vpcs");
 const GROUPS: TableDefinition<&str, &str> = TableDefinition::new("groups");
 const INTERFACES: TableDefinition<&str, &str> = TableDefinition::new("interfaces");
+const PREFIX_LISTS: TableDefinition<&str, &str> = TableDefinition::new("prefix_lists");
 
 /// Layout version of the store's documents.
 const STORE_VERSION: &str = "1";
@@ -91,6 +92,7 @@ impl Store {
             vpcs: decode(read(VPCS)?, "vpcs")?,
             groups: decode(read(GROUPS)?, "groups")?,
             interfaces: decode(read(INTERFACES)?, "interfaces")?,
+            prefix_lists: decode(read(PREFIX_LISTS)?, "prefix_lists")?,
         }))
     }
 
@@ -111,6 +113,11 @@ impl Store {
                 &mut txn.open_table(INTERFACES)?,
                 old.map(|o| &o.interfaces),
                 &new.interfaces,
+            )?;
+            sync(
+                &mut txn.open_table(PREFIX_LISTS)?,
+                old.map(|o| &o.prefix_lists),
+                &new.prefix_lists,
             )?;
         }
         txn.commit()?;
@@ -188,7 +195,7 @@ mod tests {
         let req = CreateSecurityGroup {
             group_name: Some("web".into()),
             description: Some("d".into()),
-            vpc_id: None,
+            ..Default::default()
         };
         let id = ops::create_security_group(&mut next, &mut ids, &Quotas::default(), &req).unwrap();
         let store = Store::open(&path).unwrap();

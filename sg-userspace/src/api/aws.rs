@@ -65,10 +65,11 @@ pub struct IpPermission {
     pub user_id_group_pairs: Vec<UserIdGroupPair>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagOut {
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Tag {
     pub key: String,
+    #[serde(default)]
     pub value: String,
 }
 
@@ -82,7 +83,7 @@ pub struct SecurityGroup {
     pub group_id: String,
     pub ip_permissions_egress: Vec<IpPermission>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<TagOut>,
+    pub tags: Vec<Tag>,
     pub vpc_id: String,
 }
 
@@ -108,7 +109,10 @@ pub struct SecurityGroupRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cidr_ipv6: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referenced_group_info: Option<ReferencedGroupInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    pub tags: Vec<Tag>,
 }

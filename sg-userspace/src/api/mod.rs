@@ -14,43 +14,74 @@ pub use aws::*;
 /// Largest request or response line accepted (a describe of many groups fits easily).
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "Action")]
-pub enum Request {
-    CreateSecurityGroup(CreateSecurityGroup),
-    DeleteSecurityGroup(DeleteSecurityGroup),
-    DescribeSecurityGroups(DescribeSecurityGroups),
-    AuthorizeSecurityGroupIngress(Permissions),
-    AuthorizeSecurityGroupEgress(Permissions),
-    RevokeSecurityGroupIngress(Permissions),
-    RevokeSecurityGroupEgress(Permissions),
-    ModifyNetworkInterfaceAttribute(ModifyNetworkInterfaceAttribute),
-    DescribeNetworkInterfaces(DescribeNetworkInterfaces),
+/// Declares the request enum with each operation's EC2 name and whether it changes state.
+macro_rules! requests {
+    ($($op:ident($ty:ty) $(mutates $m:tt)?),* $(,)?) => {
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "Action")]
+        pub enum Request {
+            $($op($ty),)*
+        }
+
+        impl Request {
+            /// The EC2 operation name, as the AWS CLI prints it in errors.
+            pub fn operation(&self) -> &'static str {
+                match self {
+                    $(Self::$op(_) => stringify!($op),)*
+                }
+            }
+
+            /// Whether the request can change state (and so is applied as one transaction).
+            pub fn is_mutation(&self) -> bool {
+                match self {
+                    $(Self::$op(_) => requests!(@m $($m)?),)*
+                }
+            }
+        }
+    };
+    (@m yes) => { true };
+    (@m) => { false };
 }
 
-impl Request {
-    /// The EC2 operation name, as the AWS CLI prints it in errors.
-    pub fn operation(&self) -> &'static str {
-        match self {
-            Self::CreateSecurityGroup(_) => "CreateSecurityGroup",
-            Self::DeleteSecurityGroup(_) => "DeleteSecurityGroup",
-            Self::DescribeSecurityGroups(_) => "DescribeSecurityGroups",
-            Self::AuthorizeSecurityGroupIngress(_) => "AuthorizeSecurityGroupIngress",
-            Self::AuthorizeSecurityGroupEgress(_) => "AuthorizeSecurityGroupEgress",
-            Self::RevokeSecurityGroupIngress(_) => "RevokeSecurityGroupIngress",
-            Self::RevokeSecurityGroupEgress(_) => "RevokeSecurityGroupEgress",
-            Self::ModifyNetworkInterfaceAttribute(_) => "ModifyNetworkInterfaceAttribute",
-            Self::DescribeNetworkInterfaces(_) => "DescribeNetworkInterfaces",
-        }
-    }
+requests! {
+    CreateSecurityGroup(CreateSecurityGroup) mutates yes,
+    DeleteSecurityGroup(DeleteSecurityGroup) mutates yes,
+    DescribeSecurityGroups(DescribeSecurityGroups),
+    DescribeSecurityGroupRules(DescribeSecurityGroupRules),
+    AuthorizeSecurityGroupIngress(Permissions) mutates yes,
+    AuthorizeSecurityGroupEgress(Permissions) mutates yes,
+    RevokeSecurityGroupIngress(Permissions) mutates yes,
+    RevokeSecurityGroupEgress(Permissions) mutates yes,
+    ModifySecurityGroupRules(ModifySecurityGroupRules) mutates yes,
+    UpdateSecurityGroupRuleDescriptionsIngress(UpdateDescriptions) mutates yes,
+    UpdateSecurityGroupRuleDescriptionsEgress(UpdateDescriptions) mutates yes,
+    ModifyNetworkInterfaceAttribute(ModifyNetworkInterfaceAttribute) mutates yes,
+    DescribeNetworkInterfaces(DescribeNetworkInterfaces),
+    CreateVpc(CreateVpc) mutates yes,
+    DescribeVpcs(DescribeVpcs),
+    CreateManagedPrefixList(CreateManagedPrefixList) mutates yes,
+    ModifyManagedPrefixList(ModifyManagedPrefixList) mutates yes,
+    DeleteManagedPrefixList(PrefixListIdRequest) mutates yes,
+    DescribeManagedPrefixLists(DescribeManagedPrefixLists),
+    GetManagedPrefixListEntries(PrefixListIdRequest),
+    ImportSecurityGroups(ImportSecurityGroups) mutates yes,
+}
 
-    /// Whether the request can change state (and so must be applied as one transaction).
-    pub fn is_mutation(&self) -> bool {
-        !matches!(
-            self,
-            Self::DescribeSecurityGroups(_) | Self::DescribeNetworkInterfaces(_)
-        )
-    }
+/// `Name=...,Values=...` of the describe operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Filter {
+    pub name: String,
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct TagSpecification {
+    pub resource_type: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +91,12 @@ pub struct CreateSecurityGroup {
     pub description: Option<String>,
     #[serde(default)]
     pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+    /// "Copy to new" (SG-GRP-5): start with this group's rules instead of the default
+    /// outbound rule. Not an EC2 API parameter (the console's action).
+    #[serde(default)]
+    pub copy_from_group_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +115,17 @@ pub struct DescribeSecurityGroups {
     pub group_ids: Vec<String>,
     #[serde(default)]
     pub group_names: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeSecurityGroupRules {
+    #[serde(default)]
+    pub security_group_rule_ids: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,7 +133,81 @@ pub struct DescribeSecurityGroups {
 pub struct Permissions {
     pub group_id: Option<String>,
     #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
     pub ip_permissions: Vec<IpPermission>,
+    /// Revoke only: the rules to remove, by id.
+    #[serde(default)]
+    pub security_group_rule_ids: Vec<String>,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+}
+
+/// The new definition of a rule in `ModifySecurityGroupRules`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SecurityGroupRuleRequest {
+    pub ip_protocol: Option<String>,
+    #[serde(default)]
+    pub from_port: Option<i32>,
+    #[serde(default)]
+    pub to_port: Option<i32>,
+    #[serde(default)]
+    pub cidr_ipv4: Option<String>,
+    #[serde(default)]
+    pub cidr_ipv6: Option<String>,
+    #[serde(default)]
+    pub prefix_list_id: Option<String>,
+    #[serde(default)]
+    pub referenced_group_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SecurityGroupRuleUpdate {
+    pub security_group_rule_id: Option<String>,
+    pub security_group_rule: Option<SecurityGroupRuleRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ModifySecurityGroupRules {
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub security_group_rules: Vec<SecurityGroupRuleUpdate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RuleDescription {
+    pub security_group_rule_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UpdateDescriptions {
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub ip_permissions: Vec<IpPermission>,
+    #[serde(default)]
+    pub security_group_rule_descriptions: Vec<RuleDescription>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ConnectionTrackingSpecification {
+    #[serde(default)]
+    pub tcp_established_timeout: Option<i64>,
+    #[serde(default)]
+    pub udp_stream_timeout: Option<i64>,
+    #[serde(default)]
+    pub udp_timeout: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +216,8 @@ pub struct ModifyNetworkInterfaceAttribute {
     pub network_interface_id: Option<String>,
     #[serde(default)]
     pub groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub connection_tracking_specification: Option<ConnectionTrackingSpecification>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +225,100 @@ pub struct ModifyNetworkInterfaceAttribute {
 pub struct DescribeNetworkInterfaces {
     #[serde(default)]
     pub network_interface_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateVpc {
+    pub cidr_block: Option<String>,
+    /// EC2-Classic semantics for the VPC's groups (SG-CLASSIC). Not an EC2 API parameter.
+    #[serde(default)]
+    pub classic: bool,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeVpcs {
+    #[serde(default)]
+    pub vpc_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PrefixListEntryIn {
+    pub cidr: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateManagedPrefixList {
+    pub prefix_list_name: Option<String>,
+    pub max_entries: Option<u32>,
+    pub address_family: Option<String>,
+    #[serde(default)]
+    pub entries: Vec<PrefixListEntryIn>,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ModifyManagedPrefixList {
+    pub prefix_list_id: Option<String>,
+    #[serde(default)]
+    pub current_version: Option<u64>,
+    #[serde(default)]
+    pub prefix_list_name: Option<String>,
+    #[serde(default)]
+    pub max_entries: Option<u32>,
+    #[serde(default)]
+    pub add_entries: Vec<PrefixListEntryIn>,
+    #[serde(default)]
+    pub remove_entries: Vec<PrefixListEntryIn>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PrefixListIdRequest {
+    pub prefix_list_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeManagedPrefixLists {
+    #[serde(default)]
+    pub prefix_list_ids: Vec<String>,
+}
+
+/// `sgctl import`: the output of `aws ec2 describe-security-groups`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportSecurityGroups {
+    pub security_groups: Vec<ImportedGroup>,
+}
+
+/// A group as `describe-security-groups` prints it; fields we do not model are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportedGroup {
+    pub group_id: String,
+    pub group_name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub ip_permissions: Vec<IpPermission>,
+    #[serde(default)]
+    pub ip_permissions_egress: Vec<IpPermission>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 /// One response line.

@@ -62,6 +62,9 @@ fn main() -> anyhow::Result<()> {
             cfg.ct_other_max = n;
         }
     }
+    cfg.quotas
+        .check()
+        .map_err(|e| anyhow::anyhow!("invalid quotas in {}: {e}", file.display()))?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         let shutdown = async {

@@ -35,7 +35,7 @@ impl Fixture {
         let req = CreateSecurityGroup {
             group_name: Some(name.into()),
             description: Some("d".into()),
-            vpc_id: None,
+            ..Default::default()
         };
         let out =
             ops::create_security_group(&mut self.state, &mut self.ids, &Quotas::default(), &req)
@@ -66,13 +66,16 @@ impl Fixture {
             },
             ..Default::default()
         };
-        ops::authorize(
+        crate::model::rules::authorize(
             &mut self.state,
             &mut self.ids,
             &Quotas::default(),
-            &Some(g.into()),
+            &crate::api::Permissions {
+                group_id: Some(g.into()),
+                ip_permissions: vec![p],
+                ..Default::default()
+            },
             egress,
-            &[p],
         )
         .unwrap();
     }
@@ -81,6 +84,7 @@ impl Fixture {
         let req = ModifyNetworkInterfaceAttribute {
             network_interface_id: Some(iface.into()),
             groups: Some(groups.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
         };
         ops::modify_network_interface_attribute(&mut self.state, &Quotas::default(), &req, &|_| {
             true
@@ -151,13 +155,16 @@ fn sg_rule_4_group_reference_expands_to_member_addresses() {
         }],
         ..Default::default()
     };
-    ops::authorize(
+    crate::model::rules::authorize(
         &mut f.state,
         &mut f.ids,
         &Quotas::default(),
-        &Some(db.clone()),
+        &crate::api::Permissions {
+            group_id: Some(db.clone()),
+            ip_permissions: vec![pair],
+            ..Default::default()
+        },
         false,
-        &[pair],
     )
     .unwrap();
     f.attach("db0", &[&db]);

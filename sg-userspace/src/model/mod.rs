@@ -2,8 +2,13 @@
 //! the operations on them. Pure: no I/O, no kernel; the daemon persists and enforces the result.
 
 pub mod error;
+pub mod filters;
+pub mod import;
 pub mod ops;
+pub mod prefix_lists;
+pub mod rules;
 pub mod validate;
+pub mod vpcs;
 
 use std::collections::BTreeMap;
 
@@ -31,8 +36,8 @@ pub fn parse_protocol(s: &str) -> ApiResult<i16> {
         n => match n.parse::<i16>() {
             Ok(v) if (0..=255).contains(&v) => v,
             _ => {
-                return Err(ApiError::invalid_value(format!(
-                    "Invalid value '{s}' for IP protocol. Unknown protocol."
+                return Err(ApiError::malformed_permission(format!(
+                    "Unsupported IP protocol \"{s}\" - supported: [all, tcp, udp, icmp, icmpv6, 0-255]"
                 )));
             }
         },
@@ -62,6 +67,12 @@ pub struct Vpc {
     pub id: String,
     pub is_default: bool,
     pub cidr_block: String,
+    /// EC2-Classic semantics (SG-CLASSIC): inbound rules only, TCP/UDP/ICMP only, an
+    /// interface's groups fixed once attached.
+    #[serde(default)]
+    pub classic: bool,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -70,6 +81,8 @@ pub enum Peer {
     Ipv6(Ipv6Net),
     /// Matches the private addresses of every interface attached to the group (SG-RULE-4).
     Group(String),
+    /// Expands to the entries of a managed prefix list (`pl-...`).
+    PrefixList(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +96,8 @@ pub struct Rule {
     pub to_port: Option<i32>,
     pub peer: Peer,
     pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 impl Rule {
@@ -97,11 +112,7 @@ impl Rule {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tag {
-    pub key: String,
-    pub value: String,
-}
+pub use crate::api::Tag;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
@@ -109,6 +120,9 @@ pub struct Group {
     pub name: String,
     pub description: String,
     pub vpc_id: String,
+    /// The account that owns the group (kept from `sgctl import`; else the state's owner).
+    #[serde(default)]
+    pub owner_id: Option<String>,
     pub tags: Vec<Tag>,
     /// Inbound and outbound rules, in the order they were authorized.
     pub rules: Vec<Rule>,
@@ -167,7 +181,36 @@ impl Default for Quotas {
             groups_per_vpc: 2500,
             rules_per_group: 60,
             groups_per_interface: 5,
+            // 60 x 5 = 300 by default; raising one quota means lowering the other.
             rules_per_interface: 1000,
+        }
+    }
+}
+
+impl Quotas {
+    /// The quotas in force in a VPC: EC2-Classic has its own fixed limits (SG-CLASSIC).
+    pub fn for_vpc(&self, classic: bool) -> Quotas {
+        if classic {
+            Quotas {
+                groups_per_vpc: 500,
+                rules_per_group: 100,
+                groups_per_interface: 500,
+                rules_per_interface: usize::MAX,
+            }
+        } else {
+            *self
+        }
+    }
+
+    /// A configuration must keep rules per group x groups per interface within the rules per
+    /// interface (SG-QUOTA).
+    pub fn check(&self) -> Result<(), String> {
+        match self.rules_per_group.checked_mul(self.groups_per_interface) {
+            Some(n) if n <= self.rules_per_interface => Ok(()),
+            _ => Err(format!(
+                "rules_per_group ({}) x groups_per_interface ({}) exceeds rules_per_interface ({})",
+                self.rules_per_group, self.groups_per_interface, self.rules_per_interface
+            )),
         }
     }
 }
@@ -180,6 +223,27 @@ pub struct State {
     pub vpcs: BTreeMap<String, Vpc>,
     pub groups: BTreeMap<String, Group>,
     pub interfaces: BTreeMap<String, Interface>,
+    #[serde(default)]
+    pub prefix_lists: BTreeMap<String, PrefixList>,
+}
+
+/// A managed prefix list: a named, versioned set of CIDRs usable as a rule peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixList {
+    pub id: String,
+    pub name: String,
+    /// `IPv4` or `IPv6`.
+    pub address_family: String,
+    pub max_entries: u32,
+    pub version: u64,
+    pub entries: Vec<PrefixListEntry>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixListEntry {
+    pub cidr: ipnet::IpNet,
+    pub description: Option<String>,
 }
 
 impl State {
@@ -190,6 +254,7 @@ impl State {
             vpcs: BTreeMap::new(),
             groups: BTreeMap::new(),
             interfaces: BTreeMap::new(),
+            prefix_lists: BTreeMap::new(),
         };
         let vpc_id = format!("vpc-{}", hex17(ids.next()));
         state.vpcs.insert(
@@ -197,7 +262,9 @@ impl State {
             Vpc {
                 id: vpc_id.clone(),
                 is_default: true,
-                cidr_block: "0.0.0.0/0".into(),
+                cidr_block: "172.31.0.0/16".into(),
+                classic: false,
+                tags: Vec::new(),
             },
         );
         ops::create_default_group(&mut state, ids, &vpc_id);
@@ -209,6 +276,15 @@ impl State {
             .values()
             .find(|v| v.is_default)
             .expect("a state always has a default VPC")
+    }
+
+    pub fn is_classic(&self, vpc_id: &str) -> bool {
+        self.vpcs.get(vpc_id).is_some_and(|v| v.classic)
+    }
+
+    /// The owner shown for a group.
+    pub fn owner_of<'a>(&'a self, g: &'a Group) -> &'a str {
+        g.owner_id.as_deref().unwrap_or(&self.owner_id)
     }
 
     pub fn default_group_of(&self, vpc_id: &str) -> Option<&Group> {

@@ -30,10 +30,21 @@ pub fn text(field: &str, value: &str) -> ApiResult<()> {
 }
 
 /// Normalises and checks a new group's name (SG-GRP-2): trailing spaces trimmed, no `sg-`
-/// prefix.
-pub fn group_name(name: &str) -> ApiResult<String> {
+/// prefix. EC2-Classic names may use any ASCII character (SG-CLASSIC).
+pub fn group_name(name: &str, classic: bool) -> ApiResult<String> {
     let name = name.trim_end_matches(' ');
-    text("GroupName", name)?;
+    if classic {
+        if name.is_empty() {
+            return Err(ApiError::missing("GroupName"));
+        }
+        if name.len() > 255 || !name.is_ascii() {
+            return Err(ApiError::invalid_value(format!(
+                "Invalid value '{name}' for GroupName: up to 255 ASCII characters"
+            )));
+        }
+    } else {
+        text("GroupName", name)?;
+    }
     if name.to_ascii_lowercase().starts_with("sg-") {
         return Err(ApiError::invalid_value(format!(
             "Group names may not be in the format sg-*: '{name}'"
@@ -52,6 +63,29 @@ pub fn rule_description(d: &Option<String>) -> ApiResult<Option<String>> {
             Ok(Some(s.clone()))
         }
     }
+}
+
+/// A tag: key 1..=128 characters, value up to 256, and the `aws:` prefix is reserved.
+pub fn tag(t: &super::Tag) -> ApiResult<()> {
+    if t.key.is_empty() || t.key.chars().count() > 128 {
+        return Err(ApiError::invalid_value(format!(
+            "Tag key '{}' must be 1 to 128 characters",
+            t.key
+        )));
+    }
+    if t.value.chars().count() > 256 {
+        return Err(ApiError::invalid_value(format!(
+            "The value of tag '{}' is longer than 256 characters",
+            t.key
+        )));
+    }
+    if t.key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(ApiError::invalid_value(format!(
+            "Tag keys starting with 'aws:' are reserved: '{}'",
+            t.key
+        )));
+    }
+    Ok(())
 }
 
 /// `sg-` followed by 8 or 17 lowercase hex digits.
@@ -103,9 +137,9 @@ mod tests {
 
     #[test]
     fn sg_grp_2_name_trimmed_and_no_sg_prefix() {
-        assert_eq!(group_name("web  ").unwrap(), "web");
+        assert_eq!(group_name("web  ", false).unwrap(), "web");
         assert_eq!(
-            group_name("sg-web").unwrap_err().code,
+            group_name("sg-web", false).unwrap_err().code,
             "InvalidParameterValue"
         );
     }

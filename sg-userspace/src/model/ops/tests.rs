@@ -1,5 +1,38 @@
 use super::*;
-use crate::api::{IpPermission, IpRange, Ipv6Range, UserIdGroupPair};
+use crate::{
+    api::{IpPermission, IpRange, Ipv6Range, Permissions, UserIdGroupPair},
+    model::{PROTO_ALL, Quotas},
+};
+
+fn authorize(
+    state: &mut State,
+    ids: &mut dyn IdSource,
+    q: &Quotas,
+    id: &Option<String>,
+    egress: bool,
+    perms: &[IpPermission],
+) -> ApiResult<Value> {
+    let req = Permissions {
+        group_id: id.clone(),
+        ip_permissions: perms.to_vec(),
+        ..Default::default()
+    };
+    rules::authorize(state, ids, q, &req, egress)
+}
+
+fn revoke(
+    state: &mut State,
+    id: &Option<String>,
+    egress: bool,
+    perms: &[IpPermission],
+) -> ApiResult<Value> {
+    let req = Permissions {
+        group_id: id.clone(),
+        ip_permissions: perms.to_vec(),
+        ..Default::default()
+    };
+    rules::revoke(state, &req, egress)
+}
 
 struct Counter(u128);
 impl IdSource for Counter {
@@ -22,7 +55,7 @@ fn create(state: &mut State, ids: &mut Counter, name: &str) -> String {
         &CreateSecurityGroup {
             group_name: Some(name.into()),
             description: Some("test group".into()),
-            vpc_id: None,
+            ..Default::default()
         },
     )
     .expect("create");
@@ -92,6 +125,7 @@ fn sg_grp_4_new_group_has_only_default_egress() {
         &DescribeSecurityGroups {
             group_ids: vec![id],
             group_names: vec![],
+            filters: vec![],
         },
     )
     .unwrap();
@@ -121,7 +155,7 @@ fn sg_grp_2_names_unique_per_vpc_case_insensitively() {
         &CreateSecurityGroup {
             group_name: Some("WEB ".into()),
             description: Some("d".into()),
-            vpc_id: None,
+            ..Default::default()
         },
     )
     .unwrap_err();
@@ -319,6 +353,7 @@ fn sg_grp_6_delete_blocked_by_references_and_attachments() {
         &ModifyNetworkInterfaceAttribute {
             network_interface_id: Some("eth9".into()),
             groups: Some(vec![b.clone()]),
+            ..Default::default()
         },
         &|_| true,
     )
@@ -353,6 +388,7 @@ fn sg_if_1_groups_replace_the_set_and_are_limited() {
             &ModifyNetworkInterfaceAttribute {
                 network_interface_id: Some("eth0".into()),
                 groups: Some(groups),
+                ..Default::default()
             },
             &|n| n == "eth0",
         )
@@ -370,6 +406,7 @@ fn sg_if_1_groups_replace_the_set_and_are_limited() {
         &ModifyNetworkInterfaceAttribute {
             network_interface_id: Some("nope0".into()),
             groups: Some(vec![gs[0].clone()]),
+            ..Default::default()
         },
         &|n| n == "eth0",
     )

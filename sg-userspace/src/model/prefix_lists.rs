@@ -1,0 +1,227 @@
+//! Managed prefix lists: named, versioned sets of CIDRs that rules can use as peers; a rule
+//! with a prefix-list peer matches every entry (SG-RULE-4) and counts the list's maximum size
+//! against the rule quota (SG-QUOTA).
+
+use ipnet::IpNet;
+use serde_json::{Value, json};
+
+use super::{
+    ApiError, ApiResult, IdSource, Peer, PrefixList, PrefixListEntry, Quotas, State, hex17, ops,
+    rules, validate,
+};
+use crate::api::{
+    CreateManagedPrefixList, DescribeManagedPrefixLists, ModifyManagedPrefixList,
+    PrefixListEntryIn, PrefixListIdRequest,
+};
+
+/// Largest `MaxEntries` of a managed prefix list.
+pub const MAX_ENTRIES_LIMIT: u32 = 1000;
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(
+        "InvalidPrefixListID.NotFound",
+        format!("The prefix list ID '{id}' does not exist"),
+    )
+}
+
+fn get<'a>(state: &'a State, id: &Option<String>) -> ApiResult<&'a PrefixList> {
+    let id = ops::required(id, "PrefixListId")?;
+    state.prefix_lists.get(id).ok_or_else(|| not_found(id))
+}
+
+fn to_json(state: &State, pl: &PrefixList) -> Value {
+    json!({
+        "PrefixListId": pl.id,
+        "AddressFamily": pl.address_family,
+        "State": "create-complete",
+        "PrefixListArn": format!("arn:aws:ec2:local:{}:prefix-list/{}", state.owner_id, pl.id),
+        "PrefixListName": pl.name,
+        "MaxEntries": pl.max_entries,
+        "Version": pl.version,
+        "Tags": pl.tags,
+        "OwnerId": state.owner_id,
+    })
+}
+
+fn entry(family: &str, e: &PrefixListEntryIn) -> ApiResult<PrefixListEntry> {
+    let cidr: IpNet = if family == "IPv4" {
+        IpNet::V4(validate::cidr_v4(&e.cidr)?)
+    } else {
+        IpNet::V6(validate::cidr_v6(&e.cidr)?)
+    };
+    Ok(PrefixListEntry {
+        cidr,
+        description: validate::rule_description(&e.description)?,
+    })
+}
+
+fn check_entries(pl: &PrefixList) -> ApiResult<()> {
+    if pl.entries.len() > pl.max_entries as usize {
+        return Err(ApiError::invalid_value(format!(
+            "The prefix list {} would have {} entries, more than its maximum of {}",
+            pl.id,
+            pl.entries.len(),
+            pl.max_entries
+        )));
+    }
+    for (i, e) in pl.entries.iter().enumerate() {
+        if pl.entries[..i].iter().any(|o| o.cidr == e.cidr) {
+            return Err(ApiError::invalid_value(format!(
+                "Duplicate prefix list entry {}",
+                e.cidr
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn max_entries(v: Option<u32>) -> ApiResult<u32> {
+    match v {
+        None => Err(ApiError::missing("MaxEntries")),
+        Some(n) if (1..=MAX_ENTRIES_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid_value(format!(
+            "Invalid value '{n}' for MaxEntries: must be between 1 and {MAX_ENTRIES_LIMIT}"
+        ))),
+    }
+}
+
+pub fn create(
+    state: &mut State,
+    ids: &mut dyn IdSource,
+    req: &CreateManagedPrefixList,
+) -> ApiResult<Value> {
+    let name = ops::required(&req.prefix_list_name, "PrefixListName")?;
+    validate::text("PrefixListName", name)?;
+    if name.starts_with("com.amazonaws") {
+        return Err(ApiError::invalid_value(
+            "Prefix list names starting with 'com.amazonaws' are reserved",
+        ));
+    }
+    let family = ops::required(&req.address_family, "AddressFamily")?;
+    if family != "IPv4" && family != "IPv6" {
+        return Err(ApiError::invalid_value(format!(
+            "Invalid value '{family}' for AddressFamily: must be IPv4 or IPv6"
+        )));
+    }
+    let mut pl = PrefixList {
+        id: format!("pl-{}", hex17(ids.next())),
+        name: name.to_owned(),
+        address_family: family.to_owned(),
+        max_entries: max_entries(req.max_entries)?,
+        version: 1,
+        entries: req
+            .entries
+            .iter()
+            .map(|e| entry(family, e))
+            .collect::<ApiResult<_>>()?,
+        tags: rules::tags_for(&req.tag_specifications, "prefix-list")?,
+    };
+    check_entries(&pl)?;
+    pl.entries.sort_by_key(|e| e.cidr);
+    let out = to_json(state, &pl);
+    state.prefix_lists.insert(pl.id.clone(), pl);
+    Ok(json!({ "PrefixList": out }))
+}
+
+pub fn modify(
+    state: &mut State,
+    quotas: &Quotas,
+    req: &ModifyManagedPrefixList,
+) -> ApiResult<Value> {
+    let mut pl = get(state, &req.prefix_list_id)?.clone();
+    if let Some(v) = req.current_version
+        && v != pl.version
+    {
+        return Err(ApiError::new(
+            "PrefixListVersionMismatch",
+            format!(
+                "The prefix list {} is at version {}, not {v}",
+                pl.id, pl.version
+            ),
+        ));
+    }
+    if let Some(name) = &req.prefix_list_name {
+        validate::text("PrefixListName", name)?;
+        pl.name = name.clone();
+    }
+    if req.max_entries.is_some() {
+        pl.max_entries = max_entries(req.max_entries)?;
+    }
+    for e in &req.remove_entries {
+        let gone = entry(&pl.address_family, e)?;
+        let before = pl.entries.len();
+        pl.entries.retain(|o| o.cidr != gone.cidr);
+        if pl.entries.len() == before {
+            return Err(ApiError::invalid_value(format!(
+                "The entry {} is not in prefix list {}",
+                gone.cidr, pl.id
+            )));
+        }
+    }
+    for e in &req.add_entries {
+        pl.entries.push(entry(&pl.address_family, e)?);
+    }
+    check_entries(&pl)?;
+    pl.entries.sort_by_key(|e| e.cidr);
+    if !req.add_entries.is_empty() || !req.remove_entries.is_empty() {
+        pl.version += 1;
+    }
+    let id = pl.id.clone();
+    state.prefix_lists.insert(id.clone(), pl);
+    // A larger maximum counts against the rule quota of every group using the list.
+    for g in state.groups.values() {
+        if g.rules
+            .iter()
+            .any(|r| r.peer == Peer::PrefixList(id.clone()))
+        {
+            rules::check_rule_quota(state, quotas, g)?;
+        }
+    }
+    Ok(json!({ "PrefixList": to_json(state, &state.prefix_lists[&id]) }))
+}
+
+pub fn delete(state: &mut State, req: &PrefixListIdRequest) -> ApiResult<Value> {
+    let id = get(state, &req.prefix_list_id)?.id.clone();
+    if state.groups.values().any(|g| {
+        g.rules
+            .iter()
+            .any(|r| r.peer == Peer::PrefixList(id.clone()))
+    }) {
+        return Err(ApiError::new(
+            "DependencyViolation",
+            format!("resource {id} has a dependent object"),
+        ));
+    }
+    let pl = state.prefix_lists.remove(&id).expect("found above");
+    let mut out = to_json(state, &pl);
+    out["State"] = json!("delete-complete");
+    Ok(json!({ "PrefixList": out }))
+}
+
+pub fn describe(state: &State, req: &DescribeManagedPrefixLists) -> ApiResult<Value> {
+    for id in &req.prefix_list_ids {
+        if !state.prefix_lists.contains_key(id) {
+            return Err(not_found(id));
+        }
+    }
+    let lists: Vec<Value> = state
+        .prefix_lists
+        .values()
+        .filter(|p| req.prefix_list_ids.is_empty() || req.prefix_list_ids.contains(&p.id))
+        .map(|p| to_json(state, p))
+        .collect();
+    Ok(json!({ "PrefixLists": lists }))
+}
+
+pub fn entries(state: &State, req: &PrefixListIdRequest) -> ApiResult<Value> {
+    let pl = get(state, &req.prefix_list_id)?;
+    let entries: Vec<Value> = pl
+        .entries
+        .iter()
+        .map(|e| match &e.description {
+            Some(d) => json!({ "Cidr": e.cidr.to_string(), "Description": d }),
+            None => json!({ "Cidr": e.cidr.to_string() }),
+        })
+        .collect();
+    Ok(json!({ "Entries": entries }))
+}
