@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compiler;
 pub mod daemon;
 pub mod datapath;
+pub mod eval;
 pub mod model;
 pub mod paths;
 pub mod store;
