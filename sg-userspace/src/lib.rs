@@ -13,3 +13,5 @@ pub mod eval;
 pub mod model;
 pub mod paths;
 pub mod store;
+#[cfg(test)]
+mod testkit;

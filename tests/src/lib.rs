@@ -197,17 +197,34 @@ impl Default for Topology {
 /// (SIGTERM, then SIGKILL) on drop.
 pub struct Daemon {
     ns: String,
+    args: Vec<String>,
     pub dir: tempfile::TempDir,
     child: Option<Child>,
 }
 
 impl Daemon {
     pub fn start(ns: &Netns) -> Self {
+        Self::start_with(ns, None, &[])
+    }
+
+    /// Starts sgd with `config` as its `sgd.json` (quotas, conntrack sizes).
+    pub fn start_with_config(ns: &Netns, config: Option<&str>) -> Self {
+        Self::start_with(ns, config, &[])
+    }
+
+    /// Starts sgd with an optional `sgd.json` and extra command-line arguments.
+    pub fn start_with(ns: &Netns, config: Option<&str>, args: &[&str]) -> Self {
         let mut d = Self {
             ns: ns.name.clone(),
+            args: args.iter().map(|a| a.to_string()).collect(),
             dir: tempfile::tempdir().expect("tempdir"),
             child: None,
         };
+        if let Some(config) = config {
+            let state = d.dir.path().join("state");
+            std::fs::create_dir_all(&state).expect("state dir");
+            std::fs::write(state.join("sgd.json"), config).expect("write sgd.json");
+        }
         d.spawn();
         d
     }
@@ -230,6 +247,7 @@ impl Daemon {
             .arg("--socket")
             .arg(self.socket())
             .args(["--pin-dir", "/sys/fs/bpf/sg"])
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

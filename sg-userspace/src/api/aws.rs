@@ -85,6 +85,8 @@ pub struct SecurityGroup {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
     pub vpc_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -319,6 +319,8 @@ pub struct ImportedGroup {
     pub ip_permissions_egress: Vec<IpPermission>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub security_group_arn: Option<String>,
 }
 
 /// One response line.

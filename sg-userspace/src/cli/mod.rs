@@ -331,24 +331,10 @@ impl PermissionArgs {
     /// options.
     pub fn to_permissions(&self) -> Result<Vec<IpPermission>, UsageError> {
         if let Some(text) = &self.ip_permissions {
-            let text = match text.strip_prefix("file://") {
-                Some(path) => std::fs::read_to_string(path).map_err(|e| {
-                    UsageError(format!(
-                        "argument --ip-permissions: cannot read {path}: {e}"
-                    ))
-                })?,
-                None => text.clone(),
-            };
-            let value: Value = serde_json::from_str(&text)
-                .map_err(|e| UsageError(format!("argument --ip-permissions: invalid JSON: {e}")))?;
-            // Accept one permission object as well as a list.
-            let value = if value.is_object() {
-                Value::Array(vec![value])
-            } else {
-                value
-            };
-            return serde_json::from_value(value)
-                .map_err(|e| UsageError(format!("argument --ip-permissions: {e}")));
+            return ip_permissions(text);
+        }
+        if self.protocol.is_none() && !self.security_group_rule_ids.is_empty() {
+            return Ok(Vec::new());
         }
         let Some(protocol) = &self.protocol else {
             return Err(UsageError(
@@ -356,8 +342,8 @@ impl PermissionArgs {
                     .into(),
             ));
         };
-        let proto = parse_protocol(protocol)
-            .map_err(|e| UsageError(format!("argument --protocol: {}", e.message)))?;
+        // An unknown protocol goes to sgd as given; it answers InvalidPermission.Malformed.
+        let proto = parse_protocol(protocol).unwrap_or(PROTO_TCP);
         let (from_port, to_port) = parse_port(proto, self.port.as_deref())?;
         let mut p = IpPermission {
             ip_protocol: if proto == PROTO_ALL {

@@ -75,6 +75,7 @@ pub fn import(
                 description: g.description.clone(),
                 vpc_id,
                 owner_id: g.owner_id.clone(),
+                arn: g.security_group_arn.clone(),
                 tags: g.tags.clone(),
                 rules: Vec::new(),
             },

@@ -1,6 +1,8 @@
 //! The security-group model (SG-GRP, SG-RULE, SG-IF): VPCs, groups, rules and interfaces, with
 //! the operations on them. Pure: no I/O, no kernel; the daemon persists and enforces the result.
 
+#[cfg(test)]
+mod conformance;
 pub mod error;
 pub mod filters;
 pub mod import;
@@ -123,6 +125,9 @@ pub struct Group {
     /// The account that owns the group (kept from `sgctl import`; else the state's owner).
     #[serde(default)]
     pub owner_id: Option<String>,
+    /// The ARN AWS gave the group (kept from `sgctl import`).
+    #[serde(default)]
+    pub arn: Option<String>,
     pub tags: Vec<Tag>,
     /// Inbound and outbound rules, in the order they were authorized.
     pub rules: Vec<Rule>,

@@ -47,6 +47,7 @@ pub fn create_default_group(state: &mut State, ids: &mut dyn IdSource, vpc_id: &
             description: "default VPC security group".into(),
             vpc_id: vpc_id.into(),
             owner_id: None,
+            arn: None,
             tags: Vec::new(),
             rules,
         },
@@ -139,6 +140,7 @@ pub fn create_security_group(
         description: description.to_owned(),
         vpc_id,
         owner_id: None,
+        arn: None,
         tags: tags.clone(),
         rules,
     };
@@ -238,6 +240,7 @@ pub fn to_security_group(state: &State, g: &Group) -> SecurityGroup {
         ip_permissions_egress: to_permissions(state, owner, &egress),
         tags: g.tags.clone(),
         vpc_id: g.vpc_id.clone(),
+        security_group_arn: g.arn.clone(),
     }
 }
 
