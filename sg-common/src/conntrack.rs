@@ -52,6 +52,29 @@ pub const TIMEOUT_RST_S: u64 = 10;
 pub const TIMEOUT_ICMP_S: u64 = 30;
 pub const TIMEOUT_OTHER_S: u64 = 600;
 
+/// Idle timeout of an entry, seconds (SG-ENF-6, SG-IF-4). Shared by the datapath (exact
+/// expiry) and userspace (describe, sweep).
+#[inline(always)]
+pub fn timeout_s(v: &CtValue, proto: u8, cfg: &crate::iface::IfaceCfg) -> u64 {
+    match proto {
+        6 => match v.state {
+            CT_STATE_NEW => TIMEOUT_SYN_S,
+            CT_STATE_ESTABLISHED => cfg.tcp_established_timeout as u64,
+            CT_STATE_CLOSING => TIMEOUT_CLOSING_S,
+            _ => TIMEOUT_RST_S,
+        },
+        17 => {
+            if v.turns >= 2 {
+                cfg.udp_stream_timeout as u64
+            } else {
+                cfg.udp_timeout as u64
+            }
+        }
+        1 | 58 => TIMEOUT_ICMP_S,
+        _ => TIMEOUT_OTHER_S,
+    }
+}
+
 #[cfg(feature = "user")]
 mod pod {
     unsafe impl aya::Pod for super::CtKey {}

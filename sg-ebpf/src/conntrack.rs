@@ -4,7 +4,7 @@
 use aya_ebpf::maps::LruHashMap;
 use sg_common::{conntrack::*, iface::IfaceCfg};
 
-use crate::parse::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet};
+use crate::parse::{PROTO_TCP, Packet};
 
 const TCP_FIN: u8 = 0x01;
 const TCP_SYN: u8 = 0x02;
@@ -14,25 +14,8 @@ const NS: u64 = 1_000_000_000;
 
 /// Idle timeout of an entry, nanoseconds.
 #[inline(always)]
-pub fn timeout_ns(v: &CtValue, proto: u8, cfg: &IfaceCfg) -> u64 {
-    let s = match proto {
-        PROTO_TCP => match v.state {
-            CT_STATE_NEW => TIMEOUT_SYN_S,
-            CT_STATE_ESTABLISHED => cfg.tcp_established_timeout as u64,
-            CT_STATE_CLOSING => TIMEOUT_CLOSING_S,
-            _ => TIMEOUT_RST_S,
-        },
-        PROTO_UDP => {
-            if v.turns >= 2 {
-                cfg.udp_stream_timeout as u64
-            } else {
-                cfg.udp_timeout as u64
-            }
-        }
-        PROTO_ICMP | PROTO_ICMPV6 => TIMEOUT_ICMP_S,
-        _ => TIMEOUT_OTHER_S,
-    };
-    s * NS
+fn timeout_ns(v: &CtValue, proto: u8, cfg: &IfaceCfg) -> u64 {
+    timeout_s(v, proto, cfg) * NS
 }
 
 /// Looks the flow up; if a live entry exists, updates it and returns true. An entry idle past

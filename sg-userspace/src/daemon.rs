@@ -17,6 +17,7 @@ use tracing::{error, info, warn};
 use crate::{
     api::{DescribeNetworkInterfaces, Request, Response, server},
     compiler::{self, Addresses},
+    conntrack,
     datapath::{self, Datapath, DatapathConfig, XdpModeChoice},
     model::{
         ApiError, ApiResult, Quotas, RandomIds, State, import, ops, prefix_lists, rules, vpcs,
@@ -209,6 +210,20 @@ impl Core {
             Request::DescribeManagedPrefixLists(r) => prefix_lists::describe(&self.state, r),
             Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
             Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
+            Request::DescribeConntrack(r) => {
+                let flows = conntrack::select(self.datapath.conntrack(), r, |i| {
+                    self.state.interfaces.contains_key(i)
+                })?;
+                Ok(
+                    json!({ "ConnectionTrackingEntries": flows.iter().map(conntrack::to_json).collect::<Vec<_>>() }),
+                )
+            }
+            Request::FlushConntrack(r) => {
+                let flows = conntrack::select(self.datapath.conntrack(), r, |i| {
+                    self.state.interfaces.contains_key(i)
+                })?;
+                Ok(json!({ "Flushed": self.datapath.flush(&flows) }))
+            }
         }?;
         if next != self.state {
             let old = self.state.clone();

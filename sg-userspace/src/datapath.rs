@@ -23,6 +23,7 @@ use aya::{
 };
 use ipnet::IpNet;
 use sg_common::{
+    conntrack::{CtKey, CtValue, timeout_s},
     iface::{IfaceCfg, MAX_IFACES, MODE_INSTANCE},
     maps as names,
     rule::{LpmV4, LpmV6, LpmValue, PortSet, RULESET_BITS},
@@ -131,6 +132,8 @@ pub struct Datapath {
     rules_v6: LpmTrie<MapData, LpmV6, LpmValue>,
     port_sets: BpfHashMap<MapData, u32, PortSet>,
     stats: PerCpuArray<MapData, u64>,
+    ct_tcp: BpfHashMap<MapData, CtKey, CtValue>,
+    ct_other: BpfHashMap<MapData, CtKey, CtValue>,
     next_ruleset: u32,
     next_port_set: u32,
     attached: HashMap<String, Attached>,
@@ -196,6 +199,9 @@ impl Datapath {
         let port_sets =
             BpfHashMap::try_from(take(names::PORT_SETS)?).map_err(map_err(names::PORT_SETS))?;
         let stats = PerCpuArray::try_from(take(names::STATS)?).map_err(map_err(names::STATS))?;
+        let ct_tcp = BpfHashMap::try_from(take(names::CT_TCP)?).map_err(map_err(names::CT_TCP))?;
+        let ct_other =
+            BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
         info!(pin_dir = %cfg.pin_dir.display(), "datapath loaded");
         Ok(Self {
             ebpf,
@@ -205,6 +211,8 @@ impl Datapath {
             rules_v6,
             port_sets,
             stats,
+            ct_tcp,
+            ct_other,
             next_ruleset: 1,
             next_port_set: 1,
             attached: HashMap::new(),
@@ -481,6 +489,48 @@ impl Datapath {
         )
     }
 
+    /// Live tracked flows (idle less than their timeout, SG-ENF-7) of protected interfaces.
+    pub fn conntrack(&self) -> Vec<Flow> {
+        let now = monotonic_ns();
+        let mut out = Vec::new();
+        for map in [&self.ct_tcp, &self.ct_other] {
+            for (key, value) in map.iter().flatten() {
+                let Some((iface, a)) = self.attached.iter().find(|(_, a)| a.ifindex == key.ifindex)
+                else {
+                    continue;
+                };
+                let cfg = iface_cfg(&a.written, a.slot, &a.timeouts);
+                let timeout = timeout_s(&value, key.proto, &cfg) * 1_000_000_000;
+                let idle = now.saturating_sub(value.last_seen_ns);
+                if idle > timeout {
+                    continue;
+                }
+                out.push(Flow {
+                    iface: iface.clone(),
+                    key,
+                    value,
+                    expires_in_s: (timeout - idle) / 1_000_000_000,
+                });
+            }
+        }
+        out
+    }
+
+    /// Removes tracked flows; returns how many were removed.
+    pub fn flush(&mut self, flows: &[Flow]) -> usize {
+        flows
+            .iter()
+            .filter(|f| {
+                let map = if f.key.proto == 6 {
+                    &mut self.ct_tcp
+                } else {
+                    &mut self.ct_other
+                };
+                map.remove(&f.key).is_ok()
+            })
+            .count()
+    }
+
     /// Removes the pinned maps (on orderly shutdown).
     pub fn unpin(&self) {
         if let Err(e) = fs::remove_dir_all(&self.cfg.pin_dir) {
@@ -497,6 +547,22 @@ where
         .program_mut(name)
         .ok_or(DatapathError::Missing(name))?
         .try_into()?)
+}
+
+/// A tracked flow as userspace reports it.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub iface: String,
+    pub key: CtKey,
+    pub value: CtValue,
+    pub expires_in_s: u64,
+}
+
+/// `CLOCK_MONOTONIC`, the clock of `bpf_ktime_get_ns`.
+fn monotonic_ns() -> u64 {
+    let ts =
+        nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC");
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
 }
 
 fn iface_cfg(w: &Written, slot: u32, t: &Timeouts) -> IfaceCfg {

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 pub mod compiler;
+pub mod conntrack;
 pub mod daemon;
 pub mod datapath;
 pub mod eval;

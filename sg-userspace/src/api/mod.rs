@@ -65,6 +65,8 @@ requests! {
     DescribeManagedPrefixLists(DescribeManagedPrefixLists),
     GetManagedPrefixListEntries(PrefixListIdRequest),
     ImportSecurityGroups(ImportSecurityGroups) mutates yes,
+    DescribeConntrack(ConntrackQuery),
+    FlushConntrack(ConntrackQuery),
 }
 
 /// `Name=...,Values=...` of the describe operations.
@@ -292,6 +294,16 @@ pub struct PrefixListIdRequest {
 pub struct DescribeManagedPrefixLists {
     #[serde(default)]
     pub prefix_list_ids: Vec<String>,
+}
+
+/// Which tracked flows `describe-conntrack` and `flush-conntrack` select.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ConntrackQuery {
+    #[serde(default)]
+    pub network_interface_id: Option<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
 }
 
 /// `sgctl import`: the output of `aws ec2 describe-security-groups`.

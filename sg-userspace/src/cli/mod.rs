@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use crate::{
     api::{
-        CreateManagedPrefixList, CreateSecurityGroup, CreateVpc, DeleteSecurityGroup,
-        DescribeManagedPrefixLists, DescribeNetworkInterfaces, DescribeSecurityGroupRules,
-        DescribeSecurityGroups, DescribeVpcs, ImportSecurityGroups, IpPermission, IpRange,
-        Ipv6Range, ModifyManagedPrefixList, ModifyNetworkInterfaceAttribute,
+        ConntrackQuery, CreateManagedPrefixList, CreateSecurityGroup, CreateVpc,
+        DeleteSecurityGroup, DescribeManagedPrefixLists, DescribeNetworkInterfaces,
+        DescribeSecurityGroupRules, DescribeSecurityGroups, DescribeVpcs, ImportSecurityGroups,
+        IpPermission, IpRange, Ipv6Range, ModifyManagedPrefixList, ModifyNetworkInterfaceAttribute,
         ModifySecurityGroupRules, Permissions, PrefixListIdRequest, Request, Response,
         UpdateDescriptions, UserIdGroupPair, client,
     },
@@ -229,6 +229,13 @@ pub enum Command {
         #[arg(long)]
         prefix_list_id: String,
     },
+    /// Lists tracked flows: interface, protocol, addresses and ports (ICMP echo: the
+    /// identifier as LocalPort), the direction that opened the flow, state, packets, bytes and
+    /// seconds until it expires. Not an AWS CLI operation.
+    DescribeConntrack(ConntrackArgs),
+    /// Removes tracked flows (all, or those selected): their next packets are judged by the
+    /// rules again. An administrator's tool; not an AWS CLI operation.
+    FlushConntrack(ConntrackArgs),
     /// Imports security groups from the JSON that `aws ec2 describe-security-groups` prints
     /// (group IDs, names, descriptions, VPCs, rules and tags are kept). Not an AWS CLI
     /// operation.
@@ -272,6 +279,26 @@ pub struct PermissionArgs {
     /// ResourceType=security-group-rule,Tags=[{Key=string,Value=string},...] or JSON.
     #[arg(long, num_args = 1..)]
     pub tag_specifications: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ConntrackArgs {
+    /// Only flows on this interface.
+    #[arg(long)]
+    pub network_interface_id: Option<String>,
+    /// Name=string,Values=string,... Names: protocol, local-address, remote-address,
+    /// local-port, remote-port, state, direction.
+    #[arg(long, num_args = 1..)]
+    pub filters: Vec<String>,
+}
+
+impl ConntrackArgs {
+    fn query(&self) -> Result<ConntrackQuery, UsageError> {
+        Ok(ConntrackQuery {
+            network_interface_id: self.network_interface_id.clone(),
+            filters: each("--filters", &self.filters)?,
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -553,6 +580,8 @@ impl Command {
                     prefix_list_id: Some(prefix_list_id.clone()),
                 })
             }
+            Self::DescribeConntrack(a) => Request::DescribeConntrack(a.query()?),
+            Self::FlushConntrack(a) => Request::FlushConntrack(a.query()?),
             Self::Import { file } => {
                 let text = if file == "-" {
                     let mut s = String::new();

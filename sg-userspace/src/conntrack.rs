@@ -1,0 +1,107 @@
+//! Tracked flows as `sgctl describe-conntrack` shows them, and the filters that select flows
+//! for it and for `flush-conntrack` (an administrator's tool: AWS has none, Azure calls it
+//! flushConnection).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde_json::{Value, json};
+use sg_common::{conntrack::*, dir};
+
+use crate::{
+    api::ConntrackQuery,
+    datapath::Flow,
+    model::{ApiError, ApiResult, Tag, filters, protocol_name},
+};
+
+fn addr(family: u8, bytes: [u8; 16]) -> IpAddr {
+    if family == 4 {
+        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
+    } else {
+        IpAddr::V6(Ipv6Addr::from(bytes))
+    }
+}
+
+fn state_name(f: &Flow) -> &'static str {
+    match (f.key.proto, f.value.state) {
+        (6, CT_STATE_NEW) => "SYN_SENT",
+        (6, CT_STATE_ESTABLISHED) => "ESTABLISHED",
+        (6, CT_STATE_CLOSING) => "CLOSING",
+        (6, _) => "RESET",
+        (17, _) if f.value.turns >= 2 => "STREAM",
+        _ => "ACTIVE",
+    }
+}
+
+fn direction(f: &Flow) -> &'static str {
+    if f.value.origin == dir::INBOUND {
+        "inbound"
+    } else {
+        "outbound"
+    }
+}
+
+struct FlowView<'a>(&'a Flow);
+
+impl filters::Filterable for FlowView<'_> {
+    fn field(&self, name: &str) -> Option<Vec<String>> {
+        let f = self.0;
+        let k = &f.key;
+        Some(vec![match name {
+            "protocol" => protocol_name(k.proto as i16),
+            "local-address" => addr(k.family, k.local).to_string(),
+            "remote-address" => addr(k.family, k.remote).to_string(),
+            "local-port" => k.local_port.to_string(),
+            "remote-port" => k.remote_port.to_string(),
+            "state" => state_name(f).to_owned(),
+            "direction" => direction(f).to_owned(),
+            _ => return None,
+        }])
+    }
+
+    fn tags(&self) -> &[Tag] {
+        &[]
+    }
+}
+
+/// The flows a query selects.
+pub fn select(
+    flows: Vec<Flow>,
+    q: &ConntrackQuery,
+    known_iface: impl Fn(&str) -> bool,
+) -> ApiResult<Vec<Flow>> {
+    if let Some(id) = &q.network_interface_id
+        && !known_iface(id)
+    {
+        return Err(ApiError::interface_not_found(id));
+    }
+    let mut out = Vec::new();
+    for f in flows {
+        if q.network_interface_id
+            .as_ref()
+            .is_some_and(|id| *id != f.iface)
+        {
+            continue;
+        }
+        if filters::matches(&FlowView(&f), &q.filters)? {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+pub fn to_json(f: &Flow) -> Value {
+    let k = &f.key;
+    json!({
+        "NetworkInterfaceId": f.iface,
+        "Protocol": protocol_name(k.proto as i16),
+        "LocalAddress": addr(k.family, k.local).to_string(),
+        "LocalPort": k.local_port,
+        "RemoteAddress": addr(k.family, k.remote).to_string(),
+        "RemotePort": k.remote_port,
+        "Direction": direction(f),
+        "State": state_name(f),
+        "Packets": f.value.packets,
+        "Bytes": f.value.bytes,
+        "SecondsUntilExpiry": f.expires_in_s,
+    })
+}
