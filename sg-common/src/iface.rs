@@ -26,7 +26,15 @@ pub struct IfaceCfg {
     pub udp_timeout: u32,
     /// Idle timeout of UDP streams, seconds (default 180).
     pub udp_stream_timeout: u32,
-    pub _pad: u32,
+    /// Bit [`open_bit`]`(dir, family, udp)`: direction `dir` allows TCP (UDP) to `0.0.0.0/0`
+    /// (`::/0`) on all ports, the condition for untracked flows (SG-ENF-3).
+    pub open_to_all: u32,
+}
+
+/// The bit of [`IfaceCfg::open_to_all`] for a direction, family index and protocol.
+#[inline(always)]
+pub const fn open_bit(dir: u8, family: usize, udp: bool) -> u32 {
+    1 << ((dir as u32 & 1) * 4 + (family as u32 & 1) * 2 + udp as u32)
 }
 const _: () = assert!(core::mem::size_of::<IfaceCfg>() == 40);
 

@@ -6,7 +6,7 @@ use sg_common::{
     conntrack::CtKey,
     dir::{INBOUND, OUTBOUND},
     family,
-    iface::{IfaceCfg, MODE_INSTANCE},
+    iface::{IfaceCfg, MODE_INSTANCE, open_bit},
     rule::{
         LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSet, RULESET_BITS,
         SEARCH_STEPS,
@@ -69,7 +69,7 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
         count(slot, DROP_NO_RULE);
         return Verdict::Drop;
     }
-    if tracked && !conntrack::create(ct, &key, &pkt, dir, len, now) {
+    if tracked && !untracked(&cfg, dir, &pkt) && !conntrack::create(ct, &key, &pkt, dir, len, now) {
         count(slot, DROP_CT_FULL);
         return Verdict::Drop;
     }
@@ -109,51 +109,100 @@ fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> CtKey {
     }
 }
 
-/// Whether the rules for this direction allow the packet: one longest-prefix lookup of the
-/// remote address gives the port set of every rule covering it (prefix closure).
+/// The port set of the longest prefix (at most `max_len` bits) covering `addr` in the
+/// ruleset of this direction and family.
 #[inline(always)]
-fn allowed(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
-    let inbound = dir == INBOUND;
-    let remote = if inbound { &pkt.src } else { &pkt.dst };
-    let (fam, icmp_proto) = if pkt.family == 4 {
-        (family::V4, PROTO_ICMP)
-    } else {
-        (family::V6, PROTO_ICMPV6)
-    };
+fn port_set(
+    cfg: &IfaceCfg,
+    dir: u8,
+    family: u8,
+    addr: &[u8; 16],
+    max_len: u32,
+) -> Option<&'static PortSet> {
+    let fam = if family == 4 { family::V4 } else { family::V6 };
     let ruleset = cfg.ruleset[dir as usize & 1][fam];
     if ruleset == 0 {
-        return false;
+        return None;
     }
-    let hit = if pkt.family == 4 {
-        let mut addr = [0u8; 4];
-        addr.copy_from_slice(&remote[..4]);
-        RULES_V4.get(Key::new(RULESET_BITS + 32, LpmV4 { ruleset, addr }))
+    let hit = if family == 4 {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&addr[..4]);
+        RULES_V4.get(Key::new(
+            RULESET_BITS + max_len.min(32),
+            LpmV4 { ruleset, addr: a },
+        ))
     } else {
         RULES_V6.get(Key::new(
-            RULESET_BITS + 128,
+            RULESET_BITS + max_len,
             LpmV6 {
                 ruleset,
-                addr: *remote,
+                addr: *addr,
             },
         ))
-    };
-    let Some(hit) = hit else {
-        return false;
-    };
-    let Some(set) = (unsafe { PORT_SETS.get(hit.port_set) }) else {
-        return false;
-    };
-    let p = pkt.proto;
+    }?;
+    unsafe { PORT_SETS.get(hit.port_set) }
+}
+
+/// Whether a port set allows protocol `p` to destination port (ICMP: `type << 8 | code`).
+#[inline(always)]
+fn set_allows(set: &PortSet, family: u8, p: u8, port: u16) -> bool {
     if set.all_ports[(p >> 5) as usize] & (1u32 << (p & 31)) != 0 {
         return true;
     }
+    let icmp_proto = if family == 4 {
+        PROTO_ICMP
+    } else {
+        PROTO_ICMPV6
+    };
     let list = match p {
         PROTO_TCP => LIST_TCP,
         PROTO_UDP => LIST_UDP,
         _ if p == icmp_proto => LIST_ICMP,
         _ => return false,
     };
-    in_ranges(set, list, pkt.dport)
+    in_ranges(set, list, port)
+}
+
+/// Whether the rules for this direction allow the packet: one longest-prefix lookup of the
+/// remote address gives the port set of every rule covering it (prefix closure).
+#[inline(always)]
+fn allowed(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
+    let remote = if dir == INBOUND { &pkt.src } else { &pkt.dst };
+    match port_set(cfg, dir, pkt.family, remote, 128) {
+        Some(set) => set_allows(set, pkt.family, pkt.proto, pkt.dport),
+        None => false,
+    }
+}
+
+/// Whether the rules of `dir` allow `port` of the packet's protocol from/to anywhere: a lookup
+/// limited to the ruleset's `/0` entry.
+#[inline(always)]
+fn allowed_from_anywhere(cfg: &IfaceCfg, dir: u8, pkt: &Packet, port: u16) -> bool {
+    match port_set(cfg, dir, pkt.family, &pkt.src, 0) {
+        Some(set) => set_allows(set, pkt.family, pkt.proto, port),
+        None => false,
+    }
+}
+
+/// SG-ENF-3: a TCP/UDP flow is not tracked when the direction that admits it allows it from/to
+/// anywhere and the other direction allows the protocol to anywhere on all ports. A packet is
+/// untracked when it opens such a flow, or answers one opened from the other side.
+#[inline(always)]
+fn untracked(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
+    if pkt.proto != PROTO_TCP && pkt.proto != PROTO_UDP {
+        return false;
+    }
+    let fam = if pkt.family == 4 {
+        family::V4
+    } else {
+        family::V6
+    };
+    let udp = pkt.proto == PROTO_UDP;
+    let other = dir ^ 1;
+    (cfg.open_to_all & open_bit(other, fam, udp) != 0
+        && allowed_from_anywhere(cfg, dir, pkt, pkt.dport))
+        || (cfg.open_to_all & open_bit(dir, fam, udp) != 0
+            && allowed_from_anywhere(cfg, other, pkt, pkt.sport))
 }
 
 /// Bounded binary search for `v` in one protocol's sorted, non-overlapping ranges.

@@ -15,6 +15,7 @@ use std::{
 };
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use sg_common::iface::open_bit;
 use sg_common::rule::{LIST_ICMP, LIST_TCP, LIST_UDP, MAX_RANGES, PortRange, PortSet, RangeList};
 
 use crate::model::{PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Peer, Rule, State};
@@ -181,6 +182,9 @@ pub struct CompiledIface {
     pub tables: [[Vec<(IpNet, usize)>; 2]; 2],
     /// Interned, normalised port sets.
     pub port_sets: Vec<PortSetSpec>,
+    /// `IfaceCfg::open_to_all`: which directions allow TCP/UDP to the whole address space on
+    /// every port (SG-ENF-3).
+    pub open_to_all: u32,
 }
 
 impl CompiledIface {
@@ -303,6 +307,18 @@ fn compile_rules<'a>(
                 entries.push((*net, idx));
             }
             entries.sort();
+            // The /0 entry's port set is exactly what is allowed to/from anywhere.
+            if let Some(zero) = table.keys().find(|n| n.prefix_len() == 0) {
+                let mut spec = table[zero].clone();
+                spec.normalize(fam);
+                for (udp, proto, list) in
+                    [(false, PROTO_TCP, LIST_TCP), (true, PROTO_UDP, LIST_UDP)]
+                {
+                    if spec.all(proto as u8) || spec.lists[list] == [(0, 65535)] {
+                        out.open_to_all |= open_bit(dir as u8, fam, udp);
+                    }
+                }
+            }
             out.tables[dir][fam] = entries;
         }
     }

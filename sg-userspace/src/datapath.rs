@@ -109,6 +109,7 @@ pub struct DatapathConfig {
 #[derive(Default)]
 struct Written {
     rulesets: [[u32; 2]; 2],
+    open_to_all: u32,
     v4: Vec<Key<LpmV4>>,
     v6: Vec<Key<LpmV6>>,
     port_sets: Vec<u32>,
@@ -392,6 +393,7 @@ impl Datapath {
         compiled: &CompiledIface,
         w: &mut Written,
     ) -> Result<(), DatapathError> {
+        w.open_to_all = compiled.open_to_all;
         let mut set_ids = Vec::with_capacity(compiled.port_sets.len());
         for spec in &compiled.port_sets {
             let kernel = spec.to_kernel()?;
@@ -573,7 +575,7 @@ fn iface_cfg(w: &Written, slot: u32, t: &Timeouts) -> IfaceCfg {
         tcp_established_timeout: t.tcp_established,
         udp_timeout: t.udp,
         udp_stream_timeout: t.udp_stream,
-        _pad: 0,
+        open_to_all: w.open_to_all,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Packet {
     pub dst: IpAddr,
     /// IP protocol number.
     pub protocol: u8,
+    /// TCP/UDP source port; ICMP/ICMPv6 echo identifier; ignored otherwise.
+    pub src_port: u16,
     /// TCP/UDP destination port; ignored for other protocols.
     pub dst_port: u16,
     /// ICMP/ICMPv6 type and code; ignored for other protocols.
@@ -150,6 +152,107 @@ pub fn evaluate(state: &State, addrs: &Addresses, p: &Packet, ct: Conntrack) -> 
         Verdict::Denied
     } else {
         Verdict::Rules(ids)
+    }
+}
+
+fn is_all(peer: &Peer, state: &State, v4: bool) -> bool {
+    match peer {
+        Peer::Ipv4(n) => v4 && n.prefix_len() == 0,
+        Peer::Ipv6(n) => !v4 && n.prefix_len() == 0,
+        Peer::PrefixList(id) => state.prefix_lists.get(id).is_some_and(|pl| {
+            pl.entries
+                .iter()
+                .any(|e| e.cidr.prefix_len() == 0 && e.cidr.addr().is_ipv4() == v4)
+        }),
+        Peer::Group(_) => false,
+    }
+}
+
+/// The rules of one direction of an interface.
+fn direction_rules<'a>(
+    state: &'a State,
+    iface: &str,
+    egress: bool,
+) -> impl Iterator<Item = &'a Rule> {
+    let groups = state
+        .interfaces
+        .get(iface)
+        .map(|i| state.effective_groups(i))
+        .unwrap_or_default();
+    groups
+        .into_iter()
+        .filter_map(|g| state.groups.get(&g))
+        .flat_map(|g| g.rules.iter())
+        .filter(move |r| r.egress == egress)
+}
+
+/// Whether a rule of direction `egress` allows `p` from/to anywhere (`0.0.0.0/0`, `::/0`).
+fn allowed_from_anywhere(state: &State, p: &Packet, egress: bool) -> bool {
+    let v4 = p.src.is_ipv4();
+    direction_rules(state, &p.iface, egress)
+        .any(|r| is_all(&r.peer, state, v4) && traffic_matches(r, p))
+}
+
+/// Whether direction `egress` allows `protocol` to anywhere on every port 0-65535 (the union
+/// of its rules).
+fn open_to_all(state: &State, iface: &str, egress: bool, protocol: u8, v4: bool) -> bool {
+    let mut ranges: Vec<(i32, i32)> = Vec::new();
+    for r in direction_rules(state, iface, egress).filter(|r| is_all(&r.peer, state, v4)) {
+        if r.protocol == PROTO_ALL {
+            return true;
+        }
+        if r.protocol == protocol as i16 {
+            ranges.push((r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535)));
+        }
+    }
+    ranges.sort_unstable();
+    let mut next = 0;
+    for (f, t) in ranges {
+        if f > next {
+            return false;
+        }
+        next = next.max(t + 1);
+    }
+    next > 65535
+}
+
+/// Whether connection tracking records the flow of a packet the rules allow (SG-ENF-3..5):
+/// ICMP/ICMPv6 echo and every protocol but TCP/UDP are tracked; other ICMP messages are
+/// judged alone; a TCP/UDP flow is untracked when the direction that admits it allows it
+/// from/to anywhere and the other direction allows the protocol to anywhere on all ports —
+/// also for the packets answering such a flow.
+pub fn tracked(state: &State, p: &Packet) -> bool {
+    match p.protocol as i16 {
+        PROTO_ICMP | PROTO_ICMPV6 => {
+            let echo = if p.protocol as i16 == PROTO_ICMP {
+                [8, 0]
+            } else {
+                [128, 129]
+            };
+            echo.contains(&p.icmp_type)
+        }
+        PROTO_TCP | PROTO_UDP => {
+            let egress = p.direction == Direction::Outbound;
+            let v4 = p.src.is_ipv4();
+            let opens = allowed_from_anywhere(state, p, egress)
+                && open_to_all(state, &p.iface, !egress, p.protocol, v4);
+            let reverse = Packet {
+                direction: if egress {
+                    Direction::Inbound
+                } else {
+                    Direction::Outbound
+                },
+                src: p.dst,
+                dst: p.src,
+                src_port: p.dst_port,
+                dst_port: p.src_port,
+                ..p.clone()
+            };
+            let answers = allowed_from_anywhere(state, &reverse, !egress)
+                && open_to_all(state, &p.iface, egress, p.protocol, v4);
+            !(opens || answers)
+        }
+        _ => true,
     }
 }
 

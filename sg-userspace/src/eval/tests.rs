@@ -28,6 +28,7 @@ fn pkt(
         src,
         dst,
         protocol,
+        src_port: 40000,
         dst_port: port,
         icmp_type: 0,
         icmp_code: 0,
@@ -402,6 +403,7 @@ fn compiler_agrees_with_the_reference_evaluator() {
                 src,
                 dst,
                 protocol,
+                src_port: rng.random_range(0..50),
                 dst_port: rng.random_range(0..50),
                 icmp_type: [0u8, 3, 8, 2][rng.random_range(0..4)],
                 icmp_code: [0u8, 4][rng.random_range(0..2)],
@@ -429,5 +431,123 @@ fn compiler_agrees_with_the_reference_evaluator() {
     assert!(
         allowed > 2000 && denied > 2000,
         "allowed {allowed}, denied {denied}"
+    );
+}
+
+#[test]
+fn sg_enf_3_untracked_flows() {
+    let mut w = World::new();
+    let g = w.group("ssh");
+    w.authorize(
+        &g,
+        false,
+        vec![
+            perm("tcp", Some((22, 22)), "0.0.0.0/0"),
+            perm("tcp", Some((80, 80)), "203.0.113.0/24"),
+        ],
+    )
+    .unwrap();
+    w.attach("eth0", &[&g], &[ip("192.0.2.1")]).unwrap();
+    let ssh = pkt(
+        "eth0",
+        Direction::Inbound,
+        "198.51.100.7",
+        "192.0.2.1",
+        6,
+        22,
+    );
+    assert!(
+        !tracked(&w.state, &ssh),
+        "inbound from 0.0.0.0/0 with all outbound open"
+    );
+    let mut reply = pkt(
+        "eth0",
+        Direction::Outbound,
+        "198.51.100.7",
+        "192.0.2.1",
+        6,
+        40000,
+    );
+    reply.src_port = 22;
+    assert!(
+        !tracked(&w.state, &reply),
+        "the answers of an untracked flow"
+    );
+    let web = pkt(
+        "eth0",
+        Direction::Inbound,
+        "203.0.113.9",
+        "192.0.2.1",
+        6,
+        80,
+    );
+    assert!(tracked(&w.state, &web), "a specific CIDR is tracked");
+    let out = pkt(
+        "eth0",
+        Direction::Outbound,
+        "198.51.100.7",
+        "192.0.2.1",
+        6,
+        443,
+    );
+    assert!(
+        tracked(&w.state, &out),
+        "outbound: inbound is not open to all"
+    );
+    // Outbound open only on some ports: inbound 0.0.0.0/0 flows become tracked.
+    w.revoke(&g, true, vec![perm("-1", None, "0.0.0.0/0")])
+        .unwrap();
+    w.authorize(&g, true, vec![perm("tcp", Some((0, 1000)), "0.0.0.0/0")])
+        .unwrap();
+    assert!(tracked(&w.state, &ssh));
+    // ...and untracked again once the union covers every port.
+    w.authorize(
+        &g,
+        true,
+        vec![perm("tcp", Some((1001, 65535)), "0.0.0.0/0")],
+    )
+    .unwrap();
+    assert!(!tracked(&w.state, &ssh));
+    // IPv6 is judged by ::/0 rules.
+    let ssh6 = pkt(
+        "eth0",
+        Direction::Inbound,
+        "2001:db8::7",
+        "2001:db8::1",
+        6,
+        22,
+    );
+    assert!(tracked(&w.state, &ssh6));
+    let mut echo = pkt(
+        "eth0",
+        Direction::Inbound,
+        "198.51.100.7",
+        "192.0.2.1",
+        1,
+        0,
+    );
+    echo.icmp_type = 8;
+    assert!(
+        tracked(&w.state, &echo),
+        "ICMP echo is always tracked (SG-ENF-4)"
+    );
+    echo.icmp_type = 3;
+    assert!(
+        !tracked(&w.state, &echo),
+        "other ICMP messages are judged alone"
+    );
+    assert!(
+        tracked(
+            &w.state,
+            &pkt(
+                "eth0",
+                Direction::Outbound,
+                "198.51.100.7",
+                "192.0.2.1",
+                47,
+                0
+            )
+        ),
+        "SG-ENF-5"
     );
 }

@@ -34,6 +34,7 @@ fn inbound(iface: &str, remote: &str, local: &str, proto: u8, port: u16) -> Pack
         src: ip(remote),
         dst: ip(local),
         protocol: proto,
+        src_port: 40000,
         dst_port: port,
         icmp_type: 0,
         icmp_code: 0,
