@@ -20,6 +20,23 @@ pub struct CtKey {
 }
 const _: () = assert!(core::mem::size_of::<CtKey>() == 44);
 
+/// Key of `FRAGS`: one fragmented datagram on one interface (SG-ENF-11).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FragKey {
+    pub ifindex: u32,
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+    pub id: u32,
+    pub proto: u8,
+    pub family: u8,
+    pub _pad: [u8; 2],
+}
+const _: () = assert!(core::mem::size_of::<FragKey>() == 44);
+
+/// How long the first fragment's verdict holds for the later ones, seconds.
+pub const FRAG_TIMEOUT_S: u64 = 30;
+
 /// Entry states (which timeout applies, SG-ENF-6).
 pub const CT_STATE_NEW: u8 = 0;
 pub const CT_STATE_ESTABLISHED: u8 = 1;
@@ -79,4 +96,5 @@ pub fn timeout_s(v: &CtValue, proto: u8, cfg: &crate::iface::IfaceCfg) -> u64 {
 mod pod {
     unsafe impl aya::Pod for super::CtKey {}
     unsafe impl aya::Pod for super::CtValue {}
+    unsafe impl aya::Pod for super::FragKey {}
 }

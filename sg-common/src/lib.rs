@@ -22,6 +22,7 @@ pub mod maps {
     pub const CT_TCP: &str = "CT_TCP";
     pub const CT_OTHER: &str = "CT_OTHER";
     pub const STATS: &str = "STATS";
+    pub const FRAGS: &str = "FRAGS";
 
     /// Program names (the function names in `sg-ebpf`).
     pub const PROG_XDP: &str = "sg_xdp";

@@ -8,7 +8,9 @@ pub const DROP_NO_RULE: u32 = 3;
 pub const DROP_MALFORMED: u32 = 4;
 pub const DROP_FRAGMENT: u32 = 5;
 pub const DROP_CT_FULL: u32 = 6;
-pub const NUM_REASONS: u32 = 7;
+/// Later fragments that followed their first fragment's pass.
+pub const PASS_FRAGMENT: u32 = 7;
+pub const NUM_REASONS: u32 = 8;
 
 /// Names as shown by `sgctl describe-network-interfaces`, indexed by reason.
 pub const REASON_NAMES: [&str; NUM_REASONS as usize] = [
@@ -19,4 +21,5 @@ pub const REASON_NAMES: [&str; NUM_REASONS as usize] = [
     "drop_malformed",
     "drop_fragment",
     "drop_conntrack_full",
+    "pass_fragment",
 ];

@@ -5,7 +5,7 @@ use aya_ebpf::{
     maps::{HashMap, LpmTrie, LruHashMap, PerCpuArray},
 };
 use sg_common::{
-    conntrack::{CtKey, CtValue},
+    conntrack::{CtKey, CtValue, FragKey},
     iface::{IfaceCfg, MAX_IFACES},
     rule::{LpmV4, LpmV6, LpmValue, PortSet},
     stats::NUM_REASONS,
@@ -33,6 +33,11 @@ pub static CT_TCP: LruHashMap<CtKey, CtValue> = LruHashMap::with_max_entries(1 <
 
 #[map(name = "CT_OTHER")]
 pub static CT_OTHER: LruHashMap<CtKey, CtValue> = LruHashMap::with_max_entries(1 << 16, 0);
+
+/// First fragments that passed: their datagram's later fragments pass too (SG-ENF-11).
+/// Value: `bpf_ktime_get_ns` of the last fragment.
+#[map(name = "FRAGS")]
+pub static FRAGS: LruHashMap<FragKey, u64> = LruHashMap::with_max_entries(1 << 14, 0);
 
 #[map(name = "STATS")]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * NUM_REASONS, 0);

@@ -32,9 +32,14 @@ pub enum Skip {
     /// ARP, neighbour/router discovery and non-IP frames (SG-ENF-10).
     AlwaysPass,
     Malformed,
-    /// A non-first fragment (no L4 header to judge).
-    Fragment,
 }
+
+/// Fragment kinds (SG-ENF-11).
+pub const FRAG_NONE: u8 = 0;
+/// The first fragment: carries the L4 header and is judged on it.
+pub const FRAG_FIRST: u8 = 1;
+/// A later fragment: no L4 header; follows the first fragment's verdict.
+pub const FRAG_LATER: u8 = 2;
 
 /// The fields of an IP packet the policy and connection tracking need, ports in host order.
 #[derive(Clone, Copy)]
@@ -46,6 +51,10 @@ pub struct Packet {
     pub tcp_flags: u8,
     /// ICMP/ICMPv6 echo request or reply: tracked by identifier (SG-ENF-4).
     pub icmp_echo: bool,
+    /// `FRAG_NONE`, `FRAG_FIRST` or `FRAG_LATER`.
+    pub frag: u8,
+    /// IPv4 identification or IPv6 fragment identification (fragments only).
+    pub frag_id: u32,
     pub src: [u8; 16],
     pub dst: [u8; 16],
     /// TCP/UDP source port; ICMP echo identifier.
@@ -93,10 +102,11 @@ pub fn parse(data: usize, end: usize) -> Result<Packet, Skip> {
 #[inline(always)]
 fn parse_v4(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
     let ip: *const Ipv4Hdr = ptr_at(data, end, off)?;
-    let (vihl, frags, proto, src, dst) = unsafe {
+    let (vihl, frags, id, proto, src, dst) = unsafe {
         (
             (*ip).vihl,
             (*ip).frags,
+            (*ip).id,
             (*ip).proto,
             (*ip).src_addr,
             (*ip).dst_addr,
@@ -109,15 +119,21 @@ fn parse_v4(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
     if ihl < Ipv4Hdr::LEN {
         return Err(Skip::Malformed);
     }
-    // Fragment offset != 0: a later fragment, no L4 header (SG-ENF-11).
-    if be16(frags) & 0x1fff != 0 {
-        return Err(Skip::Fragment);
-    }
+    let frags = be16(frags);
+    let frag = if frags & 0x1fff != 0 {
+        FRAG_LATER
+    } else if frags & 0x2000 != 0 {
+        FRAG_FIRST
+    } else {
+        FRAG_NONE
+    };
     let mut pkt = Packet {
         family: 4,
         proto,
         tcp_flags: 0,
         icmp_echo: false,
+        frag,
+        frag_id: be16(id) as u32,
         src: [0; 16],
         dst: [0; 16],
         sport: 0,
@@ -125,6 +141,10 @@ fn parse_v4(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
     };
     pkt.src[..4].copy_from_slice(&src);
     pkt.dst[..4].copy_from_slice(&dst);
+    // A later fragment has no L4 header: its ports must never be read (SG-ENF-11).
+    if frag == FRAG_LATER {
+        return Ok(pkt);
+    }
     // IPv4 options are skipped by the header length, never assumed absent.
     parse_l4(data, end, off + ihl, &mut pkt)?;
     Ok(pkt)
@@ -140,6 +160,8 @@ fn parse_v6(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
     }
     let mut l4 = off + Ipv6Hdr::LEN;
     let mut done = false;
+    let mut frag = FRAG_NONE;
+    let mut frag_id = 0u32;
     for _ in 0..MAX_EXT_HEADERS {
         if l4 > MAX_L4_OFFSET {
             return Err(Skip::Malformed);
@@ -162,13 +184,26 @@ fn parse_v6(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
             }
             // Fragment header: only the first fragment carries the L4 header.
             44 => {
-                let h: *const [u8; 4] = ptr_at(data, end, l4)?;
-                let (nh, fo) = unsafe { ((*h)[0], be16([(*h)[2], (*h)[3]])) };
-                if fo >> 3 != 0 {
-                    return Err(Skip::Fragment);
-                }
+                let h: *const [u8; 8] = ptr_at(data, end, l4)?;
+                let (nh, fo, id) = unsafe {
+                    let h = *h;
+                    (
+                        h[0],
+                        be16([h[2], h[3]]),
+                        u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+                    )
+                };
+                frag_id = id;
                 next = nh;
                 l4 += 8;
+                if fo >> 3 != 0 {
+                    frag = FRAG_LATER;
+                    done = true;
+                    break;
+                }
+                if fo & 1 != 0 {
+                    frag = FRAG_FIRST;
+                }
             }
             _ => {
                 done = true;
@@ -184,11 +219,16 @@ fn parse_v6(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
         proto: next,
         tcp_flags: 0,
         icmp_echo: false,
+        frag,
+        frag_id,
         src,
         dst,
         sport: 0,
         dport: 0,
     };
+    if frag == FRAG_LATER {
+        return Ok(pkt);
+    }
     parse_l4(data, end, l4, &mut pkt)?;
     // Neighbour and router discovery are never filtered (SG-ENF-10).
     if pkt.proto == PROTO_ICMPV6 {

@@ -3,7 +3,7 @@
 
 use aya_ebpf::{helpers::bpf_ktime_get_ns, maps::lpm_trie::Key};
 use sg_common::{
-    conntrack::CtKey,
+    conntrack::{CtKey, FRAG_TIMEOUT_S, FragKey},
     dir::{INBOUND, OUTBOUND},
     family,
     iface::{IfaceCfg, MODE_INSTANCE, open_bit},
@@ -16,8 +16,10 @@ use sg_common::{
 
 use crate::{
     Hook, Verdict, conntrack,
-    maps::{CT_OTHER, CT_TCP, IFACE_CFG, PORT_SETS, RULES_V4, RULES_V6, count},
-    parse::{self, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip},
+    maps::{CT_OTHER, CT_TCP, FRAGS, IFACE_CFG, PORT_SETS, RULES_V4, RULES_V6, count},
+    parse::{
+        self, FRAG_FIRST, FRAG_LATER, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip,
+    },
 };
 
 #[inline(always)]
@@ -45,31 +47,77 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
             count(slot, DROP_MALFORMED);
             return Verdict::Drop;
         }
-        Err(Skip::Fragment) => {
-            count(slot, DROP_FRAGMENT);
-            return Verdict::Drop;
-        }
     };
     let len = (end - data) as u64;
+    let now = unsafe { bpf_ktime_get_ns() };
+    if pkt.frag == FRAG_LATER {
+        return later_fragment(&pkt, ifindex, slot, now);
+    }
+    let verdict = judge(&cfg, dir, &pkt, ifindex, slot, len, now);
+    if verdict == Verdict::Pass && pkt.frag == FRAG_FIRST {
+        // Later fragments of this datagram follow this verdict.
+        let _ = FRAGS.insert(frag_key(&pkt, ifindex), now, 0);
+    }
+    verdict
+}
 
+/// Later fragments pass only after their first fragment passed, within `FRAG_TIMEOUT_S`.
+#[inline(always)]
+fn later_fragment(pkt: &Packet, ifindex: u32, slot: u32, now: u64) -> Verdict {
+    let key = frag_key(pkt, ifindex);
+    if let Some(seen) = FRAGS.get_ptr_mut(&key) {
+        let seen = unsafe { &mut *seen };
+        if now.saturating_sub(*seen) <= FRAG_TIMEOUT_S * 1_000_000_000 {
+            *seen = now;
+            count(slot, PASS_FRAGMENT);
+            return Verdict::Pass;
+        }
+    }
+    count(slot, DROP_FRAGMENT);
+    Verdict::Drop
+}
+
+#[inline(always)]
+fn frag_key(pkt: &Packet, ifindex: u32) -> FragKey {
+    FragKey {
+        ifindex,
+        src: pkt.src,
+        dst: pkt.dst,
+        id: pkt.frag_id,
+        proto: pkt.proto,
+        family: pkt.family,
+        _pad: [0; 2],
+    }
+}
+
+/// Conntrack, then the rules, for a packet with its L4 header.
+#[inline(always)]
+fn judge(
+    cfg: &IfaceCfg,
+    dir: u8,
+    pkt: &Packet,
+    ifindex: u32,
+    slot: u32,
+    len: u64,
+    now: u64,
+) -> Verdict {
     let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
-    let key = ct_key(&pkt, dir, ifindex);
+    let key = ct_key(pkt, dir, ifindex);
     let ct = if pkt.proto == PROTO_TCP {
         &CT_TCP
     } else {
         &CT_OTHER
     };
-    let now = unsafe { bpf_ktime_get_ns() };
 
-    if tracked && conntrack::hit(ct, &key, &pkt, dir, len, &cfg, now) {
+    if tracked && conntrack::hit(ct, &key, pkt, dir, len, cfg, now) {
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
     }
-    if !allowed(&cfg, dir, &pkt) {
+    if !allowed(cfg, dir, pkt) {
         count(slot, DROP_NO_RULE);
         return Verdict::Drop;
     }
-    if tracked && !untracked(&cfg, dir, &pkt) && !conntrack::create(ct, &key, &pkt, dir, len, now) {
+    if tracked && !untracked(cfg, dir, pkt) && !conntrack::create(ct, &key, pkt, dir, len, now) {
         count(slot, DROP_CT_FULL);
         return Verdict::Drop;
     }

@@ -424,7 +424,7 @@ impl Conn {
 pub fn udp_server(ns: &Netns, port: u16) -> thread::JoinHandle<()> {
     let s = ns.run(move || UdpSocket::bind(sock("::", port)).expect("bind udp"));
     thread::spawn(move || {
-        let mut buf = [0u8; 2048];
+        let mut buf = vec![0u8; 65536];
         while let Ok((n, from)) = s.recv_from(&mut buf) {
             let _ = s.send_to(&buf[..n], from);
         }
@@ -433,16 +433,22 @@ pub fn udp_server(ns: &Netns, port: u16) -> thread::JoinHandle<()> {
 
 /// Whether a UDP datagram from `ns` to `addr:port` gets its echo back.
 pub fn udp_echoes(ns: &Netns, addr: &str, port: u16) -> bool {
+    udp_echoes_size(ns, addr, port, 4)
+}
+
+/// The same with a datagram of `size` bytes (above the MTU it travels as IP fragments).
+pub fn udp_echoes_size(ns: &Netns, addr: &str, port: u16, size: usize) -> bool {
     let target = sock(addr, port);
     ns.run(move || {
         let bind = if target.is_ipv4() { sock("0.0.0.0", 0) } else { sock("::", 0) };
         let s = UdpSocket::bind(bind).expect("bind");
         s.set_read_timeout(Some(BLOCKED_AFTER)).expect("timeout");
-        if s.send_to(b"udp?", target).is_err() {
+        let msg: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        if s.send_to(&msg, target).is_err() {
             return false;
         }
-        let mut buf = [0u8; 16];
-        matches!(s.recv_from(&mut buf), Ok((4, from)) if from.ip() == target.ip() && &buf[..4] == b"udp?")
+        let mut buf = vec![0u8; size + 1];
+        matches!(s.recv_from(&mut buf), Ok((n, from)) if n == size && from.ip() == target.ip() && buf[..n] == msg[..])
     })
 }
 

@@ -90,3 +90,71 @@ fn tracked_flow_survives_revoke_untracked_is_cut() {
         "an untracked flow is cut the moment its rule goes"
     );
 }
+
+/// SG-ENF-11: large UDP datagrams travel as IP fragments, in both families and both
+/// directions; later fragments follow the first fragment's verdict; the counters show it.
+#[test]
+fn fragmented_udp_follows_the_first_fragment() {
+    if !require_root("fragmented_udp_follows_the_first_fragment") {
+        return;
+    }
+    let t = Topology::new();
+    let d = Daemon::start(&t.fw);
+    let _u = udp_server(&t.fw, 5300);
+    let g = d.create_group("udp");
+    d.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &g,
+        "--protocol",
+        "udp",
+        "--port",
+        "5300",
+        "--cidr",
+        "192.0.2.0/24",
+    ]);
+    d.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &g,
+        "--protocol",
+        "udp",
+        "--port",
+        "5300",
+        "--cidr",
+        "2001:db8:a::/64",
+    ]);
+    attach_both(&d, &g);
+    for size in [100, 4000, 20000] {
+        assert!(
+            udp_echoes_size(&t.a, FW_A4, 5300, size),
+            "IPv4, {size} bytes"
+        );
+        assert!(
+            udp_echoes_size(&t.a, FW_A6, 5300, size),
+            "IPv6, {size} bytes"
+        );
+        assert!(
+            !udp_echoes_size(&t.b, FW_B4, 5300, size),
+            "no rule for b, {size} bytes"
+        );
+    }
+    let stats = &d.ok(&[
+        "describe-network-interfaces",
+        "--network-interface-ids",
+        "fwa",
+    ])["NetworkInterfaces"][0]["Statistics"];
+    assert!(
+        stats["pass_fragment"].as_u64().unwrap_or(0) >= 10,
+        "{stats}"
+    );
+    let stats = &d.ok(&[
+        "describe-network-interfaces",
+        "--network-interface-ids",
+        "fwb",
+    ])["NetworkInterfaces"][0]["Statistics"];
+    assert!(
+        stats["drop_fragment"].as_u64().unwrap_or(0) > 0,
+        "later fragments of a refused datagram are dropped: {stats}"
+    );
+}
