@@ -10,7 +10,8 @@ pub struct CtKey {
     /// IPv4 addresses use the first 4 bytes; the rest is zero.
     pub local: [u8; 16],
     pub remote: [u8; 16],
-    /// TCP/UDP: ports; ICMP echo: identifier in `local_port`; other protocols: 0.
+    /// TCP/UDP: ports; ICMP echo: identifier in `local_port` and the pinger's side
+    /// (`ECHO_PINGER_*`) in `remote_port`; other protocols: 0.
     pub local_port: u16,
     pub remote_port: u16,
     pub proto: u8,
@@ -46,7 +47,7 @@ pub const CT_STATE_RST: u8 = 3;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CtValue {
-    /// `bpf_ktime_get_ns` of the last packet.
+    /// `bpf_ktime_get_ns` + [`CLOCK_BASE_NS`] of the last packet.
     pub last_seen_ns: u64,
     pub packets: u64,
     pub bytes: u64,
@@ -61,6 +62,15 @@ pub struct CtValue {
     pub _pad: u32,
 }
 const _: () = assert!(core::mem::size_of::<CtValue>() == 32);
+
+/// Added to `bpf_ktime_get_ns` (and to `CLOCK_MONOTONIC` in userspace) for every timestamp
+/// in the maps, so an entry can be aged by days in tests even on a machine up for minutes.
+pub const CLOCK_BASE_NS: u64 = 1 << 60;
+
+/// `CtKey::remote_port` of an ICMP echo flow: which side sent the requests, so an inbound
+/// request never matches the flow of an outbound ping (SG-ENF-4).
+pub const ECHO_PINGER_LOCAL: u16 = 1;
+pub const ECHO_PINGER_REMOTE: u16 = 2;
 
 /// Fixed timeouts, seconds (SG-ENF-5, SG-ENF-6).
 pub const TIMEOUT_SYN_S: u64 = 60;

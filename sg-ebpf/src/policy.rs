@@ -3,7 +3,9 @@
 
 use aya_ebpf::{helpers::bpf_ktime_get_ns, maps::lpm_trie::Key};
 use sg_common::{
-    conntrack::{CtKey, FRAG_TIMEOUT_S, FragKey},
+    conntrack::{
+        CLOCK_BASE_NS, CtKey, ECHO_PINGER_LOCAL, ECHO_PINGER_REMOTE, FRAG_TIMEOUT_S, FragKey,
+    },
     dir::{INBOUND, OUTBOUND},
     family,
     iface::{IfaceCfg, MODE_INSTANCE, open_bit},
@@ -49,7 +51,7 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
         }
     };
     let len = (end - data) as u64;
-    let now = unsafe { bpf_ktime_get_ns() };
+    let now = unsafe { bpf_ktime_get_ns() } + CLOCK_BASE_NS;
     if pkt.frag == FRAG_LATER {
         return later_fragment(&pkt, ifindex, slot, now);
     }
@@ -65,7 +67,7 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
 #[inline(always)]
 fn later_fragment(pkt: &Packet, ifindex: u32, slot: u32, now: u64) -> Verdict {
     let key = frag_key(pkt, ifindex);
-    if let Some(seen) = FRAGS.get_ptr_mut(&key) {
+    if let Some(seen) = FRAGS.get_ptr_mut(key) {
         let seen = unsafe { &mut *seen };
         if now.saturating_sub(*seen) <= FRAG_TIMEOUT_S * 1_000_000_000 {
             *seen = now;
@@ -141,7 +143,14 @@ fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> CtKey {
             (pkt.sport, pkt.dport)
         }
     } else if pkt.icmp_echo {
-        (pkt.sport, 0)
+        let icmp_type = (pkt.dport >> 8) as u8;
+        let request = icmp_type == 8 || icmp_type == 128;
+        let pinger = if request != inbound {
+            ECHO_PINGER_LOCAL
+        } else {
+            ECHO_PINGER_REMOTE
+        };
+        (pkt.sport, pinger)
     } else {
         (0, 0)
     };

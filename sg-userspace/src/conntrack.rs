@@ -21,6 +21,15 @@ fn addr(family: u8, bytes: [u8; 16]) -> IpAddr {
     }
 }
 
+/// ICMP echo keys carry the pinger's side where a port would be: not a port.
+fn remote_port(k: &CtKey) -> u16 {
+    if k.proto == 1 || k.proto == 58 {
+        0
+    } else {
+        k.remote_port
+    }
+}
+
 fn state_name(f: &Flow) -> &'static str {
     match (f.key.proto, f.value.state) {
         (6, CT_STATE_NEW) => "SYN_SENT",
@@ -51,7 +60,7 @@ impl filters::Filterable for FlowView<'_> {
             "local-address" => addr(k.family, k.local).to_string(),
             "remote-address" => addr(k.family, k.remote).to_string(),
             "local-port" => k.local_port.to_string(),
-            "remote-port" => k.remote_port.to_string(),
+            "remote-port" => remote_port(k).to_string(),
             "state" => state_name(f).to_owned(),
             "direction" => direction(f).to_owned(),
             _ => return None,
@@ -97,7 +106,7 @@ pub fn to_json(f: &Flow) -> Value {
         "LocalAddress": addr(k.family, k.local).to_string(),
         "LocalPort": k.local_port,
         "RemoteAddress": addr(k.family, k.remote).to_string(),
-        "RemotePort": k.remote_port,
+        "RemotePort": remote_port(k),
         "Direction": direction(f),
         "State": state_name(f),
         "Packets": f.value.packets,

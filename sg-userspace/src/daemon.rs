@@ -103,7 +103,7 @@ impl Core {
             }
         };
         let datapath = Datapath::load(DatapathConfig {
-            pin_dir: cfg.pin_dir.clone(),
+            pin_dir: Some(cfg.pin_dir.clone()),
             xdp_mode: cfg.xdp_mode,
             ct_tcp_max: cfg.ct_tcp_max,
             ct_other_max: cfg.ct_other_max,

@@ -17,13 +17,13 @@ use aya::{
     Ebpf, EbpfLoader,
     maps::{HashMap as BpfHashMap, LpmTrie, MapData, MapError, PerCpuArray, lpm_trie::Key},
     programs::{
-        ProgramError, SchedClassifier, TcAttachType, Xdp, XdpMode, tc::SchedClassifierLinkId,
-        xdp::XdpLinkId,
+        ProgramError, SchedClassifier, TcAttachType, TestRun, TestRunOptions, Xdp, XdpMode,
+        tc::SchedClassifierLinkId, xdp::XdpLinkId,
     },
 };
 use ipnet::IpNet;
 use sg_common::{
-    conntrack::{CtKey, CtValue, timeout_s},
+    conntrack::{CLOCK_BASE_NS, CtKey, CtValue, timeout_s},
     iface::{IfaceCfg, MAX_IFACES, MODE_INSTANCE},
     maps as names,
     rule::{LpmV4, LpmV6, LpmValue, PortSet, RULESET_BITS},
@@ -99,7 +99,8 @@ pub enum XdpModeChoice {
 
 #[derive(Debug, Clone)]
 pub struct DatapathConfig {
-    pub pin_dir: PathBuf,
+    /// Where the maps are pinned; `None` keeps them private to this process (tests).
+    pub pin_dir: Option<PathBuf>,
     pub xdp_mode: XdpModeChoice,
     pub ct_tcp_max: u32,
     pub ct_other_max: u32,
@@ -170,23 +171,27 @@ impl Datapath {
     /// Loads the programs and maps and pins the maps under the pin directory, replacing any
     /// pins a previous run left there.
     pub fn load(cfg: DatapathConfig) -> Result<Self, DatapathError> {
-        ensure_bpffs(&cfg.pin_dir)?;
-        let pin_err = |source| DatapathError::BpfFs {
-            path: cfg.pin_dir.clone(),
-            source,
-        };
-        if cfg.pin_dir.exists() {
-            fs::remove_dir_all(&cfg.pin_dir).map_err(pin_err)?;
+        if let Some(dir) = &cfg.pin_dir {
+            ensure_bpffs(dir)?;
+            let pin_err = |source| DatapathError::BpfFs {
+                path: dir.clone(),
+                source,
+            };
+            if dir.exists() {
+                fs::remove_dir_all(dir).map_err(pin_err)?;
+            }
+            fs::create_dir_all(dir).map_err(pin_err)?;
         }
-        fs::create_dir_all(&cfg.pin_dir).map_err(pin_err)?;
         let mut ebpf = EbpfLoader::new()
             .map_max_entries(names::CT_TCP, cfg.ct_tcp_max)
             .map_max_entries(names::CT_OTHER, cfg.ct_other_max)
             .load(EBPF_OBJECT)?;
-        for (name, map) in ebpf.maps() {
-            let path = cfg.pin_dir.join(name);
-            map.pin(&path)
-                .map_err(|source| DatapathError::Pin { path, source })?;
+        if let Some(dir) = &cfg.pin_dir {
+            for (name, map) in ebpf.maps() {
+                let path = dir.join(name);
+                map.pin(&path)
+                    .map_err(|source| DatapathError::Pin { path, source })?;
+            }
         }
         program::<Xdp>(&mut ebpf, names::PROG_XDP)?.load()?;
         program::<SchedClassifier>(&mut ebpf, names::PROG_TC_EGRESS)?.load()?;
@@ -203,7 +208,7 @@ impl Datapath {
         let ct_tcp = BpfHashMap::try_from(take(names::CT_TCP)?).map_err(map_err(names::CT_TCP))?;
         let ct_other =
             BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
-        info!(pin_dir = %cfg.pin_dir.display(), "datapath loaded");
+        info!(pin_dir = ?cfg.pin_dir, "datapath loaded");
         Ok(Self {
             ebpf,
             cfg,
@@ -535,8 +540,73 @@ impl Datapath {
 
     /// Removes the pinned maps (on orderly shutdown).
     pub fn unpin(&self) {
-        if let Err(e) = fs::remove_dir_all(&self.cfg.pin_dir) {
+        if let Some(dir) = &self.cfg.pin_dir
+            && let Err(e) = fs::remove_dir_all(dir)
+        {
             warn!(error = %e, "removing pins failed");
+        }
+    }
+
+    /// Runs one hook's program on a frame with BPF_PROG_TEST_RUN, as if it crossed interface
+    /// `ifindex` (which must exist in this network namespace). Returns whether it passed and
+    /// the kernel's average time per run. For tests and benchmarks; map state changes as for
+    /// real traffic.
+    pub fn test_run(
+        &mut self,
+        hook: Hook,
+        ifindex: u32,
+        frame: &[u8],
+        repeat: u32,
+    ) -> Result<TestRunOutcome, DatapathError> {
+        let mut opts = TestRunOptions::new();
+        opts.data_in = Some(frame);
+        opts.repeat = repeat.max(1);
+        let res = match hook {
+            Hook::Xdp => {
+                // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index,
+                // egress_ifindex.
+                let mut ctx = [0u8; 24];
+                ctx[4..8].copy_from_slice(&(frame.len() as u32).to_ne_bytes());
+                ctx[12..16].copy_from_slice(&ifindex.to_ne_bytes());
+                opts.ctx_in = Some(&ctx);
+                let r = self.xdp_prog()?.test_run(opts)?;
+                (r.return_value == XDP_PASS, r.duration)
+            }
+            Hook::TcEgress => {
+                // struct __sk_buff up to `ifindex` (offset 40); everything else zero.
+                let mut ctx = [0u8; 44];
+                ctx[40..44].copy_from_slice(&ifindex.to_ne_bytes());
+                opts.ctx_in = Some(&ctx);
+                let r = self.tc_prog()?.test_run(opts)?;
+                (r.return_value as i32 != TC_ACT_SHOT, r.duration)
+            }
+        };
+        Ok(TestRunOutcome {
+            pass: res.0,
+            per_run: res.1,
+        })
+    }
+
+    /// Makes every tracked flow look `by` older (its last packet earlier), so timeouts of up
+    /// to 5 days can be tested without waiting (SG-ENF-6, SG-ENF-7).
+    pub fn age_conntrack(&mut self, by: std::time::Duration) {
+        let by = by.as_nanos() as u64;
+        for map in [&mut self.ct_tcp, &mut self.ct_other] {
+            let entries: Vec<(CtKey, CtValue)> = map.iter().flatten().collect();
+            for (k, mut v) in entries {
+                v.last_seen_ns = v.last_seen_ns.saturating_sub(by);
+                let _ = map.insert(k, v, 0);
+            }
+        }
+    }
+
+    /// Forgets every tracked flow and fragment (tests).
+    pub fn clear_conntrack(&mut self) {
+        for map in [&mut self.ct_tcp, &mut self.ct_other] {
+            let keys: Vec<CtKey> = map.keys().flatten().collect();
+            for k in keys {
+                let _ = map.remove(&k);
+            }
         }
     }
 }
@@ -551,6 +621,26 @@ where
         .try_into()?)
 }
 
+/// Which program a packet runs through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// XDP: packets arriving on the interface.
+    Xdp,
+    /// TC egress: packets leaving it.
+    TcEgress,
+}
+
+/// What one `test_run` returned.
+#[derive(Debug, Clone, Copy)]
+pub struct TestRunOutcome {
+    pub pass: bool,
+    /// Average time of one run, as the kernel measured it.
+    pub per_run: std::time::Duration,
+}
+
+const TC_ACT_SHOT: i32 = 2;
+const XDP_PASS: u32 = 2;
+
 /// A tracked flow as userspace reports it.
 #[derive(Debug, Clone)]
 pub struct Flow {
@@ -560,11 +650,11 @@ pub struct Flow {
     pub expires_in_s: u64,
 }
 
-/// `CLOCK_MONOTONIC`, the clock of `bpf_ktime_get_ns`.
+/// `CLOCK_MONOTONIC` (the clock of `bpf_ktime_get_ns`) on the maps' base.
 fn monotonic_ns() -> u64 {
     let ts =
         nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC");
-    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64 + CLOCK_BASE_NS
 }
 
 fn iface_cfg(w: &Written, slot: u32, t: &Timeouts) -> IfaceCfg {

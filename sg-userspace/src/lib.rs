@@ -14,5 +14,4 @@ pub mod eval;
 pub mod model;
 pub mod paths;
 pub mod store;
-#[cfg(test)]
-mod testkit;
+pub mod testkit;

@@ -1,5 +1,5 @@
-//! Test fixtures shared by the pure modules' tests: a state with deterministic ids and
-//! shorthand for building groups, rules and attachments.
+//! Test fixtures shared by the unit tests and the kernel tests (`tests/`): a state with
+//! deterministic ids and shorthand for building groups, rules and attachments.
 
 use std::net::IpAddr;
 

@@ -458,3 +458,6 @@ pub fn pings(ns: &Netns, addr: &str) -> bool {
         .status
         .success()
 }
+
+pub mod frame;
+pub mod lab;

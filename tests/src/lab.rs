@@ -1,0 +1,81 @@
+//! A datapath loaded in a private network namespace, for `TestRun` verdict tests: the real
+//! programs and maps, attached to a veth end `t0` (instance mode: XDP = inbound, TC egress =
+//! outbound), driven through the real compiler from a model state.
+
+use sg_userspace::{
+    compiler,
+    datapath::{Datapath, DatapathConfig, Hook, XdpModeChoice},
+    testkit::World,
+};
+
+use crate::{Netns, frame::Frame};
+
+/// The protected interface inside the lab namespace.
+pub const IFACE: &str = "t0";
+
+pub struct Lab {
+    pub world: World,
+    pub dp: Datapath,
+    pub ifindex: u32,
+}
+
+impl Lab {
+    /// Compiles the world and brings the datapath to it.
+    pub fn apply(&mut self) {
+        let compiled = compiler::compile_all(&self.world.state, &self.world.addrs);
+        let iface = self.world.state.interfaces[IFACE].clone();
+        self.dp
+            .apply(&iface, &compiled[IFACE])
+            .expect("apply ruleset");
+    }
+
+    /// Runs a frame arriving on the interface (inbound); true if it passes.
+    pub fn inbound(&mut self, f: &Frame) -> bool {
+        self.run(Hook::Xdp, &f.bytes())
+    }
+
+    /// Runs a frame leaving the interface (outbound); true if it passes.
+    pub fn outbound(&mut self, f: &Frame) -> bool {
+        self.run(Hook::TcEgress, &f.bytes())
+    }
+
+    pub fn run(&mut self, hook: Hook, bytes: &[u8]) -> bool {
+        self.dp
+            .test_run(hook, self.ifindex, bytes, 1)
+            .expect("test run")
+            .pass
+    }
+
+    /// A counter of the interface by name (`drop_malformed`, ...).
+    pub fn counter(&self, name: &str) -> u64 {
+        let i = sg_common::stats::REASON_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .expect("counter name");
+        self.dp.stats(IFACE).expect("attached")[i]
+    }
+}
+
+/// Runs `f` with a fresh lab in a fresh namespace; everything is removed afterwards.
+pub fn with_lab<T: Send + 'static>(f: impl FnOnce(&mut Lab) -> T + Send + 'static) -> T {
+    let ns = Netns::new("lab");
+    ns.ip(&["link", "add", IFACE, "type", "veth", "peer", "name", "t1"]);
+    ns.ip(&["link", "set", IFACE, "up"]);
+    ns.ip(&["link", "set", "t1", "up"]);
+    ns.run(move || {
+        let dp = Datapath::load(DatapathConfig {
+            pin_dir: None,
+            xdp_mode: XdpModeChoice::Skb,
+            ct_tcp_max: 4096,
+            ct_other_max: 4096,
+        })
+        .expect("load datapath");
+        let ifindex = nix::net::if_::if_nametoindex(IFACE).expect("ifindex");
+        let mut lab = Lab {
+            world: World::new(),
+            dp,
+            ifindex,
+        };
+        f(&mut lab)
+    })
+}

@@ -1,0 +1,437 @@
+//! `TestRun` verdicts of the loaded datapath on crafted packets, one or more per SG-ENF line
+//! and per parsing case. Instance mode: inbound = XDP, outbound = TC egress.
+
+use std::time::Duration;
+
+use sg_tests::{
+    frame::{Ext, Frame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, arp},
+    lab::{IFACE, Lab, with_lab},
+    require_root,
+};
+use sg_userspace::testkit::{ip, perm};
+
+const ME4: &str = "192.0.2.1";
+const ME6: &str = "2001:db8::1";
+const PEER4: &str = "203.0.113.7";
+const OTHER4: &str = "198.51.100.9";
+const PEER6: &str = "2001:db8:ffff::7";
+
+macro_rules! lab_test {
+    ($name:ident, $body:expr) => {
+        #[test]
+        fn $name() {
+            if !require_root(stringify!($name)) {
+                return;
+            }
+            with_lab($body);
+        }
+    };
+}
+
+/// A group with the given inbound permissions attached to the lab interface.
+fn setup(l: &mut Lab, inbound: Vec<sg_userspace::api::IpPermission>) -> String {
+    let g = l.world.group("lab");
+    if !inbound.is_empty() {
+        l.world.authorize(&g, false, inbound).expect("authorize");
+    }
+    l.world
+        .attach(IFACE, &[&g], &[ip(ME4), ip(ME6)])
+        .expect("attach");
+    l.apply();
+    g
+}
+
+fn tcp_in(from: &str, sport: u16, dport: u16, flags: u8) -> Frame {
+    let to = if from.contains(':') { ME6 } else { ME4 };
+    Frame::tcp(ip(from), ip(to), sport, dport, flags)
+}
+
+fn tcp_out(to: &str, sport: u16, dport: u16, flags: u8) -> Frame {
+    let from = if to.contains(':') { ME6 } else { ME4 };
+    Frame::tcp(ip(from), ip(to), sport, dport, flags)
+}
+
+lab_test!(sg_enf_1_replies_pass_whatever_the_inbound_rules, |l| {
+    setup(l, vec![]);
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
+    assert!(
+        l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)),
+        "reply"
+    );
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_ACK)));
+    assert!(
+        !l.inbound(&tcp_in(PEER4, 443, 40001, TCP_ACK)),
+        "another flow"
+    );
+    assert!(
+        !l.inbound(&tcp_in(OTHER4, 443, 40000, TCP_ACK)),
+        "another host"
+    );
+    assert!(l.outbound(&tcp_out(PEER6, 40000, 443, TCP_SYN)));
+    assert!(
+        l.inbound(&tcp_in(PEER6, 443, 40000, TCP_SYN | TCP_ACK)),
+        "reply (IPv6)"
+    );
+    assert!(l.outbound(&Frame::udp(ip(ME4), ip(PEER4), 5353, 53)));
+    assert!(
+        l.inbound(&Frame::udp(ip(PEER4), ip(ME4), 53, 5353)),
+        "UDP reply"
+    );
+    assert!(!l.inbound(&Frame::udp(ip(PEER4), ip(ME4), 53, 5354)));
+});
+
+lab_test!(sg_enf_2_tracked_flow_outlives_its_rule, |l| {
+    let g = setup(l, vec![perm("tcp", Some((22, 22)), "203.0.113.0/24")]);
+    assert!(l.inbound(&tcp_in(PEER4, 50000, 22, TCP_SYN)));
+    l.world
+        .revoke(
+            &g,
+            false,
+            vec![perm("tcp", Some((22, 22)), "203.0.113.0/24")],
+        )
+        .unwrap();
+    l.apply();
+    assert!(
+        l.inbound(&tcp_in(PEER4, 50000, 22, TCP_ACK)),
+        "tracked flow continues"
+    );
+    assert!(l.outbound(&tcp_out(PEER4, 22, 50000, TCP_ACK)));
+    assert!(
+        !l.inbound(&tcp_in(PEER4, 50001, 22, TCP_SYN)),
+        "new flows are refused"
+    );
+});
+
+lab_test!(sg_enf_3_untracked_flows_create_no_entry_and_are_cut, |l| {
+    let g = setup(
+        l,
+        vec![
+            perm("tcp", Some((22, 22)), "0.0.0.0/0"),
+            perm("udp", Some((53, 53)), "0.0.0.0/0"),
+        ],
+    );
+    assert!(l.inbound(&tcp_in(PEER4, 50000, 22, TCP_SYN)));
+    assert!(
+        l.outbound(&tcp_out(PEER4, 22, 50000, TCP_SYN | TCP_ACK)),
+        "answer of an untracked flow"
+    );
+    assert!(l.inbound(&Frame::udp(ip(PEER4), ip(ME4), 5000, 53)));
+    assert!(
+        l.dp.conntrack().is_empty(),
+        "no entries: {:?}",
+        l.dp.conntrack()
+    );
+    l.world
+        .revoke(&g, false, vec![perm("tcp", Some((22, 22)), "0.0.0.0/0")])
+        .unwrap();
+    l.apply();
+    assert!(
+        !l.inbound(&tcp_in(PEER4, 50000, 22, TCP_ACK)),
+        "cut at once"
+    );
+    // Outbound no longer fully open: the same rule now admits tracked flows.
+    l.world
+        .authorize(&g, false, vec![perm("tcp", Some((22, 22)), "0.0.0.0/0")])
+        .unwrap();
+    l.world
+        .revoke(&g, true, vec![perm("-1", None, "0.0.0.0/0")])
+        .unwrap();
+    l.world
+        .authorize(&g, true, vec![perm("tcp", Some((1, 65535)), "0.0.0.0/0")])
+        .unwrap();
+    l.apply();
+    assert!(l.inbound(&tcp_in(PEER4, 50002, 22, TCP_SYN)));
+    assert_eq!(
+        l.dp.conntrack().len(),
+        1,
+        "tracked once outbound is not open on all ports"
+    );
+});
+
+lab_test!(sg_enf_4_icmp_echo_tracked_by_identifier, |l| {
+    setup(l, vec![]);
+    assert!(l.outbound(&Frame::icmp(ip(ME4), ip(PEER4), 8, 0, 7)));
+    assert!(
+        l.inbound(&Frame::icmp(ip(PEER4), ip(ME4), 0, 0, 7)),
+        "echo reply, same id"
+    );
+    assert!(
+        !l.inbound(&Frame::icmp(ip(PEER4), ip(ME4), 0, 0, 8)),
+        "another id"
+    );
+    assert!(
+        !l.inbound(&Frame::icmp(ip(PEER4), ip(ME4), 8, 0, 7)),
+        "an inbound request needs a rule"
+    );
+    assert!(l.outbound(&Frame::icmp(ip(ME6), ip(PEER6), 128, 0, 9)));
+    assert!(
+        l.inbound(&Frame::icmp(ip(PEER6), ip(ME6), 129, 0, 9)),
+        "ICMPv6 echo reply"
+    );
+    assert!(!l.inbound(&Frame::icmp(ip(PEER6), ip(ME6), 129, 0, 10)));
+});
+
+lab_test!(
+    sg_enf_5_other_protocols_tracked_by_address_and_protocol,
+    |l| {
+        setup(l, vec![]);
+        let gre = |s: &str, d: &str| Frame::new(ip(s), ip(d), 47, vec![0u8; 8]);
+        assert!(l.outbound(&gre(ME4, PEER4)));
+        assert!(l.inbound(&gre(PEER4, ME4)), "B may answer within 600 s");
+        assert!(!l.inbound(&gre(OTHER4, ME4)));
+        assert!(
+            !l.inbound(&Frame::new(ip(PEER4), ip(ME4), 50, vec![0u8; 8])),
+            "another protocol"
+        );
+        l.dp.age_conntrack(Duration::from_secs(599));
+        assert!(
+            l.inbound(&gre(PEER4, ME4)),
+            "within 600 s; the window restarts"
+        );
+        l.dp.age_conntrack(Duration::from_secs(601));
+        assert!(!l.inbound(&gre(PEER4, ME4)), "idle past 600 s");
+    }
+);
+
+lab_test!(sg_enf_6_7_timeouts_are_exact, |l| {
+    setup(l, vec![]);
+    // TCP established: 432 000 s.
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
+    l.dp.age_conntrack(Duration::from_secs(432_000 - 1));
+    assert!(
+        l.inbound(&tcp_in(PEER4, 443, 40000, TCP_ACK)),
+        "idle 5 days - 1 s: alive"
+    );
+    l.dp.age_conntrack(Duration::from_secs(432_000 + 1));
+    assert!(
+        !l.inbound(&tcp_in(PEER4, 443, 40000, TCP_ACK)),
+        "idle 5 days + 1 s: gone"
+    );
+    // SYN sent, no answer: 60 s.
+    assert!(l.outbound(&tcp_out(PEER4, 40001, 443, TCP_SYN)));
+    l.dp.age_conntrack(Duration::from_secs(61));
+    assert!(!l.inbound(&tcp_in(PEER4, 443, 40001, TCP_SYN | TCP_ACK)));
+    // After RST: 10 s.
+    assert!(l.outbound(&tcp_out(PEER4, 40002, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40002, TCP_RST | TCP_ACK)));
+    l.dp.age_conntrack(Duration::from_secs(9));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40002, TCP_RST)));
+    l.dp.age_conntrack(Duration::from_secs(11));
+    assert!(!l.inbound(&tcp_in(PEER4, 443, 40002, TCP_RST)));
+    // FIN: 120 s.
+    assert!(l.outbound(&tcp_out(PEER4, 40003, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40003, TCP_SYN | TCP_ACK)));
+    assert!(l.outbound(&tcp_out(PEER4, 40003, 443, TCP_FIN | TCP_ACK)));
+    l.dp.age_conntrack(Duration::from_secs(119));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40003, TCP_FIN | TCP_ACK)));
+    l.dp.age_conntrack(Duration::from_secs(121));
+    assert!(!l.inbound(&tcp_in(PEER4, 443, 40003, TCP_ACK)));
+    // UDP: 30 s, then 180 s once a stream.
+    let out = Frame::udp(ip(ME4), ip(PEER4), 5000, 53);
+    let back = Frame::udp(ip(PEER4), ip(ME4), 53, 5000);
+    assert!(l.outbound(&out));
+    l.dp.age_conntrack(Duration::from_secs(29));
+    assert!(l.inbound(&back));
+    assert!(
+        l.outbound(&out),
+        "traffic both ways more than once: a stream"
+    );
+    l.dp.age_conntrack(Duration::from_secs(179));
+    assert!(l.inbound(&back));
+    l.dp.age_conntrack(Duration::from_secs(181));
+    assert!(!l.inbound(&back));
+    let out2 = Frame::udp(ip(ME4), ip(PEER4), 5001, 53);
+    assert!(l.outbound(&out2));
+    l.dp.age_conntrack(Duration::from_secs(31));
+    assert!(
+        !l.inbound(&Frame::udp(ip(PEER4), ip(ME4), 53, 5001)),
+        "UDP idle 31 s"
+    );
+    // ICMP: 30 s.
+    assert!(l.outbound(&Frame::icmp(ip(ME4), ip(PEER4), 8, 0, 3)));
+    l.dp.age_conntrack(Duration::from_secs(31));
+    assert!(!l.inbound(&Frame::icmp(ip(PEER4), ip(ME4), 0, 0, 3)));
+});
+
+lab_test!(sg_enf_6_per_interface_tcp_timeout, |l| {
+    setup(l, vec![]);
+    let req = sg_userspace::api::ModifyNetworkInterfaceAttribute {
+        network_interface_id: Some(IFACE.into()),
+        connection_tracking_specification: Some(
+            sg_userspace::api::ConnectionTrackingSpecification {
+                tcp_established_timeout: Some(60),
+                ..Default::default()
+            },
+        ),
+        ..Default::default()
+    };
+    sg_userspace::model::ops::modify_network_interface_attribute(
+        &mut l.world.state,
+        &l.world.quotas,
+        &req,
+        &|_| true,
+    )
+    .unwrap();
+    l.apply();
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
+    l.dp.age_conntrack(Duration::from_secs(59));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_ACK)));
+    l.dp.age_conntrack(Duration::from_secs(61));
+    assert!(!l.inbound(&tcp_in(PEER4, 443, 40000, TCP_ACK)));
+});
+
+lab_test!(sg_enf_8_path_mtu_messages_need_a_rule, |l| {
+    let g = setup(l, vec![]);
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
+    let frag_needed = Frame::icmp(ip(PEER4), ip(ME4), 3, 4, 0);
+    let too_big = Frame::icmp(ip(PEER6), ip(ME6), 2, 0, 0);
+    assert!(!l.inbound(&frag_needed), "even for an open flow");
+    assert!(!l.inbound(&too_big));
+    l.world
+        .authorize(
+            &g,
+            false,
+            vec![
+                perm("icmp", Some((3, 4)), "0.0.0.0/0"),
+                perm("icmpv6", Some((2, -1)), "::/0"),
+            ],
+        )
+        .unwrap();
+    l.apply();
+    assert!(l.inbound(&frag_needed));
+    assert!(l.inbound(&too_big));
+    assert!(
+        !l.inbound(&Frame::icmp(ip(PEER4), ip(ME4), 3, 3, 0)),
+        "another code"
+    );
+});
+
+lab_test!(sg_enf_10_arp_and_neighbour_discovery_always_pass, |l| {
+    setup(l, vec![]);
+    assert!(l.run(sg_userspace::datapath::Hook::Xdp, &arp()));
+    assert!(l.run(sg_userspace::datapath::Hook::TcEgress, &arp()));
+    for t in 133..=137 {
+        assert!(
+            l.inbound(&Frame::icmp(ip("fe80::2"), ip(ME6), t, 0, 0)),
+            "ICMPv6 type {t}"
+        );
+        assert!(l.outbound(&Frame::icmp(ip(ME6), ip("ff02::1"), t, 0, 0)));
+    }
+    assert!(
+        !l.inbound(&Frame::icmp(ip(PEER6), ip(ME6), 128, 0, 0)),
+        "echo is filtered"
+    );
+    assert!(l.counter("pass_always") >= 12);
+});
+
+lab_test!(sg_enf_11_ipv4_options_and_ipv6_extension_headers, |l| {
+    setup(
+        l,
+        vec![
+            perm("tcp", Some((22, 22)), "203.0.113.0/24"),
+            perm("tcp", Some((22, 22)), "2001:db8:ffff::/48"),
+        ],
+    );
+    let mut f = tcp_in(PEER4, 50000, 22, TCP_SYN);
+    f.v4_options = vec![1, 1, 1, 0, 0x44, 4, 5, 0]; // NOPs, EOL, a timestamp option
+    assert!(l.inbound(&f), "ports read after the options");
+    let mut f = tcp_in(PEER4, 50001, 23, TCP_SYN);
+    f.v4_options = vec![0x16, 0x00, 0x00, 0x16]; // bytes that would read as port 22 without IHL
+    assert!(!l.inbound(&f));
+    let mut f = tcp_in(PEER6, 50000, 22, TCP_SYN);
+    f.v6_ext = vec![Ext::HopByHop, Ext::DestOpts, Ext::Routing, Ext::DestOpts];
+    assert!(l.inbound(&f), "through an extension-header chain");
+    let mut f = tcp_in(PEER6, 50001, 23, TCP_SYN);
+    f.v6_ext = vec![Ext::HopByHop];
+    assert!(!l.inbound(&f));
+    let mut f = tcp_in(PEER6, 50002, 22, TCP_SYN);
+    f.v6_ext = vec![Ext::DestOpts; 9];
+    assert!(!l.inbound(&f), "too long a chain is malformed");
+});
+
+lab_test!(sg_enf_11_fragments_follow_the_first, |l| {
+    setup(
+        l,
+        vec![
+            perm("udp", Some((53, 53)), "203.0.113.0/24"),
+            perm("udp", Some((53, 53)), "2001:db8:ffff::/48"),
+        ],
+    );
+    for (peer, me) in [(PEER4, ME4), (PEER6, ME6)] {
+        let mut first = Frame::udp(ip(peer), ip(me), 5000, 53);
+        first.frag = Some((77, 0, true));
+        let mut later = Frame::new(ip(peer), ip(me), 17, vec![0u8; 64]);
+        later.frag = Some((77, 3, false));
+        let mut orphan = later.clone();
+        orphan.frag = Some((78, 3, false));
+        assert!(!l.inbound(&orphan), "no first fragment seen");
+        assert!(l.inbound(&first));
+        assert!(l.inbound(&later), "follows the first");
+        let mut refused = Frame::udp(ip(peer), ip(me), 5000, 54);
+        refused.frag = Some((79, 0, true));
+        let mut refused_later = later.clone();
+        refused_later.frag = Some((79, 3, false));
+        assert!(!l.inbound(&refused));
+        assert!(!l.inbound(&refused_later), "follows the refused first");
+    }
+    // A later fragment whose payload would read as an allowed port is never parsed as ports.
+    let mut tricky = Frame::new(
+        ip(PEER4),
+        ip(ME4),
+        17,
+        vec![0x13, 0x88, 0x00, 0x35, 0, 8, 0, 0],
+    );
+    tricky.frag = Some((90, 1, false));
+    assert!(!l.inbound(&tricky));
+    assert!(l.counter("drop_fragment") >= 5);
+    assert!(l.counter("pass_fragment") >= 2);
+});
+
+lab_test!(sg_enf_11_vlan_and_malformed, |l| {
+    setup(l, vec![perm("tcp", Some((22, 22)), "203.0.113.0/24")]);
+    let mut f = tcp_in(PEER4, 50000, 22, TCP_SYN);
+    f.vlans = vec![100];
+    assert!(l.inbound(&f), "one VLAN tag");
+    f.vlans = vec![100, 200];
+    assert!(l.inbound(&f), "QinQ");
+    let mut f = tcp_in(PEER4, 50001, 23, TCP_SYN);
+    f.vlans = vec![100];
+    assert!(!l.inbound(&f));
+    let good = tcp_in(PEER4, 50002, 22, TCP_SYN).bytes();
+    let before = l.counter("drop_malformed");
+    for cut in [14, 20, 33, 34 + 3, 34 + 19] {
+        assert!(
+            !l.run(sg_userspace::datapath::Hook::Xdp, &good[..cut]),
+            "truncated at {cut}"
+        );
+    }
+    let mut bad_ihl = good.clone();
+    bad_ihl[14] = 0x44;
+    assert!(
+        !l.run(sg_userspace::datapath::Hook::Xdp, &bad_ihl),
+        "IHL < 5"
+    );
+    let mut bad_version = good.clone();
+    bad_version[14] = 0x55;
+    assert!(!l.run(sg_userspace::datapath::Hook::Xdp, &bad_version));
+    assert_eq!(l.counter("drop_malformed") - before, 7);
+    // Non-IP frames (here LLDP) are not security groups' business.
+    let mut lldp = vec![
+        0x01, 0x80, 0xc2, 0, 0, 0x0e, 0x02, 0, 0, 0, 0, 2, 0x88, 0xcc,
+    ];
+    lldp.extend_from_slice(&[0u8; 32]);
+    assert!(l.run(sg_userspace::datapath::Hook::Xdp, &lldp));
+});
+
+lab_test!(sg_enf_12_drops_counted_by_reason, |l| {
+    setup(l, vec![perm("tcp", Some((22, 22)), "203.0.113.0/24")]);
+    assert!(!l.inbound(&tcp_in(OTHER4, 50000, 22, TCP_SYN)));
+    assert!(!l.inbound(&tcp_in(PEER4, 50000, 23, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 50000, 22, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 50000, 22, TCP_ACK)));
+    assert_eq!(l.counter("drop_no_rule"), 2);
+    assert_eq!(l.counter("pass_rule"), 1);
+    assert_eq!(l.counter("pass_conntrack"), 1);
+});
