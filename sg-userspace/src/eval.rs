@@ -216,6 +216,15 @@ fn open_to_all(state: &State, iface: &str, egress: bool, protocol: u8, v4: bool)
     next > 65535
 }
 
+/// ICMP echo request or reply (ICMPv6 echo over IPv6), tracked by identifier (SG-ENF-4).
+pub fn is_echo(p: &Packet) -> bool {
+    match (p.protocol as i16, p.src.is_ipv4()) {
+        (PROTO_ICMP, true) => [8, 0].contains(&p.icmp_type),
+        (PROTO_ICMPV6, false) => [128, 129].contains(&p.icmp_type),
+        _ => false,
+    }
+}
+
 /// Whether connection tracking records the flow of a packet the rules allow (SG-ENF-3..5):
 /// ICMP/ICMPv6 echo and every protocol but TCP/UDP are tracked; other ICMP messages are
 /// judged alone; a TCP/UDP flow is untracked when the direction that admits it allows it

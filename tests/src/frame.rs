@@ -80,7 +80,7 @@ impl Frame {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let ihl = 20 + self.v4_options.len();
                 assert!(
-                    ihl % 4 == 0 && ihl <= 60,
+                    ihl.is_multiple_of(4) && ihl <= 60,
                     "IPv4 options must pad to 4 bytes"
                 );
                 let total = (ihl + self.l4.len()) as u16;
