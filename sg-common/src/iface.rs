@@ -29,6 +29,9 @@ pub struct IfaceCfg {
     /// Bit [`open_bit`]`(dir, family, udp)`: direction `dir` allows TCP (UDP) to `0.0.0.0/0`
     /// (`::/0`) on all ports, the condition for untracked flows (SG-ENF-3).
     pub open_to_all: u32,
+    /// Non-zero: host mode's source/destination check (SG-IF-5): the instance's side of every
+    /// IP packet must be one of its addresses in `IFACE_ADDRS`.
+    pub source_dest_check: u32,
 }
 
 /// The bit of [`IfaceCfg::open_to_all`] for a direction, family index and protocol.
@@ -36,7 +39,22 @@ pub struct IfaceCfg {
 pub const fn open_bit(dir: u8, family: usize, udp: bool) -> u32 {
     1 << ((dir as u32 & 1) * 4 + (family as u32 & 1) * 2 + udp as u32)
 }
-const _: () = assert!(core::mem::size_of::<IfaceCfg>() == 40);
+const _: () = assert!(core::mem::size_of::<IfaceCfg>() == 44);
+
+/// Key of `IFACE_ADDRS`: one private address of a host-mode interface's instance.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AddrKey {
+    pub ifindex: u32,
+    /// 4 or 6.
+    pub family: u8,
+    pub _pad: [u8; 3],
+    /// IPv4 addresses use the first 4 bytes.
+    pub addr: [u8; 16],
+}
+const _: () = assert!(core::mem::size_of::<AddrKey>() == 24);
 
 #[cfg(feature = "user")]
 unsafe impl aya::Pod for IfaceCfg {}
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for AddrKey {}

@@ -23,6 +23,7 @@ pub mod maps {
     pub const CT_OTHER: &str = "CT_OTHER";
     pub const STATS: &str = "STATS";
     pub const FRAGS: &str = "FRAGS";
+    pub const IFACE_ADDRS: &str = "IFACE_ADDRS";
 
     /// Program names (the function names in `sg-ebpf`).
     pub const PROG_XDP: &str = "sg_xdp";

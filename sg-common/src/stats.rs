@@ -10,7 +10,10 @@ pub const DROP_FRAGMENT: u32 = 5;
 pub const DROP_CT_FULL: u32 = 6;
 /// Later fragments that followed their first fragment's pass.
 pub const PASS_FRAGMENT: u32 = 7;
-pub const NUM_REASONS: u32 = 8;
+/// Host mode: a packet from the instance with a source, or to it with a destination, that is
+/// not one of its private addresses (source/destination check, SG-IF-5).
+pub const DROP_SPOOFED: u32 = 8;
+pub const NUM_REASONS: u32 = 9;
 
 /// Names as shown by `sgctl describe-network-interfaces`, indexed by reason.
 pub const REASON_NAMES: [&str; NUM_REASONS as usize] = [
@@ -22,4 +25,5 @@ pub const REASON_NAMES: [&str; NUM_REASONS as usize] = [
     "drop_fragment",
     "drop_conntrack_full",
     "pass_fragment",
+    "drop_source_dest_check",
 ];

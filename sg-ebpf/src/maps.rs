@@ -6,7 +6,7 @@ use aya_ebpf::{
 };
 use sg_common::{
     conntrack::{CtKey, CtValue, FragKey},
-    iface::{IfaceCfg, MAX_IFACES},
+    iface::{AddrKey, IfaceCfg, MAX_IFACES},
     rule::{LpmV4, LpmV6, LpmValue, PortSet},
     stats::NUM_REASONS,
 };
@@ -21,6 +21,10 @@ pub static RULES_V4: LpmTrie<LpmV4, LpmValue> = LpmTrie::with_max_entries(1 << 2
 
 #[map(name = "RULES_V6")]
 pub static RULES_V6: LpmTrie<LpmV6, LpmValue> = LpmTrie::with_max_entries(1 << 20, 0);
+
+/// Host mode: the private addresses of each protected instance (source/destination check).
+#[map(name = "IFACE_ADDRS")]
+pub static IFACE_ADDRS: HashMap<AddrKey, u32> = HashMap::with_max_entries(1 << 14, 0);
 
 /// Port sets are ~4 KiB each; allocated on insert, not up front.
 #[map(name = "PORT_SETS")]

@@ -8,7 +8,7 @@ use sg_common::{
     },
     dir::{INBOUND, OUTBOUND},
     family,
-    iface::{IfaceCfg, MODE_INSTANCE, open_bit},
+    iface::{AddrKey, IfaceCfg, MODE_INSTANCE, open_bit},
     rule::{
         LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSet, RULESET_BITS,
         SEARCH_STEPS,
@@ -18,7 +18,7 @@ use sg_common::{
 
 use crate::{
     Hook, Verdict, conntrack,
-    maps::{CT_OTHER, CT_TCP, FRAGS, IFACE_CFG, PORT_SETS, RULES_V4, RULES_V6, count},
+    maps::{CT_OTHER, CT_TCP, FRAGS, IFACE_ADDRS, IFACE_CFG, PORT_SETS, RULES_V4, RULES_V6, count},
     parse::{
         self, FRAG_FIRST, FRAG_LATER, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip,
     },
@@ -50,6 +50,10 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
             return Verdict::Drop;
         }
     };
+    if cfg.source_dest_check != 0 && !own_address(&pkt, dir, ifindex) {
+        count(slot, DROP_SPOOFED);
+        return Verdict::Drop;
+    }
     let len = (end - data) as u64;
     let now = unsafe { bpf_ktime_get_ns() } + CLOCK_BASE_NS;
     if pkt.frag == FRAG_LATER {
@@ -61,6 +65,19 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
         let _ = FRAGS.insert(frag_key(&pkt, ifindex), now, 0);
     }
     verdict
+}
+
+/// Source/destination check (SG-IF-5): the instance's side of the packet (the source of its
+/// outbound traffic, the destination of its inbound traffic) is one of its addresses.
+#[inline(always)]
+fn own_address(pkt: &Packet, dir: u8, ifindex: u32) -> bool {
+    let key = AddrKey {
+        ifindex,
+        family: pkt.family,
+        _pad: [0; 3],
+        addr: if dir == OUTBOUND { pkt.src } else { pkt.dst },
+    };
+    unsafe { IFACE_ADDRS.get(&key) }.is_some()
 }
 
 /// Later fragments pass only after their first fragment passed, within `FRAG_TIMEOUT_S`.

@@ -4,6 +4,7 @@
 
 use std::{
     future::Future,
+    net::IpAddr,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
@@ -20,7 +21,8 @@ use crate::{
     conntrack,
     datapath::{self, Datapath, DatapathConfig, XdpModeChoice},
     model::{
-        ApiError, ApiResult, Quotas, RandomIds, State, import, ops, prefix_lists, rules, vpcs,
+        ApiError, ApiResult, AttachMode, Interface, Quotas, RandomIds, State, import, ops,
+        prefix_lists, rules, vpcs,
     },
     paths,
     store::Store,
@@ -72,11 +74,20 @@ pub struct Core {
     addrs: Addresses,
 }
 
+/// The private addresses of an interface (SG-IF-5): declared in host mode, read from the
+/// device in instance mode.
+fn addresses_of(iface: &Interface) -> Vec<IpAddr> {
+    match iface.mode {
+        AttachMode::Host => iface.private_addresses.clone(),
+        AttachMode::Instance => datapath::device_addresses(&iface.id),
+    }
+}
+
 fn read_addresses(state: &State) -> Addresses {
     state
         .interfaces
-        .keys()
-        .map(|name| (name.clone(), datapath::device_addresses(name)))
+        .values()
+        .map(|i| (i.id.clone(), addresses_of(i)))
         .collect()
 }
 
@@ -210,6 +221,18 @@ impl Core {
             Request::DescribeManagedPrefixLists(r) => prefix_lists::describe(&self.state, r),
             Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
             Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
+            Request::CreateNetworkInterface(r) => {
+                ops::create_network_interface(&mut next, q, r, &datapath::device_exists)
+            }
+            Request::DeleteNetworkInterface(r) => {
+                ops::delete_network_interface(&mut next, &r.network_interface_id)
+            }
+            Request::AssignPrivateIpAddresses(r) => {
+                ops::assign_private_addresses(&mut next, r, true)
+            }
+            Request::UnassignPrivateIpAddresses(r) => {
+                ops::assign_private_addresses(&mut next, r, false)
+            }
             Request::DescribeConntrack(r) => {
                 let flows = conntrack::select(self.datapath.conntrack(), r, |i| {
                     self.state.interfaces.contains_key(i)
@@ -238,6 +261,14 @@ impl Core {
             }
             self.state = next;
         }
+        if let Request::CreateNetworkInterface(r) = req
+            && let Some(iface) = r
+                .network_interface_id
+                .as_ref()
+                .and_then(|id| self.state.interfaces.get(id))
+        {
+            return Ok(json!({ "NetworkInterface": self.interface_json(iface) }));
+        }
         Ok(out)
     }
 
@@ -247,63 +278,69 @@ impl Core {
                 return Err(ApiError::interface_not_found(id));
             }
         }
-        let mut out = Vec::new();
-        for iface in self.state.interfaces.values() {
-            if !req.network_interface_ids.is_empty()
-                && !req.network_interface_ids.contains(&iface.id)
-            {
-                continue;
-            }
-            let groups: Vec<Value> = self
-                .state
-                .effective_groups(iface)
-                .iter()
-                .filter_map(|id| self.state.groups.get(id))
-                .map(|g| json!({ "GroupName": g.name, "GroupId": g.id }))
-                .collect();
-            let addrs = datapath::device_addresses(&iface.id);
-            let v4: Vec<String> = addrs
-                .iter()
-                .filter(|a| a.is_ipv4())
-                .map(|a| a.to_string())
-                .collect();
-            let v6: Vec<Value> = addrs
-                .iter()
-                .filter(|a| a.is_ipv6())
-                .map(|a| json!({ "Ipv6Address": a.to_string() }))
-                .collect();
-            let mut ni = json!({
-                "NetworkInterfaceId": iface.id,
-                "InterfaceType": "interface",
-                "Status": if self.datapath.is_attached(&iface.id) { "in-use" } else { "available" },
-                "VpcId": iface.vpc_id,
-                "OwnerId": self.state.owner_id,
-                "Groups": groups,
-                "PrivateIpAddresses": v4.iter().enumerate()
-                    .map(|(i, a)| json!({ "PrivateIpAddress": a, "Primary": i == 0 }))
-                    .collect::<Vec<_>>(),
-                "Ipv6Addresses": v6,
-                "SourceDestCheck": true,
-                "ConnectionTrackingConfiguration": {
-                    "TcpEstablishedTimeout": iface.timeouts.tcp_established,
-                    "UdpStreamTimeout": iface.timeouts.udp_stream,
-                    "UdpTimeout": iface.timeouts.udp,
-                },
-            });
-            if let Some(first) = v4.first() {
-                ni["PrivateIpAddress"] = json!(first);
-            }
-            if let Some(stats) = self.datapath.stats(&iface.id) {
-                let m: serde_json::Map<String, Value> = REASON_NAMES
-                    .iter()
-                    .zip(stats)
-                    .map(|(k, v)| (k.to_string(), json!(v)))
-                    .collect();
-                ni["Statistics"] = Value::Object(m);
-            }
-            out.push(ni);
-        }
+        let out: Vec<Value> = self
+            .state
+            .interfaces
+            .values()
+            .filter(|i| {
+                req.network_interface_ids.is_empty() || req.network_interface_ids.contains(&i.id)
+            })
+            .map(|i| self.interface_json(i))
+            .collect();
         Ok(json!({ "NetworkInterfaces": out }))
+    }
+
+    /// An interface in the shape of `describe-network-interfaces`, with its counters.
+    fn interface_json(&self, iface: &Interface) -> Value {
+        let groups: Vec<Value> = self
+            .state
+            .effective_groups(iface)
+            .iter()
+            .filter_map(|id| self.state.groups.get(id))
+            .map(|g| json!({ "GroupName": g.name, "GroupId": g.id }))
+            .collect();
+        let addrs = addresses_of(iface);
+        let v4: Vec<String> = addrs
+            .iter()
+            .filter(|a| a.is_ipv4())
+            .map(|a| a.to_string())
+            .collect();
+        let v6: Vec<Value> = addrs
+            .iter()
+            .filter(|a| a.is_ipv6())
+            .map(|a| json!({ "Ipv6Address": a.to_string() }))
+            .collect();
+        let mut ni = json!({
+            "NetworkInterfaceId": iface.id,
+            "InterfaceType": "interface",
+            "AttachMode": match iface.mode { AttachMode::Instance => "instance", AttachMode::Host => "host" },
+            "Status": if self.datapath.is_attached(&iface.id) { "in-use" } else { "available" },
+            "VpcId": iface.vpc_id,
+            "OwnerId": self.state.owner_id,
+            "Groups": groups,
+            "PrivateIpAddresses": v4.iter().enumerate()
+                .map(|(i, a)| json!({ "PrivateIpAddress": a, "Primary": i == 0 }))
+                .collect::<Vec<_>>(),
+            "Ipv6Addresses": v6,
+            "SourceDestCheck": iface.source_dest_check,
+            "ConnectionTrackingConfiguration": {
+                "TcpEstablishedTimeout": iface.timeouts.tcp_established,
+                "UdpStreamTimeout": iface.timeouts.udp_stream,
+                "UdpTimeout": iface.timeouts.udp,
+            },
+        });
+        if let Some(first) = v4.first() {
+            ni["PrivateIpAddress"] = json!(first);
+        }
+        if let Some(stats) = self.datapath.stats(&iface.id) {
+            let m: serde_json::Map<String, Value> = REASON_NAMES
+                .iter()
+                .zip(stats)
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            ni["Statistics"] = Value::Object(m);
+        }
+        ni
     }
 
     /// Orderly shutdown: remove pins (the programs detach when the process exits).

@@ -24,7 +24,7 @@ use aya::{
 use ipnet::IpNet;
 use sg_common::{
     conntrack::{CLOCK_BASE_NS, CtKey, CtValue, timeout_s},
-    iface::{IfaceCfg, MAX_IFACES, MODE_INSTANCE},
+    iface::{AddrKey, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
     maps as names,
     rule::{LpmV4, LpmV6, LpmValue, PortSet, RULESET_BITS},
     stats::NUM_REASONS,
@@ -33,7 +33,7 @@ use tracing::{info, warn};
 
 use crate::{
     compiler::{CompileError, CompiledIface},
-    model::{Interface, Timeouts},
+    model::{AttachMode, Interface},
 };
 
 /// The eBPF object built by `build.rs`.
@@ -120,8 +120,11 @@ struct Attached {
     ifindex: u32,
     slot: u32,
     compiled: CompiledIface,
-    timeouts: Timeouts,
+    /// The interface as last applied (mode, timeouts, addresses, source/destination check).
+    iface: Interface,
     written: Written,
+    /// Keys written to `IFACE_ADDRS`.
+    addrs: Vec<AddrKey>,
     xdp: Option<XdpLinkId>,
     tc: Option<SchedClassifierLinkId>,
 }
@@ -130,6 +133,7 @@ pub struct Datapath {
     ebpf: Ebpf,
     cfg: DatapathConfig,
     iface_cfg: BpfHashMap<MapData, u32, IfaceCfg>,
+    iface_addrs: BpfHashMap<MapData, AddrKey, u32>,
     rules_v4: LpmTrie<MapData, LpmV4, LpmValue>,
     rules_v6: LpmTrie<MapData, LpmV6, LpmValue>,
     port_sets: BpfHashMap<MapData, u32, PortSet>,
@@ -198,6 +202,8 @@ impl Datapath {
         let mut take = |name: &'static str| ebpf.take_map(name).ok_or(DatapathError::Missing(name));
         let iface_cfg =
             BpfHashMap::try_from(take(names::IFACE_CFG)?).map_err(map_err(names::IFACE_CFG))?;
+        let iface_addrs =
+            BpfHashMap::try_from(take(names::IFACE_ADDRS)?).map_err(map_err(names::IFACE_ADDRS))?;
         let rules_v4 =
             LpmTrie::try_from(take(names::RULES_V4)?).map_err(map_err(names::RULES_V4))?;
         let rules_v6 =
@@ -213,6 +219,7 @@ impl Datapath {
             ebpf,
             cfg,
             iface_cfg,
+            iface_addrs,
             rules_v4,
             rules_v6,
             port_sets,
@@ -246,28 +253,38 @@ impl Datapath {
             if a.ifindex != ifindex {
                 // The device was replaced by one with the same name: start afresh.
                 self.remove(&iface.id)?;
-            } else if a.compiled == *compiled && a.timeouts == iface.timeouts {
+            } else if a.compiled == *compiled && a.iface == *iface {
                 return Ok(());
             }
         }
-        match self.attached.get(&iface.id) {
-            Some(a) => {
-                let slot = a.slot;
-                let written = self.write(compiled)?;
-                let cfg = iface_cfg(&written, slot, &iface.timeouts);
-                if let Err(e) = self.iface_cfg.insert(ifindex, cfg, 0) {
-                    self.free(written);
-                    return Err(map_err(names::IFACE_CFG)(e));
-                }
-                let a = self.attached.get_mut(&iface.id).expect("present above");
-                let old = std::mem::replace(&mut a.written, written);
-                a.compiled = compiled.clone();
-                a.timeouts = iface.timeouts;
-                self.free(old);
-                Ok(())
+        let Some(a) = self.attached.get(&iface.id) else {
+            return self.attach(iface, ifindex, compiled);
+        };
+        let (slot, old_addrs) = (a.slot, a.addrs.clone());
+        let written = self.write(compiled)?;
+        let addrs = match self.write_addrs(ifindex, iface, &old_addrs) {
+            Ok(k) => k,
+            Err(e) => {
+                self.free(written);
+                return Err(e);
             }
-            None => self.attach(iface, ifindex, compiled),
+        };
+        if let Err(e) = self
+            .iface_cfg
+            .insert(ifindex, iface_cfg(&written, slot, iface), 0)
+        {
+            self.free(written);
+            self.free_addrs(&addrs, &old_addrs);
+            return Err(map_err(names::IFACE_CFG)(e));
         }
+        let a = self.attached.get_mut(&iface.id).expect("present above");
+        let old = std::mem::replace(&mut a.written, written);
+        a.compiled = compiled.clone();
+        a.iface = iface.clone();
+        a.addrs = addrs.clone();
+        self.free(old);
+        self.free_addrs(&old_addrs, &addrs);
+        Ok(())
     }
 
     fn attach(
@@ -283,20 +300,30 @@ impl Datapath {
         // Reset the slot's counters, which may hold a previous interface's figures.
         self.reset_stats(slot);
         let written = self.write(compiled)?;
-        let cfg = iface_cfg(&written, slot, &iface.timeouts);
-        if let Err(e) = self.iface_cfg.insert(ifindex, cfg, 0) {
-            self.free(written);
-            return Err(map_err(names::IFACE_CFG)(e));
-        }
+        let addrs = match self.write_addrs(ifindex, iface, &[]) {
+            Ok(k) => k,
+            Err(e) => {
+                self.free(written);
+                return Err(e);
+            }
+        };
         let mut a = Attached {
             ifindex,
             slot,
             compiled: compiled.clone(),
-            timeouts: iface.timeouts,
+            iface: iface.clone(),
             written,
+            addrs,
             xdp: None,
             tc: None,
         };
+        if let Err(e) = self
+            .iface_cfg
+            .insert(ifindex, iface_cfg(&a.written, slot, iface), 0)
+        {
+            self.teardown(a);
+            return Err(map_err(names::IFACE_CFG)(e));
+        }
         match self.attach_links(&iface.id, ifindex, &mut a) {
             Ok(()) => {
                 info!(iface = %iface.id, ifindex, "protecting interface");
@@ -307,6 +334,43 @@ impl Datapath {
                 self.teardown(a);
                 Err(e)
             }
+        }
+    }
+
+    /// Writes the address set of a host-mode interface with the source/destination check on;
+    /// returns the keys now wanted (the caller frees `old` ones no longer wanted).
+    fn write_addrs(
+        &mut self,
+        ifindex: u32,
+        iface: &Interface,
+        old: &[AddrKey],
+    ) -> Result<Vec<AddrKey>, DatapathError> {
+        let wanted: Vec<AddrKey> = if iface.mode == AttachMode::Host && iface.source_dest_check {
+            iface
+                .private_addresses
+                .iter()
+                .map(|a| addr_key(ifindex, *a))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (i, k) in wanted.iter().enumerate() {
+            if old.contains(k) {
+                continue;
+            }
+            if let Err(e) = self.iface_addrs.insert(k, 1, 0) {
+                let written: Vec<AddrKey> = wanted[..i].to_vec();
+                self.free_addrs(&written, old);
+                return Err(map_err(names::IFACE_ADDRS)(e));
+            }
+        }
+        Ok(wanted)
+    }
+
+    /// Removes the keys of `gone` that are not in `keep`.
+    fn free_addrs(&mut self, gone: &[AddrKey], keep: &[AddrKey]) {
+        for k in gone.iter().filter(|k| !keep.contains(k)) {
+            let _ = self.iface_addrs.remove(k);
         }
     }
 
@@ -379,6 +443,7 @@ impl Datapath {
             warn!(error = %e, "removing interface configuration failed");
         }
         self.free(a.written);
+        self.free_addrs(&a.addrs, &[]);
     }
 
     /// Writes a compiled ruleset under fresh ids. On failure, removes what it wrote.
@@ -506,7 +571,7 @@ impl Datapath {
                 else {
                     continue;
                 };
-                let cfg = iface_cfg(&a.written, a.slot, &a.timeouts);
+                let cfg = iface_cfg(&a.written, a.slot, &a.iface);
                 let timeout = timeout_s(&value, key.proto, &cfg) * 1_000_000_000;
                 let idle = now.saturating_sub(value.last_seen_ns);
                 if idle > timeout {
@@ -657,10 +722,35 @@ fn monotonic_ns() -> u64 {
     ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64 + CLOCK_BASE_NS
 }
 
-fn iface_cfg(w: &Written, slot: u32, t: &Timeouts) -> IfaceCfg {
+fn addr_key(ifindex: u32, a: IpAddr) -> AddrKey {
+    let mut addr = [0u8; 16];
+    let family = match a {
+        IpAddr::V4(v4) => {
+            addr[..4].copy_from_slice(&v4.octets());
+            4
+        }
+        IpAddr::V6(v6) => {
+            addr = v6.octets();
+            6
+        }
+    };
+    AddrKey {
+        ifindex,
+        family,
+        _pad: [0; 3],
+        addr,
+    }
+}
+
+fn iface_cfg(w: &Written, slot: u32, iface: &Interface) -> IfaceCfg {
+    let t = &iface.timeouts;
     IfaceCfg {
         ruleset: w.rulesets,
-        mode: MODE_INSTANCE,
+        mode: match iface.mode {
+            AttachMode::Instance => MODE_INSTANCE,
+            AttachMode::Host => MODE_HOST,
+        },
+        source_dest_check: u32::from(iface.mode == AttachMode::Host && iface.source_dest_check),
         stats_slot: slot,
         tcp_established_timeout: t.tcp_established,
         udp_timeout: t.udp,

@@ -399,6 +399,28 @@ pub fn tcp_connects(ns: &Netns, addr: &str, port: u16) -> bool {
     })
 }
 
+/// Whether a TCP connection from `ns`, with source address `src` (which `ns` must have),
+/// to `addr:port` opens and echoes data back.
+pub fn tcp_connects_from(ns: &Netns, src: &str, addr: &str, port: u16) -> bool {
+    let (src, target) = (sock(src, 0), sock(addr, port));
+    ns.run(move || {
+        let domain = if target.is_ipv4() {
+            socket2::Domain::IPV4
+        } else {
+            socket2::Domain::IPV6
+        };
+        let s = socket2::Socket::new(domain, socket2::Type::STREAM, None).expect("socket");
+        s.bind(&src.into()).expect("bind source");
+        if s.connect_timeout(&target.into(), BLOCKED_AFTER).is_err() {
+            return false;
+        }
+        let mut s: TcpStream = s.into();
+        s.set_read_timeout(Some(BLOCKED_AFTER)).expect("timeout");
+        let mut buf = [0u8; 5];
+        s.write_all(b"hello").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"hello"
+    })
+}
+
 /// An established TCP connection opened from `ns`, to test what happens to live flows.
 pub struct Conn(TcpStream);
 

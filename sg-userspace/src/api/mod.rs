@@ -65,6 +65,10 @@ requests! {
     DescribeManagedPrefixLists(DescribeManagedPrefixLists),
     GetManagedPrefixListEntries(PrefixListIdRequest),
     ImportSecurityGroups(ImportSecurityGroups) mutates yes,
+    CreateNetworkInterface(CreateNetworkInterface) mutates yes,
+    DeleteNetworkInterface(NetworkInterfaceIdRequest) mutates yes,
+    AssignPrivateIpAddresses(PrivateAddresses) mutates yes,
+    UnassignPrivateIpAddresses(PrivateAddresses) mutates yes,
     DescribeConntrack(ConntrackQuery),
     FlushConntrack(ConntrackQuery),
 }
@@ -220,6 +224,37 @@ pub struct ModifyNetworkInterfaceAttribute {
     pub groups: Option<Vec<String>>,
     #[serde(default)]
     pub connection_tracking_specification: Option<ConnectionTrackingSpecification>,
+    #[serde(default)]
+    pub source_dest_check: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateNetworkInterface {
+    pub network_interface_id: Option<String>,
+    /// `instance` (default) or `host`. Not an EC2 API parameter.
+    #[serde(default)]
+    pub attach_mode: Option<String>,
+    #[serde(default)]
+    pub private_ip_addresses: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub source_dest_check: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NetworkInterfaceIdRequest {
+    pub network_interface_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PrivateAddresses {
+    pub network_interface_id: Option<String>,
+    #[serde(default)]
+    pub private_ip_addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

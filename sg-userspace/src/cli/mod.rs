@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use crate::{
     api::{
-        ConntrackQuery, CreateManagedPrefixList, CreateSecurityGroup, CreateVpc,
-        DeleteSecurityGroup, DescribeManagedPrefixLists, DescribeNetworkInterfaces,
+        ConntrackQuery, CreateManagedPrefixList, CreateNetworkInterface, CreateSecurityGroup,
+        CreateVpc, DeleteSecurityGroup, DescribeManagedPrefixLists, DescribeNetworkInterfaces,
         DescribeSecurityGroupRules, DescribeSecurityGroups, DescribeVpcs, ImportSecurityGroups,
         IpPermission, IpRange, Ipv6Range, ModifyManagedPrefixList, ModifyNetworkInterfaceAttribute,
-        ModifySecurityGroupRules, Permissions, PrefixListIdRequest, Request, Response,
-        UpdateDescriptions, UserIdGroupPair, client,
+        ModifySecurityGroupRules, NetworkInterfaceIdRequest, Permissions, PrefixListIdRequest,
+        PrivateAddresses, Request, Response, UpdateDescriptions, UserIdGroupPair, client,
     },
     model::{PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, parse_protocol},
     paths,
@@ -145,6 +145,55 @@ pub enum Command {
         /// UdpStreamTimeout=integer (60-180), UdpTimeout=integer (30-60).
         #[arg(long)]
         connection_tracking_specification: Option<String>,
+        /// [Host mode] Drop traffic from the instance whose source is not one of its private
+        /// addresses, and traffic to it with another destination (the default).
+        #[arg(long, conflicts_with = "no_source_dest_check")]
+        source_dest_check: bool,
+        /// [Host mode] Turn the source/destination check off (e.g. for a router instance).
+        #[arg(long)]
+        no_source_dest_check: bool,
+    },
+    /// Protects a network interface. In host mode the interface is the host side of an
+    /// instance's veth or tap: directions are the instance's, and its private addresses are
+    /// declared here (they are what group references match and what the source/destination
+    /// check allows). Not every option is the AWS CLI's: --attach-mode is ours.
+    CreateNetworkInterface {
+        /// The Linux name of the interface.
+        #[arg(long)]
+        network_interface_id: String,
+        /// instance (the firewall runs on the instance; addresses read from the device) or
+        /// host (the firewall runs on the host side of the instance's veth/tap).
+        #[arg(long, default_value = "instance")]
+        attach_mode: String,
+        /// [Host mode] The instance's private IPv4 and IPv6 addresses.
+        #[arg(long, num_args = 1..)]
+        private_ip_addresses: Vec<String>,
+        /// The IDs of the security groups (1 to 5).
+        #[arg(long, num_args = 1.., required = true)]
+        groups: Vec<String>,
+        /// [Host mode] Turn the source/destination check off.
+        #[arg(long)]
+        no_source_dest_check: bool,
+    },
+    /// Stops protecting a network interface and forgets it.
+    DeleteNetworkInterface {
+        /// The Linux name of the interface.
+        #[arg(long)]
+        network_interface_id: String,
+    },
+    /// [Host mode] Assigns more private addresses to an instance's interface.
+    AssignPrivateIpAddresses {
+        #[arg(long)]
+        network_interface_id: String,
+        #[arg(long, num_args = 1.., required = true)]
+        private_ip_addresses: Vec<String>,
+    },
+    /// [Host mode] Removes private addresses from an instance's interface.
+    UnassignPrivateIpAddresses {
+        #[arg(long)]
+        network_interface_id: String,
+        #[arg(long, num_args = 1.., required = true)]
+        private_ip_addresses: Vec<String>,
     },
     /// Describes the protected network interfaces: groups, addresses, timeouts, counters.
     DescribeNetworkInterfaces {
@@ -511,6 +560,8 @@ impl Command {
                 network_interface_id,
                 groups,
                 connection_tracking_specification,
+                source_dest_check,
+                no_source_dest_check,
             } => Request::ModifyNetworkInterfaceAttribute(ModifyNetworkInterfaceAttribute {
                 network_interface_id: Some(network_interface_id.clone()),
                 groups: groups.clone(),
@@ -519,6 +570,43 @@ impl Command {
                     .map(|s| shorthand::parse("--connection-tracking-specification", s))
                     .transpose()
                     .map_err(UsageError)?,
+                source_dest_check: match (source_dest_check, no_source_dest_check) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
+            }),
+            Self::CreateNetworkInterface {
+                network_interface_id,
+                attach_mode,
+                private_ip_addresses,
+                groups,
+                no_source_dest_check,
+            } => Request::CreateNetworkInterface(CreateNetworkInterface {
+                network_interface_id: Some(network_interface_id.clone()),
+                attach_mode: Some(attach_mode.clone()),
+                private_ip_addresses: private_ip_addresses.clone(),
+                groups: groups.clone(),
+                source_dest_check: no_source_dest_check.then_some(false),
+            }),
+            Self::DeleteNetworkInterface {
+                network_interface_id,
+            } => Request::DeleteNetworkInterface(NetworkInterfaceIdRequest {
+                network_interface_id: Some(network_interface_id.clone()),
+            }),
+            Self::AssignPrivateIpAddresses {
+                network_interface_id,
+                private_ip_addresses,
+            } => Request::AssignPrivateIpAddresses(PrivateAddresses {
+                network_interface_id: Some(network_interface_id.clone()),
+                private_ip_addresses: private_ip_addresses.clone(),
+            }),
+            Self::UnassignPrivateIpAddresses {
+                network_interface_id,
+                private_ip_addresses,
+            } => Request::UnassignPrivateIpAddresses(PrivateAddresses {
+                network_interface_id: Some(network_interface_id.clone()),
+                private_ip_addresses: private_ip_addresses.clone(),
             }),
             Self::DescribeNetworkInterfaces {
                 network_interface_ids,

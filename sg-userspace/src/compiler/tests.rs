@@ -186,13 +186,7 @@ fn sg_grp_3_default_group_allows_its_members() {
     let vpc = f.state.default_vpc().id.clone();
     f.state.interfaces.insert(
         "a0".into(),
-        crate::model::Interface {
-            id: "a0".into(),
-            vpc_id: vpc.clone(),
-            group_ids: vec![],
-            mode: crate::model::AttachMode::Instance,
-            timeouts: Default::default(),
-        },
+        crate::model::Interface::new("a0", &vpc, crate::model::AttachMode::Instance),
     );
     let mut b = f.state.interfaces["a0"].clone();
     b.id = "b0".into();

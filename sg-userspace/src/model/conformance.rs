@@ -780,3 +780,87 @@ fn sg_classic_limits() {
     w.attach("eth9", &refs, &[])
         .expect("more than 5 groups in classic");
 }
+
+#[test]
+fn sg_if_5_host_mode_declared_addresses_and_source_dest_check() {
+    use crate::api::{CreateNetworkInterface, PrivateAddresses};
+    let mut w = World::new();
+    let g = w.group("g");
+    let create = |w: &mut World, mode: &str, addrs: &[&str]| {
+        let req = CreateNetworkInterface {
+            network_interface_id: Some("veth1".into()),
+            attach_mode: Some(mode.into()),
+            private_ip_addresses: addrs.iter().map(|a| a.to_string()).collect(),
+            groups: vec![g.clone()],
+            source_dest_check: None,
+        };
+        ops::create_network_interface(&mut w.state, &w.quotas, &req, &|_| true)
+    };
+    assert_eq!(code(create(&mut w, "host", &[])), "MissingParameter");
+    assert_eq!(
+        code(create(&mut w, "host", &["fe80::1"])),
+        "InvalidParameterValue"
+    );
+    assert_eq!(
+        code(create(&mut w, "host", &["10.0.0.1", "10.0.0.1"])),
+        "InvalidParameterValue"
+    );
+    assert_eq!(
+        code(create(&mut w, "instance", &["10.0.0.1"])),
+        "InvalidParameterValue"
+    );
+    assert_eq!(
+        code(create(&mut w, "bridge", &["10.0.0.1"])),
+        "InvalidParameterValue"
+    );
+    create(&mut w, "host", &["10.0.0.1", "2001:db8::1"]).unwrap();
+    let i = &w.state.interfaces["veth1"];
+    assert_eq!(
+        (i.mode, i.source_dest_check),
+        (AttachMode::Host, true),
+        "on by default"
+    );
+    assert_eq!(
+        code(create(&mut w, "host", &["10.0.0.2"])),
+        "InvalidParameterValue",
+        "already protected"
+    );
+    let assign = |w: &mut World, a: &str, on: bool| {
+        let req = PrivateAddresses {
+            network_interface_id: Some("veth1".into()),
+            private_ip_addresses: vec![a.into()],
+        };
+        ops::assign_private_addresses(&mut w.state, &req, on)
+    };
+    assign(&mut w, "10.0.0.2", true).unwrap();
+    assert_eq!(
+        code(assign(&mut w, "10.0.0.2", true)),
+        "InvalidParameterValue"
+    );
+    assign(&mut w, "10.0.0.1", false).unwrap();
+    assert_eq!(
+        w.state.interfaces["veth1"].private_addresses,
+        vec![ip("2001:db8::1"), ip("10.0.0.2")]
+    );
+    // Switchable per interface; not on instance-mode interfaces.
+    let sdc = |w: &mut World, iface: &str, on: bool| {
+        let req = ModifyNetworkInterfaceAttribute {
+            network_interface_id: Some(iface.into()),
+            source_dest_check: Some(on),
+            ..Default::default()
+        };
+        ops::modify_network_interface_attribute(&mut w.state, &w.quotas, &req, &|_| true)
+    };
+    sdc(&mut w, "veth1", false).unwrap();
+    assert!(!w.state.interfaces["veth1"].source_dest_check);
+    w.attach("eth0", &[&g], &[]).unwrap();
+    assert_eq!(code(sdc(&mut w, "eth0", true)), "InvalidParameterValue");
+    ops::delete_network_interface(&mut w.state, &Some("veth1".into())).unwrap();
+    assert_eq!(
+        code(ops::delete_network_interface(
+            &mut w.state,
+            &Some("veth1".into())
+        )),
+        "InvalidNetworkInterfaceID.NotFound"
+    );
+}

@@ -135,8 +135,12 @@ pub struct Group {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttachMode {
-    /// The firewall runs on the instance: XDP = inbound, TC egress = outbound.
+    /// The firewall runs on the instance: XDP = inbound, TC egress = outbound. The private
+    /// addresses are read from the device.
     Instance,
+    /// The firewall runs on the host side of the instance's veth/tap: XDP = the instance's
+    /// outbound, TC egress = its inbound. The private addresses are declared.
+    Host,
 }
 
 /// Connection-tracking timeouts of an interface (SG-IF-4), seconds.
@@ -166,6 +170,28 @@ pub struct Interface {
     pub group_ids: Vec<String>,
     pub mode: AttachMode,
     pub timeouts: Timeouts,
+    /// Host mode: the instance's private addresses (what group references match, SG-IF-5).
+    #[serde(default)]
+    pub private_addresses: Vec<std::net::IpAddr>,
+    /// Host mode: drop traffic from the instance with another source address, or to it with
+    /// another destination (AWS `SourceDestCheck`, SG-IF-5).
+    #[serde(default)]
+    pub source_dest_check: bool,
+}
+
+impl Interface {
+    /// A new interface protected in `mode`, with the defaults of SG-IF-4 and SG-IF-5.
+    pub fn new(id: &str, vpc_id: &str, mode: AttachMode) -> Self {
+        Self {
+            id: id.to_owned(),
+            vpc_id: vpc_id.to_owned(),
+            group_ids: Vec::new(),
+            mode,
+            timeouts: Timeouts::default(),
+            private_addresses: Vec::new(),
+            source_dest_check: mode == AttachMode::Host,
+        }
+    }
 }
 
 /// Quotas (SG-QUOTA), configurable in `sgd`'s configuration.

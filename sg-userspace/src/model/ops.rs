@@ -11,9 +11,11 @@ use super::{
     rules::{self, group, new_rule_id, resolve_group, to_permissions},
     validate,
 };
+use std::net::IpAddr;
+
 use crate::api::{
-    CreateSecurityGroup, DeleteSecurityGroup, DescribeSecurityGroups,
-    ModifyNetworkInterfaceAttribute, SecurityGroup,
+    CreateNetworkInterface, CreateSecurityGroup, DeleteSecurityGroup, DescribeSecurityGroups,
+    ModifyNetworkInterfaceAttribute, PrivateAddresses, SecurityGroup,
 };
 
 pub use rules::{authorize, revoke};
@@ -276,9 +278,205 @@ fn timeouts(
     })
 }
 
+/// Replaces an interface's groups (SG-IF-1): 1..=5 existing groups of one VPC; a new
+/// interface joins the VPC of its groups; EC2-Classic interfaces keep their groups.
+fn set_groups(
+    state: &State,
+    quotas: &Quotas,
+    iface: &mut Interface,
+    groups: &[String],
+    new: bool,
+) -> ApiResult<()> {
+    let name = iface.id.clone();
+    let mut set: Vec<String> = Vec::new();
+    for id in groups {
+        group(state, id)?;
+        if !set.contains(id) {
+            set.push(id.clone());
+        }
+    }
+    let Some(first) = set.first() else {
+        return Err(ApiError::missing("Groups"));
+    };
+    if new {
+        iface.vpc_id = state.groups[first].vpc_id.clone();
+    }
+    if let Some(g) = set
+        .iter()
+        .map(|id| &state.groups[id])
+        .find(|g| g.vpc_id != iface.vpc_id)
+    {
+        return Err(ApiError::invalid_value(format!(
+            "security group {} and interface {name} belong to different networks",
+            g.id
+        )));
+    }
+    let classic = state.is_classic(&iface.vpc_id);
+    if set.len() > quotas.for_vpc(classic).groups_per_interface {
+        return Err(ApiError::new(
+            "SecurityGroupsPerInterfaceLimitExceeded",
+            "The maximum number of security groups per interface has been reached.",
+        ));
+    }
+    if classic && !iface.group_ids.is_empty() && iface.group_ids != set {
+        return Err(ApiError::invalid_value(format!(
+            "the security groups of EC2-Classic interface {name} cannot be changed once attached"
+        )));
+    }
+    iface.group_ids = set;
+    Ok(())
+}
+
+/// Parses declared private addresses: unique, no link-local, unspecified or multicast.
+fn private_addresses(list: &[String]) -> ApiResult<Vec<IpAddr>> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    for a in list {
+        let ip: IpAddr = a.trim().parse().map_err(|_| {
+            ApiError::invalid_value(format!(
+                "Invalid value '{a}' for PrivateIpAddresses: not an IP address"
+            ))
+        })?;
+        let bad = ip.is_unspecified()
+            || ip.is_multicast()
+            || ip.is_loopback()
+            || matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+        if bad {
+            return Err(ApiError::invalid_value(format!(
+                "Invalid value '{a}' for PrivateIpAddresses: not a unicast address an instance can own"
+            )));
+        }
+        if out.contains(&ip) {
+            return Err(ApiError::invalid_value(format!(
+                "Duplicate private address {a}"
+            )));
+        }
+        out.push(ip);
+    }
+    Ok(out)
+}
+
+/// `CreateNetworkInterface`: protects an interface in instance or host mode (host mode
+/// declares the instance's private addresses).
+pub fn create_network_interface(
+    state: &mut State,
+    quotas: &Quotas,
+    req: &CreateNetworkInterface,
+    device_exists: &dyn Fn(&str) -> bool,
+) -> ApiResult<Value> {
+    let name = required(&req.network_interface_id, "NetworkInterfaceId")?;
+    if !device_exists(name) {
+        return Err(ApiError::interface_not_found(name));
+    }
+    if state.interfaces.contains_key(name) {
+        return Err(ApiError::invalid_value(format!(
+            "The network interface {name} is already protected; use modify-network-interface-attribute"
+        )));
+    }
+    let mode = match req.attach_mode.as_deref().unwrap_or("instance") {
+        "instance" => AttachMode::Instance,
+        "host" => AttachMode::Host,
+        other => {
+            return Err(ApiError::invalid_value(format!(
+                "Invalid value '{other}' for AttachMode: instance or host"
+            )));
+        }
+    };
+    let mut iface = Interface::new(name, &state.default_vpc().id, mode);
+    let addrs = private_addresses(&req.private_ip_addresses)?;
+    match mode {
+        AttachMode::Host if addrs.is_empty() => {
+            return Err(ApiError::missing("PrivateIpAddresses"));
+        }
+        AttachMode::Instance if !addrs.is_empty() => {
+            return Err(ApiError::invalid_value(
+                "In instance mode the private addresses are read from the device; declare them only in host mode",
+            ));
+        }
+        _ => iface.private_addresses = addrs,
+    }
+    if let Some(sdc) = req.source_dest_check {
+        check_source_dest_mode(&iface, sdc)?;
+        iface.source_dest_check = sdc;
+    }
+    if req.groups.is_empty() {
+        return Err(ApiError::missing("Groups"));
+    }
+    set_groups(state, quotas, &mut iface, &req.groups, true)?;
+    state.interfaces.insert(name.to_owned(), iface);
+    Ok(Value::Null)
+}
+
+/// Source/destination check is enforced on the host side only: on the instance itself its
+/// own stack decides what it sends.
+fn check_source_dest_mode(iface: &Interface, on: bool) -> ApiResult<()> {
+    if on && iface.mode == AttachMode::Instance {
+        return Err(ApiError::invalid_value(format!(
+            "SourceDestCheck applies to host-mode interfaces; {} is protected in instance mode",
+            iface.id
+        )));
+    }
+    Ok(())
+}
+
+/// `DeleteNetworkInterface`: stops protecting the interface.
+pub fn delete_network_interface(state: &mut State, id: &Option<String>) -> ApiResult<Value> {
+    let name = required(id, "NetworkInterfaceId")?;
+    state
+        .interfaces
+        .remove(name)
+        .ok_or_else(|| ApiError::interface_not_found(name))?;
+    Ok(Value::Null)
+}
+
+/// `AssignPrivateIpAddresses` / `UnassignPrivateIpAddresses` on a host-mode interface.
+pub fn assign_private_addresses(
+    state: &mut State,
+    req: &PrivateAddresses,
+    assign: bool,
+) -> ApiResult<Value> {
+    let name = required(&req.network_interface_id, "NetworkInterfaceId")?;
+    let iface = state
+        .interfaces
+        .get_mut(name)
+        .ok_or_else(|| ApiError::interface_not_found(name))?;
+    if iface.mode != AttachMode::Host {
+        return Err(ApiError::invalid_value(format!(
+            "{name} is protected in instance mode: its addresses are those of the device"
+        )));
+    }
+    let addrs = private_addresses(&req.private_ip_addresses)?;
+    if addrs.is_empty() {
+        return Err(ApiError::missing("PrivateIpAddresses"));
+    }
+    for a in addrs {
+        let present = iface.private_addresses.contains(&a);
+        match (assign, present) {
+            (true, true) => {
+                return Err(ApiError::invalid_value(format!(
+                    "{a} is already assigned to {name}"
+                )));
+            }
+            (false, false) => {
+                return Err(ApiError::invalid_value(format!(
+                    "{a} is not assigned to {name}"
+                )));
+            }
+            (true, false) => iface.private_addresses.push(a),
+            (false, true) => iface.private_addresses.retain(|x| *x != a),
+        }
+    }
+    if iface.private_addresses.is_empty() {
+        return Err(ApiError::invalid_value(format!(
+            "{name} must keep at least one private address"
+        )));
+    }
+    Ok(Value::Null)
+}
+
 /// `ModifyNetworkInterfaceAttribute`: `--groups` replaces the interface's whole set (SG-IF-1);
-/// `--connection-tracking-specification` sets its timeouts (SG-IF-4). `device_exists` tells
-/// whether a network device of that name exists on this host.
+/// `--connection-tracking-specification` sets its timeouts (SG-IF-4);
+/// `--[no-]source-dest-check` switches the check (SG-IF-5). `device_exists` tells whether a
+/// network device of that name exists on this host.
 pub fn modify_network_interface_attribute(
     state: &mut State,
     quotas: &Quotas,
@@ -286,66 +484,32 @@ pub fn modify_network_interface_attribute(
     device_exists: &dyn Fn(&str) -> bool,
 ) -> ApiResult<Value> {
     let name = required(&req.network_interface_id, "NetworkInterfaceId")?;
-    if !state.interfaces.contains_key(name) && !device_exists(name) {
+    let known = state.interfaces.contains_key(name);
+    if !known && !device_exists(name) {
         return Err(ApiError::interface_not_found(name));
     }
-    if req.groups.is_none() && req.connection_tracking_specification.is_none() {
+    if req.groups.is_none()
+        && req.connection_tracking_specification.is_none()
+        && req.source_dest_check.is_none()
+    {
         return Err(ApiError::missing(
-            "Groups or ConnectionTrackingSpecification",
+            "Groups, ConnectionTrackingSpecification or SourceDestCheck",
         ));
     }
     let mut iface = state
         .interfaces
         .get(name)
         .cloned()
-        .unwrap_or_else(|| Interface {
-            id: name.to_owned(),
-            vpc_id: state.default_vpc().id.clone(),
-            group_ids: Vec::new(),
-            mode: AttachMode::Instance,
-            timeouts: Timeouts::default(),
-        });
+        .unwrap_or_else(|| Interface::new(name, &state.default_vpc().id, AttachMode::Instance));
     if let Some(groups) = &req.groups {
-        let mut set: Vec<String> = Vec::new();
-        for id in groups {
-            group(state, id)?;
-            if !set.contains(id) {
-                set.push(id.clone());
-            }
-        }
-        let Some(first) = set.first() else {
-            return Err(ApiError::missing("Groups"));
-        };
-        // A new interface joins the VPC of its groups; all of them must share it.
-        if !state.interfaces.contains_key(name) {
-            iface.vpc_id = state.groups[first].vpc_id.clone();
-        }
-        if let Some(g) = set
-            .iter()
-            .map(|id| &state.groups[id])
-            .find(|g| g.vpc_id != iface.vpc_id)
-        {
-            return Err(ApiError::invalid_value(format!(
-                "security group {} and interface {name} belong to different networks",
-                g.id
-            )));
-        }
-        let classic = state.is_classic(&iface.vpc_id);
-        if set.len() > quotas.for_vpc(classic).groups_per_interface {
-            return Err(ApiError::new(
-                "SecurityGroupsPerInterfaceLimitExceeded",
-                "The maximum number of security groups per interface has been reached.",
-            ));
-        }
-        if classic && !iface.group_ids.is_empty() && iface.group_ids != set {
-            return Err(ApiError::invalid_value(format!(
-                "the security groups of EC2-Classic interface {name} cannot be changed once attached"
-            )));
-        }
-        iface.group_ids = set;
+        set_groups(state, quotas, &mut iface, groups, !known)?;
     }
     if let Some(spec) = &req.connection_tracking_specification {
         iface.timeouts = timeouts(iface.timeouts, spec)?;
+    }
+    if let Some(sdc) = req.source_dest_check {
+        check_source_dest_mode(&iface, sdc)?;
+        iface.source_dest_check = sdc;
     }
     state.interfaces.insert(name.to_owned(), iface);
     Ok(Value::Null)
