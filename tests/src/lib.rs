@@ -399,6 +399,12 @@ pub fn tcp_connects(ns: &Netns, addr: &str, port: u16) -> bool {
     })
 }
 
+/// Whether a TCP connection opens within 200 ms (for probes expected to fail, in loops).
+pub fn tcp_connects_quick(ns: &Netns, addr: &str, port: u16) -> bool {
+    let target = sock(addr, port);
+    ns.run(move || TcpStream::connect_timeout(&target, Duration::from_millis(200)).is_ok())
+}
+
 /// Whether a TCP connection from `ns`, with source address `src` (which `ns` must have),
 /// to `addr:port` opens and echoes data back.
 pub fn tcp_connects_from(ns: &Netns, src: &str, addr: &str, port: u16) -> bool {

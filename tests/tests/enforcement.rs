@@ -158,3 +158,99 @@ fn fragmented_udp_follows_the_first_fragment() {
         "later fragments of a refused datagram are dropped: {stats}"
     );
 }
+
+/// Atomic updates: while rules are re-applied in a loop, new connections that every version
+/// allows always connect, and ones that every version denies never do.
+#[test]
+fn rule_changes_under_traffic_are_atomic() {
+    if !require_root("rule_changes_under_traffic_are_atomic") {
+        return;
+    }
+    let t = Topology::new();
+    let d = Daemon::start(&t.fw);
+    let _allowed = tcp_server(&t.fw, 8080);
+    let _denied = tcp_server(&t.fw, 7070);
+    let g = d.create_group("web");
+    d.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &g,
+        "--protocol",
+        "tcp",
+        "--port",
+        "8080",
+        "--cidr",
+        "192.0.2.0/24",
+    ]);
+    for i in 0..50 {
+        // Many prefixes and ranges, so each version is a real ruleset to switch.
+        d.ok(&[
+            "authorize-security-group-ingress",
+            "--group-id",
+            &g,
+            "--protocol",
+            "udp",
+            "--port",
+            &format!("{}", 1000 + i),
+            "--cidr",
+            &format!("10.{i}.0.0/16"),
+        ]);
+    }
+    attach_both(&d, &g);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let toggler = {
+        let (stop, socket, g) = (stop.clone(), d.socket(), g.clone());
+        std::thread::spawn(move || {
+            let mut flips = 0;
+            let rule = [
+                "--group-id",
+                g.as_str(),
+                "--protocol",
+                "tcp",
+                "--port",
+                "9000-9100",
+                "--cidr",
+                "0.0.0.0/0",
+            ];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for verb in [
+                    "authorize-security-group-ingress",
+                    "revoke-security-group-ingress",
+                ] {
+                    let out = std::process::Command::new(bin("sgctl"))
+                        .arg("--socket")
+                        .arg(&socket)
+                        .arg(verb)
+                        .args(rule)
+                        .output()
+                        .expect("sgctl");
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    flips += 1;
+                }
+            }
+            flips
+        })
+    };
+    let mut failures = 0;
+    let mut leaks = 0;
+    for _ in 0..40 {
+        if !tcp_connects(&t.a, FW_A4, 8080) {
+            failures += 1;
+        }
+        if tcp_connects_quick(&t.a, FW_A4, 7070) {
+            leaks += 1;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flips = toggler.join().expect("toggler");
+    assert!(flips >= 10, "the ruleset was switched {flips} times");
+    assert_eq!(
+        failures, 0,
+        "connections both versions allow failed during {flips} switches"
+    );
+    assert_eq!(leaks, 0, "connections both versions deny got through");
+}

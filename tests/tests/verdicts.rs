@@ -435,3 +435,65 @@ lab_test!(sg_enf_12_drops_counted_by_reason, |l| {
     assert_eq!(l.counter("pass_rule"), 1);
     assert_eq!(l.counter("pass_conntrack"), 1);
 });
+
+lab_test!(no_cap_below_the_quotas_1000_rules_and_10000_members, |l| {
+    // 5 groups x 200 rules (rules_per_group x groups_per_interface = 1000, SG-QUOTA).
+    l.world.quotas.rules_per_group = 200;
+    let groups: Vec<String> = (0..5).map(|i| l.world.group(&format!("big{i}"))).collect();
+    for (gi, g) in groups.iter().enumerate() {
+        let perms = (0..200)
+            .map(|i| {
+                let n = gi * 200 + i;
+                // Mixed, overlapping ranges over many prefixes of different lengths.
+                let cidr = format!("10.{}.{}.0/{}", n % 250, n / 250, [16, 20, 24][n % 3]);
+                perm(
+                    ["tcp", "udp"][n % 2],
+                    Some(((n * 37 % 60000) as i32, (n * 37 % 60000 + n % 100) as i32)),
+                    &cidr,
+                )
+            })
+            .collect();
+        l.world.authorize(g, false, perms).expect("200 rules");
+    }
+    // One more group referencing 10 000 member addresses.
+    let members = l.world.group("members");
+    let refd = l.world.group("referenced");
+    l.world
+        .authorize(
+            &members,
+            false,
+            vec![sg_userspace::testkit::perm_group(
+                "tcp",
+                Some((5432, 5432)),
+                &refd,
+            )],
+        )
+        .unwrap();
+    for m in 0..100 {
+        let addrs: Vec<std::net::IpAddr> =
+            (0..100).map(|i| ip(&format!("172.16.{m}.{i}"))).collect();
+        l.world.attach(&format!("m{m}"), &[&refd], &addrs).unwrap();
+    }
+    let all: Vec<&str> = groups.iter().map(String::as_str).collect();
+    l.world.attach(IFACE, &all, &[ip(ME4)]).unwrap();
+    l.apply();
+    // rule n = 999: udp, 10.249.3.0/16 -> 10.249.0.0/16, ports 36963..=37062.
+    assert!(l.inbound(&Frame::udp(ip("10.249.7.7"), ip(ME4), 1, 37000)));
+    assert!(!l.inbound(&Frame::udp(ip("10.249.7.7"), ip(ME4), 1, 37063)));
+    assert!(!l.inbound(&Frame::tcp(ip("10.249.7.7"), ip(ME4), 1, 37000, TCP_SYN)));
+    // The member group on another interface set: switch the lab interface to it.
+    l.world.attach(IFACE, &[&members], &[ip(ME4)]).unwrap();
+    l.apply();
+    assert!(
+        l.inbound(&tcp_in("172.16.99.99", 40000, 5432, TCP_SYN)),
+        "the 10 000th member"
+    );
+    assert!(
+        l.inbound(&tcp_in("172.16.0.0", 40000, 5432, TCP_SYN)),
+        "the first member"
+    );
+    assert!(
+        !l.inbound(&tcp_in("172.16.100.1", 40000, 5432, TCP_SYN)),
+        "not a member"
+    );
+});
