@@ -24,6 +24,7 @@ pub mod maps {
     pub const STATS: &str = "STATS";
     pub const FRAGS: &str = "FRAGS";
     pub const IFACE_ADDRS: &str = "IFACE_ADDRS";
+    pub const RULE_HITS: &str = "RULE_HITS";
 
     /// Program names (the function names in `sg-ebpf`).
     pub const PROG_XDP: &str = "sg_xdp";

@@ -30,7 +30,8 @@ pub const RULESET_BITS: u32 = 32;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LpmValue {
     pub port_set: u32,
-    pub _pad: u32,
+    /// Unique id of this entry, the key of its per-rule counters in `RULE_HITS`.
+    pub entry: u32,
 }
 const _: () = assert!(core::mem::size_of::<LpmValue>() == 8);
 
@@ -43,11 +44,34 @@ pub struct PortRange {
 }
 const _: () = assert!(core::mem::size_of::<PortRange>() == 4);
 
-/// Capacity of one port set's range table. A port set never holds more merged ranges than the
-/// rules it came from, and an interface has at most 1000 rules (SG-QUOTA), so this is no cap.
-pub const MAX_RANGES: usize = 1024;
+/// Capacity of one port set's range table. Ranges are split where rules overlap so each is
+/// credited to one rule: n rules give at most 2n - 1 ranges, and an interface has at most
+/// 1000 rules (SG-QUOTA), so this is no cap.
+pub const MAX_RANGES: usize = 2048;
 /// Iterations of the bounded binary search over one protocol's ranges (log2(MAX_RANGES) + 1).
-pub const SEARCH_STEPS: usize = 11;
+pub const SEARCH_STEPS: usize = 12;
+
+/// Key of `RULE_HITS`: an LPM entry and the element of its port set that admitted a packet
+/// (a range index, or `MAX_RANGES + protocol` for protocols open on every port). Userspace
+/// knows which rule each element is credited to (SG-ENF-12).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RuleHitKey {
+    pub entry: u32,
+    pub element: u32,
+}
+const _: () = assert!(core::mem::size_of::<RuleHitKey>() == 8);
+
+/// Per-CPU counters of one `RuleHitKey`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleHits {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Timestamp (`bpf_ktime_get_ns` + `CLOCK_BASE_NS`) of the last packet.
+    pub last_ns: u64,
+}
+const _: () = assert!(core::mem::size_of::<RuleHits>() == 24);
 
 /// Index of each protocol's slice in [`PortSet::lists`].
 pub const LIST_TCP: usize = 0;
@@ -93,4 +117,6 @@ mod pod {
     unsafe impl aya::Pod for super::LpmV6 {}
     unsafe impl aya::Pod for super::LpmValue {}
     unsafe impl aya::Pod for super::PortSet {}
+    unsafe impl aya::Pod for super::RuleHitKey {}
+    unsafe impl aya::Pod for super::RuleHits {}
 }

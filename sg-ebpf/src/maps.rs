@@ -2,12 +2,12 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{HashMap, LpmTrie, LruHashMap, PerCpuArray},
+    maps::{HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
 };
 use sg_common::{
     conntrack::{CtKey, CtValue, FragKey},
     iface::{AddrKey, IfaceCfg, MAX_IFACES},
-    rule::{LpmV4, LpmV6, LpmValue, PortSet},
+    rule::{LpmV4, LpmV6, LpmValue, PortSet, RuleHitKey, RuleHits},
     stats::NUM_REASONS,
 };
 
@@ -42,6 +42,11 @@ pub static CT_OTHER: LruHashMap<CtKey, CtValue> = LruHashMap::with_max_entries(1
 /// Value: `bpf_ktime_get_ns` of the last fragment.
 #[map(name = "FRAGS")]
 pub static FRAGS: LruHashMap<FragKey, u64> = LruHashMap::with_max_entries(1 << 14, 0);
+
+/// Per-rule counters: packets admitted by each element of each entry's port set.
+#[map(name = "RULE_HITS")]
+pub static RULE_HITS: LruPerCpuHashMap<RuleHitKey, RuleHits> =
+    LruPerCpuHashMap::with_max_entries(1 << 16, 0);
 
 #[map(name = "STATS")]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * NUM_REASONS, 0);

@@ -10,15 +10,18 @@ use sg_common::{
     family,
     iface::{AddrKey, IfaceCfg, MODE_INSTANCE, open_bit},
     rule::{
-        LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSet, RULESET_BITS,
-        SEARCH_STEPS,
+        LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSet, RULESET_BITS, RuleHitKey,
+        RuleHits, SEARCH_STEPS,
     },
     stats::*,
 };
 
 use crate::{
     Hook, Verdict, conntrack,
-    maps::{CT_OTHER, CT_TCP, FRAGS, IFACE_ADDRS, IFACE_CFG, PORT_SETS, RULES_V4, RULES_V6, count},
+    maps::{
+        CT_OTHER, CT_TCP, FRAGS, IFACE_ADDRS, IFACE_CFG, PORT_SETS, RULE_HITS, RULES_V4, RULES_V6,
+        count,
+    },
     parse::{
         self, FRAG_FIRST, FRAG_LATER, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip,
     },
@@ -77,7 +80,7 @@ fn own_address(pkt: &Packet, dir: u8, ifindex: u32) -> bool {
         _pad: [0; 3],
         addr: if dir == OUTBOUND { pkt.src } else { pkt.dst },
     };
-    unsafe { IFACE_ADDRS.get(&key) }.is_some()
+    unsafe { IFACE_ADDRS.get(key) }.is_some()
 }
 
 /// Later fragments pass only after their first fragment passed, within `FRAG_TIMEOUT_S`.
@@ -132,15 +135,16 @@ fn judge(
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
     }
-    if !allowed(cfg, dir, pkt) {
+    let Some(hit) = allowed(cfg, dir, pkt) else {
         count(slot, DROP_NO_RULE);
         return Verdict::Drop;
-    }
+    };
     if tracked && !untracked(cfg, dir, pkt) && !conntrack::create(ct, &key, pkt, dir, len, now) {
         count(slot, DROP_CT_FULL);
         return Verdict::Drop;
     }
     count(slot, PASS_RULE);
+    count_rule_hit(&hit, len, now);
     Verdict::Pass
 }
 
@@ -192,7 +196,7 @@ fn port_set(
     family: u8,
     addr: &[u8; 16],
     max_len: u32,
-) -> Option<&'static PortSet> {
+) -> Option<(&'static PortSet, u32)> {
     let fam = if family == 4 { family::V4 } else { family::V6 };
     let ruleset = cfg.ruleset[dir as usize & 1][fam];
     if ruleset == 0 {
@@ -214,14 +218,16 @@ fn port_set(
             },
         ))
     }?;
-    unsafe { PORT_SETS.get(hit.port_set) }
+    let entry = hit.entry;
+    unsafe { PORT_SETS.get(hit.port_set) }.map(|set| (set, entry))
 }
 
-/// Whether a port set allows protocol `p` to destination port (ICMP: `type << 8 | code`).
+/// Whether a port set allows protocol `p` to destination port (ICMP: `type << 8 | code`):
+/// the element that allows it (a range index, or `MAX_RANGES + p`).
 #[inline(always)]
-fn set_allows(set: &PortSet, family: u8, p: u8, port: u16) -> bool {
+fn set_allows(set: &PortSet, family: u8, p: u8, port: u16) -> Option<u32> {
     if set.all_ports[(p >> 5) as usize] & (1u32 << (p & 31)) != 0 {
-        return true;
+        return Some(MAX_RANGES as u32 + p as u32);
     }
     let icmp_proto = if family == 4 {
         PROTO_ICMP
@@ -232,19 +238,41 @@ fn set_allows(set: &PortSet, family: u8, p: u8, port: u16) -> bool {
         PROTO_TCP => LIST_TCP,
         PROTO_UDP => LIST_UDP,
         _ if p == icmp_proto => LIST_ICMP,
-        _ => return false,
+        _ => return None,
     };
     in_ranges(set, list, port)
 }
 
 /// Whether the rules for this direction allow the packet: one longest-prefix lookup of the
 /// remote address gives the port set of every rule covering it (prefix closure).
+/// Returns the rule-hit key of what allowed it.
 #[inline(always)]
-fn allowed(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
+fn allowed(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> Option<RuleHitKey> {
     let remote = if dir == INBOUND { &pkt.src } else { &pkt.dst };
-    match port_set(cfg, dir, pkt.family, remote, 128) {
-        Some(set) => set_allows(set, pkt.family, pkt.proto, pkt.dport),
-        None => false,
+    let (set, entry) = port_set(cfg, dir, pkt.family, remote, 128)?;
+    let element = set_allows(set, pkt.family, pkt.proto, pkt.dport)?;
+    Some(RuleHitKey { entry, element })
+}
+
+/// Counts a packet admitted by the rules against the element (and so the rule) that
+/// admitted it (SG-ENF-12).
+#[inline(always)]
+fn count_rule_hit(key: &RuleHitKey, len: u64, now: u64) {
+    if let Some(h) = RULE_HITS.get_ptr_mut(key) {
+        let h = unsafe { &mut *h };
+        h.packets += 1;
+        h.bytes += len;
+        h.last_ns = now;
+    } else {
+        let _ = RULE_HITS.insert(
+            key,
+            RuleHits {
+                packets: 1,
+                bytes: len,
+                last_ns: now,
+            },
+            0,
+        );
     }
 }
 
@@ -253,7 +281,7 @@ fn allowed(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
 #[inline(always)]
 fn allowed_from_anywhere(cfg: &IfaceCfg, dir: u8, pkt: &Packet, port: u16) -> bool {
     match port_set(cfg, dir, pkt.family, &pkt.src, 0) {
-        Some(set) => set_allows(set, pkt.family, pkt.proto, port),
+        Some((set, _)) => set_allows(set, pkt.family, pkt.proto, port).is_some(),
         None => false,
     }
 }
@@ -281,12 +309,12 @@ fn untracked(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
 
 /// Bounded binary search for `v` in one protocol's sorted, non-overlapping ranges.
 #[inline(always)]
-fn in_ranges(set: &PortSet, list: usize, v: u16) -> bool {
+fn in_ranges(set: &PortSet, list: usize, v: u16) -> Option<u32> {
     let l = set.lists[list];
     let mut base = l.start as usize;
     let mut len = l.len as usize;
     if len == 0 {
-        return false;
+        return None;
     }
     for _ in 0..SEARCH_STEPS {
         if len <= 1 {
@@ -299,6 +327,7 @@ fn in_ranges(set: &PortSet, list: usize, v: u16) -> bool {
         }
         len -= half;
     }
-    let r = set.ranges[base & (MAX_RANGES - 1)];
-    r.lo <= v && v <= r.hi
+    let i = base & (MAX_RANGES - 1);
+    let r = set.ranges[i];
+    (r.lo <= v && v <= r.hi).then_some(i as u32)
 }

@@ -44,77 +44,6 @@ impl PortSetSpec {
         self.all_ports[(proto >> 5) as usize] & (1 << (proto & 31)) != 0
     }
 
-    /// Adds what one rule allows, for a peer of the given family.
-    fn add_rule(&mut self, r: &Rule, fam: usize) {
-        let icmp = if fam == FAM_V4 {
-            PROTO_ICMP
-        } else {
-            PROTO_ICMPV6
-        };
-        match r.protocol {
-            PROTO_ALL => self.all_ports = [u32::MAX; 8],
-            PROTO_TCP | PROTO_UDP => {
-                let list = if r.protocol == PROTO_TCP {
-                    LIST_TCP
-                } else {
-                    LIST_UDP
-                };
-                let (f, t) = (r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535));
-                self.lists[list].push((f as u16, t as u16));
-            }
-            p if p == icmp => {
-                let (t, c) = (r.from_port.unwrap_or(-1), r.to_port.unwrap_or(-1));
-                let range = match (t, c) {
-                    (-1, _) => (0, 0xffff),
-                    (t, -1) => ((t as u16) << 8, (t as u16) << 8 | 0xff),
-                    (t, c) => ((t as u16) << 8 | c as u16, (t as u16) << 8 | c as u16),
-                };
-                self.lists[LIST_ICMP].push(range);
-            }
-            // ICMP towards an IPv6 peer or ICMPv6 towards an IPv4 peer matches nothing.
-            PROTO_ICMP | PROTO_ICMPV6 => {}
-            p => self.set_all(p as u8),
-        }
-    }
-
-    fn union(&mut self, other: &PortSetSpec) {
-        for (a, b) in self.all_ports.iter_mut().zip(other.all_ports) {
-            *a |= b;
-        }
-        for (a, b) in self.lists.iter_mut().zip(&other.lists) {
-            a.extend_from_slice(b);
-        }
-    }
-
-    /// Sorts and merges ranges; drops lists of protocols already open on every port.
-    fn normalize(&mut self, fam: usize) {
-        let icmp = if fam == FAM_V4 {
-            PROTO_ICMP
-        } else {
-            PROTO_ICMPV6
-        } as u8;
-        for (list, proto) in [
-            (LIST_TCP, PROTO_TCP as u8),
-            (LIST_UDP, PROTO_UDP as u8),
-            (LIST_ICMP, icmp),
-        ] {
-            let ranges = &mut self.lists[list];
-            if self.all_ports[(proto >> 5) as usize] & (1 << (proto & 31)) != 0 {
-                ranges.clear();
-                continue;
-            }
-            ranges.sort_unstable();
-            let mut merged: Vec<(u16, u16)> = Vec::with_capacity(ranges.len());
-            for &(lo, hi) in ranges.iter() {
-                match merged.last_mut() {
-                    Some(last) if lo as u32 <= last.1 as u32 + 1 => last.1 = last.1.max(hi),
-                    _ => merged.push((lo, hi)),
-                }
-            }
-            *ranges = merged;
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.all_ports == [0; 8] && self.lists.iter().all(Vec::is_empty)
     }
@@ -185,7 +114,18 @@ pub struct CompiledIface {
     /// `IfaceCfg::open_to_all`: which directions allow TCP/UDP to the whole address space on
     /// every port (SG-ENF-3).
     pub open_to_all: u32,
+    /// The ids of the interface's rules, in order; `credits` index into it.
+    pub rule_ids: Vec<String>,
+    /// `credits[direction][family][i]`, for entry `i` of `tables`: (element of its port set's
+    /// kernel layout, index of the rule credited with traffic it admits) (SG-ENF-12).
+    pub credits: [[Vec<Credits>; 2]; 2],
 }
+
+/// (element of a port set's kernel layout, index into `CompiledIface::rule_ids`) pairs.
+pub type Credits = Vec<(u32, u32)>;
+
+/// Credit index of traffic no rule admits explicitly (EC2-Classic's implicit outbound).
+pub const NO_RULE: u32 = u32::MAX;
 
 impl CompiledIface {
     /// Longest-prefix lookup, as the datapath does it: the port set for a remote address.
@@ -239,24 +179,177 @@ pub fn compile_all(state: &State, addrs: &Addresses) -> BTreeMap<String, Compile
         .collect()
 }
 
+/// A rule as it applies under one prefix: its place in the rule order and its own CIDR's
+/// length. When rules overlap, the most specific CIDR (then the first rule) is credited with
+/// the traffic.
+#[derive(Clone, Copy)]
+struct Contrib<'a> {
+    /// `None`: EC2-Classic's implicit allow-all outbound.
+    rule: Option<&'a Rule>,
+    order: u32,
+    cidr_len: u8,
+}
+
+impl Contrib<'_> {
+    /// Sort key: smaller is better (longer CIDR, then earlier rule).
+    fn rank(&self) -> (std::cmp::Reverse<u8>, u32) {
+        (std::cmp::Reverse(self.cidr_len), self.order)
+    }
+}
+
+fn best<'a>(a: Option<Contrib<'a>>, b: Contrib<'a>) -> Option<Contrib<'a>> {
+    match a {
+        Some(a) if a.rank() <= b.rank() => Some(a),
+        _ => Some(b),
+    }
+}
+
+/// Splits overlapping ranges into intervals each credited to its best contributor; adjacent
+/// intervals credited to the same rule are joined.
+fn intervals(ranges: &[(u16, u16, Contrib<'_>)]) -> Vec<(u16, u16, u32)> {
+    let mut events: Vec<(u32, bool, usize)> = Vec::with_capacity(ranges.len() * 2);
+    for (i, (lo, hi, _)) in ranges.iter().enumerate() {
+        events.push((*lo as u32, true, i));
+        events.push((*hi as u32 + 1, false, i));
+    }
+    events.sort_unstable();
+    let mut active: std::collections::BTreeMap<((std::cmp::Reverse<u8>, u32), usize), ()> =
+        Default::default();
+    let mut out: Vec<(u16, u16, u32)> = Vec::new();
+    let mut i = 0;
+    while i < events.len() {
+        let pos = events[i].0;
+        while i < events.len() && events[i].0 == pos {
+            let (_, start, r) = events[i];
+            let key = (ranges[r].2.rank(), r);
+            if start {
+                active.insert(key, ());
+            } else {
+                active.remove(&key);
+            }
+            i += 1;
+        }
+        let (Some(((_, _), r)), Some(&(next, _, _))) =
+            (active.keys().next().copied(), events.get(i))
+        else {
+            continue;
+        };
+        let order = ranges[r].2.order;
+        let (lo, hi) = (pos as u16, (next - 1) as u16);
+        match out.last_mut() {
+            Some(last) if last.2 == order && last.1 as u32 + 1 == pos => last.1 = hi,
+            _ => out.push((lo, hi, order)),
+        }
+    }
+    out
+}
+
+/// The port set of one prefix from the rules covering it, and which rule each element of its
+/// kernel layout (ranges in list order, then `MAX_RANGES + protocol`) is credited to.
+fn build_set(contribs: &[Contrib<'_>], fam: usize) -> (PortSetSpec, Vec<(u32, u32)>) {
+    let icmp = if fam == FAM_V4 {
+        PROTO_ICMP
+    } else {
+        PROTO_ICMPV6
+    };
+    let mut all: [Option<Contrib<'_>>; 256] = [None; 256];
+    let mut ranges: [Vec<(u16, u16, Contrib<'_>)>; 3] = Default::default();
+    for c in contribs {
+        let Some(r) = c.rule else {
+            for a in all.iter_mut() {
+                *a = best(*a, *c);
+            }
+            continue;
+        };
+        match r.protocol {
+            PROTO_ALL => {
+                for a in all.iter_mut() {
+                    *a = best(*a, *c);
+                }
+            }
+            PROTO_TCP | PROTO_UDP => {
+                let list = if r.protocol == PROTO_TCP {
+                    LIST_TCP
+                } else {
+                    LIST_UDP
+                };
+                let (f, t) = (r.from_port.unwrap_or(0), r.to_port.unwrap_or(65535));
+                ranges[list].push((f as u16, t as u16, *c));
+            }
+            p if p == icmp => {
+                let (t, code) = (r.from_port.unwrap_or(-1), r.to_port.unwrap_or(-1));
+                let (lo, hi) = match (t, code) {
+                    (-1, _) => (0, 0xffff),
+                    (t, -1) => ((t as u16) << 8, (t as u16) << 8 | 0xff),
+                    (t, code) => ((t as u16) << 8 | code as u16, (t as u16) << 8 | code as u16),
+                };
+                ranges[LIST_ICMP].push((lo, hi, *c));
+            }
+            // ICMP towards an IPv6 peer or ICMPv6 towards an IPv4 peer matches nothing.
+            PROTO_ICMP | PROTO_ICMPV6 => {}
+            p => all[p as usize] = best(all[p as usize], *c),
+        }
+    }
+    let mut spec = PortSetSpec::default();
+    let mut credit = Vec::new();
+    for (p, c) in all.iter().enumerate() {
+        if let Some(c) = c {
+            spec.set_all(p as u8);
+            credit.push((MAX_RANGES as u32 + p as u32, c.order));
+        }
+    }
+    let mut next = 0u32;
+    for (list, proto) in [
+        (LIST_TCP, PROTO_TCP),
+        (LIST_UDP, PROTO_UDP),
+        (LIST_ICMP, icmp),
+    ] {
+        if spec.all(proto as u8) {
+            continue;
+        }
+        for (lo, hi, order) in intervals(&ranges[list]) {
+            spec.lists[list].push((lo, hi));
+            credit.push((next, order));
+            next += 1;
+        }
+    }
+    (spec, credit)
+}
+
+/// Whether sorted, non-overlapping ranges cover every port.
+fn covers_all(ranges: &[(u16, u16)]) -> bool {
+    let mut next = 0u32;
+    for &(lo, hi) in ranges {
+        if lo as u32 > next {
+            return false;
+        }
+        next = next.max(hi as u32 + 1);
+    }
+    next > 65535
+}
+
 fn compile_rules<'a>(
     state: &State,
     rules: impl Iterator<Item = &'a Rule>,
     members: &HashMap<&str, Vec<IpAddr>>,
     classic: bool,
 ) -> CompiledIface {
-    // [dir][fam]: prefix -> union of the port sets of rules with exactly this prefix.
-    let mut base: [[HashMap<IpNet, PortSetSpec>; 2]; 2] = Default::default();
+    let mut out = CompiledIface::default();
+    // [dir][fam]: prefix -> the rules with exactly this prefix.
+    let mut base: [[HashMap<IpNet, Vec<Contrib<'a>>>; 2]; 2] = Default::default();
     if classic {
         // EC2-Classic: outbound always allows everything (SG-CLASSIC).
-        let all = PortSetSpec {
-            all_ports: [u32::MAX; 8],
-            ..Default::default()
+        let implicit = Contrib {
+            rule: None,
+            order: NO_RULE,
+            cidr_len: 0,
         };
-        base[DIR_OUT][FAM_V4].insert("0.0.0.0/0".parse().expect("valid"), all.clone());
-        base[DIR_OUT][FAM_V6].insert("::/0".parse().expect("valid"), all);
+        base[DIR_OUT][FAM_V4].insert("0.0.0.0/0".parse().expect("valid"), vec![implicit]);
+        base[DIR_OUT][FAM_V6].insert("::/0".parse().expect("valid"), vec![implicit]);
     }
     for r in rules {
+        let order = out.rule_ids.len() as u32;
+        out.rule_ids.push(r.id.clone());
         let dir = if r.egress { DIR_OUT } else { DIR_IN };
         let nets: Vec<IpNet> = match &r.peer {
             Peer::Ipv4(n) => vec![IpNet::V4(*n)],
@@ -282,44 +375,50 @@ fn compile_rules<'a>(
             } else {
                 FAM_V6
             };
-            base[dir][fam].entry(net).or_default().add_rule(r, fam);
+            let c = Contrib {
+                rule: Some(r),
+                order,
+                cidr_len: net.prefix_len(),
+            };
+            base[dir][fam].entry(net).or_default().push(c);
         }
     }
-    let mut out = CompiledIface::default();
     let mut interned: HashMap<PortSetSpec, usize> = HashMap::new();
     for dir in [DIR_IN, DIR_OUT] {
         for fam in [FAM_V4, FAM_V6] {
             let table = &base[dir][fam];
             let mut entries = Vec::with_capacity(table.len());
             for net in table.keys() {
-                let mut spec = PortSetSpec::default();
-                for len in 0..=net.prefix_len() {
-                    if let Some(s) = table.get(&supernet(net, len)) {
-                        spec.union(s);
-                    }
-                }
-                spec.normalize(fam);
+                // Prefix closure: every rule whose CIDR covers this prefix.
+                let contribs: Vec<Contrib<'_>> = (0..=net.prefix_len())
+                    .filter_map(|len| table.get(&supernet(net, len)))
+                    .flatten()
+                    .copied()
+                    .collect();
+                let (spec, credit) = build_set(&contribs, fam);
                 if spec.is_empty() {
                     continue;
                 }
-                let next = interned.len();
-                let idx = *interned.entry(spec).or_insert(next);
-                entries.push((*net, idx));
-            }
-            entries.sort();
-            // The /0 entry's port set is exactly what is allowed to/from anywhere.
-            if let Some(zero) = table.keys().find(|n| n.prefix_len() == 0) {
-                let mut spec = table[zero].clone();
-                spec.normalize(fam);
-                for (udp, proto, list) in
-                    [(false, PROTO_TCP, LIST_TCP), (true, PROTO_UDP, LIST_UDP)]
-                {
-                    if spec.all(proto as u8) || spec.lists[list] == [(0, 65535)] {
-                        out.open_to_all |= open_bit(dir as u8, fam, udp);
+                if net.prefix_len() == 0 {
+                    // What is allowed to/from anywhere decides untracked flows (SG-ENF-3).
+                    for (udp, proto, list) in
+                        [(false, PROTO_TCP, LIST_TCP), (true, PROTO_UDP, LIST_UDP)]
+                    {
+                        if spec.all(proto as u8) || covers_all(&spec.lists[list]) {
+                            out.open_to_all |= open_bit(dir as u8, fam, udp);
+                        }
                     }
                 }
+                let next = interned.len();
+                let idx = *interned.entry(spec).or_insert(next);
+                entries.push((*net, idx, credit));
             }
-            out.tables[dir][fam] = entries;
+            entries.sort_by_key(|e| (e.0, e.1));
+            out.credits[dir][fam] = entries
+                .iter_mut()
+                .map(|e| std::mem::take(&mut e.2))
+                .collect();
+            out.tables[dir][fam] = entries.into_iter().map(|(n, i, _)| (n, i)).collect();
         }
     }
     let mut sets: Vec<(usize, PortSetSpec)> = interned.into_iter().map(|(s, i)| (i, s)).collect();

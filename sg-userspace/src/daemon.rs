@@ -12,7 +12,7 @@ use std::{
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use sg_common::stats::REASON_NAMES;
+use sg_common::{rule::RuleHits, stats::REASON_NAMES};
 use tracing::{error, info, warn};
 
 use crate::{
@@ -193,7 +193,9 @@ impl Core {
             Request::CreateSecurityGroup(r) => ops::create_security_group(&mut next, ids, q, r),
             Request::DeleteSecurityGroup(r) => ops::delete_security_group(&mut next, r),
             Request::DescribeSecurityGroups(r) => ops::describe_security_groups(&self.state, r),
-            Request::DescribeSecurityGroupRules(r) => rules::describe_rules(&self.state, r),
+            Request::DescribeSecurityGroupRules(r) => {
+                rules::describe_rules(&self.state, r).map(|out| self.with_rule_statistics(out))
+            }
             Request::AuthorizeSecurityGroupIngress(r) => {
                 rules::authorize(&mut next, ids, q, r, false)
             }
@@ -212,7 +214,32 @@ impl Core {
             Request::ModifyNetworkInterfaceAttribute(r) => {
                 ops::modify_network_interface_attribute(&mut next, q, r, &datapath::device_exists)
             }
-            Request::DescribeNetworkInterfaces(r) => self.describe_network_interfaces(r),
+            Request::DescribeNetworkInterfaces(r) => {
+                self.describe_network_interfaces(r).map(|mut out| {
+                    for ni in out["NetworkInterfaces"]
+                        .as_array_mut()
+                        .into_iter()
+                        .flatten()
+                    {
+                        let id = ni["NetworkInterfaceId"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        let hits = self.datapath.rule_hits(&id);
+                        let mut list: Vec<(String, RuleHits)> = hits.into_iter().collect();
+                        list.sort_by(|a, b| a.0.cmp(&b.0));
+                        ni["RuleStatistics"] = list
+                            .iter()
+                            .map(|(rule, h)| {
+                                let mut v = hits_json(h);
+                                v["SecurityGroupRuleId"] = json!(rule);
+                                v
+                            })
+                            .collect();
+                    }
+                    out
+                })
+            }
             Request::CreateVpc(r) => vpcs::create_vpc(&mut next, ids, r),
             Request::DescribeVpcs(r) => vpcs::describe_vpcs(&self.state, r),
             Request::CreateManagedPrefixList(r) => prefix_lists::create(&mut next, ids, r),
@@ -343,10 +370,44 @@ impl Core {
         ni
     }
 
+    /// Adds each rule's counters, summed over interfaces, to `describe-security-group-rules`
+    /// output (SG-ENF-12).
+    fn with_rule_statistics(&mut self, mut out: Value) -> Value {
+        let mut totals: std::collections::HashMap<String, RuleHits> = Default::default();
+        let ifaces: Vec<String> = self.state.interfaces.keys().cloned().collect();
+        for iface in ifaces {
+            for (rule, h) in self.datapath.rule_hits(&iface) {
+                let t = totals.entry(rule).or_default();
+                t.packets += h.packets;
+                t.bytes += h.bytes;
+                t.last_ns = t.last_ns.max(h.last_ns);
+            }
+        }
+        for r in out["SecurityGroupRules"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            let id = r["SecurityGroupRuleId"].as_str().unwrap_or_default();
+            r["Statistics"] = hits_json(&totals.get(id).copied().unwrap_or_default());
+        }
+        out
+    }
+
     /// Orderly shutdown: remove pins (the programs detach when the process exits).
     pub fn shutdown(&self) {
         self.datapath.unpin();
     }
+}
+
+/// Counters as printed: packets, bytes and the time of the last packet (if any).
+fn hits_json(h: &RuleHits) -> Value {
+    let mut v = json!({ "Packets": h.packets, "Bytes": h.bytes });
+    if h.last_ns != 0 {
+        let t = Datapath::wall_time(h.last_ns);
+        v["LastHit"] = json!(humantime::format_rfc3339_seconds(t).to_string());
+    }
+    v
 }
 
 /// Runs the daemon until `shutdown` completes.

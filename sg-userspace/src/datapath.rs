@@ -15,7 +15,10 @@ use std::{
 
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{HashMap as BpfHashMap, LpmTrie, MapData, MapError, PerCpuArray, lpm_trie::Key},
+    maps::{
+        HashMap as BpfHashMap, LpmTrie, MapData, MapError, PerCpuArray, PerCpuHashMap,
+        lpm_trie::Key,
+    },
     programs::{
         ProgramError, SchedClassifier, TcAttachType, TestRun, TestRunOptions, Xdp, XdpMode,
         tc::SchedClassifierLinkId, xdp::XdpLinkId,
@@ -26,7 +29,7 @@ use sg_common::{
     conntrack::{CLOCK_BASE_NS, CtKey, CtValue, timeout_s},
     iface::{AddrKey, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
     maps as names,
-    rule::{LpmV4, LpmV6, LpmValue, PortSet, RULESET_BITS},
+    rule::{LpmV4, LpmV6, LpmValue, PortSet, RULESET_BITS, RuleHitKey, RuleHits},
     stats::NUM_REASONS,
 };
 use tracing::{info, warn};
@@ -109,6 +112,11 @@ pub struct DatapathConfig {
 /// Entries written for one compiled ruleset, kept so they can be freed after the switch.
 #[derive(Default)]
 struct Written {
+    /// The interface the ruleset is for.
+    iface: String,
+    /// LPM entry id -> (element, index into `rule_ids`) credits.
+    credits: HashMap<u32, Vec<(u32, u32)>>,
+    rule_ids: Vec<String>,
     rulesets: [[u32; 2]; 2],
     open_to_all: u32,
     v4: Vec<Key<LpmV4>>,
@@ -140,6 +148,10 @@ pub struct Datapath {
     stats: PerCpuArray<MapData, u64>,
     ct_tcp: BpfHashMap<MapData, CtKey, CtValue>,
     ct_other: BpfHashMap<MapData, CtKey, CtValue>,
+    rule_hits: PerCpuHashMap<MapData, RuleHitKey, RuleHits>,
+    /// Counters of rulesets already replaced, by (interface, rule id).
+    rule_totals: HashMap<(String, String), RuleHits>,
+    next_entry: u32,
     next_ruleset: u32,
     next_port_set: u32,
     attached: HashMap<String, Attached>,
@@ -214,6 +226,8 @@ impl Datapath {
         let ct_tcp = BpfHashMap::try_from(take(names::CT_TCP)?).map_err(map_err(names::CT_TCP))?;
         let ct_other =
             BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
+        let rule_hits =
+            PerCpuHashMap::try_from(take(names::RULE_HITS)?).map_err(map_err(names::RULE_HITS))?;
         info!(pin_dir = ?cfg.pin_dir, "datapath loaded");
         Ok(Self {
             ebpf,
@@ -226,6 +240,9 @@ impl Datapath {
             stats,
             ct_tcp,
             ct_other,
+            rule_hits,
+            rule_totals: HashMap::new(),
+            next_entry: 0,
             next_ruleset: 1,
             next_port_set: 1,
             attached: HashMap::new(),
@@ -261,7 +278,7 @@ impl Datapath {
             return self.attach(iface, ifindex, compiled);
         };
         let (slot, old_addrs) = (a.slot, a.addrs.clone());
-        let written = self.write(compiled)?;
+        let written = self.write(&iface.id, compiled)?;
         let addrs = match self.write_addrs(ifindex, iface, &old_addrs) {
             Ok(k) => k,
             Err(e) => {
@@ -299,7 +316,7 @@ impl Datapath {
             .ok_or(DatapathError::NoSlot)?;
         // Reset the slot's counters, which may hold a previous interface's figures.
         self.reset_stats(slot);
-        let written = self.write(compiled)?;
+        let written = self.write(&iface.id, compiled)?;
         let addrs = match self.write_addrs(ifindex, iface, &[]) {
             Ok(k) => k,
             Err(e) => {
@@ -447,8 +464,11 @@ impl Datapath {
     }
 
     /// Writes a compiled ruleset under fresh ids. On failure, removes what it wrote.
-    fn write(&mut self, compiled: &CompiledIface) -> Result<Written, DatapathError> {
-        let mut w = Written::default();
+    fn write(&mut self, iface: &str, compiled: &CompiledIface) -> Result<Written, DatapathError> {
+        let mut w = Written {
+            iface: iface.to_owned(),
+            ..Written::default()
+        };
         match self.write_into(compiled, &mut w) {
             Ok(()) => Ok(w),
             Err(e) => {
@@ -464,6 +484,7 @@ impl Datapath {
         w: &mut Written,
     ) -> Result<(), DatapathError> {
         w.open_to_all = compiled.open_to_all;
+        w.rule_ids = compiled.rule_ids.clone();
         let mut set_ids = Vec::with_capacity(compiled.port_sets.len());
         for spec in &compiled.port_sets {
             let kernel = spec.to_kernel()?;
@@ -484,11 +505,15 @@ impl Datapath {
                 let ruleset = self.next_ruleset;
                 self.next_ruleset = self.next_ruleset.wrapping_add(1).max(1);
                 w.rulesets[dir][fam] = ruleset;
-                for (net, idx) in table {
+                for (i, (net, idx)) in table.iter().enumerate() {
+                    let entry = self.next_entry;
+                    self.next_entry = self.next_entry.wrapping_add(1);
                     let value = LpmValue {
                         port_set: set_ids[*idx],
-                        _pad: 0,
+                        entry,
                     };
+                    w.credits
+                        .insert(entry, compiled.credits[dir][fam][i].clone());
                     match net {
                         IpNet::V4(n) => {
                             let key = Key::new(
@@ -523,7 +548,12 @@ impl Datapath {
         Ok(())
     }
 
+    /// Frees a ruleset's entries, first moving its rule counters into the running totals.
     fn free(&mut self, w: Written) {
+        for (rule, hits) in self.harvest(&w, true) {
+            let t = self.rule_totals.entry((w.iface.clone(), rule)).or_default();
+            add_hits(t, &hits);
+        }
         for k in &w.v4 {
             let _ = self.rules_v4.remove(k);
         }
@@ -533,6 +563,65 @@ impl Datapath {
         for id in &w.port_sets {
             let _ = self.port_sets.remove(id);
         }
+    }
+
+    /// The counters of a ruleset's entries, by rule id; `remove` deletes them from the map.
+    fn harvest(&mut self, w: &Written, remove: bool) -> HashMap<String, RuleHits> {
+        let mut out: HashMap<String, RuleHits> = HashMap::new();
+        if w.credits.is_empty() {
+            return out;
+        }
+        let keys: Vec<RuleHitKey> = self
+            .rule_hits
+            .keys()
+            .flatten()
+            .filter(|k| w.credits.contains_key(&k.entry))
+            .collect();
+        for k in keys {
+            let Ok(per_cpu) = self.rule_hits.get(&k, 0) else {
+                continue;
+            };
+            let mut sum = RuleHits::default();
+            for h in per_cpu.iter() {
+                add_hits(&mut sum, h);
+            }
+            let credited = w.credits[&k.entry]
+                .iter()
+                .find(|(e, _)| *e == k.element)
+                .map(|(_, r)| *r);
+            if let Some(rule) = credited.and_then(|r| w.rule_ids.get(r as usize)) {
+                add_hits(out.entry(rule.clone()).or_default(), &sum);
+            }
+            if remove {
+                let _ = self.rule_hits.remove(&k);
+            }
+        }
+        out
+    }
+
+    /// Packets, bytes and last hit of the traffic each rule admitted on an interface
+    /// (SG-ENF-12): new flows' first packets and every packet of untracked flows.
+    pub fn rule_hits(&mut self, iface: &str) -> HashMap<String, RuleHits> {
+        let mut out: HashMap<String, RuleHits> = self
+            .rule_totals
+            .iter()
+            .filter(|((i, _), _)| i == iface)
+            .map(|((_, r), h)| (r.clone(), *h))
+            .collect();
+        let Some(a) = self.attached.remove(iface) else {
+            return out;
+        };
+        for (rule, hits) in self.harvest(&a.written, false) {
+            add_hits(out.entry(rule).or_default(), &hits);
+        }
+        self.attached.insert(iface.to_owned(), a);
+        out
+    }
+
+    /// Converts a map timestamp to wall-clock time.
+    pub fn wall_time(ns: u64) -> std::time::SystemTime {
+        let ago = monotonic_ns().saturating_sub(ns);
+        std::time::SystemTime::now() - std::time::Duration::from_nanos(ago)
     }
 
     fn reset_stats(&mut self, slot: u32) {
@@ -684,6 +773,12 @@ where
         .program_mut(name)
         .ok_or(DatapathError::Missing(name))?
         .try_into()?)
+}
+
+fn add_hits(total: &mut RuleHits, h: &RuleHits) {
+    total.packets += h.packets;
+    total.bytes += h.bytes;
+    total.last_ns = total.last_ns.max(h.last_ns);
 }
 
 /// Which program a packet runs through.

@@ -64,6 +64,30 @@ fn prefix_lists_and_modified_rules_apply_at_once() {
     ]);
     assert!(tcp_connects(&t.a, FW_A4, 8080), "prefix list entry");
     assert!(!tcp_connects(&t.b, FW_B4, 8080));
+    // The rule that admitted the connection is credited with it (SG-ENF-12).
+    let rules = d.ok(&[
+        "describe-security-group-rules",
+        "--security-group-rule-ids",
+        &rule,
+    ]);
+    let stats = &rules["SecurityGroupRules"][0]["Statistics"];
+    assert!(stats["Packets"].as_u64().unwrap() >= 1, "{stats}");
+    assert!(
+        stats["LastHit"].as_str().unwrap().starts_with("20"),
+        "{stats}"
+    );
+    let ni = d.ok(&[
+        "describe-network-interfaces",
+        "--network-interface-ids",
+        "fwa",
+    ]);
+    let credited: Vec<&str> = ni["NetworkInterfaces"][0]["RuleStatistics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["SecurityGroupRuleId"].as_str().unwrap())
+        .collect();
+    assert!(credited.contains(&rule.as_str()), "{credited:?}");
 
     // A new entry opens the rule to b at once (SG-IF-2 for prefix lists).
     let out = d.ok(&[

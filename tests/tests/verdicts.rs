@@ -497,3 +497,56 @@ lab_test!(no_cap_below_the_quotas_1000_rules_and_10000_members, |l| {
         "not a member"
     );
 });
+
+lab_test!(sg_enf_12_allowed_traffic_credited_to_its_rule, |l| {
+    let g = setup(
+        l,
+        vec![
+            perm("tcp", Some((22, 22)), "203.0.113.0/24"),
+            perm("tcp", Some((20, 30)), "203.0.113.7/32"),
+        ],
+    );
+    let ids: Vec<String> = l.world.state.groups[&g]
+        .rules
+        .iter()
+        .filter(|r| !r.egress)
+        .map(|r| r.id.clone())
+        .collect();
+    assert!(
+        l.inbound(&tcp_in(PEER4, 50000, 22, TCP_SYN)),
+        "from .7: the /32 rule is more specific"
+    );
+    assert!(l.inbound(&tcp_in("203.0.113.8", 50000, 22, TCP_SYN)));
+    assert!(l.inbound(&tcp_in("203.0.113.9", 50000, 22, TCP_SYN)));
+    assert!(
+        l.inbound(&tcp_in(PEER4, 50000, 22, TCP_ACK)),
+        "conntrack: not a rule admission"
+    );
+    let hits = l.dp.rule_hits(IFACE);
+    assert_eq!(hits[&ids[0]].packets, 2);
+    assert_eq!(hits[&ids[1]].packets, 1);
+    assert_eq!(
+        hits[&ids[1]].bytes,
+        tcp_in(PEER4, 50000, 22, TCP_SYN).bytes().len() as u64
+    );
+    assert!(hits[&ids[1]].last_ns > 0);
+    // Counts survive a ruleset switch.
+    l.world
+        .authorize(&g, false, vec![perm("udp", Some((53, 53)), "0.0.0.0/0")])
+        .unwrap();
+    l.apply();
+    assert!(l.inbound(&tcp_in("203.0.113.10", 50000, 22, TCP_SYN)));
+    let hits = l.dp.rule_hits(IFACE);
+    assert_eq!(hits[&ids[0]].packets, 3);
+    assert_eq!(hits[&ids[1]].packets, 1);
+    // The default outbound rule (all protocols) is credited too.
+    assert!(l.outbound(&tcp_out(OTHER4, 40000, 443, TCP_SYN)));
+    let egress = l.world.state.groups[&g]
+        .rules
+        .iter()
+        .find(|r| r.egress)
+        .unwrap()
+        .id
+        .clone();
+    assert_eq!(l.dp.rule_hits(IFACE)[&egress].packets, 1);
+});

@@ -200,30 +200,69 @@ fn sg_grp_3_default_group_allows_its_members() {
 }
 
 #[test]
-fn ranges_merged_and_sets_interned() {
+fn ranges_split_by_credited_rule_and_sets_interned() {
     let mut f = Fixture::new();
     let g = f.group("web");
     f.allow(&g, false, "tcp", Some((10, 20)), "192.0.2.0/24");
     f.allow(&g, false, "tcp", Some((21, 30)), "192.0.2.0/24");
     f.allow(&g, false, "tcp", Some((25, 40)), "192.0.2.0/24");
     f.allow(&g, false, "tcp", Some((100, 200)), "192.0.2.0/24");
-    f.allow(&g, false, "tcp", Some((10, 40)), "198.51.100.0/24");
+    f.allow(&g, false, "tcp", Some((10, 20)), "198.51.100.0/24");
+    f.allow(&g, false, "tcp", Some((21, 30)), "198.51.100.0/24");
+    f.allow(&g, false, "tcp", Some((25, 40)), "198.51.100.0/24");
     f.allow(&g, false, "tcp", Some((100, 200)), "198.51.100.0/24");
     f.allow(&g, false, "icmp", Some((8, -1)), "198.51.100.0/24");
     f.allow(&g, false, "icmp", Some((8, -1)), "192.0.2.0/24");
+    f.allow(&g, false, "tcp", Some((150, 150)), "192.0.2.128/25");
     f.attach("eth0", &[&g]);
     let c = &compile_all(&f.state, &Addresses::new())["eth0"];
     let t = &c.tables[DIR_IN][FAM_V4];
-    assert_eq!(t.len(), 2);
-    assert_eq!(t[0].1, t[1].1, "identical port sets are shared");
+    assert_eq!(t.len(), 3);
+    assert_eq!(t[0].1, t[2].1, "identical port sets are shared");
     let s = &c.port_sets[t[0].1];
-    assert_eq!(s.lists[LIST_TCP], vec![(10, 40), (100, 200)]);
+    // Overlaps are split so each range is credited to one rule (the first of equals).
+    assert_eq!(
+        s.lists[LIST_TCP],
+        vec![(10, 20), (21, 30), (31, 40), (100, 200)]
+    );
     assert_eq!(s.lists[LIST_ICMP], vec![(8 << 8, 8 << 8 | 0xff)]);
+    let id = |c: &CompiledIface, i: u32| c.rule_ids[i as usize].clone();
+    let rule = |n: usize| {
+        f.state.groups[&g]
+            .rules
+            .iter()
+            .filter(|r| !r.egress)
+            .nth(n)
+            .unwrap()
+            .id
+            .clone()
+    };
+    let credits = &c.credits[DIR_IN][FAM_V4][0];
+    assert_eq!(
+        credits
+            .iter()
+            .map(|&(e, r)| (e, id(c, r)))
+            .collect::<Vec<_>>(),
+        vec![
+            (0, rule(0)),
+            (1, rule(1)),
+            (2, rule(2)),
+            (3, rule(3)),
+            (4, rule(9)),
+        ]
+    );
+    // Under the /25, the more specific rule is credited with port 150.
+    let s25 = &c.port_sets[t[1].1];
+    assert_eq!(
+        s25.lists[LIST_TCP][3..],
+        [(100, 149), (150, 150), (151, 200)]
+    );
+    assert_eq!(id(c, c.credits[DIR_IN][FAM_V4][1][4].1), rule(10));
     assert!(allows(c, DIR_IN, "192.0.2.1", 1, 8 << 8));
     assert!(!allows(c, DIR_IN, "192.0.2.1", 1, 0));
     let k = s.to_kernel().unwrap();
-    assert_eq!(k.lists[LIST_TCP].len, 2);
-    assert_eq!(k.ranges[1], PortRange { lo: 100, hi: 200 });
+    assert_eq!(k.lists[LIST_TCP].len, 4);
+    assert_eq!(k.ranges[3], PortRange { lo: 100, hi: 200 });
 }
 
 #[test]
