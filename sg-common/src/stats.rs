@@ -23,7 +23,8 @@ pub const REASON_NAMES: [&str; NUM_REASONS as usize] = [
     "drop_no_rule",
     "drop_malformed",
     "drop_fragment",
-    "drop_conntrack_full",
+    // AWS's name (ENA `conntrack_allowance_exceeded`): new flows refused, the table full.
+    "conntrack_allowance_exceeded",
     "pass_fragment",
     "drop_source_dest_check",
 ];

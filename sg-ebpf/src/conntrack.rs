@@ -1,7 +1,7 @@
 //! Connection tracking: lookup with exact expiry (SG-ENF-7), creation, and the per-flow state
 //! that picks the idle timeout (SG-ENF-6).
 
-use aya_ebpf::maps::LruHashMap;
+use aya_ebpf::maps::HashMap;
 use sg_common::{conntrack::*, iface::IfaceCfg};
 
 use crate::parse::{PROTO_TCP, Packet};
@@ -22,7 +22,7 @@ fn timeout_ns(v: &CtValue, proto: u8, cfg: &IfaceCfg) -> u64 {
 /// its timeout counts as absent whatever the sweeper has done.
 #[inline(always)]
 pub fn hit(
-    map: &LruHashMap<CtKey, CtValue>,
+    map: &HashMap<CtKey, CtValue>,
     key: &CtKey,
     pkt: &Packet,
     dir: u8,
@@ -68,7 +68,7 @@ pub fn hit(
 /// Creates (or replaces an expired) entry for a flow the rules admitted.
 #[inline(always)]
 pub fn create(
-    map: &LruHashMap<CtKey, CtValue>,
+    map: &HashMap<CtKey, CtValue>,
     key: &CtKey,
     pkt: &Packet,
     dir: u8,

@@ -30,13 +30,16 @@ pub static IFACE_ADDRS: HashMap<AddrKey, u32> = HashMap::with_max_entries(1 << 1
 #[map(name = "PORT_SETS")]
 pub static PORT_SETS: HashMap<u32, PortSet> = HashMap::with_max_entries(1 << 16, BPF_F_NO_PREALLOC);
 
-/// TCP flows, kept apart from the rest so a flood of UDP or ICMP flows never evicts them.
-/// Userspace sets the size at load time.
+/// TCP flows, kept apart from the rest so a flood of UDP or ICMP flows cannot take their
+/// room. Plain (not LRU) hash maps: the size is the conntrack allowance (SG-ENF-9); when a map
+/// is full, new flows are refused and counted while existing entries keep working, and
+/// nothing live is ever evicted. Userspace sets the sizes at load time and sweeps expired
+/// entries.
 #[map(name = "CT_TCP")]
-pub static CT_TCP: LruHashMap<CtKey, CtValue> = LruHashMap::with_max_entries(1 << 18, 0);
+pub static CT_TCP: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 18, 0);
 
 #[map(name = "CT_OTHER")]
-pub static CT_OTHER: LruHashMap<CtKey, CtValue> = LruHashMap::with_max_entries(1 << 16, 0);
+pub static CT_OTHER: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 16, 0);
 
 /// First fragments that passed: their datagram's later fragments pass too (SG-ENF-11).
 /// Value: `bpf_ktime_get_ns` of the last fragment.

@@ -161,6 +161,19 @@ impl Core {
         first_err.map_or(Ok(()), Err)
     }
 
+    /// Removes expired tracked flows (their room returns to the allowance, SG-ENF-9).
+    pub fn sweep(&mut self) {
+        let r = self.datapath.sweep(Datapath::now());
+        if r.removed_tcp + r.removed_other > 0 {
+            info!(
+                examined = r.examined,
+                tcp = r.removed_tcp,
+                other = r.removed_other,
+                "swept expired flows"
+            );
+        }
+    }
+
     /// Re-reads devices and addresses; re-applies when they changed (SG-IF-3).
     pub fn refresh(&mut self) {
         let addrs = read_addresses(&self.state);
@@ -429,11 +442,15 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         let every = cfg.refresh;
         async move {
             let mut tick = tokio::time::interval(every);
-            loop {
+            for n in 0u64.. {
                 tick.tick().await;
                 let core = core.clone();
                 let _ = tokio::task::spawn_blocking(move || {
-                    core.lock().unwrap_or_else(|p| p.into_inner()).refresh();
+                    let mut core = core.lock().unwrap_or_else(|p| p.into_inner());
+                    core.refresh();
+                    if n % 5 == 4 {
+                        core.sweep();
+                    }
                 })
                 .await;
             }

@@ -58,6 +58,15 @@ impl Lab {
 
 /// Runs `f` with a fresh lab in a fresh namespace; everything is removed afterwards.
 pub fn with_lab<T: Send + 'static>(f: impl FnOnce(&mut Lab) -> T + Send + 'static) -> T {
+    with_lab_sized(4096, 4096, f)
+}
+
+/// The same with conntrack allowances of `ct_tcp` TCP and `ct_other` other flows.
+pub fn with_lab_sized<T: Send + 'static>(
+    ct_tcp: u32,
+    ct_other: u32,
+    f: impl FnOnce(&mut Lab) -> T + Send + 'static,
+) -> T {
     let ns = Netns::new("lab");
     ns.ip(&["link", "add", IFACE, "type", "veth", "peer", "name", "t1"]);
     ns.ip(&["link", "set", IFACE, "up"]);
@@ -66,8 +75,8 @@ pub fn with_lab<T: Send + 'static>(f: impl FnOnce(&mut Lab) -> T + Send + 'stati
         let dp = Datapath::load(DatapathConfig {
             pin_dir: None,
             xdp_mode: XdpModeChoice::Skb,
-            ct_tcp_max: 4096,
-            ct_other_max: 4096,
+            ct_tcp_max: ct_tcp,
+            ct_other_max: ct_other,
         })
         .expect("load datapath");
         let ifindex = nix::net::if_::if_nametoindex(IFACE).expect("ifindex");

@@ -550,3 +550,139 @@ lab_test!(sg_enf_12_allowed_traffic_credited_to_its_rule, |l| {
         .clone();
     assert_eq!(l.dp.rule_hits(IFACE)[&egress].packets, 1);
 });
+
+/// SG-ENF-9: when the table is full, new flows are dropped and counted, established flows
+/// keep working, and a flood of new UDP flows cannot take the room of TCP flows.
+#[test]
+fn sg_enf_9_conntrack_allowance() {
+    if !require_root("sg_enf_9_conntrack_allowance") {
+        return;
+    }
+    sg_tests::lab::with_lab_sized(8, 32, |l| {
+        setup(l, vec![]);
+        for port in 0..4 {
+            assert!(l.outbound(&tcp_out(PEER4, 40000 + port, 443, TCP_SYN)));
+            assert!(l.inbound(&tcp_in(PEER4, 443, 40000 + port, TCP_SYN | TCP_ACK)));
+        }
+        let udp_out = |p: u16| Frame::udp(ip(ME4), ip(PEER4), 10000 + p, 53);
+        let udp_back = |p: u16| Frame::udp(ip(PEER4), ip(ME4), 53, 10000 + p);
+        let mut passed = 0;
+        for p in 0..1000 {
+            if l.outbound(&udp_out(p)) {
+                passed += 1;
+            }
+        }
+        assert_eq!(passed, 32, "exactly the allowance of new flows");
+        assert_eq!(l.counter("conntrack_allowance_exceeded"), 1000 - 32);
+        assert!(
+            l.inbound(&udp_back(0)),
+            "established UDP flows keep working"
+        );
+        assert!(l.outbound(&udp_out(31)));
+        assert!(!l.inbound(&udp_back(500)), "a refused flow has no entry");
+        for port in 0..4 {
+            assert!(
+                l.inbound(&tcp_in(PEER4, 443, 40000 + port, TCP_ACK)),
+                "TCP flows untouched by the flood"
+            );
+        }
+        assert!(
+            l.outbound(&tcp_out(PEER4, 40010, 443, TCP_SYN)),
+            "TCP has its own room"
+        );
+        assert_eq!(l.dp.conntrack_usage(), [(5, 8), (32, 32)]);
+        // Untracked flows need no room.
+        l.world
+            .authorize(
+                &l.world
+                    .state
+                    .groups
+                    .keys()
+                    .find(|g| l.world.state.groups[*g].name == "lab")
+                    .unwrap()
+                    .clone(),
+                false,
+                vec![perm("udp", Some((5353, 5353)), "0.0.0.0/0")],
+            )
+            .unwrap();
+        l.apply();
+        assert!(l.inbound(&Frame::udp(ip(OTHER4), ip(ME4), 5353, 5353)));
+    });
+}
+
+// SG-ENF-6/7 in the sweeper: with an injected clock, each timeout's boundary: an entry idle
+// one second less than its timeout stays, one second more is removed.
+lab_test!(sweeper_removes_exactly_what_expired, |l| {
+    setup(l, vec![]);
+    let s = |n: u64| n * 1_000_000_000;
+    let t0 = sg_userspace::datapath::Datapath::now();
+    // TCP established, UDP (not a stream), UDP stream, ICMP echo, other protocol, SYN sent,
+    // FIN, RST.
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
+    assert!(l.outbound(&Frame::udp(ip(ME4), ip(PEER4), 5000, 53)));
+    assert!(l.outbound(&Frame::udp(ip(ME4), ip(PEER4), 5001, 53)));
+    assert!(l.inbound(&Frame::udp(ip(PEER4), ip(ME4), 53, 5001)));
+    assert!(l.outbound(&Frame::udp(ip(ME4), ip(PEER4), 5001, 53)));
+    assert!(l.outbound(&Frame::icmp(ip(ME4), ip(PEER4), 8, 0, 1)));
+    assert!(l.outbound(&Frame::new(ip(ME4), ip(PEER4), 47, vec![0; 8])));
+    assert!(l.outbound(&tcp_out(PEER4, 40001, 443, TCP_SYN)));
+    assert!(l.outbound(&tcp_out(PEER4, 40002, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40002, TCP_FIN | TCP_ACK)));
+    assert!(l.outbound(&tcp_out(PEER4, 40003, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40003, TCP_RST)));
+    assert_eq!(l.dp.conntrack().len(), 8);
+    let left = |l: &mut Lab| l.dp.conntrack_usage()[0].0 + l.dp.conntrack_usage()[1].0;
+    let mut expect = 8;
+    // (idle time at which the next entry goes, what goes)
+    for (timeout, what) in [
+        (10, "RST"),
+        (30, "UDP and ICMP"),
+        (60, "SYN sent"),
+        (120, "FIN"),
+        (180, "UDP stream"),
+        (600, "other protocol"),
+        (432_000, "TCP established"),
+    ] {
+        let before = l.dp.sweep(t0 + s(timeout - 1));
+        assert_eq!(
+            before.removed_tcp + before.removed_other,
+            0,
+            "{what}: nothing at {}",
+            timeout - 1
+        );
+        let r = l.dp.sweep(t0 + s(timeout + 1));
+        let gone = r.removed_tcp + r.removed_other;
+        assert!(gone >= 1, "{what} removed after {} s: {r:?}", timeout + 1);
+        expect -= gone;
+        assert_eq!(left(l), expect);
+    }
+    assert_eq!(expect, 0);
+});
+
+lab_test!(sweeper_follows_the_interface_timeout, |l| {
+    setup(l, vec![]);
+    let t0 = sg_userspace::datapath::Datapath::now();
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
+    let req = sg_userspace::api::ModifyNetworkInterfaceAttribute {
+        network_interface_id: Some(IFACE.into()),
+        connection_tracking_specification: Some(
+            sg_userspace::api::ConnectionTrackingSpecification {
+                tcp_established_timeout: Some(3600),
+                ..Default::default()
+            },
+        ),
+        ..Default::default()
+    };
+    sg_userspace::model::ops::modify_network_interface_attribute(
+        &mut l.world.state,
+        &l.world.quotas,
+        &req,
+        &|_| true,
+    )
+    .unwrap();
+    l.apply();
+    assert_eq!(l.dp.sweep(t0 + 3599 * 1_000_000_000).removed_tcp, 0);
+    assert_eq!(l.dp.sweep(t0 + 3601 * 1_000_000_000).removed_tcp, 1);
+});

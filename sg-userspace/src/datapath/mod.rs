@@ -6,17 +6,20 @@
 //! and family to it, then the old entries are freed. A packet sees the old or the new ruleset,
 //! never a mix; a failed write leaves the old ruleset in force.
 
+mod batch;
+
 use std::{
     collections::HashMap,
     fs, io,
     net::IpAddr,
+    os::fd::AsFd,
     path::{Path, PathBuf},
 };
 
 use aya::{
     Ebpf, EbpfLoader,
     maps::{
-        HashMap as BpfHashMap, LpmTrie, MapData, MapError, PerCpuArray, PerCpuHashMap,
+        HashMap as BpfHashMap, IterableMap, LpmTrie, MapData, MapError, PerCpuArray, PerCpuHashMap,
         lpm_trie::Key,
     },
     programs::{
@@ -151,6 +154,7 @@ pub struct Datapath {
     rule_hits: PerCpuHashMap<MapData, RuleHitKey, RuleHits>,
     /// Counters of rulesets already replaced, by (interface, rule id).
     rule_totals: HashMap<(String, String), RuleHits>,
+    swept: u64,
     next_entry: u32,
     next_ruleset: u32,
     next_port_set: u32,
@@ -242,6 +246,7 @@ impl Datapath {
             ct_other,
             rule_hits,
             rule_totals: HashMap::new(),
+            swept: 0,
             next_entry: 0,
             next_ruleset: 1,
             next_port_set: 1,
@@ -677,6 +682,79 @@ impl Datapath {
         out
     }
 
+    /// The current time on the maps' clock (for [`Datapath::sweep`]).
+    pub fn now() -> u64 {
+        monotonic_ns()
+    }
+
+    /// Removes tracked flows idle past their timeout at `now` (the maps' clock, injectable so
+    /// tests can sweep "5 days later"), and entries of interfaces no longer protected. Reads
+    /// the tables with batch lookups; re-reads each candidate just before deleting it, so a
+    /// flow that came back to life meanwhile is kept.
+    pub fn sweep(&mut self, now: u64) -> SweepReport {
+        let mut report = SweepReport::default();
+        let cfgs: HashMap<u32, IfaceCfg> = self
+            .attached
+            .values()
+            .map(|a| (a.ifindex, iface_cfg(&a.written, a.slot, &a.iface)))
+            .collect();
+        let expired = |k: &CtKey, v: &CtValue| match cfgs.get(&k.ifindex) {
+            Some(cfg) => {
+                now.saturating_sub(v.last_seen_ns) > timeout_s(v, k.proto, cfg) * 1_000_000_000
+            }
+            None => true,
+        };
+        for tcp in [true, false] {
+            let map = if tcp {
+                &mut self.ct_tcp
+            } else {
+                &mut self.ct_other
+            };
+            let entries = match batch::lookup_all::<CtKey, CtValue>(map.map().fd().as_fd(), 8192) {
+                Ok(e) => e,
+                Err(e) => {
+                    warn!(error = %e, "reading the conntrack table failed");
+                    continue;
+                }
+            };
+            report.examined += entries.len() as u64;
+            for (k, v) in entries {
+                if !expired(&k, &v) {
+                    continue;
+                }
+                let still = map.get(&k, 0).map(|cur| expired(&k, &cur)).unwrap_or(false);
+                if still && map.remove(&k).is_ok() {
+                    if tcp {
+                        report.removed_tcp += 1;
+                    } else {
+                        report.removed_other += 1;
+                    }
+                }
+            }
+        }
+        self.swept += report.removed_tcp + report.removed_other;
+        report
+    }
+
+    /// Entries removed by sweeps since the datapath was loaded.
+    pub fn swept(&self) -> u64 {
+        self.swept
+    }
+
+    /// Conntrack allowance (SG-ENF-9): (entries in use, maximum) of the TCP and the other map.
+    pub fn conntrack_usage(&self) -> [(u64, u64); 2] {
+        [
+            (
+                self.ct_tcp.keys().flatten().count() as u64,
+                self.cfg.ct_tcp_max as u64,
+            ),
+            (
+                self.ct_other.keys().flatten().count() as u64,
+                self.cfg.ct_other_max as u64,
+            ),
+        ]
+    }
+
     /// Removes tracked flows; returns how many were removed.
     pub fn flush(&mut self, flows: &[Flow]) -> usize {
         flows
@@ -779,6 +857,14 @@ fn add_hits(total: &mut RuleHits, h: &RuleHits) {
     total.packets += h.packets;
     total.bytes += h.bytes;
     total.last_ns = total.last_ns.max(h.last_ns);
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub examined: u64,
+    pub removed_tcp: u64,
+    pub removed_other: u64,
 }
 
 /// Which program a packet runs through.

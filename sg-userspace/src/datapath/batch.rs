@@ -1,0 +1,70 @@
+//! `BPF_MAP_LOOKUP_BATCH` for hash maps (aya 0.14 has no batch operations): one system call
+//! reads many entries, which is what makes sweeping a million-entry table cheap.
+
+use std::{io, mem::size_of, os::fd::AsRawFd};
+
+use aya::Pod;
+
+const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
+
+/// The `batch` member of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct BatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
+    flags: u64,
+}
+
+/// Reads every entry of a (non-per-CPU) hash map, `chunk` at a time.
+pub fn lookup_all<K: Pod + Default, V: Pod + Default>(
+    map: impl AsRawFd,
+    chunk: usize,
+) -> io::Result<Vec<(K, V)>> {
+    let mut out = Vec::new();
+    // The kernel's batch token for hash maps is a bucket index (u32); keep room for more.
+    let (mut token_in, mut token_out) = ([0u8; 16], [0u8; 16]);
+    let mut first = true;
+    loop {
+        let mut keys = vec![K::default(); chunk];
+        let mut values = vec![V::default(); chunk];
+        let mut attr = BatchAttr {
+            in_batch: if first {
+                0
+            } else {
+                token_in.as_mut_ptr() as u64
+            },
+            out_batch: token_out.as_mut_ptr() as u64,
+            keys: keys.as_mut_ptr() as u64,
+            values: values.as_mut_ptr() as u64,
+            count: chunk as u32,
+            map_fd: map.as_raw_fd() as u32,
+            ..Default::default()
+        };
+        // SAFETY: `attr` points at live buffers of `chunk` keys and values of the map's key and
+        // value types, and at 16-byte tokens; the kernel writes at most that much.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_bpf,
+                BPF_MAP_LOOKUP_BATCH,
+                &mut attr as *mut BatchAttr,
+                size_of::<BatchAttr>() as u32,
+            )
+        };
+        let err = (ret < 0).then(io::Error::last_os_error);
+        let n = attr.count as usize;
+        out.extend(keys.into_iter().zip(values).take(n));
+        match err {
+            None => {}
+            Some(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(out),
+            Some(e) => return Err(e),
+        }
+        token_in = token_out;
+        first = false;
+    }
+}
