@@ -10,7 +10,8 @@ pub mod rule;
 pub mod stats;
 
 /// Layout version of the pinned maps. Bump whenever a key or value layout, a map name or a map
-/// type changes, so a daemon never reinterprets maps pinned by an incompatible build.
+/// type changes, so a daemon never reinterprets maps pinned by an incompatible build: pins live
+/// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
@@ -25,6 +26,20 @@ pub mod maps {
     pub const FRAGS: &str = "FRAGS";
     pub const IFACE_ADDRS: &str = "IFACE_ADDRS";
     pub const RULE_HITS: &str = "RULE_HITS";
+
+    /// Every map, for pinning.
+    pub const ALL: [&str; 10] = [
+        IFACE_CFG,
+        RULES_V4,
+        RULES_V6,
+        PORT_SETS,
+        CT_TCP,
+        CT_OTHER,
+        STATS,
+        FRAGS,
+        IFACE_ADDRS,
+        RULE_HITS,
+    ];
 
     /// Program names (the function names in `sg-ebpf`).
     pub const PROG_XDP: &str = "sg_xdp";

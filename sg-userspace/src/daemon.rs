@@ -131,6 +131,7 @@ impl Core {
             // Interfaces that are missing now are attached when they appear (refresh).
             warn!(error = %e.message, "not every interface could be protected at start");
         }
+        core.datapath.collect_garbage();
         Ok(core)
     }
 
@@ -406,11 +407,6 @@ impl Core {
         }
         out
     }
-
-    /// Orderly shutdown: remove pins (the programs detach when the process exits).
-    pub fn shutdown(&self) {
-        self.datapath.unpin();
-    }
 }
 
 /// Counters as printed: packets, bytes and the time of the last packet (if any).
@@ -425,9 +421,12 @@ fn hits_json(h: &RuleHits) -> Value {
 
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    // Refuse early if another daemon serves this socket; listen only once ready, so a client
+    // that connects finds the datapath loaded and the interfaces protected.
+    server::refuse_if_live(&cfg.socket)?;
+    let core = Core::open(&cfg)?;
     let listener =
         server::bind(&cfg.socket).with_context(|| format!("binding {}", cfg.socket.display()))?;
-    let core = Core::open(&cfg)?;
     let core = Arc::new(Mutex::new(core));
     info!(socket = %cfg.socket.display(), "sgd ready");
     let handler = {
@@ -462,7 +461,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         () = shutdown => Ok(()),
     };
     info!("sgd stopping");
+    // The pinned programs, links and maps stay: the interfaces remain protected, with their
+    // tracked flows, until a new sgd takes over (or `sgd --cleanup`).
     let _ = std::fs::remove_file(&cfg.socket);
-    core.lock().unwrap_or_else(|p| p.into_inner()).shutdown();
+    drop(core);
     result
 }

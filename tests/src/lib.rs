@@ -246,7 +246,11 @@ impl Daemon {
             .arg(self.dir.path().join("state"))
             .arg("--socket")
             .arg(self.socket())
-            .args(["--pin-dir", "/sys/fs/bpf/sg"])
+            .args(if self.args.iter().any(|a| a == "--pin-dir") {
+                &[][..]
+            } else {
+                &["--pin-dir", "/sys/fs/bpf/sg"][..]
+            })
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -294,6 +298,20 @@ impl Daemon {
                 thread::sleep(Duration::from_millis(20));
             }
         }
+    }
+
+    /// Kills the daemon with SIGKILL: no chance to clean anything up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the daemon again with the same state directory, socket and arguments.
+    pub fn respawn(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the daemon first");
+        self.spawn();
     }
 
     pub fn restart(&mut self) {
@@ -344,6 +362,69 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A bpf filesystem mounted in the root mount namespace (under /run), where pins outlive a
+/// daemon started with `ip netns exec` (whose own /sys/fs/bpf dies with it). Everything
+/// pinned there is removed and the mount undone on drop.
+pub struct BpfFs {
+    pub path: PathBuf,
+}
+
+impl BpfFs {
+    pub fn mount() -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = PathBuf::from(format!("/run/sgt-{}-{n}-bpf", std::process::id()));
+        std::fs::create_dir_all(&path).expect("mount point");
+        nix::mount::mount(
+            Some("bpf"),
+            &path,
+            Some("bpf"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .expect("mount bpffs");
+        Self { path }
+    }
+}
+
+impl Drop for BpfFs {
+    fn drop(&mut self) {
+        if let Ok(entries) = std::fs::read_dir(&self.path) {
+            for e in entries.flatten() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let _ = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+/// A UDP socket in a namespace, kept open to talk to one peer: a UDP stream.
+pub struct UdpFlow(UdpSocket);
+
+pub fn udp_open(ns: &Netns, addr: &str, port: u16) -> UdpFlow {
+    let target = sock(addr, port);
+    let s = ns.run(move || {
+        let s = UdpSocket::bind(if target.is_ipv4() {
+            sock("0.0.0.0", 0)
+        } else {
+            sock("::", 0)
+        })
+        .expect("bind");
+        s.connect(target).expect("connect");
+        s
+    });
+    s.set_read_timeout(Some(BLOCKED_AFTER)).expect("timeout");
+    UdpFlow(s)
+}
+
+impl UdpFlow {
+    pub fn echoes(&self) -> bool {
+        let mut buf = [0u8; 8];
+        self.0.send(b"stream!").is_ok()
+            && matches!(self.0.recv(&mut buf), Ok(7) if &buf[..7] == b"stream!")
     }
 }
 

@@ -12,16 +12,22 @@ use tracing::{debug, warn};
 use super::{MAX_FRAME, Request, Response};
 use crate::model::ApiError;
 
+/// Fails if a live daemon is listening on the socket.
+pub fn refuse_if_live(path: &Path) -> io::Result<()> {
+    if path.exists() && std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("another sgd is already listening on {}", path.display()),
+        ));
+    }
+    Ok(())
+}
+
 /// Binds the socket. A live daemon already listening there is an error; a stale socket file
 /// left by a dead one is removed.
 pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    refuse_if_live(path)?;
     if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(io::Error::new(
-                io::ErrorKind::AddrInUse,
-                format!("another sgd is already listening on {}", path.display()),
-            ));
-        }
         std::fs::remove_file(path)?;
     }
     if let Some(dir) = path.parent() {

@@ -29,6 +29,11 @@ struct Args {
     /// XDP attach mode.
     #[arg(long, value_enum, default_value_t = XdpModeChoice::Auto)]
     xdp_mode: XdpModeChoice,
+    /// Remove everything pinned under --pin-dir (the programs detach from every interface,
+    /// tracked flows are forgotten) and exit. sgd otherwise leaves its datapath pinned when it
+    /// stops, so interfaces stay protected across restarts and upgrades.
+    #[arg(long)]
+    cleanup: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,6 +44,12 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if args.cleanup {
+        sg_userspace::datapath::Datapath::cleanup(&args.pin_dir)
+            .with_context(|| format!("removing {}", args.pin_dir.display()))?;
+        tracing::info!(pin_dir = %args.pin_dir.display(), "removed the pinned datapath");
+        return Ok(());
+    }
     let mut cfg = Config {
         state_dir: args.state_dir,
         socket: args.socket,

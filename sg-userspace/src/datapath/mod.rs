@@ -24,11 +24,14 @@ use aya::{
     },
     programs::{
         ProgramError, SchedClassifier, TcAttachType, TestRun, TestRunOptions, Xdp, XdpMode,
-        tc::SchedClassifierLinkId, xdp::XdpLinkId,
+        links::{FdLink, PinnedLink},
+        tc::SchedClassifierLink,
+        xdp::XdpLink,
     },
 };
 use ipnet::IpNet;
 use sg_common::{
+    SCHEMA_VERSION,
     conntrack::{CLOCK_BASE_NS, CtKey, CtValue, timeout_s},
     iface::{AddrKey, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
     maps as names,
@@ -85,6 +88,12 @@ pub enum DatapathError {
         #[source]
         source: ProgramError,
     },
+    #[error("the TC link of {iface} cannot be owned: {source}")]
+    Link {
+        iface: String,
+        #[source]
+        source: aya::programs::links::LinkError,
+    },
     #[error("no free interface slot: at most {MAX_IFACES} interfaces can be protected")]
     NoSlot,
 }
@@ -136,8 +145,15 @@ struct Attached {
     written: Written,
     /// Keys written to `IFACE_ADDRS`.
     addrs: Vec<AddrKey>,
-    xdp: Option<XdpLinkId>,
-    tc: Option<SchedClassifierLinkId>,
+    xdp: Option<OwnedLink>,
+    tc: Option<OwnedLink>,
+}
+
+/// A link this daemon owns, pinned when the daemon pins (so it outlives the daemon); dropped
+/// and unpinned to detach.
+struct OwnedLink {
+    link: FdLink,
+    pin: Option<PathBuf>,
 }
 
 pub struct Datapath {
@@ -159,6 +175,10 @@ pub struct Datapath {
     next_ruleset: u32,
     next_port_set: u32,
     attached: HashMap<String, Attached>,
+    /// `<pin-dir>/v<N>/links` when pinning.
+    links_dir: Option<PathBuf>,
+    /// Interface configurations found in reused maps (a previous run's), by ifindex.
+    previous: HashMap<u32, IfaceCfg>,
 }
 
 /// Makes sure `dir`'s parent is on a bpf filesystem, mounting one there if not (as under
@@ -191,28 +211,42 @@ impl Datapath {
     /// Loads the programs and maps and pins the maps under the pin directory, replacing any
     /// pins a previous run left there.
     pub fn load(cfg: DatapathConfig) -> Result<Self, DatapathError> {
-        if let Some(dir) = &cfg.pin_dir {
+        // Pins of this layout version live in <pin-dir>/v<N>/{maps,links}; others are removed.
+        let layout = cfg
+            .pin_dir
+            .as_ref()
+            .map(|d| d.join(format!("v{SCHEMA_VERSION}")));
+        if let (Some(dir), Some(layout)) = (&cfg.pin_dir, &layout) {
             ensure_bpffs(dir)?;
             let pin_err = |source| DatapathError::BpfFs {
                 path: dir.clone(),
                 source,
             };
-            if dir.exists() {
-                fs::remove_dir_all(dir).map_err(pin_err)?;
-            }
             fs::create_dir_all(dir).map_err(pin_err)?;
-        }
-        let mut ebpf = EbpfLoader::new()
-            .map_max_entries(names::CT_TCP, cfg.ct_tcp_max)
-            .map_max_entries(names::CT_OTHER, cfg.ct_other_max)
-            .load(EBPF_OBJECT)?;
-        if let Some(dir) = &cfg.pin_dir {
-            for (name, map) in ebpf.maps() {
-                let path = dir.join(name);
-                map.pin(&path)
-                    .map_err(|source| DatapathError::Pin { path, source })?;
+            for old in fs::read_dir(dir).map_err(pin_err)?.flatten() {
+                if old.path() != *layout {
+                    warn!(path = %old.path().display(), "removing pins of an incompatible layout");
+                    fs::remove_dir_all(old.path()).map_err(pin_err)?;
+                }
             }
+            fs::create_dir_all(layout.join("maps")).map_err(pin_err)?;
+            fs::create_dir_all(layout.join("links")).map_err(pin_err)?;
         }
+        let map_pins: Vec<(&str, PathBuf)> = layout
+            .iter()
+            .flat_map(|l| names::ALL.iter().map(move |n| (*n, l.join("maps").join(n))))
+            .collect();
+        let reused = map_pins.iter().any(|(_, p)| p.exists());
+        let mut loader = EbpfLoader::new();
+        loader
+            .map_max_entries(names::CT_TCP, cfg.ct_tcp_max)
+            .map_max_entries(names::CT_OTHER, cfg.ct_other_max);
+        for (name, path) in &map_pins {
+            // Reuses the pinned map if there is one (tracked flows survive a restart), else
+            // creates and pins it.
+            loader.map_pin_path(name, path.as_path());
+        }
+        let mut ebpf = loader.load(EBPF_OBJECT)?;
         program::<Xdp>(&mut ebpf, names::PROG_XDP)?.load()?;
         program::<SchedClassifier>(&mut ebpf, names::PROG_TC_EGRESS)?.load()?;
         let mut take = |name: &'static str| ebpf.take_map(name).ok_or(DatapathError::Missing(name));
@@ -232,7 +266,8 @@ impl Datapath {
             BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
         let rule_hits =
             PerCpuHashMap::try_from(take(names::RULE_HITS)?).map_err(map_err(names::RULE_HITS))?;
-        info!(pin_dir = ?cfg.pin_dir, "datapath loaded");
+        info!(pin_dir = ?cfg.pin_dir, reused, "datapath loaded");
+        let links_dir = layout.map(|l| l.join("links"));
         Ok(Self {
             ebpf,
             cfg,
@@ -251,7 +286,130 @@ impl Datapath {
             next_ruleset: 1,
             next_port_set: 1,
             attached: HashMap::new(),
-        })
+            links_dir,
+            previous: HashMap::new(),
+        }
+        .resume())
+    }
+
+    /// Picks up where a previous run left reused maps: ids continue after the ones in use and
+    /// interfaces keep their counter slots.
+    fn resume(mut self) -> Self {
+        self.previous = self.iface_cfg.iter().flatten().collect();
+        let max_ruleset = self
+            .previous
+            .values()
+            .flat_map(|c| c.ruleset.iter().flatten().copied())
+            .max();
+        self.next_ruleset = max_ruleset.unwrap_or(0).wrapping_add(1).max(1);
+        let max_set = self.port_sets.keys().flatten().max();
+        self.next_port_set = max_set.unwrap_or(0).wrapping_add(1).max(1);
+        let v4 = self.rules_v4.iter().flatten().map(|(_, v)| v.entry);
+        let v6 = self.rules_v6.iter().flatten().map(|(_, v)| v.entry);
+        self.next_entry = v4.chain(v6).max().map_or(0, |e| e.wrapping_add(1));
+        if !self.previous.is_empty() {
+            info!(
+                interfaces = self.previous.len(),
+                "resuming from pinned maps"
+            );
+        }
+        self
+    }
+
+    /// After the first enforcement following a restart: frees what the previous run wrote and
+    /// nothing uses any more (its rulesets, port sets, addresses, counters, and the pinned
+    /// links and configuration of interfaces no longer protected).
+    pub fn collect_garbage(&mut self) {
+        let live: HashMap<u32, &Attached> =
+            self.attached.values().map(|a| (a.ifindex, a)).collect();
+        for (ifindex, _) in std::mem::take(&mut self.previous) {
+            if !live.contains_key(&ifindex) {
+                let _ = self.iface_cfg.remove(&ifindex);
+            }
+        }
+        let rulesets: std::collections::HashSet<u32> = live
+            .values()
+            .flat_map(|a| a.written.rulesets.iter().flatten().copied())
+            .collect();
+        let sets: std::collections::HashSet<u32> = live
+            .values()
+            .flat_map(|a| a.written.port_sets.iter().copied())
+            .collect();
+        let entries: std::collections::HashSet<u32> = live
+            .values()
+            .flat_map(|a| a.written.credits.keys().copied())
+            .collect();
+        let v4: Vec<Key<LpmV4>> = self
+            .rules_v4
+            .keys()
+            .flatten()
+            .filter(|k| !rulesets.contains(&k.data().ruleset))
+            .collect();
+        for k in v4 {
+            let _ = self.rules_v4.remove(&k);
+        }
+        let v6: Vec<Key<LpmV6>> = self
+            .rules_v6
+            .keys()
+            .flatten()
+            .filter(|k| !rulesets.contains(&k.data().ruleset))
+            .collect();
+        for k in v6 {
+            let _ = self.rules_v6.remove(&k);
+        }
+        let stale: Vec<u32> = self
+            .port_sets
+            .keys()
+            .flatten()
+            .filter(|k| !sets.contains(k))
+            .collect();
+        for k in stale {
+            let _ = self.port_sets.remove(&k);
+        }
+        let addrs: std::collections::HashSet<AddrKey> = live
+            .values()
+            .flat_map(|a| a.addrs.iter().copied())
+            .collect();
+        let stale: Vec<AddrKey> = self
+            .iface_addrs
+            .keys()
+            .flatten()
+            .filter(|k| !addrs.contains(k))
+            .collect();
+        for k in stale {
+            let _ = self.iface_addrs.remove(&k);
+        }
+        let stale: Vec<RuleHitKey> = self
+            .rule_hits
+            .keys()
+            .flatten()
+            .filter(|k| !entries.contains(&k.entry))
+            .collect();
+        for k in stale {
+            let _ = self.rule_hits.remove(&k);
+        }
+        if let Some(dir) = &self.links_dir {
+            let wanted: Vec<PathBuf> = self
+                .attached
+                .values()
+                .flat_map(|a| ["xdp", "tc"].map(|h| dir.join(link_pin_name(a.ifindex, h))))
+                .collect();
+            for pin in fs::read_dir(dir).into_iter().flatten().flatten() {
+                if !wanted.contains(&pin.path()) {
+                    info!(pin = %pin.path().display(), "detaching an interface no longer protected");
+                    let _ = fs::remove_file(pin.path());
+                }
+            }
+        }
+    }
+
+    /// Removes everything a daemon pinned under `pin_dir` (`sgd --cleanup`): the links go,
+    /// so the programs detach, and the maps are freed.
+    pub fn cleanup(pin_dir: &Path) -> io::Result<()> {
+        match fs::remove_dir_all(pin_dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
     }
 
     pub fn is_attached(&self, iface: &str) -> bool {
@@ -396,6 +554,17 @@ impl Datapath {
         }
     }
 
+    /// Where an interface's link is pinned: by ifindex, so a pin is never reused for another
+    /// device of the same name (and bpffs refuses the dots interface names may have).
+    fn link_pin(&self, ifindex: u32, hook: &str) -> Option<PathBuf> {
+        self.links_dir
+            .as_ref()
+            .map(|d| d.join(link_pin_name(ifindex, hook)))
+    }
+
+    /// Attaches both programs to an interface. A link pinned by a previous run for this
+    /// interface is reused: its program is replaced atomically (no moment unprotected), and the
+    /// interface keeps its tracked flows.
     fn attach_links(
         &mut self,
         name: &str,
@@ -406,29 +575,59 @@ impl Datapath {
             iface: name.to_owned(),
             source,
         };
+        let (xdp_pin, tc_pin) = (self.link_pin(ifindex, "xdp"), self.link_pin(ifindex, "tc"));
         let xdp_mode = self.cfg.xdp_mode;
         let xdp = self.xdp_prog()?;
-        let mode = match xdp_mode {
-            XdpModeChoice::Native => XdpMode::Driver,
-            XdpModeChoice::Skb => XdpMode::Skb,
-            XdpModeChoice::Auto if has_driver(name) => XdpMode::Driver,
-            XdpModeChoice::Auto => XdpMode::Skb,
-        };
-        let link = match xdp.attach_to_if_index(ifindex, mode) {
-            Ok(l) => l,
-            Err(e) if xdp_mode == XdpModeChoice::Auto && mode == XdpMode::Driver => {
-                warn!(iface = name, error = %e, "native XDP failed; falling back to generic (skb) mode");
-                xdp.attach_to_if_index(ifindex, XdpMode::Skb)
-                    .map_err(attach_err)?
+        let reused = pinned_link(&xdp_pin).and_then(|l| XdpLink::try_from(l).ok()).and_then(|l| {
+            xdp.attach_to_link(l).map_err(|e| warn!(iface = name, error = %e, "a pinned XDP link could not be reused")).ok()
+        });
+        let id = match reused {
+            Some(id) => id,
+            None => {
+                let mode = match xdp_mode {
+                    XdpModeChoice::Native => XdpMode::Driver,
+                    XdpModeChoice::Skb => XdpMode::Skb,
+                    XdpModeChoice::Auto if has_driver(name) => XdpMode::Driver,
+                    XdpModeChoice::Auto => XdpMode::Skb,
+                };
+                match xdp.attach_to_if_index(ifindex, mode) {
+                    Ok(l) => l,
+                    Err(e) if xdp_mode == XdpModeChoice::Auto && mode == XdpMode::Driver => {
+                        warn!(iface = name, error = %e, "native XDP failed; falling back to generic (skb) mode");
+                        xdp.attach_to_if_index(ifindex, XdpMode::Skb)
+                            .map_err(attach_err)?
+                    }
+                    Err(e) => return Err(attach_err(e)),
+                }
             }
-            Err(e) => return Err(attach_err(e)),
         };
-        a.xdp = Some(link);
-        a.tc = Some(
-            self.tc_prog()?
-                .attach(name, TcAttachType::Egress)
-                .map_err(attach_err)?,
-        );
+        let link = xdp.take_link(id)?;
+        // Kernels >= 5.9 attach XDP through links (fd-based, pinnable).
+        let fd = FdLink::try_from(link).map_err(|source| DatapathError::Link {
+            iface: name.to_owned(),
+            source,
+        })?;
+        a.xdp = Some(own(fd, xdp_pin)?);
+        let tc = self.tc_prog()?;
+        let reused = pinned_link(&tc_pin)
+            .and_then(|l| SchedClassifierLink::try_from(l).ok())
+            .and_then(|l| {
+                tc.attach_to_link(l)
+                    .map_err(
+                        |e| warn!(iface = name, error = %e, "a pinned TC link could not be reused"),
+                    )
+                    .ok()
+            });
+        let id = match reused {
+            Some(id) => id,
+            None => tc.attach(name, TcAttachType::Egress).map_err(attach_err)?,
+        };
+        let link = tc.take_link(id)?;
+        let fd = FdLink::try_from(link).map_err(|source| DatapathError::Link {
+            iface: name.to_owned(),
+            source,
+        })?;
+        a.tc = Some(own(fd, tc_pin)?);
         Ok(())
     }
 
@@ -451,15 +650,13 @@ impl Datapath {
 
     /// Detaches links and frees entries; keeps going on errors and logs each.
     fn teardown(&mut self, a: Attached) {
-        if let Some(link) = a.xdp
-            && let Err(e) = self.xdp_prog().and_then(|p| Ok(p.detach(link)?))
-        {
-            warn!(error = %e, "detaching XDP failed");
-        }
-        if let Some(link) = a.tc
-            && let Err(e) = self.tc_prog().and_then(|p| Ok(p.detach(link)?))
-        {
-            warn!(error = %e, "detaching TC failed");
+        for OwnedLink { link, pin } in [a.xdp, a.tc].into_iter().flatten() {
+            if let Some(pin) = pin
+                && let Err(e) = fs::remove_file(&pin)
+            {
+                warn!(error = %e, pin = %pin.display(), "unpinning a link failed");
+            }
+            drop(link);
         }
         if let Err(e) = self.iface_cfg.remove(&a.ifindex) {
             warn!(error = %e, "removing interface configuration failed");
@@ -770,15 +967,6 @@ impl Datapath {
             .count()
     }
 
-    /// Removes the pinned maps (on orderly shutdown).
-    pub fn unpin(&self) {
-        if let Some(dir) = &self.cfg.pin_dir
-            && let Err(e) = fs::remove_dir_all(dir)
-        {
-            warn!(error = %e, "removing pins failed");
-        }
-    }
-
     /// Runs one hook's program on a frame with BPF_PROG_TEST_RUN, as if it crossed interface
     /// `ifindex` (which must exist in this network namespace). Returns whether it passed and
     /// the kernel's average time per run. For tests and benchmarks; map state changes as for
@@ -886,6 +1074,38 @@ pub struct TestRunOutcome {
 
 const TC_ACT_SHOT: i32 = 2;
 const XDP_PASS: u32 = 2;
+
+fn link_pin_name(ifindex: u32, hook: &str) -> String {
+    format!("if{ifindex}-{hook}")
+}
+
+/// Opens a link pinned at `pin`, if there is one.
+fn pinned_link(pin: &Option<PathBuf>) -> Option<FdLink> {
+    let pin = pin.as_ref()?;
+    match PinnedLink::from_pin(pin) {
+        Ok(p) => Some(FdLink::from(p)),
+        Err(_) => None,
+    }
+}
+
+/// Takes ownership of a link, pinning it at `pin` (replacing a stale pin there).
+fn own(link: FdLink, pin: Option<PathBuf>) -> Result<OwnedLink, DatapathError> {
+    let Some(path) = pin else {
+        return Ok(OwnedLink { link, pin: None });
+    };
+    if path.exists() {
+        // The same link, already pinned (reused), or a stale one: pin the live link afresh.
+        let _ = fs::remove_file(&path);
+    }
+    let pinned = link.pin(&path).map_err(|source| DatapathError::Pin {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(OwnedLink {
+        link: FdLink::from(pinned),
+        pin: Some(path),
+    })
+}
 
 /// A tracked flow as userspace reports it.
 #[derive(Debug, Clone)]

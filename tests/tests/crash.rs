@@ -1,0 +1,148 @@
+//! Crash and upgrade safety: the datapath is pinned, so `kill -9` of sgd leaves interfaces
+//! protected with the last ruleset and tracked flows flowing; a restarted sgd takes the
+//! pinned state over without dropping a tracked flow; `sgd --cleanup` removes everything.
+
+use sg_tests::*;
+
+#[test]
+fn tcp_and_udp_flows_survive_kill9_and_restart() {
+    if !require_root("tcp_and_udp_flows_survive_kill9_and_restart") {
+        return;
+    }
+    let t = Topology::new();
+    let bpf = BpfFs::mount();
+    let pin = bpf.path.join("sg");
+    // A layout pinned by an incompatible build is detected and removed.
+    std::fs::create_dir_all(pin.join("v0").join("maps")).expect("old layout");
+    let pin_arg = pin.to_str().expect("utf-8").to_owned();
+    let mut d = Daemon::start_with(&t.fw, None, &["--pin-dir", &pin_arg]);
+    assert!(!pin.join("v0").exists(), "the old layout is gone");
+    let _tcp = tcp_server(&t.fw, 8080);
+    let _udp = udp_server(&t.fw, 5300);
+    let g = d.create_group("web");
+    let tcp_rule = [
+        "--group-id",
+        g.as_str(),
+        "--protocol",
+        "tcp",
+        "--port",
+        "8080",
+        "--cidr",
+        "192.0.2.0/24",
+    ];
+    let udp_rule = [
+        "--group-id",
+        g.as_str(),
+        "--protocol",
+        "udp",
+        "--port",
+        "5300",
+        "--cidr",
+        "198.51.100.0/24",
+    ];
+    d.ok(&[&["authorize-security-group-ingress"][..], &tcp_rule].concat());
+    d.ok(&[&["authorize-security-group-ingress"][..], &udp_rule].concat());
+    for i in ["fwa", "fwb"] {
+        d.ok(&[
+            "modify-network-interface-attribute",
+            "--network-interface-id",
+            i,
+            "--groups",
+            &g,
+        ]);
+    }
+    let mut conn = tcp_open(&t.a, FW_A4, 8080);
+    let stream = udp_open(&t.b, FW_B4, 5300);
+    assert!(conn.echoes() && stream.echoes() && stream.echoes());
+
+    d.kill9();
+    assert!(conn.echoes(), "TCP flow after kill -9");
+    assert!(stream.echoes(), "UDP stream after kill -9");
+    assert!(
+        !tcp_connects(&t.b, FW_B4, 8080),
+        "still protected after kill -9"
+    );
+    assert!(tcp_connects(&t.a, FW_A4, 8080), "with the last ruleset");
+
+    d.respawn();
+    // No traffic between the restart and the revokes: the flows can only survive through
+    // the entries the previous daemon's datapath made (SG-ENF-2).
+    d.ok(&[&["revoke-security-group-ingress"][..], &tcp_rule].concat());
+    d.ok(&[&["revoke-security-group-ingress"][..], &udp_rule].concat());
+    assert!(conn.echoes(), "TCP flow across the restart");
+    assert!(stream.echoes(), "UDP stream across the restart");
+    assert!(
+        !tcp_connects(&t.a, FW_A4, 8080),
+        "the new daemon enforces its rules"
+    );
+    let flows = d.ok(&["describe-conntrack"]);
+    assert!(
+        flows["ConnectionTrackingEntries"]
+            .as_array()
+            .map_or(0, Vec::len)
+            >= 2,
+        "{flows}"
+    );
+    let ni = d.ok(&[
+        "describe-network-interfaces",
+        "--network-interface-ids",
+        "fwa",
+    ]);
+    assert!(
+        ni["NetworkInterfaces"][0]["Statistics"]["pass_conntrack"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "counters kept: {ni}"
+    );
+
+    // An orderly stop keeps the firewall up too.
+    d.stop();
+    assert!(conn.echoes());
+    assert!(!tcp_connects(&t.b, FW_B4, 8080));
+
+    // sgd --cleanup removes everything: the interfaces are no longer filtered.
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &t.fw.name])
+        .arg(bin("sgd"))
+        .args(["--cleanup", "--pin-dir", &pin_arg])
+        .output()
+        .expect("sgd --cleanup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!pin.exists());
+    assert!(tcp_connects(&t.b, FW_B4, 8080), "unfiltered after cleanup");
+}
+
+/// Detaching an interface removes what was pinned for it.
+#[test]
+fn deleting_an_interface_unpins_its_links() {
+    if !require_root("deleting_an_interface_unpins_its_links") {
+        return;
+    }
+    let t = Topology::new();
+    let bpf = BpfFs::mount();
+    let pin = bpf.path.join("sg");
+    let d = Daemon::start_with(&t.fw, None, &["--pin-dir", pin.to_str().expect("utf-8")]);
+    let g = d.create_group("web");
+    d.ok(&[
+        "modify-network-interface-attribute",
+        "--network-interface-id",
+        "fwa",
+        "--groups",
+        &g,
+    ]);
+    let links = pin.join("v1").join("links");
+    assert_eq!(
+        std::fs::read_dir(&links).expect("links").count(),
+        2,
+        "XDP and TC links pinned"
+    );
+    d.ok(&["delete-network-interface", "--network-interface-id", "fwa"]);
+    assert_eq!(std::fs::read_dir(&links).expect("links").count(), 0);
+    let _srv = tcp_server(&t.fw, 9999);
+    assert!(tcp_connects(&t.a, FW_A4, 9999), "unfiltered");
+}
