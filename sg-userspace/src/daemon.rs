@@ -419,6 +419,9 @@ fn hits_json(h: &RuleHits) -> Value {
     v
 }
 
+/// How often expired tracked flows are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     // Refuse early if another daemon serves this socket; listen only once ready, so a client
@@ -436,18 +439,31 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             core.handle(req)
         })
     };
+    // Link and address events trigger a refresh at once; the timer is the safety net.
+    let changed = Arc::new(tokio::sync::Notify::new());
+    if let Err(e) = crate::watch::spawn(changed.clone()) {
+        warn!(error = %e, "cannot watch netlink; interfaces and addresses are polled only");
+    }
     let refresher = {
         let core = core.clone();
         let every = cfg.refresh;
         async move {
             let mut tick = tokio::time::interval(every);
-            for n in 0u64.. {
-                tick.tick().await;
+            let mut last_sweep = std::time::Instant::now();
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = changed.notified() => {}
+                }
+                let sweep = last_sweep.elapsed() >= SWEEP_EVERY;
+                if sweep {
+                    last_sweep = std::time::Instant::now();
+                }
                 let core = core.clone();
                 let _ = tokio::task::spawn_blocking(move || {
                     let mut core = core.lock().unwrap_or_else(|p| p.into_inner());
                     core.refresh();
-                    if n % 5 == 4 {
+                    if sweep {
                         core.sweep();
                     }
                 })

@@ -15,3 +15,4 @@ pub mod model;
 pub mod paths;
 pub mod store;
 pub mod testkit;
+pub mod watch;

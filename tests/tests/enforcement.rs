@@ -254,3 +254,88 @@ fn rule_changes_under_traffic_are_atomic() {
     );
     assert_eq!(leaks, 0, "connections both versions deny got through");
 }
+
+/// An attached interface that disappears and comes back with the same name is protected
+/// again at once (sgd watches netlink), and address changes reach group references.
+#[test]
+fn interface_that_comes_back_is_reattached() {
+    if !require_root("interface_that_comes_back_is_reattached") {
+        return;
+    }
+    let t = Topology::new();
+    let d = Daemon::start(&t.fw);
+    let _allowed = tcp_server(&t.fw, 8080);
+    let _other = tcp_server(&t.fw, 9090);
+    let g = d.create_group("web");
+    d.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &g,
+        "--protocol",
+        "tcp",
+        "--port",
+        "8080",
+        "--cidr",
+        "192.0.2.0/24",
+    ]);
+    d.ok(&[
+        "modify-network-interface-attribute",
+        "--network-interface-id",
+        "fwa",
+        "--groups",
+        &g,
+    ]);
+    assert!(!tcp_connects(&t.a, FW_A4, 9090));
+    t.fw.ip(&["link", "del", "fwa"]);
+    let status = |d: &Daemon| {
+        d.ok(&[
+            "describe-network-interfaces",
+            "--network-interface-ids",
+            "fwa",
+        ])["NetworkInterfaces"][0]["Status"]
+            .clone()
+    };
+    let wait_for = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while status(&d) != want {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "status never became {want}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("available");
+    veth(
+        &t.fw,
+        "fwa",
+        &["192.0.2.1/24", "2001:db8:a::1/64"],
+        &t.a,
+        "eth0",
+        &["192.0.2.2/24", "2001:db8:a::2/64"],
+    );
+    wait_for("in-use");
+    assert!(
+        tcp_connects(&t.a, FW_A4, 8080),
+        "the rules apply to the new device"
+    );
+    assert!(!tcp_connects(&t.a, FW_A4, 9090), "and it is protected");
+    // An address added to the interface shows up (and would match group references).
+    t.fw.ip(&["addr", "add", "192.0.2.100/24", "dev", "fwa"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let ni = d.ok(&[
+            "describe-network-interfaces",
+            "--network-interface-ids",
+            "fwa",
+        ]);
+        if ni.to_string().contains("192.0.2.100") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new address never showed: {ni}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
