@@ -39,6 +39,8 @@ pub struct Config {
     pub ct_other_max: u32,
     /// How often interface addresses and devices are re-read (group references, SG-IF-3).
     pub refresh: Duration,
+    /// Where to serve the counters in the Prometheus text format over HTTP.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for Config {
@@ -52,6 +54,7 @@ impl Default for Config {
             ct_tcp_max: 1 << 18,
             ct_other_max: 1 << 16,
             refresh: Duration::from_secs(1),
+            metrics_listen: None,
         }
     }
 }
@@ -274,6 +277,7 @@ impl Core {
             Request::UnassignPrivateIpAddresses(r) => {
                 ops::assign_private_addresses(&mut next, r, false)
             }
+            Request::GetMetrics(_) => Ok(json!({ "Metrics": self.metrics() })),
             Request::DescribeConntrack(r) => {
                 let flows = conntrack::select(self.datapath.conntrack(), r, |i| {
                     self.state.interfaces.contains_key(i)
@@ -384,6 +388,89 @@ impl Core {
         ni
     }
 
+    /// The counters in the Prometheus text format (`sgd --metrics-listen`, `sgctl get-metrics`).
+    pub fn metrics(&mut self) -> String {
+        use std::fmt::Write as _;
+        let mut m = String::new();
+        let ifaces: Vec<String> = self.state.interfaces.keys().cloned().collect();
+        let _ = writeln!(
+            m,
+            "# HELP sg_packets_total Packets seen by the datapath, by interface and verdict reason."
+        );
+        let _ = writeln!(m, "# TYPE sg_packets_total counter");
+        for i in &ifaces {
+            for (reason, n) in REASON_NAMES
+                .iter()
+                .zip(self.datapath.stats(i).unwrap_or_default())
+            {
+                let _ = writeln!(
+                    m,
+                    "sg_packets_total{{interface=\"{i}\",reason=\"{reason}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            m,
+            "# HELP sg_conntrack_allowance_exceeded_total New flows refused because the table was full (SG-ENF-9)."
+        );
+        let _ = writeln!(m, "# TYPE sg_conntrack_allowance_exceeded_total counter");
+        let exceeded = REASON_NAMES
+            .iter()
+            .position(|r| *r == "conntrack_allowance_exceeded")
+            .unwrap_or(0);
+        for i in &ifaces {
+            let n = self.datapath.stats(i).map_or(0, |s| s[exceeded]);
+            let _ = writeln!(
+                m,
+                "sg_conntrack_allowance_exceeded_total{{interface=\"{i}\"}} {n}"
+            );
+        }
+        let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
+        let _ = writeln!(
+            m,
+            "# HELP sg_conntrack_allowance_available Tracked flows that can still be created."
+        );
+        let _ = writeln!(m, "# TYPE sg_conntrack_allowance_available gauge");
+        let _ = writeln!(
+            m,
+            "sg_conntrack_allowance_available{{table=\"tcp\"}} {}",
+            tcp_max.saturating_sub(tcp)
+        );
+        let _ = writeln!(
+            m,
+            "sg_conntrack_allowance_available{{table=\"other\"}} {}",
+            other_max.saturating_sub(other)
+        );
+        let _ = writeln!(m, "# HELP sg_conntrack_entries Tracked flows in the table.");
+        let _ = writeln!(m, "# TYPE sg_conntrack_entries gauge");
+        let _ = writeln!(m, "sg_conntrack_entries{{table=\"tcp\"}} {tcp}");
+        let _ = writeln!(m, "sg_conntrack_entries{{table=\"other\"}} {other}");
+        let _ = writeln!(
+            m,
+            "# HELP sg_conntrack_swept_total Expired tracked flows removed by the sweeper."
+        );
+        let _ = writeln!(m, "# TYPE sg_conntrack_swept_total counter");
+        let _ = writeln!(m, "sg_conntrack_swept_total {}", self.datapath.swept());
+        let _ = writeln!(
+            m,
+            "# HELP sg_rule_packets_total Packets admitted by each rule (SG-ENF-12)."
+        );
+        let _ = writeln!(m, "# TYPE sg_rule_packets_total counter");
+        for i in &ifaces {
+            let mut hits: Vec<(String, RuleHits)> =
+                self.datapath.rule_hits(i).into_iter().collect();
+            hits.sort_by(|a, b| a.0.cmp(&b.0));
+            for (rule, h) in hits {
+                let _ = writeln!(
+                    m,
+                    "sg_rule_packets_total{{interface=\"{i}\",rule=\"{rule}\"}} {}",
+                    h.packets
+                );
+            }
+        }
+        m
+    }
+
     /// Adds each rule's counters, summed over interfaces, to `describe-security-group-rules`
     /// output (SG-ENF-12).
     fn with_rule_statistics(&mut self, mut out: Value) -> Value {
@@ -417,6 +504,42 @@ fn hits_json(h: &RuleHits) -> Value {
         v["LastHit"] = json!(humantime::format_rfc3339_seconds(t).to_string());
     }
     v
+}
+
+/// Answers every HTTP request with the metrics (a scrape endpoint, nothing more).
+async fn serve_metrics(listener: tokio::net::TcpListener, core: Arc<Mutex<Core>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            continue;
+        };
+        let core = core.clone();
+        tokio::spawn(async move {
+            // Read the request head (bounded); its content does not matter.
+            let mut buf = vec![0u8; 8192];
+            let mut len = 0;
+            while len < buf.len() {
+                match conn.read(&mut buf[len..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => len += n,
+                }
+                if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            let body = tokio::task::spawn_blocking(move || {
+                core.lock().unwrap_or_else(|p| p.into_inner()).metrics()
+            })
+            .await
+            .unwrap_or_default();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes()).await;
+            let _ = conn.write_all(body.as_bytes()).await;
+        });
+    }
 }
 
 /// How often expired tracked flows are swept.
@@ -471,6 +594,13 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             }
         }
     };
+    if let Some(addr) = cfg.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        info!(%addr, "serving metrics");
+        tokio::spawn(serve_metrics(listener, core.clone()));
+    }
     let result = tokio::select! {
         r = server::serve(listener, handler) => r.context("serving the API"),
         () = refresher => Ok(()),

@@ -98,3 +98,54 @@ fn describe_and_flush_conntrack() {
     // The outbound flow was not selected: it still works.
     assert!(conn.echoes());
 }
+
+/// SG-ENF-9 and SG-ENF-12 counters as metrics: `sgctl get-metrics` and the Prometheus
+/// endpoint of `sgd --metrics-listen`.
+#[test]
+fn metrics_in_prometheus_format() {
+    if !require_root("metrics_in_prometheus_format") {
+        return;
+    }
+    let t = Topology::new();
+    let d = Daemon::start_with(
+        &t.fw,
+        Some(r#"{"conntrack_tcp_max": 1000, "conntrack_other_max": 500}"#),
+        &["--metrics-listen", "127.0.0.1:9120"],
+    );
+    let g = d.create_group("web");
+    d.ok(&[
+        "modify-network-interface-attribute",
+        "--network-interface-id",
+        "fwa",
+        "--groups",
+        &g,
+    ]);
+    let _srv = tcp_server(&t.a, 7000);
+    assert!(tcp_connects(&t.fw, A4, 7000));
+    let out = d.sgctl(&["get-metrics"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    for needle in [
+        "sg_conntrack_allowance_available{table=\"tcp\"} 999",
+        "sg_conntrack_allowance_available{table=\"other\"} 500",
+        "sg_conntrack_allowance_exceeded_total{interface=\"fwa\"} 0",
+        "sg_packets_total{interface=\"fwa\",reason=\"pass_conntrack\"}",
+        "sg_rule_packets_total{interface=\"fwa\",rule=\"sgr-",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let scraped = t.fw.run(|| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect("127.0.0.1:9120").expect("metrics endpoint");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("request");
+        let mut body = String::new();
+        s.read_to_string(&mut body).expect("response");
+        body
+    });
+    assert!(scraped.starts_with("HTTP/1.1 200 OK"), "{scraped}");
+    assert!(
+        scraped.contains("sg_conntrack_entries{table=\"tcp\"} 1"),
+        "{scraped}"
+    );
+}

@@ -69,6 +69,7 @@ requests! {
     DeleteNetworkInterface(NetworkInterfaceIdRequest) mutates yes,
     AssignPrivateIpAddresses(PrivateAddresses) mutates yes,
     UnassignPrivateIpAddresses(PrivateAddresses) mutates yes,
+    GetMetrics(Empty),
     DescribeConntrack(ConntrackQuery),
     FlushConntrack(ConntrackQuery),
 }
@@ -330,6 +331,11 @@ pub struct DescribeManagedPrefixLists {
     #[serde(default)]
     pub prefix_list_ids: Vec<String>,
 }
+
+/// A request without parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
 
 /// Which tracked flows `describe-conntrack` and `flush-conntrack` select.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,6 +34,10 @@ struct Args {
     /// stops, so interfaces stay protected across restarts and upgrades.
     #[arg(long)]
     cleanup: bool,
+    /// Serve the counters in the Prometheus text format over HTTP at this address (e.g.
+    /// 127.0.0.1:9120).
+    #[arg(long)]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         socket: args.socket,
         pin_dir: args.pin_dir,
         xdp_mode: args.xdp_mode,
+        metrics_listen: args.metrics_listen,
         ..Config::default()
     };
     let file = cfg.state_dir.join(paths::CONFIG_FILE);

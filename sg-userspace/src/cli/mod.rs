@@ -278,6 +278,9 @@ pub enum Command {
         #[arg(long)]
         prefix_list_id: String,
     },
+    /// Prints the datapath's counters in the Prometheus text format (also served by
+    /// `sgd --metrics-listen`). Not an AWS CLI operation.
+    GetMetrics,
     /// Lists tracked flows: interface, protocol, addresses and ports (ICMP echo: the
     /// identifier as LocalPort), the direction that opened the flow, state, packets, bytes and
     /// seconds until it expires. Not an AWS CLI operation.
@@ -668,6 +671,7 @@ impl Command {
                     prefix_list_id: Some(prefix_list_id.clone()),
                 })
             }
+            Self::GetMetrics => Request::GetMetrics(crate::api::Empty {}),
             Self::DescribeConntrack(a) => Request::DescribeConntrack(a.query()?),
             Self::FlushConntrack(a) => Request::FlushConntrack(a.query()?),
             Self::Import { file } => {
@@ -733,6 +737,13 @@ pub fn main() -> i32 {
     };
     match client::call(&cli.socket, &req) {
         Ok(Response::Ok(Value::Null)) => 0,
+        Ok(Response::Ok(Value::Object(m))) if matches!(req, Request::GetMetrics(_)) => {
+            print!(
+                "{}",
+                m.get("Metrics").and_then(Value::as_str).unwrap_or_default()
+            );
+            0
+        }
         Ok(Response::Ok(v)) => {
             match cli.output {
                 Output::Json => println!("{}", to_aws_json(&v)),
