@@ -44,6 +44,8 @@ pub mod maps {
     /// Program names (the function names in `sg-ebpf`).
     pub const PROG_XDP: &str = "sg_xdp";
     pub const PROG_TC_EGRESS: &str = "sg_tc_egress";
+    /// Passes everything: the benchmarks' baseline.
+    pub const PROG_NOOP: &str = "sg_noop";
 }
 
 /// Direction of a packet relative to the protected instance.

@@ -37,6 +37,13 @@ pub fn sg_xdp(ctx: XdpContext) -> u32 {
     }
 }
 
+/// An XDP program that passes everything: the baseline `cargo xtask bench` measures the
+/// firewall's per-packet cost against. Never attached by sgd.
+#[xdp]
+pub fn sg_noop(_ctx: XdpContext) -> u32 {
+    xdp_action::XDP_PASS
+}
+
 /// Bytes of headers the policy may read; pulled into the linear part of the socket buffer.
 const PULL_LEN: u32 = 256;
 

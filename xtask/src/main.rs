@@ -35,6 +35,13 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Measure: per-packet cost (TestRun) against an empty XDP program, control-plane
+    /// latencies, conntrack sweeping. Writes target/bench/results.json and docs/benchmarks.md.
+    Bench {
+        /// Fewer repetitions and a 100k-entry sweep instead of 1M.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Run every test: unit tests, then the kernel tests in network namespaces (as root).
     /// With SG_REQUIRE_ROOT=1 a test that cannot run as root fails instead of skipping.
     Test {
@@ -97,6 +104,33 @@ fn main() -> anyhow::Result<()> {
                 .status()
                 .with_context(|| format!("starting {}", sgd.display()))?;
             std::process::exit(status.code().unwrap_or(1));
+        }
+        Cmd::Bench { quick } => {
+            setup::ensure()?;
+            println!("[build] sg-bench (release)");
+            run(cargo().current_dir(&root).args([
+                "build",
+                "--release",
+                "-p",
+                "sg-tests",
+                "--bin",
+                "sg-bench",
+            ]))?;
+            let bench = target_dir(&root).join("release").join("sg-bench");
+            let out = target_dir(&root).join("bench");
+            let doc = root.join("docs").join("benchmarks.md");
+            println!(
+                "[bench] {} -> {} and {}",
+                bench.display(),
+                out.join("results.json").display(),
+                doc.display()
+            );
+            let mut cmd = Command::new(&bench);
+            cmd.arg("--out").arg(&out).arg("--doc").arg(&doc);
+            if quick {
+                cmd.arg("--quick");
+            }
+            run(&mut cmd)
         }
         Cmd::Test { args } => {
             setup::ensure()?;

@@ -1020,6 +1020,48 @@ impl Datapath {
         }
     }
 
+    /// Runs the pass-everything XDP program on a frame, `repeat` times: the baseline of the
+    /// per-packet benchmarks. Loaded on first use.
+    pub fn test_run_noop(
+        &mut self,
+        ifindex: u32,
+        frame: &[u8],
+        repeat: u32,
+    ) -> Result<std::time::Duration, DatapathError> {
+        let noop: &mut Xdp = program(&mut self.ebpf, names::PROG_NOOP)?;
+        if noop.fd().is_err() {
+            noop.load()?;
+        }
+        let mut opts = TestRunOptions::new();
+        opts.data_in = Some(frame);
+        opts.repeat = repeat.max(1);
+        let mut ctx = [0u8; 24];
+        ctx[4..8].copy_from_slice(&(frame.len() as u32).to_ne_bytes());
+        ctx[12..16].copy_from_slice(&ifindex.to_ne_bytes());
+        opts.ctx_in = Some(&ctx);
+        Ok(noop.test_run(opts)?.duration)
+    }
+
+    /// Inserts a tracked flow directly (benchmarks fill the table with it).
+    pub fn insert_conntrack(&mut self, key: CtKey, value: CtValue) -> Result<(), DatapathError> {
+        let map = if key.proto == 6 {
+            &mut self.ct_tcp
+        } else {
+            &mut self.ct_other
+        };
+        map.insert(key, value, 0).map_err(map_err(names::CT_TCP))
+    }
+
+    /// Kernel memory of the TCP conntrack table, bytes (from the map's fdinfo `memlock`).
+    pub fn conntrack_tcp_bytes(&self) -> Option<u64> {
+        use std::os::fd::AsRawFd as _;
+        let fd = self.ct_tcp.map().fd().as_fd().as_raw_fd();
+        let info = fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+        info.lines()
+            .find_map(|l| l.strip_prefix("memlock:"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
     /// Forgets every tracked flow and fragment (tests).
     pub fn clear_conntrack(&mut self) {
         for map in [&mut self.ct_tcp, &mut self.ct_other] {

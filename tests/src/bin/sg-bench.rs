@@ -1,0 +1,523 @@
+//! `cargo xtask bench`: figures for `docs/benchmarks.md`, measured in one run on this machine.
+//! Benchmarks are not tests: they print and record, they do not fail on a slow machine.
+//!
+//! Writes `<out>/results.json` (flat dotted keys, e.g. `testrun.new_allow_ns.10000`) and a
+//! Markdown report.
+
+use std::{
+    collections::BTreeMap,
+    net::IpAddr,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use sg_common::conntrack::{CT_STATE_ESTABLISHED, CtKey, CtValue};
+use sg_tests::{
+    frame::{Frame, TCP_ACK, TCP_SYN},
+    lab::{IFACE, Lab, with_lab_sized},
+};
+use sg_userspace::{
+    compiler,
+    datapath::{Datapath, Hook},
+    testkit::{World, ip, perm, perm_group},
+};
+
+type Results = BTreeMap<String, f64>;
+
+const ME4: &str = "192.0.2.1";
+const ME6: &str = "2001:db8::1";
+
+struct Opts {
+    quick: bool,
+    out: PathBuf,
+    doc: Option<PathBuf>,
+}
+
+fn main() {
+    let mut opts = Opts {
+        quick: false,
+        out: PathBuf::from("target/bench"),
+        doc: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => opts.quick = true,
+            "--out" => opts.out = args.next().expect("--out DIR").into(),
+            "--doc" => opts.doc = Some(args.next().expect("--doc FILE").into()),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the benchmarks load eBPF programs: run as root"
+    );
+    let mut r = Results::new();
+    let quick = opts.quick;
+    eprintln!("[bench] per-packet cost (TestRun)");
+    r.extend(with_lab_sized(1 << 21, 1 << 16, move |l| testrun(l, quick)));
+    eprintln!("[bench] control plane");
+    r.extend(with_lab_sized(1 << 16, 1 << 16, move |l| control(l, quick)));
+    eprintln!("[bench] conntrack sweep");
+    r.extend(with_lab_sized(1 << 21, 1 << 16, move |l| {
+        conntrack(l, quick)
+    }));
+    std::fs::create_dir_all(&opts.out).expect("output directory");
+    let json: serde_json::Map<String, serde_json::Value> = r
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::json!((v * 100.0).round() / 100.0)))
+        .collect();
+    let path = opts.out.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json"))
+        .expect("write results");
+    let report = report(&r, quick);
+    println!("{report}");
+    eprintln!("[bench] wrote {}", path.display());
+    if let Some(doc) = opts.doc {
+        std::fs::write(&doc, report).expect("write report");
+        eprintln!("[bench] wrote {}", doc.display());
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Median over `rounds` of the kernel's average time per run over `repeat` runs, ns.
+fn per_run(rounds: usize, mut f: impl FnMut() -> Duration) -> f64 {
+    median((0..rounds).map(|_| f().as_nanos() as f64).collect())
+}
+
+fn me(six: bool) -> IpAddr {
+    ip(if six { ME6 } else { ME4 })
+}
+
+/// A member address i of the prefix benchmarks (all distinct /32 or /128).
+fn member(i: usize, six: bool) -> IpAddr {
+    if six {
+        ip(&format!("2001:db8:100::{:x}", i + 1))
+    } else {
+        ip(&format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256))
+    }
+}
+
+/// `n` prefixes on the lab interface: one rule referencing a group with `n` member addresses
+/// (half IPv4, half IPv6 when `both`).
+fn prefixes_world(n: usize) -> World {
+    let mut w = World::new();
+    let web = w.group("web");
+    let members = w.group("members");
+    w.authorize(
+        &web,
+        false,
+        vec![perm_group("tcp", Some((443, 443)), &members)],
+    )
+    .expect("rule");
+    for six in [false, true] {
+        let addrs: Vec<IpAddr> = (0..n).map(|i| member(i, six)).collect();
+        w.attach(if six { "m6" } else { "m4" }, &[&members], &addrs)
+            .expect("members");
+    }
+    w.attach(IFACE, &[&web], &[me(false), me(true)])
+        .expect("attach");
+    w
+}
+
+fn testrun(l: &mut Lab, quick: bool) -> Results {
+    let mut r = Results::new();
+    let (rounds, repeat, flows) = if quick {
+        (5, 20_000, 2_000)
+    } else {
+        (15, 200_000, 20_000)
+    };
+    let syn = |src: IpAddr, sport: u16, dport: u16| {
+        Frame::tcp(src, me(src.is_ipv6()), sport, dport, TCP_SYN).bytes()
+    };
+    l.world = prefixes_world(10);
+    l.apply();
+    let frame = syn(member(0, false), 40000, 443);
+    r.insert(
+        "testrun.noop_ns".into(),
+        per_run(rounds, || {
+            l.dp.test_run_noop(l.ifindex, &frame, repeat).expect("noop")
+        }),
+    );
+    // Established flow: the first packet creates the entry, the repeats hit it.
+    let est = Frame::tcp(member(0, false), me(false), 40001, 443, TCP_ACK).bytes();
+    r.insert(
+        "testrun.ct_hit_ns".into(),
+        per_run(rounds, || {
+            l.dp.test_run(Hook::Xdp, l.ifindex, &est, repeat)
+                .expect("run")
+                .per_run
+        }),
+    );
+    let est6 = Frame::tcp(member(0, true), me(true), 40001, 443, TCP_ACK).bytes();
+    r.insert(
+        "testrun.v6.ct_hit_ns".into(),
+        per_run(rounds, || {
+            l.dp.test_run(Hook::Xdp, l.ifindex, &est6, repeat)
+                .expect("run")
+                .per_run
+        }),
+    );
+    // A single run of a new flow each time (distinct source ports): single-run baseline.
+    let single = |l: &mut Lab, frames: &[Vec<u8>], noop: bool| -> f64 {
+        let times: Vec<f64> = frames
+            .iter()
+            .map(|f| {
+                let d = if noop {
+                    l.dp.test_run_noop(l.ifindex, f, 1).expect("noop")
+                } else {
+                    l.dp.test_run(Hook::Xdp, l.ifindex, f, 1)
+                        .expect("run")
+                        .per_run
+                };
+                d.as_nanos() as f64
+            })
+            .collect();
+        times.iter().sum::<f64>() / times.len() as f64
+    };
+    let probe: Vec<Vec<u8>> = (0..flows)
+        .map(|i| syn(member(0, false), (i % 60000) as u16 + 1024, 443))
+        .collect();
+    r.insert("testrun.noop_single_ns".into(), single(l, &probe, true));
+    for n in [10usize, 100, 1000, 10_000] {
+        l.world = prefixes_world(n);
+        l.apply();
+        l.dp.clear_conntrack();
+        for six in [false, true] {
+            let tag = if six { "testrun.v6." } else { "testrun." };
+            let new: Vec<Vec<u8>> = (0..flows)
+                .map(|i| syn(member(i % n, six), (i / n % 60000) as u16 + 1024, 443))
+                .collect();
+            r.insert(format!("{tag}new_allow_ns.{n}"), single(l, &new, false));
+            let deny = syn(member(n / 2, six), 40000, 444);
+            r.insert(
+                format!("{tag}new_deny_ns.{n}"),
+                per_run(rounds, || {
+                    l.dp.test_run(Hook::Xdp, l.ifindex, &deny, repeat)
+                        .expect("run")
+                        .per_run
+                }),
+            );
+            l.dp.clear_conntrack();
+        }
+    }
+    // 1000 rules per interface, mixed and overlapping port ranges (5 groups x 200).
+    let mut w = World::new();
+    w.quotas.rules_per_group = 200;
+    let groups: Vec<String> = (0..5).map(|i| w.group(&format!("g{i}"))).collect();
+    for (gi, g) in groups.iter().enumerate() {
+        let perms = (0..200)
+            .map(|i| {
+                let n = gi * 200 + i;
+                let cidr = format!("10.{}.{}.0/{}", n % 250, n / 250, [16, 20, 24][n % 3]);
+                perm(
+                    ["tcp", "udp"][n % 2],
+                    Some(((n * 37 % 60000) as i32, (n * 37 % 60000 + n % 100) as i32)),
+                    &cidr,
+                )
+            })
+            .collect();
+        w.authorize(g, false, perms).expect("rules");
+    }
+    let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+    w.attach(IFACE, &refs, &[me(false)]).expect("attach");
+    l.world = w;
+    l.apply();
+    l.dp.clear_conntrack();
+    // Rule 999: udp from 10.249.0.0/16 to 36963-37062.
+    let new: Vec<Vec<u8>> = (0..flows)
+        .map(|i| {
+            Frame::udp(
+                ip("10.249.7.7"),
+                me(false),
+                (i % 60000) as u16 + 1024,
+                37000,
+            )
+            .bytes()
+        })
+        .collect();
+    r.insert(
+        "testrun.rules1000.new_allow_ns".into(),
+        single(l, &new, false),
+    );
+    let deny = Frame::udp(ip("10.249.7.7"), me(false), 1, 37063).bytes();
+    r.insert(
+        "testrun.rules1000.new_deny_ns".into(),
+        per_run(rounds, || {
+            l.dp.test_run(Hook::Xdp, l.ifindex, &deny, repeat)
+                .expect("run")
+                .per_run
+        }),
+    );
+    let noop = r["testrun.noop_ns"];
+    let single_noop = r["testrun.noop_single_ns"];
+    let ratios: Vec<(String, f64)> = r
+        .iter()
+        .filter(|(k, _)| k.starts_with("testrun.") && !k.contains("noop"))
+        .map(|(k, v)| {
+            let base = if k.contains("new_allow") {
+                single_noop
+            } else {
+                noop
+            };
+            (k.replacen("testrun.", "testrun.ratio.", 1), v / base)
+        })
+        .collect();
+    r.extend(ratios);
+    r
+}
+
+fn control(l: &mut Lab, quick: bool) -> Results {
+    let mut r = Results::new();
+    // An interface with 1000 rules; then one more authorize, timed from request to the new
+    // ruleset in force (compile + map writes + switch), many times.
+    let mut w = World::new();
+    w.quotas.rules_per_group = 201;
+    let groups: Vec<String> = (0..5).map(|i| w.group(&format!("g{i}"))).collect();
+    for (gi, g) in groups.iter().enumerate() {
+        let perms = (0..200)
+            .map(|i| {
+                perm(
+                    "tcp",
+                    Some(((gi * 200 + i) as i32, (gi * 200 + i) as i32)),
+                    &format!("10.{gi}.{i}.0/24"),
+                )
+            })
+            .collect();
+        w.authorize(g, false, perms).expect("rules");
+    }
+    let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+    w.attach(IFACE, &refs, &[me(false)]).expect("attach");
+    l.world = w;
+    l.apply();
+    let mut times = Vec::new();
+    for i in 0..(if quick { 50 } else { 300 }) {
+        // Alternately add and remove one rule: each is a new ruleset of ~1000 rules.
+        let rule = vec![perm("udp", Some((5353, 5353)), "0.0.0.0/0")];
+        let start = Instant::now();
+        if i % 2 == 0 {
+            l.world
+                .authorize(&groups[0], false, rule)
+                .expect("authorize");
+        } else {
+            l.world.revoke(&groups[0], false, rule).expect("revoke");
+        }
+        l.apply();
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    r.insert(
+        "control.apply_p50_ms".into(),
+        percentile(times.clone(), 0.5),
+    );
+    r.insert("control.apply_p99_ms".into(), percentile(times, 0.99));
+    // Full recompile of 100 interfaces x 1000 rules.
+    for i in 0..100 {
+        l.world
+            .attach(&format!("x{i}"), &refs, &[ip(&format!("172.16.0.{i}"))])
+            .expect("attach");
+    }
+    let start = Instant::now();
+    let compiled = compiler::compile_all(&l.world.state, &l.world.addrs);
+    r.insert(
+        "control.recompile_ms".into(),
+        start.elapsed().as_secs_f64() * 1000.0,
+    );
+    assert_eq!(compiled.len(), 101);
+    // One interface joins a group referenced by 10 000 members.
+    let mut w = prefixes_world(10_000);
+    let members = w
+        .state
+        .groups
+        .values()
+        .find(|g| g.name == "members")
+        .expect("members")
+        .id
+        .clone();
+    l.world = std::mem::take(&mut w);
+    l.apply();
+    let start = Instant::now();
+    l.world
+        .attach("newcomer", &[&members], &[ip("172.31.0.1")])
+        .expect("attach");
+    l.apply();
+    r.insert(
+        "control.member_update_ms".into(),
+        start.elapsed().as_secs_f64() * 1000.0,
+    );
+    r
+}
+
+fn conntrack(l: &mut Lab, quick: bool) -> Results {
+    let mut r = Results::new();
+    l.world = prefixes_world(10);
+    l.apply();
+    let n: u32 = if quick { 100_000 } else { 1_000_000 };
+    let now = Datapath::now();
+    for i in 0..n {
+        let mut local = [0u8; 16];
+        local[..4].copy_from_slice(&[192, 0, 2, 1]);
+        let mut remote = [0u8; 16];
+        remote[..4].copy_from_slice(&(0x0a00_0000u32 + i / 1000).to_be_bytes());
+        let key = CtKey {
+            ifindex: l.ifindex,
+            local,
+            remote,
+            local_port: 443,
+            remote_port: (i % 1000) as u16 + 1024,
+            proto: 6,
+            family: 4,
+            _pad: [0; 2],
+        };
+        let value = CtValue {
+            last_seen_ns: now,
+            state: CT_STATE_ESTABLISHED,
+            ..Default::default()
+        };
+        l.dp.insert_conntrack(key, value).expect("insert");
+    }
+    let bytes = l.dp.conntrack_tcp_bytes().unwrap_or(0) as f64;
+    let usage =
+        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD).expect("rusage");
+    let start = Instant::now();
+    let report = l.dp.sweep(now + 433_000 * 1_000_000_000);
+    let wall = start.elapsed().as_secs_f64() * 1000.0;
+    let after =
+        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD).expect("rusage");
+    let cpu = |u: &nix::sys::resource::Usage| {
+        let (a, b) = (u.user_time(), u.system_time());
+        a.tv_sec() as f64 * 1000.0
+            + a.tv_usec() as f64 / 1000.0
+            + b.tv_sec() as f64 * 1000.0
+            + b.tv_usec() as f64 / 1000.0
+    };
+    assert_eq!(report.removed_tcp, n as u64);
+    let key = if quick {
+        "conntrack.sweep_100k_ms"
+    } else {
+        "conntrack.sweep_1m_ms"
+    };
+    r.insert(key.into(), wall);
+    r.insert(format!("{key}_cpu"), cpu(&after) - cpu(&usage));
+    r.insert(
+        "conntrack.bytes_per_entry".into(),
+        bytes / f64::from(1u32 << 21),
+    );
+    r
+}
+
+fn report(r: &Results, quick: bool) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let _ = writeln!(s, "# Benchmarks\n");
+    let _ = writeln!(
+        s,
+        "Generated by `cargo xtask bench{}`; figures from one run, ratios within that run.",
+        if quick { " --quick" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "Machine: {machine}, {cpus} CPUs, kernel {kernel}. Shared and noisy: compare ratios, not absolute figures.\n"
+    );
+    let _ = writeln!(s, "## Targets (issue 6)\n");
+    let _ = writeln!(s, "| target | measured | met |");
+    let _ = writeln!(s, "|---|---:|:---:|");
+    let sweep = r
+        .get("conntrack.sweep_1m_ms")
+        .or(r.get("conntrack.sweep_100k_ms"))
+        .copied()
+        .unwrap_or(f64::NAN);
+    let targets: [(&str, f64, f64); 6] = [
+        (
+            "established hit <= 2.5x the empty program",
+            r["testrun.ratio.ct_hit_ns"],
+            2.5,
+        ),
+        (
+            "new flow at 10 000 prefixes <= 1.2x of 10",
+            r["testrun.new_allow_ns.10000"] / r["testrun.new_allow_ns.10"],
+            1.2,
+        ),
+        (
+            "apply p99 <= 10 ms (1 000 rules)",
+            r["control.apply_p99_ms"],
+            10.0,
+        ),
+        (
+            "recompile 100 interfaces x 1 000 rules <= 1 s (ms)",
+            r["control.recompile_ms"],
+            1000.0,
+        ),
+        (
+            "member update, 10 000 members <= 100 ms",
+            r["control.member_update_ms"],
+            100.0,
+        ),
+        (
+            "sweep of 1M entries <= 1 s (ms; --quick sweeps 100k)",
+            sweep,
+            1000.0,
+        ),
+    ];
+    for (name, got, max) in targets {
+        let _ = writeln!(
+            s,
+            "| {name} | {got:.2} | {} |",
+            if got <= max { "yes" } else { "no" }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nNot measured yet: single-stream throughput (iperf3) against no firewall and nftables, and"
+    );
+    let _ = writeln!(
+        s,
+        "the drop-rate floods (XDP live frames, trafgen); see the issue notes.\n"
+    );
+    let _ = writeln!(s, "## All figures\n");
+    let _ = writeln!(
+        s,
+        "Times in ns (per packet, kernel-measured by BPF_PROG_TEST_RUN) or ms; `new_allow` is a"
+    );
+    let _ = writeln!(
+        s,
+        "single run per new flow, compared with a single run of the empty program (`noop_single_ns`);"
+    );
+    let _ = writeln!(
+        s,
+        "the others are averages over many repeats, compared with `noop_ns`.\n"
+    );
+    let _ = writeln!(s, "| key | value | ratio to the empty XDP program |");
+    let _ = writeln!(s, "|---|---:|---:|");
+    for (k, v) in r {
+        if k.starts_with("testrun.ratio.") {
+            continue;
+        }
+        let ratio = r
+            .get(&k.replacen("testrun.", "testrun.ratio.", 1))
+            .filter(|_| k.starts_with("testrun."))
+            .map_or(String::new(), |x| format!("{x:.2}x"));
+        let _ = writeln!(s, "| `{k}` | {v:.1} | {ratio} |");
+    }
+    s
+}
