@@ -143,6 +143,31 @@ impl World {
         Ok(out)
     }
 
+    /// 5 groups of 200 rules (rules per group x groups per interface = 1000, SG-QUOTA): TCP
+    /// and UDP, mixed and overlapping port ranges over prefixes of different lengths. Rule
+    /// n (0..1000) allows `10.(n%250).(n/250).0/{16,20,24}`; rule 999 allows UDP
+    /// 36963-37062 from 10.249.0.0/16. Returns the group ids.
+    pub fn thousand_rules(&mut self) -> Vec<String> {
+        self.quotas.rules_per_group = self.quotas.rules_per_group.max(201);
+        let groups: Vec<String> = (0..5).map(|i| self.group(&format!("big{i}"))).collect();
+        for (gi, g) in groups.iter().enumerate() {
+            let perms = (0..200)
+                .map(|i| {
+                    let n = gi * 200 + i;
+                    let cidr = format!("10.{}.{}.0/{}", n % 250, n / 250, [16, 20, 24][n % 3]);
+                    let from = (n * 37 % 60000) as i32;
+                    perm(
+                        ["tcp", "udp"][n % 2],
+                        Some((from, from + (n % 100) as i32)),
+                        &cidr,
+                    )
+                })
+                .collect();
+            self.authorize(g, false, perms).expect("200 rules");
+        }
+        groups
+    }
+
     pub fn eval(&self, p: &Packet) -> Verdict {
         eval::evaluate(&self.state, &self.addrs, p, Conntrack::default())
     }

@@ -437,24 +437,7 @@ lab_test!(sg_enf_12_drops_counted_by_reason, |l| {
 });
 
 lab_test!(no_cap_below_the_quotas_1000_rules_and_10000_members, |l| {
-    // 5 groups x 200 rules (rules_per_group x groups_per_interface = 1000, SG-QUOTA).
-    l.world.quotas.rules_per_group = 200;
-    let groups: Vec<String> = (0..5).map(|i| l.world.group(&format!("big{i}"))).collect();
-    for (gi, g) in groups.iter().enumerate() {
-        let perms = (0..200)
-            .map(|i| {
-                let n = gi * 200 + i;
-                // Mixed, overlapping ranges over many prefixes of different lengths.
-                let cidr = format!("10.{}.{}.0/{}", n % 250, n / 250, [16, 20, 24][n % 3]);
-                perm(
-                    ["tcp", "udp"][n % 2],
-                    Some(((n * 37 % 60000) as i32, (n * 37 % 60000 + n % 100) as i32)),
-                    &cidr,
-                )
-            })
-            .collect();
-        l.world.authorize(g, false, perms).expect("200 rules");
-    }
+    let groups = l.world.thousand_rules();
     // One more group referencing 10 000 member addresses.
     let members = l.world.group("members");
     let refd = l.world.group("referenced");

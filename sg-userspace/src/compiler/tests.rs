@@ -1,100 +1,36 @@
-use std::net::IpAddr;
-
 use super::*;
-use crate::{
-    api::{
-        CreateSecurityGroup, IpPermission, IpRange, ModifyNetworkInterfaceAttribute,
-        UserIdGroupPair,
-    },
-    model::{IdSource, Quotas, State, ops},
-};
+use crate::testkit::{self, ip};
 
-struct Counter(u128);
-impl IdSource for Counter {
-    fn next(&mut self) -> u128 {
-        self.0 += 1;
-        self.0
+/// The shared test world with the shorthand these tests use.
+struct Fixture(testkit::World);
+
+impl std::ops::Deref for Fixture {
+    type Target = testkit::World;
+    fn deref(&self) -> &testkit::World {
+        &self.0
     }
 }
 
-struct Fixture {
-    state: State,
-    ids: Counter,
+impl std::ops::DerefMut for Fixture {
+    fn deref_mut(&mut self) -> &mut testkit::World {
+        &mut self.0
+    }
 }
 
 impl Fixture {
     fn new() -> Self {
-        let mut ids = Counter(0);
-        Self {
-            state: State::new(&mut ids),
-            ids,
-        }
-    }
-
-    fn group(&mut self, name: &str) -> String {
-        let req = CreateSecurityGroup {
-            group_name: Some(name.into()),
-            description: Some("d".into()),
-            ..Default::default()
-        };
-        let out =
-            ops::create_security_group(&mut self.state, &mut self.ids, &Quotas::default(), &req)
-                .unwrap();
-        out["GroupId"].as_str().unwrap().to_owned()
+        Self(testkit::World::new())
     }
 
     fn allow(&mut self, g: &str, egress: bool, proto: &str, ports: Option<(i32, i32)>, cidr: &str) {
-        let p = IpPermission {
-            ip_protocol: proto.into(),
-            from_port: ports.map(|p| p.0),
-            to_port: ports.map(|p| p.1),
-            ip_ranges: if cidr.contains(':') {
-                vec![]
-            } else {
-                vec![IpRange {
-                    cidr_ip: cidr.into(),
-                    description: None,
-                }]
-            },
-            ipv6_ranges: if cidr.contains(':') {
-                vec![crate::api::Ipv6Range {
-                    cidr_ipv6: cidr.into(),
-                    description: None,
-                }]
-            } else {
-                vec![]
-            },
-            ..Default::default()
-        };
-        crate::model::rules::authorize(
-            &mut self.state,
-            &mut self.ids,
-            &Quotas::default(),
-            &crate::api::Permissions {
-                group_id: Some(g.into()),
-                ip_permissions: vec![p],
-                ..Default::default()
-            },
-            egress,
-        )
-        .unwrap();
+        self.0
+            .authorize(g, egress, vec![testkit::perm(proto, ports, cidr)])
+            .unwrap();
     }
 
     fn attach(&mut self, iface: &str, groups: &[&str]) {
-        let req = ModifyNetworkInterfaceAttribute {
-            network_interface_id: Some(iface.into()),
-            groups: Some(groups.iter().map(|s| s.to_string()).collect()),
-            ..Default::default()
-        };
-        ops::modify_network_interface_attribute(&mut self.state, &Quotas::default(), &req, &|_| {
-            true
-        })
-        .unwrap();
+        self.0.attach(iface, groups, &[]).unwrap();
     }
-}
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
 }
 
 fn allows(c: &CompiledIface, dir: usize, remote: &str, proto: u8, port: u16) -> bool {
@@ -145,26 +81,10 @@ fn sg_rule_4_group_reference_expands_to_member_addresses() {
     let mut f = Fixture::new();
     let web = f.group("web");
     let db = f.group("db");
-    let pair = IpPermission {
-        ip_protocol: "tcp".into(),
-        from_port: Some(5432),
-        to_port: Some(5432),
-        user_id_group_pairs: vec![UserIdGroupPair {
-            group_id: Some(web.clone()),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    crate::model::rules::authorize(
-        &mut f.state,
-        &mut f.ids,
-        &Quotas::default(),
-        &crate::api::Permissions {
-            group_id: Some(db.clone()),
-            ip_permissions: vec![pair],
-            ..Default::default()
-        },
+    f.0.authorize(
+        &db,
         false,
+        vec![testkit::perm_group("tcp", Some((5432, 5432)), &web)],
     )
     .unwrap();
     f.attach("db0", &[&db]);

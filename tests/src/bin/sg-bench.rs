@@ -212,22 +212,7 @@ fn testrun(l: &mut Lab, quick: bool) -> Results {
     }
     // 1000 rules per interface, mixed and overlapping port ranges (5 groups x 200).
     let mut w = World::new();
-    w.quotas.rules_per_group = 200;
-    let groups: Vec<String> = (0..5).map(|i| w.group(&format!("g{i}"))).collect();
-    for (gi, g) in groups.iter().enumerate() {
-        let perms = (0..200)
-            .map(|i| {
-                let n = gi * 200 + i;
-                let cidr = format!("10.{}.{}.0/{}", n % 250, n / 250, [16, 20, 24][n % 3]);
-                perm(
-                    ["tcp", "udp"][n % 2],
-                    Some(((n * 37 % 60000) as i32, (n * 37 % 60000 + n % 100) as i32)),
-                    &cidr,
-                )
-            })
-            .collect();
-        w.authorize(g, false, perms).expect("rules");
-    }
+    let groups = w.thousand_rules();
     let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
     w.attach(IFACE, &refs, &[me(false)]).expect("attach");
     l.world = w;
