@@ -12,7 +12,7 @@ pub mod stats;
 /// Layout version of the pinned maps. Bump whenever a key or value layout, a map name or a map
 /// type changes, so a daemon never reinterprets maps pinned by an incompatible build: pins live
 /// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
 pub mod maps {
@@ -20,6 +20,7 @@ pub mod maps {
     pub const RULES_V4: &str = "RULES_V4";
     pub const RULES_V6: &str = "RULES_V6";
     pub const PORT_SETS: &str = "PORT_SETS";
+    pub const PORT_SETS_SMALL: &str = "PORT_SETS_SMALL";
     pub const CT_TCP: &str = "CT_TCP";
     pub const CT_OTHER: &str = "CT_OTHER";
     pub const STATS: &str = "STATS";

@@ -48,8 +48,6 @@ const _: () = assert!(core::mem::size_of::<PortRange>() == 4);
 /// credited to one rule: n rules give at most 2n - 1 ranges, and an interface has at most
 /// 1000 rules (SG-QUOTA), so this is no cap.
 pub const MAX_RANGES: usize = 2048;
-/// Iterations of the bounded binary search over one protocol's ranges (log2(MAX_RANGES) + 1).
-pub const SEARCH_STEPS: usize = 12;
 
 /// Key of `RULE_HITS`: an LPM entry and the element of its port set that admitted a packet
 /// (a range index, or `MAX_RANGES + protocol` for protocols open on every port). Userspace
@@ -88,25 +86,36 @@ pub struct RangeList {
     pub len: u32,
 }
 
-/// What a prefix allows: protocols allowed whatever their ports, and per-protocol range lists.
+/// What a prefix allows: protocols allowed whatever their ports, and per-protocol range lists,
+/// with room for `N` ranges (a power of two).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PortSet {
+pub struct PortSetN<const N: usize> {
     /// Bit `p` set: IP protocol `p` is allowed on every port/type.
     pub all_ports: [u32; 8],
     pub lists: [RangeList; 3],
     pub _pad: u32,
-    pub ranges: [PortRange; MAX_RANGES],
+    pub ranges: [PortRange; N],
 }
-const _: () = assert!(core::mem::size_of::<PortSet>() == 32 + 24 + 4 + 4 * MAX_RANGES);
 
-impl Default for PortSet {
+/// Most port sets hold a few ranges: they live in `PORT_SETS_SMALL` (~190 bytes each), and
+/// only the rare large ones in `PORT_SETS` (~8 KiB each), so writing a ruleset copies little.
+pub const SMALL_RANGES: usize = 32;
+pub type PortSet = PortSetN<MAX_RANGES>;
+pub type PortSetSmall = PortSetN<SMALL_RANGES>;
+const _: () = assert!(core::mem::size_of::<PortSet>() == 32 + 24 + 4 + 4 * MAX_RANGES);
+const _: () = assert!(core::mem::size_of::<PortSetSmall>() == 32 + 24 + 4 + 4 * SMALL_RANGES);
+
+/// In a port-set id (`LpmValue::port_set`): the set is in `PORT_SETS`, not `PORT_SETS_SMALL`.
+pub const LARGE_SET: u32 = 1 << 31;
+
+impl<const N: usize> Default for PortSetN<N> {
     fn default() -> Self {
         Self {
             all_ports: [0; 8],
             lists: [RangeList::default(); 3],
             _pad: 0,
-            ranges: [PortRange::default(); MAX_RANGES],
+            ranges: [PortRange::default(); N],
         }
     }
 }
@@ -117,6 +126,7 @@ mod pod {
     unsafe impl aya::Pod for super::LpmV6 {}
     unsafe impl aya::Pod for super::LpmValue {}
     unsafe impl aya::Pod for super::PortSet {}
+    unsafe impl aya::Pod for super::PortSetSmall {}
     unsafe impl aya::Pod for super::RuleHitKey {}
     unsafe impl aya::Pod for super::RuleHits {}
 }

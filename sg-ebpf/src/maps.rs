@@ -7,7 +7,7 @@ use aya_ebpf::{
 use sg_common::{
     conntrack::{CtKey, CtValue, FragKey},
     iface::{AddrKey, IfaceCfg, MAX_IFACES},
-    rule::{LpmV4, LpmV6, LpmValue, PortSet, RuleHitKey, RuleHits},
+    rule::{LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RuleHitKey, RuleHits},
     stats::NUM_REASONS,
 };
 
@@ -26,9 +26,14 @@ pub static RULES_V6: LpmTrie<LpmV6, LpmValue> = LpmTrie::with_max_entries(1 << 2
 #[map(name = "IFACE_ADDRS")]
 pub static IFACE_ADDRS: HashMap<AddrKey, u32> = HashMap::with_max_entries(1 << 14, 0);
 
-/// Port sets are ~4 KiB each; allocated on insert, not up front.
+/// Large port sets (~8 KiB each; ids with `LARGE_SET`), allocated on insert.
 #[map(name = "PORT_SETS")]
-pub static PORT_SETS: HashMap<u32, PortSet> = HashMap::with_max_entries(1 << 16, BPF_F_NO_PREALLOC);
+pub static PORT_SETS: HashMap<u32, PortSet> = HashMap::with_max_entries(1 << 12, BPF_F_NO_PREALLOC);
+
+/// Port sets of up to `SMALL_RANGES` ranges, the usual ones.
+#[map(name = "PORT_SETS_SMALL")]
+pub static PORT_SETS_SMALL: HashMap<u32, PortSetSmall> =
+    HashMap::with_max_entries(1 << 17, BPF_F_NO_PREALLOC);
 
 /// TCP flows, kept apart from the rest so a flood of UDP or ICMP flows cannot take their
 /// room. Plain (not LRU) hash maps: the size is the conntrack allowance (SG-ENF-9); when a map

@@ -10,8 +10,8 @@ use sg_common::{
     family,
     iface::{AddrKey, IfaceCfg, MODE_INSTANCE, open_bit},
     rule::{
-        LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSet, RULESET_BITS, RuleHitKey,
-        RuleHits, SEARCH_STEPS,
+        LARGE_SET, LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSetN, RULESET_BITS,
+        RuleHitKey, RuleHits,
     },
     stats::*,
 };
@@ -19,8 +19,8 @@ use sg_common::{
 use crate::{
     Hook, Verdict, conntrack,
     maps::{
-        CT_OTHER, CT_TCP, FRAGS, IFACE_ADDRS, IFACE_CFG, PORT_SETS, RULE_HITS, RULES_V4, RULES_V6,
-        count,
+        CT_OTHER, CT_TCP, FRAGS, IFACE_ADDRS, IFACE_CFG, PORT_SETS, PORT_SETS_SMALL, RULE_HITS,
+        RULES_V4, RULES_V6, count,
     },
     parse::{
         self, FRAG_FIRST, FRAG_LATER, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip,
@@ -187,16 +187,10 @@ fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> CtKey {
     }
 }
 
-/// The port set of the longest prefix (at most `max_len` bits) covering `addr` in the
-/// ruleset of this direction and family.
+/// The LPM entry of the longest prefix (at most `max_len` bits) covering `addr` in the
+/// ruleset of this direction and family: (port-set id, entry id).
 #[inline(always)]
-fn port_set(
-    cfg: &IfaceCfg,
-    dir: u8,
-    family: u8,
-    addr: &[u8; 16],
-    max_len: u32,
-) -> Option<(&'static PortSet, u32)> {
+fn lpm(cfg: &IfaceCfg, dir: u8, family: u8, addr: &[u8; 16], max_len: u32) -> Option<(u32, u32)> {
     let fam = if family == 4 { family::V4 } else { family::V6 };
     let ruleset = cfg.ruleset[dir as usize & 1][fam];
     if ruleset == 0 {
@@ -218,14 +212,22 @@ fn port_set(
             },
         ))
     }?;
-    let entry = hit.entry;
-    unsafe { PORT_SETS.get(hit.port_set) }.map(|set| (set, entry))
+    Some((hit.port_set, hit.entry))
 }
 
-/// Whether a port set allows protocol `p` to destination port (ICMP: `type << 8 | code`):
-/// the element that allows it (a range index, or `MAX_RANGES + p`).
+/// The element of port set `id` (small or large) that allows protocol `p` to destination
+/// port (ICMP: `type << 8 | code`): a range index, or `MAX_RANGES + p`.
 #[inline(always)]
-fn set_allows(set: &PortSet, family: u8, p: u8, port: u16) -> Option<u32> {
+fn set_allows(id: u32, family: u8, p: u8, port: u16) -> Option<u32> {
+    if id & LARGE_SET != 0 {
+        set_allows_in(unsafe { PORT_SETS.get(id) }?, family, p, port)
+    } else {
+        set_allows_in(unsafe { PORT_SETS_SMALL.get(id) }?, family, p, port)
+    }
+}
+
+#[inline(always)]
+fn set_allows_in<const N: usize>(set: &PortSetN<N>, family: u8, p: u8, port: u16) -> Option<u32> {
     if set.all_ports[(p >> 5) as usize] & (1u32 << (p & 31)) != 0 {
         return Some(MAX_RANGES as u32 + p as u32);
     }
@@ -249,7 +251,7 @@ fn set_allows(set: &PortSet, family: u8, p: u8, port: u16) -> Option<u32> {
 #[inline(always)]
 fn allowed(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> Option<RuleHitKey> {
     let remote = if dir == INBOUND { &pkt.src } else { &pkt.dst };
-    let (set, entry) = port_set(cfg, dir, pkt.family, remote, 128)?;
+    let (set, entry) = lpm(cfg, dir, pkt.family, remote, 128)?;
     let element = set_allows(set, pkt.family, pkt.proto, pkt.dport)?;
     Some(RuleHitKey { entry, element })
 }
@@ -280,7 +282,7 @@ fn count_rule_hit(key: &RuleHitKey, len: u64, now: u64) {
 /// limited to the ruleset's `/0` entry.
 #[inline(always)]
 fn allowed_from_anywhere(cfg: &IfaceCfg, dir: u8, pkt: &Packet, port: u16) -> bool {
-    match port_set(cfg, dir, pkt.family, &pkt.src, 0) {
+    match lpm(cfg, dir, pkt.family, &pkt.src, 0) {
         Some((set, _)) => set_allows(set, pkt.family, pkt.proto, port).is_some(),
         None => false,
     }
@@ -309,25 +311,27 @@ fn untracked(cfg: &IfaceCfg, dir: u8, pkt: &Packet) -> bool {
 
 /// Bounded binary search for `v` in one protocol's sorted, non-overlapping ranges.
 #[inline(always)]
-fn in_ranges(set: &PortSet, list: usize, v: u16) -> Option<u32> {
+fn in_ranges<const N: usize>(set: &PortSetN<N>, list: usize, v: u16) -> Option<u32> {
+    // log2(N) + 1 halvings find the last range starting at or below `v`.
+    let steps = (usize::BITS - N.leading_zeros()) as usize;
     let l = set.lists[list];
     let mut base = l.start as usize;
     let mut len = l.len as usize;
     if len == 0 {
         return None;
     }
-    for _ in 0..SEARCH_STEPS {
+    for _ in 0..steps {
         if len <= 1 {
             break;
         }
         let half = len / 2;
         let mid = base + half;
-        if set.ranges[mid & (MAX_RANGES - 1)].lo <= v {
+        if set.ranges[mid & (N - 1)].lo <= v {
             base = mid;
         }
         len -= half;
     }
-    let i = base & (MAX_RANGES - 1);
+    let i = base & (N - 1);
     let r = set.ranges[i];
     (r.lo <= v && v <= r.hi).then_some(i as u32)
 }

@@ -16,7 +16,9 @@ use std::{
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use sg_common::iface::open_bit;
-use sg_common::rule::{LIST_ICMP, LIST_TCP, LIST_UDP, MAX_RANGES, PortRange, PortSet, RangeList};
+use sg_common::rule::{
+    LIST_ICMP, LIST_TCP, LIST_UDP, MAX_RANGES, PortRange, PortSet, PortSetN, RangeList,
+};
 
 use crate::model::{PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Peer, Rule, State};
 
@@ -72,16 +74,26 @@ impl PortSetSpec {
 
     /// The datapath's fixed-size layout.
     pub fn to_kernel(&self) -> Result<Box<PortSet>, CompileError> {
-        let total: usize = self.lists.iter().map(Vec::len).sum();
-        if total > MAX_RANGES {
+        self.to_kernel_sized()
+    }
+
+    /// Number of ranges (the kernel layout needs a set with room for them).
+    pub fn ranges(&self) -> usize {
+        self.lists.iter().map(Vec::len).sum()
+    }
+
+    /// The datapath's layout with room for `N` ranges.
+    pub fn to_kernel_sized<const N: usize>(&self) -> Result<Box<PortSetN<N>>, CompileError> {
+        let total = self.ranges();
+        if total > N {
             return Err(CompileError::TooManyRanges {
                 ranges: total,
-                max: MAX_RANGES,
+                max: N,
             });
         }
-        let mut set = Box::new(PortSet {
+        let mut set = Box::new(PortSetN::<N> {
             all_ports: self.all_ports,
-            ..PortSet::default()
+            ..PortSetN::default()
         });
         let mut next = 0usize;
         for (i, list) in self.lists.iter().enumerate() {

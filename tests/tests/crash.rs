@@ -135,7 +135,9 @@ fn deleting_an_interface_unpins_its_links() {
         "--groups",
         &g,
     ]);
-    let links = pin.join("v1").join("links");
+    let links = pin
+        .join(format!("v{}", sg_common::SCHEMA_VERSION))
+        .join("links");
     assert_eq!(
         std::fs::read_dir(&links).expect("links").count(),
         2,

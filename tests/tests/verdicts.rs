@@ -669,3 +669,47 @@ lab_test!(sweeper_follows_the_interface_timeout, |l| {
     assert_eq!(l.dp.sweep(t0 + 3599 * 1_000_000_000).removed_tcp, 0);
     assert_eq!(l.dp.sweep(t0 + 3601 * 1_000_000_000).removed_tcp, 1);
 });
+
+// A prefix whose port set has more ranges than a small set holds (32) lives in the large
+// map; both kinds give the same verdicts, and a ruleset can switch between them.
+lab_test!(large_and_small_port_sets, |l| {
+    let perms: Vec<_> = (0..50)
+        .map(|i| {
+            perm(
+                "tcp",
+                Some((1000 + 10 * i, 1000 + 10 * i + 2)),
+                "203.0.113.0/24",
+            )
+        })
+        .collect();
+    let g = setup(l, perms);
+    for i in 0..50u16 {
+        assert!(
+            l.inbound(&tcp_in(PEER4, 50000 + i, 1000 + 10 * i + 1, TCP_SYN)),
+            "port {}",
+            1000 + 10 * i + 1
+        );
+        assert!(
+            !l.inbound(&tcp_in(PEER4, 51000 + i, 1000 + 10 * i + 5, TCP_SYN)),
+            "port {}",
+            1000 + 10 * i + 5
+        );
+    }
+    // Back to a small set: revoke all but three.
+    for i in 3..50 {
+        l.world
+            .revoke(
+                &g,
+                false,
+                vec![perm(
+                    "tcp",
+                    Some((1000 + 10 * i, 1000 + 10 * i + 2)),
+                    "203.0.113.0/24",
+                )],
+            )
+            .unwrap();
+    }
+    l.apply();
+    assert!(l.inbound(&tcp_in(PEER4, 52000, 1021, TCP_SYN)));
+    assert!(!l.inbound(&tcp_in(PEER4, 52001, 1031, TCP_SYN)));
+});

@@ -68,3 +68,58 @@ pub fn lookup_all<K: Pod + Default, V: Pod + Default>(
         first = false;
     }
 }
+
+const BPF_MAP_UPDATE_BATCH: libc::c_long = 26;
+const BPF_MAP_DELETE_BATCH: libc::c_long = 27;
+
+fn batch_call(cmd: libc::c_long, attr: &mut BatchAttr) -> io::Result<()> {
+    // SAFETY: `attr` points at buffers of `count` keys (and values) of the map's types.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut BatchAttr,
+            size_of::<BatchAttr>() as u32,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes many entries with one system call (`BPF_MAP_UPDATE_BATCH`). On error, the kernel
+/// has written the first `n` entries; returns `Err((n, error))`.
+pub fn update<K: Pod, V: Pod>(
+    map: impl AsRawFd,
+    keys: &[K],
+    values: &[V],
+) -> Result<(), (usize, io::Error)> {
+    assert_eq!(keys.len(), values.len());
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut attr = BatchAttr {
+        keys: keys.as_ptr() as u64,
+        values: values.as_ptr() as u64,
+        count: keys.len() as u32,
+        map_fd: map.as_raw_fd() as u32,
+        ..Default::default()
+    };
+    batch_call(BPF_MAP_UPDATE_BATCH, &mut attr).map_err(|e| (attr.count as usize, e))
+}
+
+/// Deletes many entries with one system call (`BPF_MAP_DELETE_BATCH`).
+pub fn delete<K: Pod>(map: impl AsRawFd, keys: &[K]) -> Result<(), (usize, io::Error)> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut attr = BatchAttr {
+        keys: keys.as_ptr() as u64,
+        count: keys.len() as u32,
+        map_fd: map.as_raw_fd() as u32,
+        ..Default::default()
+    };
+    batch_call(BPF_MAP_DELETE_BATCH, &mut attr).map_err(|e| (attr.count as usize, e))
+}

@@ -35,7 +35,10 @@ use sg_common::{
     conntrack::{CLOCK_BASE_NS, CtKey, CtValue, timeout_s},
     iface::{AddrKey, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
     maps as names,
-    rule::{LpmV4, LpmV6, LpmValue, PortSet, RULESET_BITS, RuleHitKey, RuleHits},
+    rule::{
+        LARGE_SET, LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RULESET_BITS, RuleHitKey,
+        RuleHits, SMALL_RANGES,
+    },
     stats::NUM_REASONS,
 };
 use tracing::{info, warn};
@@ -164,6 +167,7 @@ pub struct Datapath {
     rules_v4: LpmTrie<MapData, LpmV4, LpmValue>,
     rules_v6: LpmTrie<MapData, LpmV6, LpmValue>,
     port_sets: BpfHashMap<MapData, u32, PortSet>,
+    port_sets_small: BpfHashMap<MapData, u32, PortSetSmall>,
     stats: PerCpuArray<MapData, u64>,
     ct_tcp: BpfHashMap<MapData, CtKey, CtValue>,
     ct_other: BpfHashMap<MapData, CtKey, CtValue>,
@@ -175,6 +179,9 @@ pub struct Datapath {
     next_ruleset: u32,
     next_port_set: u32,
     attached: HashMap<String, Attached>,
+    /// Port sets in the map, shared by content: spec -> (id, rulesets using it).
+    shared_sets: HashMap<crate::compiler::PortSetSpec, (u32, usize)>,
+    set_specs: HashMap<u32, crate::compiler::PortSetSpec>,
     /// `<pin-dir>/v<N>/links` when pinning.
     links_dir: Option<PathBuf>,
     /// Interface configurations found in reused maps (a previous run's), by ifindex.
@@ -260,6 +267,8 @@ impl Datapath {
             LpmTrie::try_from(take(names::RULES_V6)?).map_err(map_err(names::RULES_V6))?;
         let port_sets =
             BpfHashMap::try_from(take(names::PORT_SETS)?).map_err(map_err(names::PORT_SETS))?;
+        let port_sets_small = BpfHashMap::try_from(take(names::PORT_SETS_SMALL)?)
+            .map_err(map_err(names::PORT_SETS_SMALL))?;
         let stats = PerCpuArray::try_from(take(names::STATS)?).map_err(map_err(names::STATS))?;
         let ct_tcp = BpfHashMap::try_from(take(names::CT_TCP)?).map_err(map_err(names::CT_TCP))?;
         let ct_other =
@@ -276,6 +285,7 @@ impl Datapath {
             rules_v4,
             rules_v6,
             port_sets,
+            port_sets_small,
             stats,
             ct_tcp,
             ct_other,
@@ -288,6 +298,8 @@ impl Datapath {
             attached: HashMap::new(),
             links_dir,
             previous: HashMap::new(),
+            shared_sets: HashMap::new(),
+            set_specs: HashMap::new(),
         }
         .resume())
     }
@@ -302,8 +314,9 @@ impl Datapath {
             .flat_map(|c| c.ruleset.iter().flatten().copied())
             .max();
         self.next_ruleset = max_ruleset.unwrap_or(0).wrapping_add(1).max(1);
-        let max_set = self.port_sets.keys().flatten().max();
-        self.next_port_set = max_set.unwrap_or(0).wrapping_add(1).max(1);
+        let large = self.port_sets.keys().flatten().map(|k| k & !LARGE_SET);
+        let max_set = large.chain(self.port_sets_small.keys().flatten()).max();
+        self.next_port_set = max_set.map_or(1, |m| (m + 1) % LARGE_SET).max(1);
         let v4 = self.rules_v4.iter().flatten().map(|(_, v)| v.entry);
         let v6 = self.rules_v6.iter().flatten().map(|(_, v)| v.entry);
         self.next_entry = v4.chain(v6).max().map_or(0, |e| e.wrapping_add(1));
@@ -365,6 +378,15 @@ impl Datapath {
             .collect();
         for k in stale {
             let _ = self.port_sets.remove(&k);
+        }
+        let stale: Vec<u32> = self
+            .port_sets_small
+            .keys()
+            .flatten()
+            .filter(|k| !sets.contains(k))
+            .collect();
+        for k in stale {
+            let _ = self.port_sets_small.remove(&k);
         }
         let addrs: std::collections::HashSet<AddrKey> = live
             .values()
@@ -689,12 +711,34 @@ impl Datapath {
         w.rule_ids = compiled.rule_ids.clone();
         let mut set_ids = Vec::with_capacity(compiled.port_sets.len());
         for spec in &compiled.port_sets {
-            let kernel = spec.to_kernel()?;
-            let id = self.next_port_set;
-            self.next_port_set = self.next_port_set.wrapping_add(1).max(1);
-            self.port_sets
-                .insert(id, *kernel, 0)
-                .map_err(map_err(names::PORT_SETS))?;
+            // Port sets never change once written, so identical ones are shared by every
+            // ruleset of every interface: a rule change writes only the sets it changes.
+            let id = match self.shared_sets.get_mut(spec) {
+                Some((id, users)) => {
+                    *users += 1;
+                    *id
+                }
+                None => {
+                    let n = self.next_port_set;
+                    self.next_port_set = (self.next_port_set + 1) % LARGE_SET;
+                    let id = if spec.ranges() <= SMALL_RANGES {
+                        let kernel = spec.to_kernel_sized::<SMALL_RANGES>()?;
+                        self.port_sets_small
+                            .insert(n, *kernel, 0)
+                            .map_err(map_err(names::PORT_SETS_SMALL))?;
+                        n
+                    } else {
+                        let kernel = spec.to_kernel()?;
+                        self.port_sets
+                            .insert(n | LARGE_SET, *kernel, 0)
+                            .map_err(map_err(names::PORT_SETS))?;
+                        n | LARGE_SET
+                    };
+                    self.shared_sets.insert(spec.clone(), (id, 1));
+                    self.set_specs.insert(id, spec.clone());
+                    id
+                }
+            };
             w.port_sets.push(id);
             set_ids.push(id);
         }
@@ -707,6 +751,8 @@ impl Datapath {
                 let ruleset = self.next_ruleset;
                 self.next_ruleset = self.next_ruleset.wrapping_add(1).max(1);
                 w.rulesets[dir][fam] = ruleset;
+                let (mut k4, mut v4, mut k6, mut v6) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 for (i, (net, idx)) in table.iter().enumerate() {
                     let entry = self.next_entry;
                     self.next_entry = self.next_entry.wrapping_add(1);
@@ -716,35 +762,34 @@ impl Datapath {
                     };
                     w.credits
                         .insert(entry, compiled.credits[dir][fam][i].clone());
+                    let len = RULESET_BITS + net.prefix_len() as u32;
                     match net {
                         IpNet::V4(n) => {
-                            let key = Key::new(
-                                RULESET_BITS + n.prefix_len() as u32,
+                            k4.push(Key::new(
+                                len,
                                 LpmV4 {
                                     ruleset,
                                     addr: n.addr().octets(),
                                 },
-                            );
-                            self.rules_v4
-                                .insert(&key, value, 0)
-                                .map_err(map_err(names::RULES_V4))?;
-                            w.v4.push(key);
+                            ));
+                            v4.push(value);
                         }
                         IpNet::V6(n) => {
-                            let key = Key::new(
-                                RULESET_BITS + n.prefix_len() as u32,
+                            k6.push(Key::new(
+                                len,
                                 LpmV6 {
                                     ruleset,
                                     addr: n.addr().octets(),
                                 },
-                            );
-                            self.rules_v6
-                                .insert(&key, value, 0)
-                                .map_err(map_err(names::RULES_V6))?;
-                            w.v6.push(key);
+                            ));
+                            v6.push(value);
                         }
                     }
                 }
+                write_lpm(&mut self.rules_v4, &k4, &v4, &mut w.v4)
+                    .map_err(map_err(names::RULES_V4))?;
+                write_lpm(&mut self.rules_v6, &k6, &v6, &mut w.v6)
+                    .map_err(map_err(names::RULES_V6))?;
             }
         }
         Ok(())
@@ -756,14 +801,25 @@ impl Datapath {
             let t = self.rule_totals.entry((w.iface.clone(), rule)).or_default();
             add_hits(t, &hits);
         }
-        for k in &w.v4 {
-            let _ = self.rules_v4.remove(k);
-        }
-        for k in &w.v6 {
-            let _ = self.rules_v6.remove(k);
-        }
+        delete_lpm(&mut self.rules_v4, &w.v4);
+        delete_lpm(&mut self.rules_v6, &w.v6);
         for id in &w.port_sets {
-            let _ = self.port_sets.remove(id);
+            let Some(spec) = self.set_specs.get(id) else {
+                continue;
+            };
+            let users = self.shared_sets.get_mut(spec).map(|(_, u)| {
+                *u -= 1;
+                *u
+            });
+            if users == Some(0) {
+                self.shared_sets.remove(spec);
+                self.set_specs.remove(id);
+                let _ = if id & LARGE_SET != 0 {
+                    self.port_sets.remove(id)
+                } else {
+                    self.port_sets_small.remove(id)
+                };
+            }
         }
     }
 
@@ -1119,6 +1175,37 @@ const XDP_PASS: u32 = 2;
 
 fn link_pin_name(ifindex: u32, hook: &str) -> String {
     format!("if{ifindex}-{hook}")
+}
+
+/// Writes LPM entries with one batch system call where the kernel supports it, else one by
+/// one; records every key written in `done` (so a failure can be undone).
+fn write_lpm<K: aya::Pod>(
+    map: &mut LpmTrie<MapData, K, LpmValue>,
+    keys: &[Key<K>],
+    values: &[LpmValue],
+    done: &mut Vec<Key<K>>,
+) -> Result<(), MapError> {
+    let start = match batch::update(map.map().fd().as_fd(), keys, values) {
+        Ok(()) => keys.len(),
+        Err((n, _)) => n,
+    };
+    done.extend_from_slice(&keys[..start]);
+    for (k, v) in keys.iter().zip(values).skip(start) {
+        map.insert(k, *v, 0)?;
+        done.push(*k);
+    }
+    Ok(())
+}
+
+/// Deletes LPM entries, in one batch system call where the kernel supports it.
+fn delete_lpm<K: aya::Pod>(map: &mut LpmTrie<MapData, K, LpmValue>, keys: &[Key<K>]) {
+    let start = match batch::delete(map.map().fd().as_fd(), keys) {
+        Ok(()) => keys.len(),
+        Err((n, _)) => n,
+    };
+    for k in &keys[start..] {
+        let _ = map.remove(k);
+    }
 }
 
 /// Opens a link pinned at `pin`, if there is one.

@@ -299,6 +299,13 @@ fn control(l: &mut Lab, quick: bool) -> Results {
         l.apply();
         times.push(start.elapsed().as_secs_f64() * 1000.0);
     }
+    let start = Instant::now();
+    let compiled = compiler::compile_all(&l.world.state, &l.world.addrs);
+    r.insert(
+        "control.compile_1000_rules_ms".into(),
+        start.elapsed().as_secs_f64() * 1000.0,
+    );
+    drop(compiled);
     r.insert(
         "control.apply_p50_ms".into(),
         percentile(times.clone(), 0.5),
