@@ -84,8 +84,8 @@ pub fn create(
     } else if pkt.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
         CT_STATE_NEW
     } else {
-        // Picked up mid-stream (e.g. after a daemon restart with fresh maps).
-        CT_STATE_ESTABLISHED
+        // Only a SYN opens a TCP flow (see `policy::judge`); kept total for safety.
+        CT_STATE_NEW
     };
     let v = CtValue {
         last_seen_ns: now,

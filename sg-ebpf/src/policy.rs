@@ -2,6 +2,9 @@
 //! compiled rules of the interface (union of all its groups, allow-only).
 
 use aya_ebpf::{helpers::bpf_ktime_get_ns, maps::lpm_trie::Key};
+
+const TCP_SYN: u8 = 0x02;
+const TCP_ACK: u8 = 0x10;
 use sg_common::{
     conntrack::{
         CLOCK_BASE_NS, CtKey, ECHO_PINGER_LOCAL, ECHO_PINGER_REMOTE, FRAG_TIMEOUT_S, FragKey,
@@ -106,7 +109,9 @@ fn frag_key(pkt: &Packet, ifindex: u32) -> FragKey {
         src: pkt.src,
         dst: pkt.dst,
         id: pkt.frag_id,
-        proto: pkt.proto,
+        // IPv6 identifies a datagram by addresses and id only; a later fragment's "protocol"
+        // may be an extension header that the first fragment walked past (RFC 8200).
+        proto: if pkt.family == 4 { pkt.proto } else { 0 },
         family: pkt.family,
         _pad: [0; 2],
     }
@@ -139,7 +144,15 @@ fn judge(
         count(slot, DROP_NO_RULE);
         return Verdict::Drop;
     };
-    if tracked && !untracked(cfg, dir, pkt) && !conntrack::create(ct, &key, pkt, dir, len, now) {
+    // Only a SYN opens a tracked TCP flow: other TCP packets the rules allow pass without an
+    // entry. So a revoked rule of an untracked flow cannot be revived by the instance's next
+    // packet, and forged mid-stream packets cannot fill the table with 5-day entries.
+    let opens = pkt.proto != PROTO_TCP || pkt.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;
+    if tracked
+        && opens
+        && !untracked(cfg, dir, pkt)
+        && !conntrack::create(ct, &key, pkt, dir, len, now)
+    {
         count(slot, DROP_CT_FULL);
         return Verdict::Drop;
     }

@@ -130,7 +130,7 @@ impl Core {
             addrs: Addresses::new(),
         };
         let state = core.state.clone();
-        if let Err(e) = core.enforce(&state) {
+        if let Err(e) = core.enforce(&state, &|_| true) {
             // Interfaces that are missing now are attached when they appear (refresh).
             warn!(error = %e.message, "not every interface could be protected at start");
         }
@@ -140,7 +140,10 @@ impl Core {
 
     /// Compiles `state` and brings the datapath to it. Interfaces whose device does not exist
     /// are skipped (and protected once it appears).
-    fn enforce(&mut self, state: &State) -> ApiResult<()> {
+    /// Returns the first failure of an interface that was protected, or that `concerned` says
+    /// the caller's change is about; failures of other interfaces (already failing before,
+    /// e.g. a device without native XDP) are logged, not blamed on an unrelated request.
+    fn enforce(&mut self, state: &State, concerned: &dyn Fn(&str) -> bool) -> ApiResult<()> {
         let addrs = read_addresses(state);
         let compiled = compiler::compile_all(state, &addrs);
         let mut first_err = None;
@@ -151,9 +154,12 @@ impl Core {
                 }
                 continue;
             }
+            let was_protected = self.datapath.is_attached(name);
             if let Err(e) = self.datapath.apply(iface, &compiled[name]) {
                 error!(iface = %name, error = %e, "applying rules failed");
-                first_err.get_or_insert(ApiError::internal(format!("{name}: {e}")));
+                if was_protected || concerned(name) {
+                    first_err.get_or_insert(ApiError::internal(format!("{name}: {e}")));
+                }
             }
         }
         for name in self.datapath.attached_ifaces() {
@@ -188,7 +194,7 @@ impl Core {
             .any(|n| datapath::device_exists(n) != self.datapath.is_attached(n));
         if addrs != self.addrs || missing {
             let state = self.state.clone();
-            let _ = self.enforce(&state);
+            let _ = self.enforce(&state, &|_| true);
         }
     }
 
@@ -278,6 +284,16 @@ impl Core {
                 ops::assign_private_addresses(&mut next, r, false)
             }
             Request::GetMetrics(_) => Ok(json!({ "Metrics": self.metrics() })),
+            Request::ExportInterfaceRules(r) => {
+                let iface = ops::required(&r.network_interface_id, "NetworkInterfaceId")?;
+                match r.format.as_deref().unwrap_or("nft") {
+                    "nft" => crate::export::nft(&self.state, &self.addrs, iface)
+                        .map(|t| json!({ "Ruleset": t })),
+                    other => Err(ApiError::invalid_value(format!(
+                        "Unknown export format '{other}': nft"
+                    ))),
+                }
+            }
             Request::DescribeConntrack(r) => {
                 let flows = conntrack::select(self.datapath.conntrack(), r, |i| {
                     self.state.interfaces.contains_key(i)
@@ -295,13 +311,14 @@ impl Core {
         }?;
         if next != self.state {
             let old = self.state.clone();
-            if let Err(e) = self.enforce(&next) {
-                let _ = self.enforce(&old);
+            let changed = |name: &str| old.interfaces.get(name) != next.interfaces.get(name);
+            if let Err(e) = self.enforce(&next, &changed) {
+                let _ = self.enforce(&old, &|_| false);
                 return Err(e);
             }
             if let Err(e) = self.store.save(Some(&old), &next) {
                 error!(error = %e, "saving state failed; change rolled back");
-                let _ = self.enforce(&old);
+                let _ = self.enforce(&old, &|_| false);
                 return Err(ApiError::internal(format!("saving the change failed: {e}")));
             }
             self.state = next;

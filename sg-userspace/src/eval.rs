@@ -33,6 +33,8 @@ pub struct Packet {
     pub src_port: u16,
     /// TCP/UDP destination port; ignored for other protocols.
     pub dst_port: u16,
+    /// TCP: a SYN without ACK, the only TCP packet that opens a tracked flow.
+    pub tcp_syn: bool,
     /// ICMP/ICMPv6 type and code; ignored for other protocols.
     pub icmp_type: u8,
     pub icmp_code: u8,
@@ -229,7 +231,9 @@ pub fn is_echo(p: &Packet) -> bool {
 /// ICMP/ICMPv6 echo and every protocol but TCP/UDP are tracked; other ICMP messages are
 /// judged alone; a TCP/UDP flow is untracked when the direction that admits it allows it
 /// from/to anywhere and the other direction allows the protocol to anywhere on all ports —
-/// also for the packets answering such a flow.
+/// also for the packets answering such a flow. Only a SYN opens a tracked TCP flow: other TCP
+/// packets the rules allow are judged alone, so an untracked flow whose rule is revoked stays
+/// cut even if the instance speaks next.
 pub fn tracked(state: &State, p: &Packet) -> bool {
     match p.protocol as i16 {
         PROTO_ICMP | PROTO_ICMPV6 => {
@@ -240,6 +244,7 @@ pub fn tracked(state: &State, p: &Packet) -> bool {
             };
             echo.contains(&p.icmp_type)
         }
+        PROTO_TCP if !p.tcp_syn => false,
         PROTO_TCP | PROTO_UDP => {
             let egress = p.direction == Direction::Outbound;
             let v4 = p.src.is_ipv4();

@@ -11,6 +11,7 @@ pub mod conntrack;
 pub mod daemon;
 pub mod datapath;
 pub mod eval;
+pub mod export;
 pub mod model;
 pub mod paths;
 pub mod store;

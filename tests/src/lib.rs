@@ -308,6 +308,12 @@ impl Daemon {
         }
     }
 
+    /// Starts the daemon again with the same state directory and socket, and other arguments.
+    pub fn respawn_with(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.respawn();
+    }
+
     /// Starts the daemon again with the same state directory, socket and arguments.
     pub fn respawn(&mut self) {
         assert!(self.child.is_none(), "stop or kill the daemon first");

@@ -171,3 +171,79 @@ fn prefix_lists_and_modified_rules_apply_at_once() {
     );
     assert_eq!(s(&ni, "/NetworkInterfaces/0/Groups/0/GroupId"), g);
 }
+
+/// `sgctl export --format nft` prints an equivalent nftables ruleset: loaded with `nft -f`
+/// in place of sgd, it lets through and refuses the same connections.
+#[test]
+fn exported_nftables_ruleset_enforces_the_same_rules() {
+    if !require_root("exported_nftables_ruleset_enforces_the_same_rules") {
+        return;
+    }
+    let t = Topology::new();
+    let mut d = Daemon::start(&t.fw);
+    let _s1 = tcp_server(&t.fw, 8080);
+    let _s2 = tcp_server(&t.fw, 9090);
+    let _out = tcp_server(&t.b, 7000);
+    let g = d.create_group("web");
+    d.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &g,
+        "--protocol",
+        "tcp",
+        "--port",
+        "8080",
+        "--cidr",
+        &format!("{A4}/32"),
+    ]);
+    d.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &g,
+        "--protocol",
+        "tcp",
+        "--port",
+        "8080",
+        "--cidr",
+        &format!("{A6}/128"),
+    ]);
+    let mut rulesets = String::new();
+    for i in ["fwa", "fwb"] {
+        d.ok(&[
+            "modify-network-interface-attribute",
+            "--network-interface-id",
+            i,
+            "--groups",
+            &g,
+        ]);
+        let out = d.sgctl(&["export", "--network-interface-id", i, "--format", "nft"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        rulesets.push_str(&String::from_utf8(out.stdout).expect("utf-8"));
+    }
+    let expect = |what: &str| {
+        assert!(tcp_connects(&t.a, FW_A4, 8080), "{what}: allowed (v4)");
+        assert!(tcp_connects(&t.a, FW_A6, 8080), "{what}: allowed (v6)");
+        assert!(!tcp_connects(&t.b, FW_B4, 8080), "{what}: other peer");
+        assert!(!tcp_connects(&t.a, FW_A4, 9090), "{what}: other port");
+        assert!(
+            tcp_connects(&t.fw, B4, 7000),
+            "{what}: outbound with replies"
+        );
+    };
+    expect("sgd");
+    // Replace sgd by the exported ruleset.
+    d.stop();
+    let file = d.dir.path().join("rules.nft");
+    std::fs::write(&file, &rulesets).expect("write ruleset");
+    let out = t.fw.exec(&["nft", "-f", file.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "nft -f: {}\n{rulesets}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect("nftables");
+}

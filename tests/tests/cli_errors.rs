@@ -532,3 +532,46 @@ fn datapath_refusal_changes_nothing() {
         json!([])
     );
 }
+
+/// An interface that cannot be protected (here: loopback, once sgd insists on native XDP)
+/// does not make unrelated requests fail.
+#[test]
+fn a_broken_interface_does_not_block_other_requests() {
+    if !require_root("a_broken_interface_does_not_block_other_requests") {
+        return;
+    }
+    let ns = Netns::new("broken");
+    let mut d = Daemon::start_with(&ns, None, &["--xdp-mode", "skb"]);
+    let g = d.create_group("web");
+    d.ok(&[
+        "modify-network-interface-attribute",
+        "--network-interface-id",
+        "lo",
+        "--groups",
+        &g,
+    ]);
+    d.stop();
+    d.respawn_with(&["--xdp-mode", "native"]);
+    let ni = d.ok(&[
+        "describe-network-interfaces",
+        "--network-interface-ids",
+        "lo",
+    ]);
+    assert_eq!(
+        ni["NetworkInterfaces"][0]["Status"], "available",
+        "lo cannot be protected now"
+    );
+    d.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &g,
+        "--protocol",
+        "tcp",
+        "--port",
+        "22",
+        "--cidr",
+        "0.0.0.0/0",
+    ]);
+    let other = d.create_group("other");
+    d.ok(&["delete-security-group", "--group-id", &other]);
+}

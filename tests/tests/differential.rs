@@ -254,6 +254,7 @@ fn datapath_agrees_with_the_reference_evaluator() {
                     protocol,
                     src_port: port(&mut rng),
                     dst_port: port(&mut rng),
+                    tcp_syn: rng.random_bool(0.3),
                     icmp_type: [0u8, 8, 3, 128, 129, 2, 135][rng.random_range(0..7)],
                     icmp_code: [0u8, 4][rng.random_range(0..2)],
                 };
@@ -263,11 +264,7 @@ fn datapath_agrees_with_the_reference_evaluator() {
                         dst,
                         p.src_port,
                         p.dst_port,
-                        if rng.random_bool(0.3) {
-                            TCP_SYN
-                        } else {
-                            TCP_ACK
-                        },
+                        if p.tcp_syn { TCP_SYN } else { TCP_ACK },
                     ),
                     17 => Frame::udp(src, dst, p.src_port, p.dst_port),
                     1 | 58 => Frame::icmp(src, dst, p.icmp_type, p.icmp_code, p.src_port),

@@ -129,6 +129,11 @@ lab_test!(sg_enf_3_untracked_flows_create_no_entry_and_are_cut, |l| {
         !l.inbound(&tcp_in(PEER4, 50000, 22, TCP_ACK)),
         "cut at once"
     );
+    // Even if the instance speaks first after the revoke: its packet passes (outbound is open)
+    // but opens no tracked flow, so the client stays cut.
+    assert!(l.outbound(&tcp_out(PEER4, 22, 50000, TCP_ACK)));
+    assert!(!l.inbound(&tcp_in(PEER4, 50000, 22, TCP_ACK)), "still cut");
+    assert!(l.dp.conntrack().is_empty());
     // Outbound no longer fully open: the same rule now admits tracked flows.
     l.world
         .authorize(&g, false, vec![perm("tcp", Some((22, 22)), "0.0.0.0/0")])
@@ -423,6 +428,17 @@ lab_test!(sg_enf_11_vlan_and_malformed, |l| {
     ];
     lldp.extend_from_slice(&[0u8; 32]);
     assert!(l.run(sg_userspace::datapath::Hook::Xdp, &lldp));
+});
+
+lab_test!(sg_enf_9_only_a_syn_opens_a_tcp_flow, |l| {
+    setup(l, vec![perm("tcp", Some((80, 80)), "203.0.113.0/24")]);
+    // Forged mid-stream packets the rules allow pass but take no room in the table.
+    for port in 0..100 {
+        assert!(l.inbound(&tcp_in(PEER4, 30000 + port, 80, TCP_ACK)));
+    }
+    assert!(l.dp.conntrack().is_empty());
+    assert!(l.inbound(&tcp_in(PEER4, 40000, 80, TCP_SYN)));
+    assert_eq!(l.dp.conntrack().len(), 1);
 });
 
 lab_test!(sg_enf_12_drops_counted_by_reason, |l| {

@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 
 /// Debian packages: LLVM 22 for bpf-linker (linked at run time too), and the tools the
 /// namespace tests drive.
-const APT_PACKAGES: &[&str] = &["llvm-22-dev", "iproute2", "iputils-ping"];
+const APT_PACKAGES: &[&str] = &["llvm-22-dev", "iproute2", "iputils-ping", "nftables"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 

@@ -70,6 +70,7 @@ requests! {
     AssignPrivateIpAddresses(PrivateAddresses) mutates yes,
     UnassignPrivateIpAddresses(PrivateAddresses) mutates yes,
     GetMetrics(Empty),
+    ExportInterfaceRules(ExportRequest),
     DescribeConntrack(ConntrackQuery),
     FlushConntrack(ConntrackQuery),
 }
@@ -330,6 +331,16 @@ pub struct PrefixListIdRequest {
 pub struct DescribeManagedPrefixLists {
     #[serde(default)]
     pub prefix_list_ids: Vec<String>,
+}
+
+/// `sgctl export`: an interface's effective rules in another firewall's language.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ExportRequest {
+    pub network_interface_id: Option<String>,
+    /// `nft` (the only format).
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 /// A request without parameters.

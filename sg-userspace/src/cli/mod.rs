@@ -278,6 +278,16 @@ pub enum Command {
         #[arg(long)]
         prefix_list_id: String,
     },
+    /// Prints an interface's effective rules as an equivalent nftables ruleset (stateful, inet
+    /// family), e.g. to compare with `nft -f`. Not an AWS CLI operation.
+    Export {
+        /// The interface.
+        #[arg(long)]
+        network_interface_id: String,
+        /// The output format.
+        #[arg(long, default_value = "nft")]
+        format: String,
+    },
     /// Prints the datapath's counters in the Prometheus text format (also served by
     /// `sgd --metrics-listen`). Not an AWS CLI operation.
     GetMetrics,
@@ -672,6 +682,13 @@ impl Command {
                 })
             }
             Self::GetMetrics => Request::GetMetrics(crate::api::Empty {}),
+            Self::Export {
+                network_interface_id,
+                format,
+            } => Request::ExportInterfaceRules(crate::api::ExportRequest {
+                network_interface_id: Some(network_interface_id.clone()),
+                format: Some(format.clone()),
+            }),
             Self::DescribeConntrack(a) => Request::DescribeConntrack(a.query()?),
             Self::FlushConntrack(a) => Request::FlushConntrack(a.query()?),
             Self::Import { file } => {
@@ -737,11 +754,19 @@ pub fn main() -> i32 {
     };
     match client::call(&cli.socket, &req) {
         Ok(Response::Ok(Value::Null)) => 0,
-        Ok(Response::Ok(Value::Object(m))) if matches!(req, Request::GetMetrics(_)) => {
-            print!(
-                "{}",
-                m.get("Metrics").and_then(Value::as_str).unwrap_or_default()
-            );
+        // Text outputs (not AWS responses) are printed as they are.
+        Ok(Response::Ok(Value::Object(m)))
+            if matches!(
+                req,
+                Request::GetMetrics(_) | Request::ExportInterfaceRules(_)
+            ) =>
+        {
+            let text = m
+                .get("Metrics")
+                .or(m.get("Ruleset"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            print!("{text}");
             0
         }
         Ok(Response::Ok(v)) => {

@@ -89,8 +89,9 @@ fn batch_call(cmd: libc::c_long, attr: &mut BatchAttr) -> io::Result<()> {
     }
 }
 
-/// Writes many entries with one system call (`BPF_MAP_UPDATE_BATCH`). On error, the kernel
-/// has written the first `n` entries; returns `Err((n, error))`.
+/// Writes many entries with one system call (`BPF_MAP_UPDATE_BATCH`). On error, some entries
+/// may have been written; the kernel does not always say how many, so the caller redoes them
+/// all one by one (writes of existing keys are harmless).
 pub fn update<K: Pod, V: Pod>(
     map: impl AsRawFd,
     keys: &[K],
@@ -107,10 +108,11 @@ pub fn update<K: Pod, V: Pod>(
         map_fd: map.as_raw_fd() as u32,
         ..Default::default()
     };
-    batch_call(BPF_MAP_UPDATE_BATCH, &mut attr).map_err(|e| (attr.count as usize, e))
+    batch_call(BPF_MAP_UPDATE_BATCH, &mut attr).map_err(|e| (0, e))
 }
 
-/// Deletes many entries with one system call (`BPF_MAP_DELETE_BATCH`).
+/// Deletes many entries with one system call (`BPF_MAP_DELETE_BATCH`); on error the caller
+/// deletes them one by one.
 pub fn delete<K: Pod>(map: impl AsRawFd, keys: &[K]) -> Result<(), (usize, io::Error)> {
     if keys.is_empty() {
         return Ok(());
@@ -121,5 +123,5 @@ pub fn delete<K: Pod>(map: impl AsRawFd, keys: &[K]) -> Result<(), (usize, io::E
         map_fd: map.as_raw_fd() as u32,
         ..Default::default()
     };
-    batch_call(BPF_MAP_DELETE_BATCH, &mut attr).map_err(|e| (attr.count as usize, e))
+    batch_call(BPF_MAP_DELETE_BATCH, &mut attr).map_err(|e| (0, e))
 }

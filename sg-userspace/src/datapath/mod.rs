@@ -308,11 +308,15 @@ impl Datapath {
     /// interfaces keep their counter slots.
     fn resume(mut self) -> Self {
         self.previous = self.iface_cfg.iter().flatten().collect();
-        let max_ruleset = self
+        // Rulesets in use, and any a crashed run wrote but never switched to (orphans must
+        // never be mistaken for a new ruleset).
+        let in_cfg = self
             .previous
             .values()
-            .flat_map(|c| c.ruleset.iter().flatten().copied())
-            .max();
+            .flat_map(|c| c.ruleset.iter().flatten().copied());
+        let in_v4 = self.rules_v4.keys().flatten().map(|k| k.data().ruleset);
+        let in_v6 = self.rules_v6.keys().flatten().map(|k| k.data().ruleset);
+        let max_ruleset = in_cfg.chain(in_v4).chain(in_v6).max();
         self.next_ruleset = max_ruleset.unwrap_or(0).wrapping_add(1).max(1);
         let large = self.port_sets.keys().flatten().map(|k| k & !LARGE_SET);
         let max_set = large.chain(self.port_sets_small.keys().flatten()).max();
@@ -496,11 +500,25 @@ impl Datapath {
         compiled: &CompiledIface,
     ) -> Result<(), DatapathError> {
         let used: Vec<u32> = self.attached.values().map(|a| a.slot).collect();
-        let slot = (0..MAX_IFACES)
-            .find(|s| !used.contains(s))
-            .ok_or(DatapathError::NoSlot)?;
-        // Reset the slot's counters, which may hold a previous interface's figures.
-        self.reset_stats(slot);
+        // An interface resumed from a previous run keeps its slot and its counters; others get
+        // a slot no resumed interface still claims.
+        let slot = match self.previous.get(&ifindex).map(|c| c.stats_slot) {
+            Some(s) if s < MAX_IFACES && !used.contains(&s) => s,
+            _ => {
+                let claimed = |s: &u32| {
+                    self.previous
+                        .iter()
+                        .any(|(i, c)| c.stats_slot == *s && *i != ifindex)
+                };
+                let s = (0..MAX_IFACES)
+                    .find(|s| !used.contains(s) && !claimed(s))
+                    .or_else(|| (0..MAX_IFACES).find(|s| !used.contains(s)))
+                    .ok_or(DatapathError::NoSlot)?;
+                // Reset the slot's counters, which may hold a previous interface's figures.
+                self.reset_stats(s);
+                s
+            }
+        };
         let written = self.write(&iface.id, compiled)?;
         let addrs = match self.write_addrs(ifindex, iface, &[]) {
             Ok(k) => k,

@@ -30,6 +30,7 @@ fn pkt(
         protocol,
         src_port: 40000,
         dst_port: port,
+        tcp_syn: true,
         icmp_type: 0,
         icmp_code: 0,
     }
@@ -405,6 +406,7 @@ fn compiler_agrees_with_the_reference_evaluator() {
                 protocol,
                 src_port: rng.random_range(0..50),
                 dst_port: rng.random_range(0..50),
+                tcp_syn: true,
                 icmp_type: [0u8, 3, 8, 2][rng.random_range(0..4)],
                 icmp_code: [0u8, 4][rng.random_range(0..2)],
             };

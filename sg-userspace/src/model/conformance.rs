@@ -36,6 +36,7 @@ fn inbound(iface: &str, remote: &str, local: &str, proto: u8, port: u16) -> Pack
         protocol: proto,
         src_port: 40000,
         dst_port: port,
+        tcp_syn: true,
         icmp_type: 0,
         icmp_code: 0,
     }
@@ -861,6 +862,91 @@ fn sg_if_5_host_mode_declared_addresses_and_source_dest_check() {
             &mut w.state,
             &Some("veth1".into())
         )),
+        "InvalidNetworkInterfaceID.NotFound"
+    );
+}
+
+#[test]
+fn sg_classic_copy_and_descriptions() {
+    let mut w = World::new();
+    let vpc = new_vpc(&mut w, true);
+    let src = w.group("vpc-group"); // a VPC group: all-protocol outbound rules
+    let copy = |w: &mut World, from: &str, desc: &str| {
+        w.create(CreateSecurityGroup {
+            group_name: Some("copy".into()),
+            description: Some(desc.into()),
+            vpc_id: Some(vpc.clone()),
+            copy_from_group_id: Some(from.into()),
+            ..Default::default()
+        })
+    };
+    assert_eq!(
+        code(copy(&mut w, &src, "d")),
+        "InvalidParameterValue",
+        "outbound rules cannot enter classic"
+    );
+    let classic_src = group_in(&mut w, &vpc, "classic-src").unwrap();
+    w.authorize(
+        &classic_src,
+        false,
+        vec![perm("tcp", Some((22, 22)), "0.0.0.0/0")],
+    )
+    .unwrap();
+    copy(&mut w, &classic_src, "sg-like description | any ASCII")
+        .expect("classic copy with an ASCII description");
+}
+
+#[test]
+fn sg_api_export_nft() {
+    let mut w = World::new();
+    let web = w.group("web");
+    let db = w.group("db");
+    w.authorize(
+        &web,
+        false,
+        vec![
+            perm("tcp", Some((443, 443)), "0.0.0.0/0"),
+            perm("icmp", Some((8, -1)), "192.0.2.0/24"),
+        ],
+    )
+    .unwrap();
+    w.authorize(
+        &db,
+        false,
+        vec![perm_group("tcp", Some((5432, 5432)), &web)],
+    )
+    .unwrap();
+    w.attach("eth0", &[&web], &[ip("192.0.2.10"), ip("2001:db8::10")])
+        .unwrap();
+    w.attach("eth1", &[&db], &[ip("192.0.2.20")]).unwrap();
+    let web_nft = crate::export::nft(&w.state, &w.addrs, "eth0").unwrap();
+    assert!(web_nft.contains("table inet sg_eth0"), "{web_nft}");
+    assert!(web_nft.contains("ct state established accept"));
+    assert!(
+        web_nft.contains("ip saddr { 0.0.0.0/0 } tcp dport 443 accept"),
+        "{web_nft}"
+    );
+    assert!(
+        web_nft.contains("ip saddr { 192.0.2.0/24 } meta l4proto icmp icmp type 8 accept"),
+        "{web_nft}"
+    );
+    assert!(
+        web_nft.contains("ip daddr { 0.0.0.0/0 } accept"),
+        "default outbound: {web_nft}"
+    );
+    assert!(web_nft.contains("ip6 daddr { ::/0 } accept"), "{web_nft}");
+    assert!(web_nft.contains("iifname \"eth0\" jump inbound"));
+    let db_nft = crate::export::nft(&w.state, &w.addrs, "eth1").unwrap();
+    assert!(
+        db_nft.contains("ip saddr { 192.0.2.10/32 } tcp dport 5432 accept"),
+        "members of web: {db_nft}"
+    );
+    assert!(
+        db_nft.contains("ip6 saddr { 2001:db8::10/128 } tcp dport 5432 accept"),
+        "{db_nft}"
+    );
+    assert_eq!(
+        code(crate::export::nft(&w.state, &w.addrs, "eth9")),
         "InvalidNetworkInterfaceID.NotFound"
     );
 }

@@ -82,15 +82,18 @@ pub fn import(
         );
     }
     for g in &req.security_groups {
+        let classic = state.is_classic(&state.groups[&g.group_id].vpc_id);
         let mut rules =
-            permissions_to_rules(state, false, false, &g.ip_permissions, Peers::MayBeStale)?;
-        rules.extend(permissions_to_rules(
-            state,
-            false,
-            true,
-            &g.ip_permissions_egress,
-            Peers::MayBeStale,
-        )?);
+            permissions_to_rules(state, classic, false, &g.ip_permissions, Peers::MayBeStale)?;
+        if !g.ip_permissions_egress.is_empty() {
+            rules.extend(permissions_to_rules(
+                state,
+                classic,
+                true,
+                &g.ip_permissions_egress,
+                Peers::MayBeStale,
+            )?);
+        }
         for r in &mut rules {
             r.id = new_rule_id(ids);
         }

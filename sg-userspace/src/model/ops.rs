@@ -99,7 +99,7 @@ pub fn create_security_group(
     let name = validate::group_name(required(&req.group_name, "GroupName")?, classic)?;
     let description = required(&req.description, "GroupDescription")?;
     if classic {
-        validate::group_name(description, true)?;
+        validate::classic_text("GroupDescription", description)?;
     } else {
         validate::text("GroupDescription", description)?;
     }
@@ -122,10 +122,10 @@ pub fn create_security_group(
     let rules = match &req.copy_from_group_id {
         Some(src) => {
             let src = group(state, src)?;
-            if classic && src.rules.iter().any(|r| r.egress) {
-                return Err(ApiError::invalid_value(
-                    "cannot copy outbound rules into an EC2-Classic security group",
-                ));
+            if classic {
+                for r in &src.rules {
+                    rules::check_classic(r)?;
+                }
             }
             let mut copied = src.rules.clone();
             for r in &mut copied {

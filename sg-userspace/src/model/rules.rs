@@ -100,6 +100,27 @@ pub fn port_range(
     }
 }
 
+/// A rule an EC2-Classic group can hold (SG-CLASSIC): inbound, TCP/UDP/ICMP, no IPv6 peer.
+pub fn check_classic(r: &Rule) -> ApiResult<()> {
+    if r.egress {
+        return Err(ApiError::invalid_value(
+            "EC2-Classic security groups have no editable outbound rules: outbound traffic is always allowed",
+        ));
+    }
+    if !matches!(r.protocol, PROTO_TCP | PROTO_UDP | PROTO_ICMP) {
+        return Err(ApiError::malformed_permission(format!(
+            "Unsupported IP protocol \"{}\" - supported: [tcp, udp, icmp]",
+            protocol_name(r.protocol)
+        )));
+    }
+    if matches!(r.peer, Peer::Ipv6(_)) {
+        return Err(ApiError::invalid_value(
+            "EC2-Classic security groups do not support IPv6",
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a rule's protocol, with EC2-Classic's restriction to TCP, UDP and ICMP.
 fn protocol(s: &str, classic: bool) -> ApiResult<i16> {
     let p = parse_protocol(s)?;

@@ -29,19 +29,25 @@ pub fn text(field: &str, value: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// EC2-Classic names and descriptions: 1..=255 ASCII characters (SG-CLASSIC).
+pub fn classic_text(field: &str, value: &str) -> ApiResult<()> {
+    if value.is_empty() {
+        return Err(ApiError::missing(field));
+    }
+    if value.len() > 255 || !value.is_ascii() {
+        return Err(ApiError::invalid_value(format!(
+            "Invalid value '{value}' for {field}: up to 255 ASCII characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Normalises and checks a new group's name (SG-GRP-2): trailing spaces trimmed, no `sg-`
 /// prefix. EC2-Classic names may use any ASCII character (SG-CLASSIC).
 pub fn group_name(name: &str, classic: bool) -> ApiResult<String> {
     let name = name.trim_end_matches(' ');
     if classic {
-        if name.is_empty() {
-            return Err(ApiError::missing("GroupName"));
-        }
-        if name.len() > 255 || !name.is_ascii() {
-            return Err(ApiError::invalid_value(format!(
-                "Invalid value '{name}' for GroupName: up to 255 ASCII characters"
-            )));
-        }
+        classic_text("GroupName", name)?;
     } else {
         text("GroupName", name)?;
     }
