@@ -395,12 +395,23 @@ impl Core {
             ni["PrivateIpAddress"] = json!(first);
         }
         if let Some(stats) = self.datapath.stats(&iface.id) {
-            let m: serde_json::Map<String, Value> = REASON_NAMES
+            let mut m: serde_json::Map<String, Value> = REASON_NAMES
                 .iter()
                 .zip(stats)
                 .map(|(k, v)| (k.to_string(), json!(v)))
                 .collect();
+            // The allowance is the daemon's, shared by its interfaces (SG-ENF-9).
+            let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
+            m.insert(
+                "conntrack_allowance_available".into(),
+                json!(tcp_max.saturating_sub(tcp) + other_max.saturating_sub(other)),
+            );
             ni["Statistics"] = Value::Object(m);
+            ni["ConntrackAllowance"] = json!({
+                "Tcp": { "Maximum": tcp_max, "InUse": tcp },
+                "Other": { "Maximum": other_max, "InUse": other },
+                "Swept": self.datapath.swept(),
+            });
         }
         ni
     }

@@ -134,6 +134,20 @@ fn metrics_in_prometheus_format() {
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
+    // The same figures in describe-network-interfaces (SG-ENF-9).
+    let ni = d.ok(&[
+        "describe-network-interfaces",
+        "--network-interface-ids",
+        "fwa",
+    ]);
+    let ni = &ni["NetworkInterfaces"][0];
+    assert_eq!(ni["Statistics"]["conntrack_allowance_exceeded"], 0, "{ni}");
+    assert_eq!(
+        ni["Statistics"]["conntrack_allowance_available"], 1499,
+        "{ni}"
+    );
+    assert_eq!(ni["ConntrackAllowance"]["Tcp"]["Maximum"], 1000, "{ni}");
+    assert_eq!(ni["ConntrackAllowance"]["Tcp"]["InUse"], 1, "{ni}");
     let scraped = t.fw.run(|| {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect("127.0.0.1:9120").expect("metrics endpoint");

@@ -106,16 +106,11 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(status.code().unwrap_or(1));
         }
         Cmd::Bench { quick } => {
-            setup::ensure()?;
-            println!("[build] sg-bench (release)");
-            run(cargo().current_dir(&root).args([
-                "build",
-                "--release",
-                "-p",
-                "sg-tests",
-                "--bin",
-                "sg-bench",
-            ]))?;
+            setup::ensure_with(&["iperf3"])?;
+            println!("[build] sgd, sgctl, sg-bench (release)");
+            run(cargo()
+                .current_dir(&root)
+                .args(["build", "--release", "--bins"]))?;
             let bench = target_dir(&root).join("release").join("sg-bench");
             let out = target_dir(&root).join("bench");
             let doc = root.join("docs").join("benchmarks.md");
@@ -126,6 +121,7 @@ fn main() -> anyhow::Result<()> {
                 doc.display()
             );
             let mut cmd = Command::new(&bench);
+            cmd.env("SG_BIN_DIR", target_dir(&root).join("release"));
             cmd.arg("--out").arg(&out).arg("--doc").arg(&doc);
             if quick {
                 cmd.arg("--quick");

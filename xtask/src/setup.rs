@@ -40,16 +40,19 @@ fn apt_installed(pkg: &str) -> bool {
 }
 
 pub fn ensure() -> anyhow::Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
+    ensure_with(&[])
+}
+
+/// Like [`ensure`], with more Debian packages (the benchmarks' tools).
+pub fn ensure_with(extra: &[&str]) -> anyhow::Result<()> {
+    let wanted: Vec<&str> = APT_PACKAGES.iter().chain(extra).copied().collect();
+    let missing: Vec<&str> = wanted
         .iter()
         .copied()
         .filter(|p| !apt_installed(p))
         .collect();
     if missing.is_empty() {
-        println!(
-            "[setup] debian packages present: {}",
-            APT_PACKAGES.join(" ")
-        );
+        println!("[setup] debian packages present: {}", wanted.join(" "));
     } else {
         if !is_root() {
             bail!(
