@@ -14,9 +14,9 @@ pub use aws::*;
 /// Largest request or response line accepted (a describe of many groups fits easily).
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
 
-/// Declares the request enum with each operation's EC2 name and whether it changes state.
+/// Declares the request enum with each operation's EC2 name.
 macro_rules! requests {
-    ($($op:ident($ty:ty) $(mutates $m:tt)?),* $(,)?) => {
+    ($($op:ident($ty:ty)),* $(,)?) => {
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "Action")]
         pub enum Request {
@@ -30,45 +30,36 @@ macro_rules! requests {
                     $(Self::$op(_) => stringify!($op),)*
                 }
             }
-
-            /// Whether the request can change state (and so is applied as one transaction).
-            pub fn is_mutation(&self) -> bool {
-                match self {
-                    $(Self::$op(_) => requests!(@m $($m)?),)*
-                }
-            }
         }
     };
-    (@m yes) => { true };
-    (@m) => { false };
 }
 
 requests! {
-    CreateSecurityGroup(CreateSecurityGroup) mutates yes,
-    DeleteSecurityGroup(DeleteSecurityGroup) mutates yes,
+    CreateSecurityGroup(CreateSecurityGroup),
+    DeleteSecurityGroup(DeleteSecurityGroup),
     DescribeSecurityGroups(DescribeSecurityGroups),
     DescribeSecurityGroupRules(DescribeSecurityGroupRules),
-    AuthorizeSecurityGroupIngress(Permissions) mutates yes,
-    AuthorizeSecurityGroupEgress(Permissions) mutates yes,
-    RevokeSecurityGroupIngress(Permissions) mutates yes,
-    RevokeSecurityGroupEgress(Permissions) mutates yes,
-    ModifySecurityGroupRules(ModifySecurityGroupRules) mutates yes,
-    UpdateSecurityGroupRuleDescriptionsIngress(UpdateDescriptions) mutates yes,
-    UpdateSecurityGroupRuleDescriptionsEgress(UpdateDescriptions) mutates yes,
-    ModifyNetworkInterfaceAttribute(ModifyNetworkInterfaceAttribute) mutates yes,
+    AuthorizeSecurityGroupIngress(Permissions),
+    AuthorizeSecurityGroupEgress(Permissions),
+    RevokeSecurityGroupIngress(Permissions),
+    RevokeSecurityGroupEgress(Permissions),
+    ModifySecurityGroupRules(ModifySecurityGroupRules),
+    UpdateSecurityGroupRuleDescriptionsIngress(UpdateDescriptions),
+    UpdateSecurityGroupRuleDescriptionsEgress(UpdateDescriptions),
+    ModifyNetworkInterfaceAttribute(ModifyNetworkInterfaceAttribute),
     DescribeNetworkInterfaces(DescribeNetworkInterfaces),
-    CreateVpc(CreateVpc) mutates yes,
+    CreateVpc(CreateVpc),
     DescribeVpcs(DescribeVpcs),
-    CreateManagedPrefixList(CreateManagedPrefixList) mutates yes,
-    ModifyManagedPrefixList(ModifyManagedPrefixList) mutates yes,
-    DeleteManagedPrefixList(PrefixListIdRequest) mutates yes,
+    CreateManagedPrefixList(CreateManagedPrefixList),
+    ModifyManagedPrefixList(ModifyManagedPrefixList),
+    DeleteManagedPrefixList(PrefixListIdRequest),
     DescribeManagedPrefixLists(DescribeManagedPrefixLists),
     GetManagedPrefixListEntries(PrefixListIdRequest),
-    ImportSecurityGroups(ImportSecurityGroups) mutates yes,
-    CreateNetworkInterface(CreateNetworkInterface) mutates yes,
-    DeleteNetworkInterface(NetworkInterfaceIdRequest) mutates yes,
-    AssignPrivateIpAddresses(PrivateAddresses) mutates yes,
-    UnassignPrivateIpAddresses(PrivateAddresses) mutates yes,
+    ImportSecurityGroups(ImportSecurityGroups),
+    CreateNetworkInterface(CreateNetworkInterface),
+    DeleteNetworkInterface(NetworkInterfaceIdRequest),
+    AssignPrivateIpAddresses(PrivateAddresses),
+    UnassignPrivateIpAddresses(PrivateAddresses),
     GetMetrics(Empty),
     ExportInterfaceRules(ExportRequest),
     DescribeConntrack(ConntrackQuery),
