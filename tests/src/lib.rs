@@ -352,6 +352,33 @@ impl Daemon {
         }
     }
 
+    /// Adds an inbound rule (`--protocol P --port PORT --cidr CIDR`) to a group.
+    pub fn allow_in(&self, group: &str, proto: &str, port: &str, cidr: &str) {
+        self.ok(&[
+            "authorize-security-group-ingress",
+            "--group-id",
+            group,
+            "--protocol",
+            proto,
+            "--port",
+            port,
+            "--cidr",
+            cidr,
+        ]);
+    }
+
+    /// Sets an interface's groups (and so protects it).
+    pub fn attach(&self, iface: &str, groups: &[&str]) {
+        let mut args = vec![
+            "modify-network-interface-attribute",
+            "--network-interface-id",
+            iface,
+            "--groups",
+        ];
+        args.extend_from_slice(groups);
+        self.ok(&args);
+    }
+
     /// Creates a group and returns its id.
     pub fn create_group(&self, name: &str) -> String {
         let v = self.ok(&[

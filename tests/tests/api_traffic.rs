@@ -48,20 +48,8 @@ fn prefix_lists_and_modified_rules_apply_at_once() {
     ]);
     let rule = s(&out, "/SecurityGroupRules/0/SecurityGroupRuleId");
     assert_eq!(s(&out, "/SecurityGroupRules/0/PrefixListId"), pl);
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        &g,
-    ]);
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwb",
-        "--groups",
-        &g,
-    ]);
+    d.attach("fwa", &[&g]);
+    d.attach("fwb", &[&g]);
     assert!(tcp_connects(&t.a, FW_A4, 8080), "prefix list entry");
     assert!(!tcp_connects(&t.b, FW_B4, 8080));
     // The rule that admitted the connection is credited with it (SG-ENF-12).
@@ -185,37 +173,11 @@ fn exported_nftables_ruleset_enforces_the_same_rules() {
     let _s2 = tcp_server(&t.fw, 9090);
     let _out = tcp_server(&t.b, 7000);
     let g = d.create_group("web");
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        &format!("{A4}/32"),
-    ]);
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        &format!("{A6}/128"),
-    ]);
+    d.allow_in(&g, "tcp", "8080", &format!("{A4}/32"));
+    d.allow_in(&g, "tcp", "8080", &format!("{A6}/128"));
     let mut rulesets = String::new();
     for i in ["fwa", "fwb"] {
-        d.ok(&[
-            "modify-network-interface-attribute",
-            "--network-interface-id",
-            i,
-            "--groups",
-            &g,
-        ]);
+        d.attach(i, &[&g]);
         let out = d.sgctl(&["export", "--network-interface-id", i, "--format", "nft"]);
         assert!(
             out.status.success(),

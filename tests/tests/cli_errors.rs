@@ -82,24 +82,8 @@ fn every_error_code_in_aws_cli_form_and_nothing_changed() {
         ]),
         "/SecurityGroups/0/GroupId",
     );
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "e0",
-        "--groups",
-        &g2,
-    ]);
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "22",
-        "--cidr",
-        "0.0.0.0/0",
-    ]);
+    d.attach("e0", &[&g2]);
+    d.allow_in(&g, "tcp", "22", "0.0.0.0/0");
     for i in 0..5 {
         d.create_group(&format!("filler{i}"));
     }
@@ -543,13 +527,7 @@ fn a_broken_interface_does_not_block_other_requests() {
     let ns = Netns::new("broken");
     let mut d = Daemon::start_with(&ns, None, &["--xdp-mode", "skb"]);
     let g = d.create_group("web");
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "lo",
-        "--groups",
-        &g,
-    ]);
+    d.attach("lo", &[&g]);
     d.stop();
     d.respawn_with(&["--xdp-mode", "native"]);
     let ni = d.ok(&[
@@ -561,17 +539,7 @@ fn a_broken_interface_does_not_block_other_requests() {
         ni["NetworkInterfaces"][0]["Status"], "available",
         "lo cannot be protected now"
     );
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "22",
-        "--cidr",
-        "0.0.0.0/0",
-    ]);
+    d.allow_in(&g, "tcp", "22", "0.0.0.0/0");
     let other = d.create_group("other");
     d.ok(&["delete-security-group", "--group-id", &other]);
 }

@@ -13,13 +13,7 @@ fn describe_and_flush_conntrack() {
     let d = Daemon::start(&t.fw);
     let _srv = tcp_server(&t.a, 7000);
     let g = d.create_group("web");
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        &g,
-    ]);
+    d.attach("fwa", &[&g]);
     // An outbound connection: its replies pass only through connection tracking.
     let mut conn = tcp_open(&t.fw, A4, 7000);
     assert!(conn.echoes());
@@ -113,13 +107,7 @@ fn metrics_in_prometheus_format() {
         &["--metrics-listen", "127.0.0.1:9120"],
     );
     let g = d.create_group("web");
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        &g,
-    ]);
+    d.attach("fwa", &[&g]);
     let _srv = tcp_server(&t.a, 7000);
     assert!(tcp_connects(&t.fw, A4, 7000));
     let out = d.sgctl(&["get-metrics"]);

@@ -43,13 +43,7 @@ fn tcp_and_udp_flows_survive_kill9_and_restart() {
     d.ok(&[&["authorize-security-group-ingress"][..], &tcp_rule].concat());
     d.ok(&[&["authorize-security-group-ingress"][..], &udp_rule].concat());
     for i in ["fwa", "fwb"] {
-        d.ok(&[
-            "modify-network-interface-attribute",
-            "--network-interface-id",
-            i,
-            "--groups",
-            &g,
-        ]);
+        d.attach(i, &[&g]);
     }
     let mut conn = tcp_open(&t.a, FW_A4, 8080);
     let stream = udp_open(&t.b, FW_B4, 5300);
@@ -128,13 +122,7 @@ fn deleting_an_interface_unpins_its_links() {
     let pin = bpf.path.join("sg");
     let d = Daemon::start_with(&t.fw, None, &["--pin-dir", pin.to_str().expect("utf-8")]);
     let g = d.create_group("web");
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        &g,
-    ]);
+    d.attach("fwa", &[&g]);
     let links = pin
         .join(format!("v{}", sg_common::SCHEMA_VERSION))
         .join("links");

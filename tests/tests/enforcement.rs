@@ -3,20 +3,8 @@
 use sg_tests::*;
 
 fn attach_both(d: &Daemon, g: &str) {
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        g,
-    ]);
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwb",
-        "--groups",
-        g,
-    ]);
+    d.attach("fwa", &[g]);
+    d.attach("fwb", &[g]);
 }
 
 /// SG-ENF-2 and SG-ENF-3: revoking the rule that admitted a tracked flow does not cut it;
@@ -102,28 +90,8 @@ fn fragmented_udp_follows_the_first_fragment() {
     let d = Daemon::start(&t.fw);
     let _u = udp_server(&t.fw, 5300);
     let g = d.create_group("udp");
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "udp",
-        "--port",
-        "5300",
-        "--cidr",
-        "192.0.2.0/24",
-    ]);
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "udp",
-        "--port",
-        "5300",
-        "--cidr",
-        "2001:db8:a::/64",
-    ]);
+    d.allow_in(&g, "udp", "5300", "192.0.2.0/24");
+    d.allow_in(&g, "udp", "5300", "2001:db8:a::/64");
     attach_both(&d, &g);
     for size in [100, 4000, 20000] {
         assert!(
@@ -171,17 +139,7 @@ fn rule_changes_under_traffic_are_atomic() {
     let _allowed = tcp_server(&t.fw, 8080);
     let _denied = tcp_server(&t.fw, 7070);
     let g = d.create_group("web");
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        "192.0.2.0/24",
-    ]);
+    d.allow_in(&g, "tcp", "8080", "192.0.2.0/24");
     for i in 0..50 {
         // Many prefixes and ranges, so each version is a real ruleset to switch.
         d.ok(&[
@@ -267,24 +225,8 @@ fn interface_that_comes_back_is_reattached() {
     let _allowed = tcp_server(&t.fw, 8080);
     let _other = tcp_server(&t.fw, 9090);
     let g = d.create_group("web");
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        "192.0.2.0/24",
-    ]);
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        &g,
-    ]);
+    d.allow_in(&g, "tcp", "8080", "192.0.2.0/24");
+    d.attach("fwa", &[&g]);
     assert!(!tcp_connects(&t.a, FW_A4, 9090));
     t.fw.ip(&["link", "del", "fwa"]);
     let status = |d: &Daemon| {

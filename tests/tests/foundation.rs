@@ -14,42 +14,10 @@ macro_rules! root_or_skip {
 /// Creates a group allowing TCP 8080 from peer a (v4 and v6) and attaches it to both links.
 fn web_setup(t: &Topology, d: &Daemon) -> String {
     let g = d.create_group("web");
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        &format!("{A4}/32"),
-    ]);
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        &format!("{A6}/128"),
-    ]);
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        &g,
-    ]);
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwb",
-        "--groups",
-        &g,
-    ]);
+    d.allow_in(&g, "tcp", "8080", &format!("{A4}/32"));
+    d.allow_in(&g, "tcp", "8080", &format!("{A6}/128"));
+    d.attach("fwa", &[&g]);
+    d.attach("fwb", &[&g]);
     let _ = t;
     g
 }
@@ -135,17 +103,7 @@ fn changes_take_effect_immediately() {
     let _out = tcp_server(&t.b, 7000);
     let g = web_setup(&t, &d);
     assert!(!tcp_connects(&t.b, FW_B4, 8080));
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8000-8100",
-        "--cidr",
-        "198.51.100.0/24",
-    ]);
+    d.allow_in(&g, "tcp", "8000-8100", "198.51.100.0/24");
     assert!(tcp_connects(&t.b, FW_B4, 8080), "authorize applies at once");
     d.ok(&[
         "revoke-security-group-ingress",
@@ -162,28 +120,8 @@ fn changes_take_effect_immediately() {
         !tcp_connects(&t.a, FW_A4, 8080),
         "revoke applies at once to new connections"
     );
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "icmp",
-        "--port",
-        "-1",
-        "--cidr",
-        "192.0.2.0/24",
-    ]);
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "icmpv6",
-        "--port",
-        "128",
-        "--cidr",
-        "2001:db8:a::/64",
-    ]);
+    d.allow_in(&g, "icmp", "-1", "192.0.2.0/24");
+    d.allow_in(&g, "icmpv6", "128", "2001:db8:a::/64");
     assert!(pings(&t.a, FW_A4));
     assert!(pings(&t.a, FW_A6));
 
@@ -231,13 +169,7 @@ fn changes_take_effect_immediately() {
         .as_str()
         .unwrap()
         .to_owned();
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwb",
-        "--groups",
-        &default_id,
-    ]);
+    d.attach("fwb", &[&default_id]);
     assert!(
         !tcp_connects(&t.b, FW_B4, 8080),
         "fwb no longer has web's rules"
@@ -253,13 +185,7 @@ fn arp_and_neighbour_discovery_always_pass() {
     let d = Daemon::start(&t.fw);
     let _srv = tcp_server(&t.a, 7000);
     let g = d.create_group("closed");
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        &g,
-    ]);
+    d.attach("fwa", &[&g]);
     t.fw.ip(&["neigh", "flush", "dev", "fwa"]);
     t.a.ip(&["neigh", "flush", "dev", "eth0"]);
     // The instance must resolve a's address (inbound ARP reply / neighbour advertisement).
@@ -297,17 +223,7 @@ fn udp_inbound_by_rule() {
     let _u = udp_server(&t.fw, 5300);
     let g = web_setup(&t, &d);
     assert!(!udp_echoes(&t.a, FW_A4, 5300));
-    d.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g,
-        "--protocol",
-        "udp",
-        "--port",
-        "5300",
-        "--cidr",
-        "0.0.0.0/0",
-    ]);
+    d.allow_in(&g, "udp", "5300", "0.0.0.0/0");
     assert!(udp_echoes(&t.a, FW_A4, 5300));
     assert!(udp_echoes(&t.b, FW_B4, 5300));
     assert!(
@@ -328,31 +244,9 @@ fn daemons_side_by_side() {
     let _s2 = tcp_server(&t2.fw, 8080);
     web_setup(&t1, &d1);
     let g2 = d2.create_group("other");
-    d2.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &g2,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        &format!("{B4}/32"),
-    ]);
-    d2.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwa",
-        "--groups",
-        &g2,
-    ]);
-    d2.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "fwb",
-        "--groups",
-        &g2,
-    ]);
+    d2.allow_in(&g2, "tcp", "8080", &format!("{B4}/32"));
+    d2.attach("fwa", &[&g2]);
+    d2.attach("fwb", &[&g2]);
     assert!(tcp_connects(&t1.a, FW_A4, 8080));
     assert!(!tcp_connects(&t1.b, FW_B4, 8080));
     assert!(!tcp_connects(&t2.a, FW_A4, 8080));

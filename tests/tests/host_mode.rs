@@ -101,14 +101,7 @@ fn group_references_between_instances_and_source_dest_check() {
     );
 
     // Membership follows attachments live (SG-IF-3): i3 joins web.
-    d.ok(&[
-        "modify-network-interface-attribute",
-        "--network-interface-id",
-        "h3",
-        "--groups",
-        &other,
-        &web,
-    ]);
+    d.attach("h3", &[&other, &web]);
     assert!(
         tcp_connects(&t.i3, "192.0.2.12", 5432),
         "i3 is now a member"
