@@ -47,6 +47,11 @@ pub mod maps {
     pub const PROG_TC_EGRESS: &str = "sg_tc_egress";
     /// Passes everything: the benchmarks' baseline.
     pub const PROG_NOOP: &str = "sg_noop";
+    /// Benchmarks: a live-frame generator and a counting drop-all baseline.
+    pub const PROG_BENCH_REDIRECT: &str = "sg_bench_redirect";
+    pub const PROG_BENCH_DROP: &str = "sg_bench_drop";
+    pub const BENCH_TX: &str = "BENCH_TX";
+    pub const BENCH_DROPS: &str = "BENCH_DROPS";
 }
 
 /// Direction of a packet relative to the protected instance.

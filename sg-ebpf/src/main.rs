@@ -44,6 +44,24 @@ pub fn sg_noop(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
 }
 
+/// Benchmark traffic generator: with BPF_F_TEST_XDP_LIVE_FRAMES, every test run redirects
+/// its frame into the device in `BENCH_TX[0]`, as a NIC driver would hand frames to XDP.
+#[xdp]
+pub fn sg_bench_redirect(_ctx: XdpContext) -> u32 {
+    maps::BENCH_TX
+        .redirect(0, 0)
+        .unwrap_or(xdp_action::XDP_ABORTED)
+}
+
+/// Benchmark baseline: drops every frame, counting it.
+#[xdp]
+pub fn sg_bench_drop(_ctx: XdpContext) -> u32 {
+    if let Some(n) = maps::BENCH_DROPS.get_ptr_mut(0) {
+        unsafe { *n += 1 };
+    }
+    xdp_action::XDP_DROP
+}
+
 /// Bytes of headers the policy may read; pulled into the linear part of the socket buffer.
 const PULL_LEN: u32 = 256;
 

@@ -2,7 +2,7 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
+    maps::{DevMap, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
 };
 use sg_common::{
     conntrack::{CtKey, CtValue, FragKey},
@@ -58,6 +58,13 @@ pub static RULE_HITS: LruPerCpuHashMap<RuleHitKey, RuleHits> =
 
 #[map(name = "STATS")]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * NUM_REASONS, 0);
+
+/// Benchmarks only: where `sg_bench_redirect` sends frames, and `sg_bench_drop`'s count.
+#[map(name = "BENCH_TX")]
+pub static BENCH_TX: DevMap = DevMap::with_max_entries(1, 0);
+
+#[map(name = "BENCH_DROPS")]
+pub static BENCH_DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 #[inline(always)]
 pub fn count(slot: u32, reason: u32) {

@@ -97,6 +97,8 @@ pub enum DatapathError {
         #[source]
         source: aya::programs::links::LinkError,
     },
+    #[error("benchmark set-up failed: {0}")]
+    Bench(String),
     #[error("no free interface slot: at most {MAX_IFACES} interfaces can be protected")]
     NoSlot,
 }
@@ -1114,6 +1116,72 @@ impl Datapath {
         ctx[12..16].copy_from_slice(&ifindex.to_ne_bytes());
         opts.ctx_in = Some(&ctx);
         Ok(noop.test_run(opts)?.duration)
+    }
+
+    /// Benchmarks: sends `frames` copies of `frame` into device `target` as live XDP frames
+    /// (BPF_F_TEST_XDP_LIVE_FRAMES), `batch` at a time; returns the time it took.
+    pub fn bench_flood(
+        &mut self,
+        target: u32,
+        frame: &[u8],
+        frames: u32,
+        batch: u32,
+    ) -> Result<std::time::Duration, DatapathError> {
+        let mut tx = aya::maps::DevMap::try_from(
+            self.ebpf
+                .map_mut(names::BENCH_TX)
+                .ok_or(DatapathError::Missing(names::BENCH_TX))?,
+        )
+        .map_err(map_err(names::BENCH_TX))?;
+        tx.set(0, target, None, 0)
+            .map_err(|e| DatapathError::Bench(e.to_string()))?;
+        let generator: &mut Xdp = program(&mut self.ebpf, names::PROG_BENCH_REDIRECT)?;
+        if generator.fd().is_err() {
+            generator.load()?;
+        }
+        let mut opts = TestRunOptions::new();
+        opts.data_in = Some(frame);
+        opts.repeat = frames;
+        opts.attrs = aya::programs::TestRunAttrs::new().xdp_live_frames(batch);
+        let start = std::time::Instant::now();
+        generator.test_run(opts)?;
+        Ok(start.elapsed())
+    }
+
+    /// Benchmarks: attaches the counting drop-all program (`drop`) or the pass-everything one to
+    /// an interface in native mode; the returned link detaches it when dropped.
+    pub fn bench_attach(&mut self, ifname: &str, drop: bool) -> Result<FdLink, DatapathError> {
+        let name = if drop {
+            names::PROG_BENCH_DROP
+        } else {
+            names::PROG_NOOP
+        };
+        let drop: &mut Xdp = program(&mut self.ebpf, name)?;
+        if drop.fd().is_err() {
+            drop.load()?;
+        }
+        let id = drop
+            .attach(ifname, XdpMode::Driver)
+            .map_err(|source| DatapathError::Attach {
+                iface: ifname.to_owned(),
+                source,
+            })?;
+        let link = drop.take_link(id)?;
+        FdLink::try_from(link).map_err(|source| DatapathError::Link {
+            iface: ifname.to_owned(),
+            source,
+        })
+    }
+
+    /// Benchmarks: frames the drop-all program dropped.
+    pub fn bench_drops(&self) -> u64 {
+        let Some(map) = self.ebpf.map(names::BENCH_DROPS) else {
+            return 0;
+        };
+        let Ok(arr) = PerCpuArray::<_, u64>::try_from(map) else {
+            return 0;
+        };
+        arr.get(&0, 0).map(|v| v.iter().sum()).unwrap_or(0)
     }
 
     /// Inserts a tracked flow directly (benchmarks fill the table with it).
