@@ -106,7 +106,7 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(status.code().unwrap_or(1));
         }
         Cmd::Bench { quick } => {
-            setup::ensure_with(&["iperf3"])?;
+            setup::ensure_with(&["iperf3", "netsniff-ng"])?;
             println!("[build] sgd, sgctl, sg-bench (release)");
             run(cargo()
                 .current_dir(&root)
