@@ -438,12 +438,29 @@ fn flood_from_a(t: &sg_tests::Topology, frames: u32) -> Duration {
 /// nftables at netdev ingress, (c): by an XDP program that drops everything. Frames arrive as
 /// XDP frames redirected into the veth, the path a NIC driver gives XDP.
 fn flood(quick: bool) -> Results {
-    let mut r = Results::new();
     let frames: u32 = if quick { 1_000_000 } else { 5_000_000 };
+    // nftables needs an XDP program that passes everything so that the redirected frames enter
+    // the stack, as from a NIC.
+    flood_compare("flood", &["--xdp-mode", "native"], true, &|t| {
+        flood_from_a(t, frames)
+    })
+}
+
+/// Drop rates at `fwa` for one kind of flood (`send` floods it from peer a and returns the time
+/// it took), keyed `{key}.pps` for this firewall started with `daemon_args` and no inbound
+/// rule, `{key}.xdp_drop_pps` for a native drop-all XDP program and `{key}.nft_pps` for
+/// nftables at netdev ingress (behind an XDP program that passes everything when
+/// `nft_behind_pass`), with the ratios of the first to the other two.
+fn flood_compare(
+    key: &str,
+    daemon_args: &[&str],
+    nft_behind_pass: bool,
+    send: &dyn Fn(&sg_tests::Topology) -> Duration,
+) -> Results {
+    let mut r = Results::new();
     let t = sg_tests::Topology::new();
-    // This firewall, native mode, no inbound rule for the flood.
     {
-        let d = sg_tests::Daemon::start_with(&t.fw, None, &["--xdp-mode", "native"]);
+        let d = sg_tests::Daemon::start_with(&t.fw, None, daemon_args);
         let g = d.create_group("flood");
         d.attach("fwa", &[&g]);
         let dropped = |d: &sg_tests::Daemon| {
@@ -456,49 +473,48 @@ fn flood(quick: bool) -> Results {
                 .unwrap_or(0)
         };
         let before = dropped(&d);
-        let took = flood_from_a(&t, frames);
+        let took = send(&t);
         r.insert(
-            "flood.pps".into(),
+            format!("{key}.pps"),
             (dropped(&d) - before) as f64 / took.as_secs_f64(),
         );
     }
-    // A drop-everything XDP program.
     let (dp, link, before) = t.fw.run(move || {
         let mut dp = private_datapath();
         let link = dp.bench_attach("fwa", true).expect("attach drop-all");
         let before = dp.bench_drops();
         (dp, link, before)
     });
-    let took = flood_from_a(&t, frames);
+    let took = send(&t);
     r.insert(
-        "flood.xdp_drop_pps".into(),
+        format!("{key}.xdp_drop_pps"),
         (dp.bench_drops() - before) as f64 / took.as_secs_f64(),
     );
     drop(link);
     drop(dp);
-    // nftables at netdev ingress (an XDP program that passes everything lets the redirected
-    // frames into the stack, as a NIC would).
     if nft_load(&t, NFT_FLOOD) {
-        let pass = t.fw.run(move || {
-            let mut dp = private_datapath();
-            let link = dp.bench_attach("fwa", false).expect("attach pass");
-            (dp, link)
+        let pass = nft_behind_pass.then(|| {
+            t.fw.run(move || {
+                let mut dp = private_datapath();
+                let link = dp.bench_attach("fwa", false).expect("attach pass");
+                (dp, link)
+            })
         });
         let before = nft_flood_count(&t);
-        let took = flood_from_a(&t, frames);
+        let took = send(&t);
         r.insert(
-            "flood.nft_pps".into(),
+            format!("{key}.nft_pps"),
             (nft_flood_count(&t) - before) as f64 / took.as_secs_f64(),
         );
         drop(pass);
         r.insert(
-            "flood.ratio_vs_nft".into(),
-            r["flood.pps"] / r["flood.nft_pps"],
+            format!("{key}.ratio_vs_nft"),
+            r[&format!("{key}.pps")] / r[&format!("{key}.nft_pps")],
         );
     }
     r.insert(
-        "flood.ratio_vs_xdp_drop".into(),
-        r["flood.pps"] / r["flood.xdp_drop_pps"],
+        format!("{key}.ratio_vs_xdp_drop"),
+        r[&format!("{key}.pps")] / r[&format!("{key}.xdp_drop_pps")],
     );
     r
 }
@@ -577,59 +593,8 @@ fn nft_flood_count(t: &sg_tests::Topology) -> u64 {
 /// default mode, nftables at netdev ingress, and a native drop-all XDP program (which on veth
 /// must convert each socket buffer).
 fn flood_skb(quick: bool) -> Results {
-    let mut r = Results::new();
     let n: u32 = if quick { 300_000 } else { 2_000_000 };
-    let t = sg_tests::Topology::new();
-    {
-        let d = sg_tests::Daemon::start(&t.fw);
-        let g = d.create_group("flood");
-        d.attach("fwa", &[&g]);
-        let dropped = |d: &sg_tests::Daemon| {
-            d.ok(&[
-                "describe-network-interfaces",
-                "--network-interface-ids",
-                "fwa",
-            ])["NetworkInterfaces"][0]["Statistics"]["drop_no_rule"]
-                .as_u64()
-                .unwrap_or(0)
-        };
-        let before = dropped(&d);
-        let took = trafgen_from_a(&t, n);
-        r.insert(
-            "flood_skb.pps".into(),
-            (dropped(&d) - before) as f64 / took.as_secs_f64(),
-        );
-    }
-    let (dp, link, before) = t.fw.run(move || {
-        let mut dp = private_datapath();
-        let link = dp.bench_attach("fwa", true).expect("attach drop-all");
-        let before = dp.bench_drops();
-        (dp, link, before)
-    });
-    let took = trafgen_from_a(&t, n);
-    r.insert(
-        "flood_skb.xdp_drop_pps".into(),
-        (dp.bench_drops() - before) as f64 / took.as_secs_f64(),
-    );
-    drop(link);
-    drop(dp);
-    if nft_load(&t, NFT_FLOOD) {
-        let before = nft_flood_count(&t);
-        let took = trafgen_from_a(&t, n);
-        r.insert(
-            "flood_skb.nft_pps".into(),
-            (nft_flood_count(&t) - before) as f64 / took.as_secs_f64(),
-        );
-        r.insert(
-            "flood_skb.ratio_vs_nft".into(),
-            r["flood_skb.pps"] / r["flood_skb.nft_pps"],
-        );
-    }
-    r.insert(
-        "flood_skb.ratio_vs_xdp_drop".into(),
-        r["flood_skb.pps"] / r["flood_skb.xdp_drop_pps"],
-    );
-    r
+    flood_compare("flood_skb", &[], false, &|t| trafgen_from_a(t, n))
 }
 
 /// One iperf3 TCP stream from peer a into the instance; Gbit/s received.
