@@ -47,7 +47,7 @@ pub const CT_STATE_RST: u8 = 3;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CtValue {
-    /// `bpf_ktime_get_ns` + [`CLOCK_BASE_NS`] of the last packet.
+    /// `bpf_ktime_get_coarse_ns` + [`CLOCK_BASE_NS`] of the last packet.
     pub last_seen_ns: u64,
     pub packets: u64,
     pub bytes: u64,
@@ -63,8 +63,9 @@ pub struct CtValue {
 }
 const _: () = assert!(core::mem::size_of::<CtValue>() == 32);
 
-/// Added to `bpf_ktime_get_ns` (and to `CLOCK_MONOTONIC` in userspace) for every timestamp
-/// in the maps, so an entry can be aged by days in tests even on a machine up for minutes.
+/// Added to `bpf_ktime_get_coarse_ns` (and to `CLOCK_MONOTONIC_COARSE` in userspace) for every
+/// timestamp in the maps, so an entry can be aged by days in tests even on a machine up for
+/// minutes.
 pub const CLOCK_BASE_NS: u64 = 1 << 60;
 
 /// `CtKey::remote_port` of an ICMP echo flow: which side sent the requests, so an inbound

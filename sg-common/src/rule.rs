@@ -66,7 +66,7 @@ const _: () = assert!(core::mem::size_of::<RuleHitKey>() == 8);
 pub struct RuleHits {
     pub packets: u64,
     pub bytes: u64,
-    /// Timestamp (`bpf_ktime_get_ns` + `CLOCK_BASE_NS`) of the last packet.
+    /// Timestamp (`bpf_ktime_get_coarse_ns` + `CLOCK_BASE_NS`) of the last packet.
     pub last_ns: u64,
 }
 const _: () = assert!(core::mem::size_of::<RuleHits>() == 24);

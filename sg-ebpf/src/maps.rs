@@ -47,7 +47,7 @@ pub static CT_TCP: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 18, 
 pub static CT_OTHER: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 16, 0);
 
 /// First fragments that passed: their datagram's later fragments pass too (SG-ENF-11).
-/// Value: `bpf_ktime_get_ns` of the last fragment.
+/// Value: `bpf_ktime_get_coarse_ns` + `CLOCK_BASE_NS` of the last fragment.
 #[map(name = "FRAGS")]
 pub static FRAGS: LruHashMap<FragKey, u64> = LruHashMap::with_max_entries(1 << 14, 0);
 

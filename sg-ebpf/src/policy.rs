@@ -1,7 +1,7 @@
 //! The verdict for one packet: never-filtered traffic, then connection tracking, then the
 //! compiled rules of the interface (union of all its groups, allow-only).
 
-use aya_ebpf::{helpers::bpf_ktime_get_ns, maps::lpm_trie::Key};
+use aya_ebpf::{helpers::bpf_ktime_get_coarse_ns, maps::lpm_trie::Key};
 
 const TCP_SYN: u8 = 0x02;
 const TCP_ACK: u8 = 0x10;
@@ -36,7 +36,6 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
     let Some(cfg) = (unsafe { IFACE_CFG.get(ifindex) }) else {
         return Verdict::Pass;
     };
-    let cfg = *cfg;
     let slot = cfg.stats_slot;
     let xdp_is_inbound = cfg.mode == MODE_INSTANCE;
     let dir = if (hook == Hook::Xdp) == xdp_is_inbound {
@@ -61,11 +60,14 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
         return Verdict::Drop;
     }
     let len = (end - data) as u64;
-    let now = unsafe { bpf_ktime_get_ns() } + CLOCK_BASE_NS;
+    // The coarse clock (one tick, a few ms, of resolution) is a memory read where the fine
+    // one reads the TSC; timeouts are whole seconds. Userspace reads the same clock
+    // (CLOCK_MONOTONIC_COARSE), so the sweeper and the datapath agree on every entry's age.
+    let now = unsafe { bpf_ktime_get_coarse_ns() } + CLOCK_BASE_NS;
     if pkt.frag == FRAG_LATER {
         return later_fragment(&pkt, ifindex, slot, now);
     }
-    let verdict = judge(&cfg, dir, &pkt, ifindex, slot, len, now);
+    let verdict = judge(cfg, dir, &pkt, ifindex, slot, len, now);
     if verdict == Verdict::Pass && pkt.frag == FRAG_FIRST {
         // Later fragments of this datagram follow this verdict.
         let _ = FRAGS.insert(frag_key(&pkt, ifindex), now, 0);
@@ -130,13 +132,17 @@ fn judge(
 ) -> Verdict {
     let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
     let key = ct_key(pkt, dir, ifindex);
-    let ct = if pkt.proto == PROTO_TCP {
-        &CT_TCP
-    } else {
-        &CT_OTHER
-    };
-
-    if tracked && conntrack::hit(ct, &key, pkt, dir, len, cfg, now) {
+    let tcp = pkt.proto == PROTO_TCP;
+    // Each lookup names its map directly: the verifier inlines a hash lookup only at a call
+    // site that always sees the same map (a pointer chosen at run time goes through the
+    // generic helper, an indirect call).
+    let known = tracked
+        && if tcp {
+            conntrack::hit(&CT_TCP, &key, pkt, dir, len, cfg, now)
+        } else {
+            conntrack::hit(&CT_OTHER, &key, pkt, dir, len, cfg, now)
+        };
+    if known {
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
     }
@@ -151,7 +157,11 @@ fn judge(
     if tracked
         && opens
         && !untracked(cfg, dir, pkt)
-        && !conntrack::create(ct, &key, pkt, dir, len, now)
+        && !(if tcp {
+            conntrack::create(&CT_TCP, &key, pkt, dir, len, now)
+        } else {
+            conntrack::create(&CT_OTHER, &key, pkt, dir, len, now)
+        })
     {
         count(slot, DROP_CT_FULL);
         return Verdict::Drop;

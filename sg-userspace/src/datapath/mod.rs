@@ -1331,10 +1331,11 @@ pub struct Flow {
     pub expires_in_s: u64,
 }
 
-/// `CLOCK_MONOTONIC` (the clock of `bpf_ktime_get_ns`) on the maps' base.
+/// `CLOCK_MONOTONIC_COARSE` (the clock of the datapath's `bpf_ktime_get_coarse_ns`) on the
+/// maps' base.
 fn monotonic_ns() -> u64 {
-    let ts =
-        nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC");
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC_COARSE)
+        .expect("CLOCK_MONOTONIC_COARSE");
     ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64 + CLOCK_BASE_NS
 }
 
