@@ -1,4 +1,12 @@
 //! Per-interface configuration (`IFACE_CFG`: ifindex -> [`IfaceCfg`]).
+//!
+//! The datapath finds it without hashing for interfaces whose ifindex is below
+//! [`FAST_IFINDEX`] (nearly all): `IFACE_INDEX[ifindex]` holds 1 + the position of the
+//! configuration in `IFACE_CFGS`, two positions per counter slot ([`cfg_position`]).
+//! Userspace writes a new configuration into the position not in use, then switches with one
+//! 4-byte write of `IFACE_INDEX`, so a packet sees the old or the new configuration whole.
+//! `IFACE_CFG` (a hash) holds every configuration: the datapath reads it for larger ifindexes,
+//! and a restarted daemon resumes from it.
 
 /// The firewall runs on the instance itself: XDP sees inbound, TC egress sees outbound.
 pub const MODE_INSTANCE: u32 = 0;
@@ -8,6 +16,16 @@ pub const MODE_HOST: u32 = 1;
 
 /// Maximum number of protected interfaces per daemon (size of the counter array slots).
 pub const MAX_IFACES: u32 = 256;
+
+/// Interfaces with a smaller ifindex are found through `IFACE_INDEX` (an array this long).
+pub const FAST_IFINDEX: u32 = 1 << 14;
+
+/// Position in `IFACE_CFGS` of generation `generation` (0 or 1) of the configuration of the
+/// interface in counter slot `slot`.
+#[inline(always)]
+pub const fn cfg_position(slot: u32, generation: u32) -> u32 {
+    slot * 2 + (generation & 1)
+}
 
 /// Configuration of one protected interface. Replaced whole with one map update, so a reader
 /// sees either the old or the new ruleset ids, never a mix.
@@ -32,6 +50,9 @@ pub struct IfaceCfg {
     /// Non-zero: host mode's source/destination check (SG-IF-5): the instance's side of every
     /// IP packet must be one of its addresses in `IFACE_ADDRS`.
     pub source_dest_check: u32,
+    /// Which lookups each ruleset needs: [`crate::rule::hosts_bit`] and
+    /// [`crate::rule::prefixes_bit`] per direction and family.
+    pub lookups: u32,
 }
 
 /// The bit of [`IfaceCfg::open_to_all`] for a direction, family index and protocol.
@@ -39,7 +60,7 @@ pub struct IfaceCfg {
 pub const fn open_bit(dir: u8, family: usize, udp: bool) -> u32 {
     1 << ((dir as u32 & 1) * 4 + (family as u32 & 1) * 2 + udp as u32)
 }
-const _: () = assert!(core::mem::size_of::<IfaceCfg>() == 44);
+const _: () = assert!(core::mem::size_of::<IfaceCfg>() == 48);
 
 /// Key of `IFACE_ADDRS`: one private address of a host-mode interface's instance.
 #[repr(C)]

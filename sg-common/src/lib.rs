@@ -12,13 +12,17 @@ pub mod stats;
 /// Layout version of the pinned maps. Bump whenever a key or value layout, a map name or a map
 /// type changes, so a daemon never reinterprets maps pinned by an incompatible build: pins live
 /// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
 pub mod maps {
     pub const IFACE_CFG: &str = "IFACE_CFG";
+    pub const IFACE_INDEX: &str = "IFACE_INDEX";
+    pub const IFACE_CFGS: &str = "IFACE_CFGS";
     pub const RULES_V4: &str = "RULES_V4";
     pub const RULES_V6: &str = "RULES_V6";
+    pub const HOSTS_V4: &str = "HOSTS_V4";
+    pub const HOSTS_V6: &str = "HOSTS_V6";
     pub const PORT_SETS: &str = "PORT_SETS";
     pub const PORT_SETS_SMALL: &str = "PORT_SETS_SMALL";
     pub const CT_TCP: &str = "CT_TCP";
@@ -29,11 +33,16 @@ pub mod maps {
     pub const RULE_HITS: &str = "RULE_HITS";
 
     /// Every map, for pinning.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 15] = [
         IFACE_CFG,
+        IFACE_INDEX,
+        IFACE_CFGS,
         RULES_V4,
         RULES_V6,
+        HOSTS_V4,
+        HOSTS_V6,
         PORT_SETS,
+        PORT_SETS_SMALL,
         CT_TCP,
         CT_OTHER,
         STATS,

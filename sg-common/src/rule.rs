@@ -2,6 +2,11 @@
 //!
 //! Userspace computes the prefix closure: the value of a prefix is the port set of every rule
 //! whose CIDR covers it, so one longest-prefix lookup gives the exact answer.
+//!
+//! Single addresses (/32, /128: most group members) go in the `HOSTS_V4`/`HOSTS_V6` hashes
+//! instead of the tries, keyed by the same structs: an exact match is the longest match, so
+//! one hash lookup answers for them whatever the number of members, and the tries keep only
+//! real prefixes.
 
 /// Data of an IPv4 LPM key: the ruleset id (always matched whole) then the address.
 /// The LPM prefix length is `32 + cidr_len`.
@@ -24,6 +29,19 @@ const _: () = assert!(core::mem::size_of::<LpmV6>() == 20);
 
 /// Bits of the LPM prefix that cover the ruleset id.
 pub const RULESET_BITS: u32 = 32;
+
+/// Bit of [`crate::iface::IfaceCfg::lookups`]: the ruleset of direction `dir` and family index
+/// `family` has entries in the host hash.
+#[inline(always)]
+pub const fn hosts_bit(dir: u8, family: usize) -> u32 {
+    1 << ((dir as u32 & 1) * 2 + (family as u32 & 1))
+}
+
+/// Bit of [`crate::iface::IfaceCfg::lookups`]: that ruleset has entries in the trie.
+#[inline(always)]
+pub const fn prefixes_bit(dir: u8, family: usize) -> u32 {
+    hosts_bit(dir, family) << 4
+}
 
 /// Value of an LPM entry: which port set applies to addresses under this prefix.
 #[repr(C)]

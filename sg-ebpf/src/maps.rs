@@ -2,25 +2,44 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{DevMap, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
+    maps::{Array, DevMap, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
 };
 use sg_common::{
     conntrack::{CtKey, CtValue, FragKey},
-    iface::{AddrKey, IfaceCfg, MAX_IFACES},
+    iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
     rule::{LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RuleHitKey, RuleHits},
     stats::NUM_REASONS,
 };
 
 const BPF_F_NO_PREALLOC: u32 = 1;
 
+/// Every interface's configuration by ifindex; the datapath reads it only for ifindexes of
+/// `FAST_IFINDEX` and above (see `sg_common::iface`).
 #[map(name = "IFACE_CFG")]
 pub static IFACE_CFG: HashMap<u32, IfaceCfg> = HashMap::with_max_entries(MAX_IFACES, 0);
+
+/// ifindex -> 1 + position in `IFACE_CFGS` (0: not protected). Array lookups are inlined by
+/// the verifier: no hashing, no call.
+#[map(name = "IFACE_INDEX")]
+pub static IFACE_INDEX: Array<u32> = Array::with_max_entries(FAST_IFINDEX, 0);
+
+#[map(name = "IFACE_CFGS")]
+pub static IFACE_CFGS: Array<IfaceCfg> = Array::with_max_entries(MAX_IFACES * 2, 0);
 
 #[map(name = "RULES_V4")]
 pub static RULES_V4: LpmTrie<LpmV4, LpmValue> = LpmTrie::with_max_entries(1 << 20, 0);
 
 #[map(name = "RULES_V6")]
 pub static RULES_V6: LpmTrie<LpmV6, LpmValue> = LpmTrie::with_max_entries(1 << 20, 0);
+
+/// Single addresses of each ruleset (see `sg_common::rule`), allocated on insert.
+#[map(name = "HOSTS_V4")]
+pub static HOSTS_V4: HashMap<LpmV4, LpmValue> =
+    HashMap::with_max_entries(1 << 20, BPF_F_NO_PREALLOC);
+
+#[map(name = "HOSTS_V6")]
+pub static HOSTS_V6: HashMap<LpmV6, LpmValue> =
+    HashMap::with_max_entries(1 << 20, BPF_F_NO_PREALLOC);
 
 /// Host mode: the private addresses of each protected instance (source/destination check).
 #[map(name = "IFACE_ADDRS")]

@@ -11,10 +11,10 @@ use sg_common::{
     },
     dir::{INBOUND, OUTBOUND},
     family,
-    iface::{AddrKey, IfaceCfg, MODE_INSTANCE, open_bit},
+    iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MODE_INSTANCE, open_bit},
     rule::{
-        LARGE_SET, LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, MAX_RANGES, PortSetN, RULESET_BITS,
-        RuleHitKey, RuleHits,
+        LARGE_SET, LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, LpmValue, MAX_RANGES, PortSetN,
+        RULESET_BITS, RuleHitKey, RuleHits, hosts_bit, prefixes_bit,
     },
     stats::*,
 };
@@ -22,8 +22,8 @@ use sg_common::{
 use crate::{
     Hook, Verdict, conntrack,
     maps::{
-        CT_OTHER, CT_TCP, FRAGS, IFACE_ADDRS, IFACE_CFG, PORT_SETS, PORT_SETS_SMALL, RULE_HITS,
-        RULES_V4, RULES_V6, count,
+        CT_OTHER, CT_TCP, FRAGS, HOSTS_V4, HOSTS_V6, IFACE_ADDRS, IFACE_CFG, IFACE_CFGS,
+        IFACE_INDEX, PORT_SETS, PORT_SETS_SMALL, RULE_HITS, RULES_V4, RULES_V6, count,
     },
     parse::{
         self, FRAG_FIRST, FRAG_LATER, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip,
@@ -33,7 +33,7 @@ use crate::{
 #[inline(always)]
 pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
     // Interfaces without configuration are not ours (or are being detached): leave them alone.
-    let Some(cfg) = (unsafe { IFACE_CFG.get(ifindex) }) else {
+    let Some(cfg) = iface_cfg(ifindex) else {
         return Verdict::Pass;
     };
     let slot = cfg.stats_slot;
@@ -73,6 +73,27 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
         let _ = FRAGS.insert(frag_key(&pkt, ifindex), now, 0);
     }
     verdict
+}
+
+/// The configuration of a protected interface (see `sg_common::iface`).
+#[inline(always)]
+fn iface_cfg(ifindex: u32) -> Option<&'static IfaceCfg> {
+    if ifindex < FAST_IFINDEX {
+        let pos = *IFACE_INDEX.get(ifindex)?;
+        if pos == 0 {
+            return None;
+        }
+        IFACE_CFGS.get(pos - 1)
+    } else {
+        iface_cfg_hashed(ifindex)
+    }
+}
+
+/// Kept out of line: if the compiler merged this lookup with the `IFACE_CFGS` one into a
+/// single call site, the verifier could inline neither.
+#[inline(never)]
+fn iface_cfg_hashed(ifindex: u32) -> Option<&'static IfaceCfg> {
+    unsafe { IFACE_CFG.get(ifindex) }
 }
 
 /// Source/destination check (SG-IF-5): the instance's side of the packet (the source of its
@@ -210,8 +231,9 @@ fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> CtKey {
     }
 }
 
-/// The LPM entry of the longest prefix (at most `max_len` bits) covering `addr` in the
-/// ruleset of this direction and family: (port-set id, entry id).
+/// The entry of the longest prefix (at most `max_len` bits) covering `addr` in the ruleset of
+/// this direction and family: (port-set id, entry id). A full-length lookup tries the
+/// ruleset's single addresses first (one hash lookup), then its prefixes.
 #[inline(always)]
 fn lpm(cfg: &IfaceCfg, dir: u8, family: u8, addr: &[u8; 16], max_len: u32) -> Option<(u32, u32)> {
     let fam = if family == 4 { family::V4 } else { family::V6 };
@@ -219,12 +241,28 @@ fn lpm(cfg: &IfaceCfg, dir: u8, family: u8, addr: &[u8; 16], max_len: u32) -> Op
     if ruleset == 0 {
         return None;
     }
+    let mut a4 = [0u8; 4];
+    a4.copy_from_slice(&addr[..4]);
+    if max_len >= 128 && cfg.lookups & hosts_bit(dir, fam) != 0 {
+        let host = if family == 4 {
+            host_v4(&LpmV4 { ruleset, addr: a4 })
+        } else {
+            host_v6(&LpmV6 {
+                ruleset,
+                addr: *addr,
+            })
+        };
+        if let Some(v) = host {
+            return Some((v.port_set, v.entry));
+        }
+    }
+    if cfg.lookups & prefixes_bit(dir, fam) == 0 {
+        return None;
+    }
     let hit = if family == 4 {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(&addr[..4]);
         RULES_V4.get(Key::new(
             RULESET_BITS + max_len.min(32),
-            LpmV4 { ruleset, addr: a },
+            LpmV4 { ruleset, addr: a4 },
         ))
     } else {
         RULES_V6.get(Key::new(
@@ -236,6 +274,18 @@ fn lpm(cfg: &IfaceCfg, dir: u8, family: u8, addr: &[u8; 16], max_len: u32) -> Op
         ))
     }?;
     Some((hit.port_set, hit.entry))
+}
+
+// The two host lookups are kept out of line so the compiler cannot merge them into one call
+// site, which the verifier could not inline.
+#[inline(never)]
+fn host_v4(key: &LpmV4) -> Option<&'static LpmValue> {
+    unsafe { HOSTS_V4.get(key) }
+}
+
+#[inline(never)]
+fn host_v6(key: &LpmV6) -> Option<&'static LpmValue> {
+    unsafe { HOSTS_V6.get(key) }
 }
 
 /// The element of port set `id` (small or large) that allows protocol `p` to destination

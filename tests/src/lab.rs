@@ -67,10 +67,27 @@ pub fn with_lab_sized<T: Send + 'static>(
     ct_other: u32,
     f: impl FnOnce(&mut Lab) -> T + Send + 'static,
 ) -> T {
+    with_lab_opts(ct_tcp, ct_other, None, f)
+}
+
+/// The same with the lab interface created at a chosen ifindex.
+pub fn with_lab_opts<T: Send + 'static>(
+    ct_tcp: u32,
+    ct_other: u32,
+    ifindex: Option<u32>,
+    f: impl FnOnce(&mut Lab) -> T + Send + 'static,
+) -> T {
     let ns = Netns::new("lab");
     // The links stay down: no real traffic (IPv6 autoconfiguration, MLD) reaches the
     // programs and disturbs the counters; TestRun does not need them up.
-    ns.ip(&["link", "add", IFACE, "type", "veth", "peer", "name", "t1"]);
+    let index = ifindex.map(|i| i.to_string());
+    let mut args = vec!["link", "add", IFACE];
+    if let Some(i) = &index {
+        args.extend(["index", i.as_str()]);
+    }
+    args.extend(["type", "veth", "peer", "name", "t1"]);
+    ns.ip(&args);
+    let ifindex_wanted = ifindex;
     ns.run(move || {
         let dp = Datapath::load(DatapathConfig {
             pin_dir: None,
@@ -80,6 +97,9 @@ pub fn with_lab_sized<T: Send + 'static>(
         })
         .expect("load datapath");
         let ifindex = nix::net::if_::if_nametoindex(IFACE).expect("ifindex");
+        if let Some(want) = ifindex_wanted {
+            assert_eq!(ifindex, want, "lab interface at the requested ifindex");
+        }
         let mut lab = Lab {
             world: World::new(),
             dp,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sg_tests::{
     frame::{Ext, Frame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, arp},
-    lab::{IFACE, Lab, with_lab},
+    lab::{IFACE, Lab, with_lab, with_lab_opts},
     require_root,
 };
 use sg_userspace::testkit::{ip, perm};
@@ -717,3 +717,35 @@ lab_test!(large_and_small_port_sets, |l| {
     assert!(l.inbound(&tcp_in(PEER4, 52000, 1021, TCP_SYN)));
     assert!(!l.inbound(&tcp_in(PEER4, 52001, 1031, TCP_SYN)));
 });
+
+// Interfaces with an ifindex past the directly indexed table (`FAST_IFINDEX`) find their
+// configuration through the hash: the same verdicts (SG-ENF-1, SG-ENF-2), and once the
+// interface is no longer protected its traffic is left alone.
+#[test]
+fn interface_with_a_large_ifindex() {
+    if !require_root("interface_with_a_large_ifindex") {
+        return;
+    }
+    let at = sg_common::iface::FAST_IFINDEX + 1000;
+    with_lab_opts(4096, 4096, Some(at), move |l| {
+        assert_eq!(l.ifindex, at);
+        let g = setup(l, vec![perm("tcp", Some((22, 22)), "203.0.113.0/24")]);
+        assert!(l.inbound(&tcp_in(PEER4, 40000, 22, TCP_SYN)));
+        assert!(!l.inbound(&tcp_in(PEER4, 40001, 23, TCP_SYN)));
+        assert!(!l.inbound(&tcp_in(OTHER4, 40002, 22, TCP_SYN)));
+        assert!(l.outbound(&tcp_out(PEER4, 22, 40000, TCP_SYN | TCP_ACK)));
+        assert_eq!(l.counter("pass_conntrack"), 1);
+        // Applied again (a new ruleset), then detached.
+        l.world
+            .authorize(
+                &g,
+                false,
+                vec![perm("tcp", Some((23, 23)), "203.0.113.0/24")],
+            )
+            .expect("authorize");
+        l.apply();
+        assert!(l.inbound(&tcp_in(PEER4, 40003, 23, TCP_SYN)));
+        l.dp.remove(IFACE).expect("detach");
+        assert!(l.inbound(&tcp_in(OTHER4, 40004, 9999, TCP_SYN)));
+    });
+}

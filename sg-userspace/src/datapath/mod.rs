@@ -7,6 +7,7 @@
 //! never a mix; a failed write leaves the old ruleset in force.
 
 mod batch;
+mod iface_table;
 
 use std::{
     collections::HashMap,
@@ -19,8 +20,8 @@ use std::{
 use aya::{
     Ebpf, EbpfLoader,
     maps::{
-        HashMap as BpfHashMap, IterableMap, LpmTrie, MapData, MapError, PerCpuArray, PerCpuHashMap,
-        lpm_trie::Key,
+        Array, HashMap as BpfHashMap, IterableMap, LpmTrie, MapData, MapError, PerCpuArray,
+        PerCpuHashMap, lpm_trie::Key,
     },
     programs::{
         ProgramError, SchedClassifier, TcAttachType, TestRun, TestRunOptions, Xdp, XdpMode,
@@ -37,7 +38,7 @@ use sg_common::{
     maps as names,
     rule::{
         LARGE_SET, LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RULESET_BITS, RuleHitKey,
-        RuleHits, SMALL_RANGES,
+        RuleHits, SMALL_RANGES, hosts_bit, prefixes_bit,
     },
     stats::NUM_REASONS,
 };
@@ -138,6 +139,11 @@ struct Written {
     open_to_all: u32,
     v4: Vec<Key<LpmV4>>,
     v6: Vec<Key<LpmV6>>,
+    /// Single addresses, in `HOSTS_V4`/`HOSTS_V6`.
+    h4: Vec<LpmV4>,
+    h6: Vec<LpmV6>,
+    /// `IfaceCfg::lookups`.
+    lookups: u32,
     port_sets: Vec<u32>,
 }
 
@@ -164,10 +170,12 @@ struct OwnedLink {
 pub struct Datapath {
     ebpf: Ebpf,
     cfg: DatapathConfig,
-    iface_cfg: BpfHashMap<MapData, u32, IfaceCfg>,
+    ifaces: iface_table::IfaceTable,
     iface_addrs: BpfHashMap<MapData, AddrKey, u32>,
     rules_v4: LpmTrie<MapData, LpmV4, LpmValue>,
     rules_v6: LpmTrie<MapData, LpmV6, LpmValue>,
+    hosts_v4: BpfHashMap<MapData, LpmV4, LpmValue>,
+    hosts_v6: BpfHashMap<MapData, LpmV6, LpmValue>,
     port_sets: BpfHashMap<MapData, u32, PortSet>,
     port_sets_small: BpfHashMap<MapData, u32, PortSetSmall>,
     stats: PerCpuArray<MapData, u64>,
@@ -259,14 +267,23 @@ impl Datapath {
         program::<Xdp>(&mut ebpf, names::PROG_XDP)?.load()?;
         program::<SchedClassifier>(&mut ebpf, names::PROG_TC_EGRESS)?.load()?;
         let mut take = |name: &'static str| ebpf.take_map(name).ok_or(DatapathError::Missing(name));
-        let iface_cfg =
-            BpfHashMap::try_from(take(names::IFACE_CFG)?).map_err(map_err(names::IFACE_CFG))?;
+        let ifaces = iface_table::IfaceTable {
+            hash: BpfHashMap::try_from(take(names::IFACE_CFG)?)
+                .map_err(map_err(names::IFACE_CFG))?,
+            index: Array::try_from(take(names::IFACE_INDEX)?)
+                .map_err(map_err(names::IFACE_INDEX))?,
+            cfgs: Array::try_from(take(names::IFACE_CFGS)?).map_err(map_err(names::IFACE_CFGS))?,
+        };
         let iface_addrs =
             BpfHashMap::try_from(take(names::IFACE_ADDRS)?).map_err(map_err(names::IFACE_ADDRS))?;
         let rules_v4 =
             LpmTrie::try_from(take(names::RULES_V4)?).map_err(map_err(names::RULES_V4))?;
         let rules_v6 =
             LpmTrie::try_from(take(names::RULES_V6)?).map_err(map_err(names::RULES_V6))?;
+        let hosts_v4 =
+            BpfHashMap::try_from(take(names::HOSTS_V4)?).map_err(map_err(names::HOSTS_V4))?;
+        let hosts_v6 =
+            BpfHashMap::try_from(take(names::HOSTS_V6)?).map_err(map_err(names::HOSTS_V6))?;
         let port_sets =
             BpfHashMap::try_from(take(names::PORT_SETS)?).map_err(map_err(names::PORT_SETS))?;
         let port_sets_small = BpfHashMap::try_from(take(names::PORT_SETS_SMALL)?)
@@ -282,10 +299,12 @@ impl Datapath {
         Ok(Self {
             ebpf,
             cfg,
-            iface_cfg,
+            ifaces,
             iface_addrs,
             rules_v4,
             rules_v6,
+            hosts_v4,
+            hosts_v6,
             port_sets,
             port_sets_small,
             stats,
@@ -309,7 +328,7 @@ impl Datapath {
     /// Picks up where a previous run left reused maps: ids continue after the ones in use and
     /// interfaces keep their counter slots.
     fn resume(mut self) -> Self {
-        self.previous = self.iface_cfg.iter().flatten().collect();
+        self.previous = self.ifaces.all();
         // Rulesets in use, and any a crashed run wrote but never switched to (orphans must
         // never be mistaken for a new ruleset).
         let in_cfg = self
@@ -318,14 +337,28 @@ impl Datapath {
             .flat_map(|c| c.ruleset.iter().flatten().copied());
         let in_v4 = self.rules_v4.keys().flatten().map(|k| k.data().ruleset);
         let in_v6 = self.rules_v6.keys().flatten().map(|k| k.data().ruleset);
-        let max_ruleset = in_cfg.chain(in_v4).chain(in_v6).max();
+        let in_h4 = self.hosts_v4.keys().flatten().map(|k| k.ruleset);
+        let in_h6 = self.hosts_v6.keys().flatten().map(|k| k.ruleset);
+        let max_ruleset = in_cfg
+            .chain(in_v4)
+            .chain(in_v6)
+            .chain(in_h4)
+            .chain(in_h6)
+            .max();
         self.next_ruleset = max_ruleset.unwrap_or(0).wrapping_add(1).max(1);
         let large = self.port_sets.keys().flatten().map(|k| k & !LARGE_SET);
         let max_set = large.chain(self.port_sets_small.keys().flatten()).max();
         self.next_port_set = max_set.map_or(1, |m| (m + 1) % LARGE_SET).max(1);
         let v4 = self.rules_v4.iter().flatten().map(|(_, v)| v.entry);
         let v6 = self.rules_v6.iter().flatten().map(|(_, v)| v.entry);
-        self.next_entry = v4.chain(v6).max().map_or(0, |e| e.wrapping_add(1));
+        let h4 = self.hosts_v4.iter().flatten().map(|(_, v)| v.entry);
+        let h6 = self.hosts_v6.iter().flatten().map(|(_, v)| v.entry);
+        self.next_entry = v4
+            .chain(v6)
+            .chain(h4)
+            .chain(h6)
+            .max()
+            .map_or(0, |e| e.wrapping_add(1));
         if !self.previous.is_empty() {
             info!(
                 interfaces = self.previous.len(),
@@ -343,7 +376,7 @@ impl Datapath {
             self.attached.values().map(|a| (a.ifindex, a)).collect();
         for (ifindex, _) in std::mem::take(&mut self.previous) {
             if !live.contains_key(&ifindex) {
-                let _ = self.iface_cfg.remove(&ifindex);
+                let _ = self.ifaces.remove(ifindex);
             }
         }
         let rulesets: std::collections::HashSet<u32> = live
@@ -376,6 +409,20 @@ impl Datapath {
         for k in v6 {
             let _ = self.rules_v6.remove(&k);
         }
+        let h4: Vec<LpmV4> = self
+            .hosts_v4
+            .keys()
+            .flatten()
+            .filter(|k| !rulesets.contains(&k.ruleset))
+            .collect();
+        delete_hosts(&mut self.hosts_v4, &h4);
+        let h6: Vec<LpmV6> = self
+            .hosts_v6
+            .keys()
+            .flatten()
+            .filter(|k| !rulesets.contains(&k.ruleset))
+            .collect();
+        delete_hosts(&mut self.hosts_v6, &h6);
         let stale: Vec<u32> = self
             .port_sets
             .keys()
@@ -477,10 +524,7 @@ impl Datapath {
                 return Err(e);
             }
         };
-        if let Err(e) = self
-            .iface_cfg
-            .insert(ifindex, iface_cfg(&written, slot, iface), 0)
-        {
+        if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&written, slot, iface)) {
             self.free(written);
             self.free_addrs(&addrs, &old_addrs);
             return Err(map_err(names::IFACE_CFG)(e));
@@ -539,10 +583,7 @@ impl Datapath {
             xdp: None,
             tc: None,
         };
-        if let Err(e) = self
-            .iface_cfg
-            .insert(ifindex, iface_cfg(&a.written, slot, iface), 0)
-        {
+        if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&a.written, slot, iface)) {
             self.teardown(a);
             return Err(map_err(names::IFACE_CFG)(e));
         }
@@ -700,7 +741,7 @@ impl Datapath {
             }
             drop(link);
         }
-        if let Err(e) = self.iface_cfg.remove(&a.ifindex) {
+        if let Err(e) = self.ifaces.remove(a.ifindex) {
             warn!(error = %e, "removing interface configuration failed");
         }
         self.free(a.written);
@@ -762,6 +803,7 @@ impl Datapath {
             w.port_sets.push(id);
             set_ids.push(id);
         }
+        let mut classes: HashMap<&Vec<(u32, u32)>, u32> = HashMap::new();
         for (dir, per_fam) in compiled.tables.iter().enumerate() {
             for (fam, table) in per_fam.iter().enumerate() {
                 if table.is_empty() {
@@ -773,17 +815,44 @@ impl Datapath {
                 w.rulesets[dir][fam] = ruleset;
                 let (mut k4, mut v4, mut k6, mut v6) =
                     (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let (mut hk4, mut hv4, mut hk6, mut hv6) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 for (i, (net, idx)) in table.iter().enumerate() {
-                    let entry = self.next_entry;
-                    self.next_entry = self.next_entry.wrapping_add(1);
+                    // Entries that credit the same rules for the same elements share an id,
+                    // the key of their counters: the members of a referenced group share
+                    // one, so a new flow from any of them updates an existing counter rather
+                    // than inserting one, and the counters map stays small.
+                    let credits = &compiled.credits[dir][fam][i];
+                    let entry = match classes.get(credits) {
+                        Some(e) => *e,
+                        None => {
+                            let e = self.next_entry;
+                            self.next_entry = self.next_entry.wrapping_add(1);
+                            classes.insert(credits, e);
+                            w.credits.insert(e, credits.clone());
+                            e
+                        }
+                    };
                     let value = LpmValue {
                         port_set: set_ids[*idx],
                         entry,
                     };
-                    w.credits
-                        .insert(entry, compiled.credits[dir][fam][i].clone());
                     let len = RULESET_BITS + net.prefix_len() as u32;
                     match net {
+                        IpNet::V4(n) if n.prefix_len() == 32 => {
+                            hk4.push(LpmV4 {
+                                ruleset,
+                                addr: n.addr().octets(),
+                            });
+                            hv4.push(value);
+                        }
+                        IpNet::V6(n) if n.prefix_len() == 128 => {
+                            hk6.push(LpmV6 {
+                                ruleset,
+                                addr: n.addr().octets(),
+                            });
+                            hv6.push(value);
+                        }
                         IpNet::V4(n) => {
                             k4.push(Key::new(
                                 len,
@@ -810,6 +879,17 @@ impl Datapath {
                     .map_err(map_err(names::RULES_V4))?;
                 write_lpm(&mut self.rules_v6, &k6, &v6, &mut w.v6)
                     .map_err(map_err(names::RULES_V6))?;
+                write_hosts(&mut self.hosts_v4, &hk4, &hv4, &mut w.h4)
+                    .map_err(map_err(names::HOSTS_V4))?;
+                write_hosts(&mut self.hosts_v6, &hk6, &hv6, &mut w.h6)
+                    .map_err(map_err(names::HOSTS_V6))?;
+                let dir = dir as u8;
+                if !hk4.is_empty() || !hk6.is_empty() {
+                    w.lookups |= hosts_bit(dir, fam);
+                }
+                if !k4.is_empty() || !k6.is_empty() {
+                    w.lookups |= prefixes_bit(dir, fam);
+                }
             }
         }
         Ok(())
@@ -823,6 +903,8 @@ impl Datapath {
         }
         delete_lpm(&mut self.rules_v4, &w.v4);
         delete_lpm(&mut self.rules_v6, &w.v6);
+        delete_hosts(&mut self.hosts_v4, &w.h4);
+        delete_hosts(&mut self.hosts_v6, &w.h6);
         for id in &w.port_sets {
             let Some(spec) = self.set_specs.get(id) else {
                 continue;
@@ -1294,6 +1376,35 @@ fn delete_lpm<K: aya::Pod>(map: &mut LpmTrie<MapData, K, LpmValue>, keys: &[Key<
     }
 }
 
+/// Writes single-address entries, in one batch system call where the kernel supports it.
+fn write_hosts<K: aya::Pod + Eq + std::hash::Hash>(
+    map: &mut BpfHashMap<MapData, K, LpmValue>,
+    keys: &[K],
+    values: &[LpmValue],
+    done: &mut Vec<K>,
+) -> Result<(), MapError> {
+    let start = match batch::update(map.map().fd().as_fd(), keys, values) {
+        Ok(()) => keys.len(),
+        Err((n, _)) => n,
+    };
+    done.extend_from_slice(&keys[..start]);
+    for (k, v) in keys.iter().zip(values).skip(start) {
+        map.insert(k, *v, 0)?;
+        done.push(*k);
+    }
+    Ok(())
+}
+
+fn delete_hosts<K: aya::Pod>(map: &mut BpfHashMap<MapData, K, LpmValue>, keys: &[K]) {
+    let start = match batch::delete(map.map().fd().as_fd(), keys) {
+        Ok(()) => keys.len(),
+        Err((n, _)) => n,
+    };
+    for k in &keys[start..] {
+        let _ = map.remove(k);
+    }
+}
+
 /// Opens a link pinned at `pin`, if there is one.
 fn pinned_link(pin: &Option<PathBuf>) -> Option<FdLink> {
     let pin = pin.as_ref()?;
@@ -1373,6 +1484,7 @@ fn iface_cfg(w: &Written, slot: u32, iface: &Interface) -> IfaceCfg {
         udp_timeout: t.udp,
         udp_stream_timeout: t.udp_stream,
         open_to_all: w.open_to_all,
+        lookups: w.lookups,
     }
 }
 
