@@ -103,8 +103,30 @@ pub fn timeout_s(v: &CtValue, proto: u8, cfg: &crate::iface::IfaceCfg) -> u64 {
     }
 }
 
+/// One candidate of an in-kernel sweep (`SWEEP_ITEMS`): the flow, and the idle time past
+/// which it goes. The sweep program re-reads the entry and deletes it only if it is still idle
+/// that long, so a flow that came back to life since userspace read the table is kept.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepItem {
+    pub key: CtKey,
+    pub _pad: u32,
+    pub timeout_ns: u64,
+}
+const _: () = assert!(core::mem::size_of::<SweepItem>() == 56);
+
+/// Candidates per run of the sweep program (the length of `SWEEP_ITEMS`): bounds the time one
+/// run holds its CPU to a few milliseconds.
+pub const SWEEP_BATCH: u32 = 8192;
+
+/// Input frame of the sweep program: `now` (u64), the number of items (u32), the table (u32:
+/// 0 for `CT_TCP`, 1 for `CT_OTHER`), native endianness. It writes how many it removed into
+/// `SWEEP_OUT[0]`.
+pub const SWEEP_FRAME_LEN: usize = 16;
+
 #[cfg(feature = "user")]
 mod pod {
+    unsafe impl aya::Pod for super::SweepItem {}
     unsafe impl aya::Pod for super::CtKey {}
     unsafe impl aya::Pod for super::CtValue {}
     unsafe impl aya::Pod for super::FragKey {}

@@ -59,6 +59,10 @@ pub mod maps {
     /// Benchmarks: a live-frame generator and a counting drop-all baseline.
     pub const PROG_BENCH_REDIRECT: &str = "sg_bench_redirect";
     pub const PROG_BENCH_DROP: &str = "sg_bench_drop";
+    /// Sweeping: the candidates of one run, its result, and the program.
+    pub const SWEEP_ITEMS: &str = "SWEEP_ITEMS";
+    pub const SWEEP_OUT: &str = "SWEEP_OUT";
+    pub const PROG_SWEEP: &str = "sg_sweep";
     pub const BENCH_TX: &str = "BENCH_TX";
     pub const BENCH_DROPS: &str = "BENCH_DROPS";
 }

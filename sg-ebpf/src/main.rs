@@ -8,6 +8,7 @@ mod conntrack;
 mod maps;
 mod parse;
 mod policy;
+mod sweep;
 
 use aya_ebpf::{
     bindings::{TC_ACT_SHOT, TC_ACT_UNSPEC, xdp_action},

@@ -5,7 +5,7 @@ use aya_ebpf::{
     maps::{Array, DevMap, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
 };
 use sg_common::{
-    conntrack::{CtKey, CtValue, FragKey},
+    conntrack::{CtKey, CtValue, FragKey, SWEEP_BATCH, SweepItem},
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
     rule::{LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RuleHitKey, RuleHits},
     stats::NUM_REASONS,
@@ -77,6 +77,16 @@ pub static RULE_HITS: LruPerCpuHashMap<RuleHitKey, RuleHits> =
 
 #[map(name = "STATS")]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * NUM_REASONS, 0);
+
+const BPF_F_MMAPABLE: u32 = 1 << 10;
+
+/// The sweeper's scratch space (not pinned: each daemon has its own). Userspace writes the
+/// candidates straight into its memory (mmap), no system call per item.
+#[map(name = "SWEEP_ITEMS")]
+pub static SWEEP_ITEMS: Array<SweepItem> = Array::with_max_entries(SWEEP_BATCH, BPF_F_MMAPABLE);
+
+#[map(name = "SWEEP_OUT")]
+pub static SWEEP_OUT: Array<u64> = Array::with_max_entries(1, 0);
 
 /// Benchmarks only: where `sg_bench_redirect` sends frames, and `sg_bench_drop`'s count.
 #[map(name = "BENCH_TX")]

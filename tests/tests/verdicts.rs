@@ -664,6 +664,30 @@ lab_test!(sweeper_removes_exactly_what_expired, |l| {
     assert_eq!(expect, 0);
 });
 
+// The sweeper deletes a candidate only if the entry is still idle past its timeout when it
+// is deleted: a flow that came back to life after the table was read is kept (SG-ENF-7).
+lab_test!(sweeper_keeps_a_flow_revived_since_it_was_read, |l| {
+    use sg_common::conntrack::SweepItem;
+    setup(l, vec![]);
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
+    let flows = l.dp.conntrack();
+    assert_eq!(flows.len(), 1);
+    let item = SweepItem {
+        key: flows[0].key,
+        _pad: 0,
+        timeout_ns: 60 * 1_000_000_000,
+    };
+    // Userspace read it as idle (a stale snapshot), but the entry is fresh: kept.
+    let now = sg_userspace::datapath::Datapath::now();
+    assert_eq!(l.dp.remove_expired(true, &[item], now), 0);
+    assert_eq!(l.dp.conntrack().len(), 1);
+    // Idle past the timeout when deleted: removed. Candidates that no longer exist are
+    // skipped.
+    let later = now + 61 * 1_000_000_000;
+    assert_eq!(l.dp.remove_expired(true, &[item, item], later), 1);
+    assert!(l.dp.conntrack().is_empty());
+});
+
 lab_test!(sweeper_follows_the_interface_timeout, |l| {
     setup(l, vec![]);
     let t0 = sg_userspace::datapath::Datapath::now();

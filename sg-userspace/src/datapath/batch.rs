@@ -21,18 +21,21 @@ struct BatchAttr {
     flags: u64,
 }
 
-/// Reads every entry of a (non-per-CPU) hash map, `chunk` at a time.
-pub fn lookup_all<K: Pod + Default, V: Pod + Default>(
+/// Reads every entry of a (non-per-CPU) hash map, `chunk` at a time, handing each chunk to
+/// `f` as it arrives (entries still in cache, and no copy of the whole table in memory). `f`
+/// may delete entries it was given: the kernel's cursor is a bucket index, so deleting in
+/// buckets already read does not disturb the walk.
+pub fn for_each_chunk<K: Pod + Default, V: Pod + Default>(
     map: impl AsRawFd,
     chunk: usize,
-) -> io::Result<Vec<(K, V)>> {
-    let mut out = Vec::new();
+    mut f: impl FnMut(&[K], &[V]),
+) -> io::Result<()> {
     // The kernel's batch token for hash maps is a bucket index (u32); keep room for more.
     let (mut token_in, mut token_out) = ([0u8; 16], [0u8; 16]);
     let mut first = true;
+    let mut keys = vec![K::default(); chunk];
+    let mut values = vec![V::default(); chunk];
     loop {
-        let mut keys = vec![K::default(); chunk];
-        let mut values = vec![V::default(); chunk];
         let mut attr = BatchAttr {
             in_batch: if first {
                 0
@@ -57,11 +60,13 @@ pub fn lookup_all<K: Pod + Default, V: Pod + Default>(
             )
         };
         let err = (ret < 0).then(io::Error::last_os_error);
-        let n = attr.count as usize;
-        out.extend(keys.into_iter().zip(values).take(n));
+        let n = (attr.count as usize).min(chunk);
+        if n > 0 {
+            f(&keys[..n], &values[..n]);
+        }
         match err {
             None => {}
-            Some(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(out),
+            Some(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
             Some(e) => return Err(e),
         }
         token_in = token_out;

@@ -8,12 +8,13 @@
 
 mod batch;
 mod iface_table;
+mod sweep_items;
 
 use std::{
     collections::HashMap,
     fs, io,
     net::IpAddr,
-    os::fd::AsFd,
+    os::fd::{AsFd, AsRawFd},
     path::{Path, PathBuf},
 };
 
@@ -33,7 +34,9 @@ use aya::{
 use ipnet::IpNet;
 use sg_common::{
     SCHEMA_VERSION,
-    conntrack::{CLOCK_BASE_NS, CtKey, CtValue, timeout_s},
+    conntrack::{
+        CLOCK_BASE_NS, CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN, SweepItem, timeout_s,
+    },
     iface::{AddrKey, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
     maps as names,
     rule::{
@@ -102,6 +105,14 @@ pub enum DatapathError {
     Bench(String),
     #[error("no free interface slot: at most {MAX_IFACES} interfaces can be protected")]
     NoSlot,
+    #[error("mapping {map} into memory failed: {source}")]
+    Mmap {
+        map: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the sweep program returned {0} instead of passing")]
+    Sweep(u32),
 }
 
 fn map_err(map: &'static str) -> impl FnOnce(MapError) -> DatapathError {
@@ -196,6 +207,10 @@ pub struct Datapath {
     links_dir: Option<PathBuf>,
     /// Interface configurations found in reused maps (a previous run's), by ifindex.
     previous: HashMap<u32, IfaceCfg>,
+    /// Sweep through the sweep program (false once it failed: entry by entry).
+    sweep_program: bool,
+    /// The sweep program's candidates, mapped into memory on first use.
+    sweep_items: Option<sweep_items::SweepItems>,
 }
 
 /// Makes sure `dir`'s parent is on a bpf filesystem, mounting one there if not (as under
@@ -319,6 +334,8 @@ impl Datapath {
             attached: HashMap::new(),
             links_dir,
             previous: HashMap::new(),
+            sweep_program: true,
+            sweep_items: None,
             shared_sets: HashMap::new(),
             set_specs: HashMap::new(),
         }
@@ -1060,35 +1077,134 @@ impl Datapath {
             None => true,
         };
         for tcp in [true, false] {
-            let map = if tcp {
-                &mut self.ct_tcp
+            // The table lives as long as `self`; the raw descriptor lets the walk and the
+            // deletes (which need `self`) interleave, chunk by chunk.
+            let fd = if tcp {
+                self.ct_tcp.map().fd().as_fd().as_raw_fd()
             } else {
-                &mut self.ct_other
+                self.ct_other.map().fd().as_fd().as_raw_fd()
             };
-            let entries = match batch::lookup_all::<CtKey, CtValue>(map.map().fd().as_fd(), 8192) {
-                Ok(e) => e,
-                Err(e) => {
-                    warn!(error = %e, "reading the conntrack table failed");
-                    continue;
-                }
-            };
-            report.examined += entries.len() as u64;
-            for (k, v) in entries {
-                if !expired(&k, &v) {
-                    continue;
-                }
-                let still = map.get(&k, 0).map(|cur| expired(&k, &cur)).unwrap_or(false);
-                if still && map.remove(&k).is_ok() {
+            let mut candidates: Vec<SweepItem> = Vec::new();
+            let walk = batch::for_each_chunk::<CtKey, CtValue>(
+                fd,
+                SWEEP_BATCH as usize,
+                |keys, values| {
+                    report.examined += keys.len() as u64;
+                    candidates.clear();
+                    candidates.extend(keys.iter().zip(values).filter(|(k, v)| expired(k, v)).map(
+                        |(k, v)| SweepItem {
+                            key: *k,
+                            _pad: 0,
+                            timeout_ns: match cfgs.get(&k.ifindex) {
+                                Some(cfg) => timeout_s(v, k.proto, cfg) * 1_000_000_000,
+                                None => 0,
+                            },
+                        },
+                    ));
+                    let removed = self.remove_expired(tcp, &candidates, now);
                     if tcp {
-                        report.removed_tcp += 1;
+                        report.removed_tcp += removed;
                     } else {
-                        report.removed_other += 1;
+                        report.removed_other += removed;
                     }
-                }
+                },
+            );
+            if let Err(e) = walk {
+                warn!(error = %e, "reading the conntrack table failed");
             }
         }
         self.swept += report.removed_tcp + report.removed_other;
         report
+    }
+
+    /// Deletes the candidates (of `CT_TCP` if `tcp`, else `CT_OTHER`) still idle past their
+    /// timeout at `now`, judged on the entry as it is when deleted, not as it was read: through
+    /// the sweep program when it loads (one system call per `SWEEP_BATCH`), else one entry at
+    /// a time (a re-read, then a delete). Returns how many were removed.
+    pub fn remove_expired(&mut self, tcp: bool, candidates: &[SweepItem], now: u64) -> u64 {
+        let mut removed = 0;
+        let mut done = 0;
+        if self.sweep_program {
+            for chunk in candidates.chunks(SWEEP_BATCH as usize) {
+                match self.sweep_run(tcp, chunk, now) {
+                    Ok(n) => {
+                        removed += n;
+                        done += chunk.len();
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "the sweep program failed; sweeping entry by entry");
+                        self.sweep_program = false;
+                        break;
+                    }
+                }
+            }
+        }
+        let map = if tcp {
+            &mut self.ct_tcp
+        } else {
+            &mut self.ct_other
+        };
+        for c in &candidates[done..] {
+            let still = map
+                .get(&c.key, 0)
+                .map(|cur| now.saturating_sub(cur.last_seen_ns) > c.timeout_ns)
+                .unwrap_or(false);
+            if still && map.remove(&c.key).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// One run of the sweep program over at most `SWEEP_BATCH` candidates.
+    fn sweep_run(
+        &mut self,
+        tcp: bool,
+        items: &[SweepItem],
+        now: u64,
+    ) -> Result<u64, DatapathError> {
+        let prog: &mut Xdp = program(&mut self.ebpf, names::PROG_SWEEP)?;
+        if prog.fd().is_err() {
+            prog.load()?;
+        }
+        if self.sweep_items.is_none() {
+            let map = self
+                .ebpf
+                .map(names::SWEEP_ITEMS)
+                .ok_or(DatapathError::Missing(names::SWEEP_ITEMS))?;
+            let fd = match map {
+                aya::maps::Map::Array(m) => m.fd().as_fd(),
+                _ => return Err(DatapathError::Missing(names::SWEEP_ITEMS)),
+            };
+            self.sweep_items =
+                Some(
+                    sweep_items::SweepItems::map(fd).map_err(|source| DatapathError::Mmap {
+                        map: names::SWEEP_ITEMS,
+                        source,
+                    })?,
+                );
+        }
+        self.sweep_items
+            .as_mut()
+            .expect("mapped above")
+            .write(items);
+        let mut frame = [0u8; SWEEP_FRAME_LEN];
+        frame[..8].copy_from_slice(&now.to_ne_bytes());
+        frame[8..12].copy_from_slice(&(items.len() as u32).to_ne_bytes());
+        frame[12..16].copy_from_slice(&u32::from(!tcp).to_ne_bytes());
+        let mut opts = TestRunOptions::new();
+        opts.data_in = Some(&frame);
+        let prog: &mut Xdp = program(&mut self.ebpf, names::PROG_SWEEP)?;
+        let r = prog.test_run(opts)?;
+        if r.return_value != XDP_PASS {
+            return Err(DatapathError::Sweep(r.return_value));
+        }
+        let out = self
+            .ebpf
+            .map(names::SWEEP_OUT)
+            .ok_or(DatapathError::Missing(names::SWEEP_OUT))?;
+        let out: Array<&MapData, u64> = Array::try_from(out).map_err(map_err(names::SWEEP_OUT))?;
+        out.get(&0, 0).map_err(map_err(names::SWEEP_OUT))
     }
 
     /// Entries removed by sweeps since the datapath was loaded.
@@ -1278,7 +1394,6 @@ impl Datapath {
 
     /// Kernel memory of the TCP conntrack table, bytes (from the map's fdinfo `memlock`).
     pub fn conntrack_tcp_bytes(&self) -> Option<u64> {
-        use std::os::fd::AsRawFd as _;
         let fd = self.ct_tcp.map().fd().as_fd().as_raw_fd();
         let info = fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
         info.lines()
