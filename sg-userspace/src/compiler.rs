@@ -155,6 +155,10 @@ impl CompiledIface {
 /// mode).
 pub type Addresses = BTreeMap<String, Vec<IpAddr>>;
 
+/// A hash map with a fast (non-cryptographic) hasher, for the compiler's and datapath
+/// writer's hot maps.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Compiles every interface of the state.
 pub fn compile_all(state: &State, addrs: &Addresses) -> BTreeMap<String, CompiledIface> {
     // Group id -> member addresses (SG-RULE-4, SG-IF-3).
@@ -348,7 +352,9 @@ fn compile_rules<'a>(
 ) -> CompiledIface {
     let mut out = CompiledIface::default();
     // [dir][fam]: prefix -> the rules with exactly this prefix.
-    let mut base: [[HashMap<IpNet, Vec<Contrib<'a>>>; 2]; 2] = Default::default();
+    // foldhash: these maps hold every member address and port set, hashed many times per
+    // compile; SipHash's flooding resistance buys nothing for the daemon's own data.
+    let mut base: [[FastMap<IpNet, Vec<Contrib<'a>>>; 2]; 2] = Default::default();
     if classic {
         // EC2-Classic: outbound always allows everything (SG-CLASSIC).
         let implicit = Contrib {
@@ -395,15 +401,22 @@ fn compile_rules<'a>(
             base[dir][fam].entry(net).or_default().push(c);
         }
     }
-    let mut interned: HashMap<PortSetSpec, usize> = HashMap::new();
+    let mut interned: FastMap<PortSetSpec, usize> = FastMap::default();
     for dir in [DIR_IN, DIR_OUT] {
         for fam in [FAM_V4, FAM_V6] {
             let table = &base[dir][fam];
             let mut entries = Vec::with_capacity(table.len());
+            // The prefix lengths in use (usually a handful): only these can hold a covering
+            // prefix, so the closure probes them rather than every length up to /128.
+            let mut lengths: Vec<u8> = table.keys().map(IpNet::prefix_len).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
             for net in table.keys() {
                 // Prefix closure: every rule whose CIDR covers this prefix.
-                let contribs: Vec<Contrib<'_>> = (0..=net.prefix_len())
-                    .filter_map(|len| table.get(&supernet(net, len)))
+                let contribs: Vec<Contrib<'_>> = lengths
+                    .iter()
+                    .take_while(|len| **len <= net.prefix_len())
+                    .filter_map(|len| table.get(&supernet(net, *len)))
                     .flatten()
                     .copied()
                     .collect();

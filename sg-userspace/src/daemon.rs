@@ -172,6 +172,11 @@ impl Core {
     }
 
     /// Removes expired tracked flows (their room returns to the allowance, SG-ENF-9).
+    /// Frees replaced rulesets (see `Datapath::reclaim`).
+    pub fn reclaim(&mut self) {
+        self.datapath.reclaim();
+    }
+
     pub fn sweep(&mut self) {
         let r = self.datapath.sweep(Datapath::now());
         if r.removed_tcp + r.removed_other > 0 {
@@ -586,8 +591,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let handler = {
         let core = core.clone();
         Arc::new(move |req: Request| {
-            let mut core = core.lock().unwrap_or_else(|p| p.into_inner());
-            core.handle(req)
+            let resp = core.lock().unwrap_or_else(|p| p.into_inner()).handle(req);
+            // Free the rulesets this request replaced while the reply goes out: they were
+            // unreachable from the switch on, so enforcement never waits for it.
+            let core = core.clone();
+            tokio::runtime::Handle::current().spawn_blocking(move || {
+                core.lock().unwrap_or_else(|p| p.into_inner()).reclaim();
+            });
+            resp
         })
     };
     // Link and address events trigger a refresh at once; the timer is the safety net.

@@ -27,6 +27,7 @@ impl Lab {
         self.dp
             .apply(&iface, &compiled[IFACE])
             .expect("apply ruleset");
+        self.dp.reclaim();
     }
 
     /// Runs a frame arriving on the interface (inbound); true if it passes.

@@ -48,7 +48,7 @@ use sg_common::{
 use tracing::{info, warn};
 
 use crate::{
-    compiler::{CompileError, CompiledIface},
+    compiler::{CompileError, CompiledIface, FastMap},
     model::{AttachMode, Interface},
 };
 
@@ -201,14 +201,16 @@ pub struct Datapath {
     next_port_set: u32,
     attached: HashMap<String, Attached>,
     /// Port sets in the map, shared by content: spec -> (id, rulesets using it).
-    shared_sets: HashMap<crate::compiler::PortSetSpec, (u32, usize)>,
-    set_specs: HashMap<u32, crate::compiler::PortSetSpec>,
+    shared_sets: FastMap<crate::compiler::PortSetSpec, (u32, usize)>,
+    set_specs: FastMap<u32, crate::compiler::PortSetSpec>,
     /// `<pin-dir>/v<N>/links` when pinning.
     links_dir: Option<PathBuf>,
     /// Interface configurations found in reused maps (a previous run's), by ifindex.
     previous: HashMap<u32, IfaceCfg>,
     /// Sweep through the sweep program (false once it failed: entry by entry).
     sweep_program: bool,
+    /// Rulesets switched away from and not freed yet (see [`Datapath::reclaim`]).
+    retired: Vec<Written>,
     /// The sweep program's candidates, mapped into memory on first use.
     sweep_items: Option<sweep_items::SweepItems>,
 }
@@ -335,9 +337,10 @@ impl Datapath {
             links_dir,
             previous: HashMap::new(),
             sweep_program: true,
+            retired: Vec::new(),
             sweep_items: None,
-            shared_sets: HashMap::new(),
-            set_specs: HashMap::new(),
+            shared_sets: FastMap::default(),
+            set_specs: FastMap::default(),
         }
         .resume())
     }
@@ -389,6 +392,7 @@ impl Datapath {
     /// nothing uses any more (its rulesets, port sets, addresses, counters, and the pinned
     /// links and configuration of interfaces no longer protected).
     pub fn collect_garbage(&mut self) {
+        self.reclaim();
         let live: HashMap<u32, &Attached> =
             self.attached.values().map(|a| (a.ifindex, a)).collect();
         for (ifindex, _) in std::mem::take(&mut self.previous) {
@@ -551,7 +555,9 @@ impl Datapath {
         a.compiled = compiled.clone();
         a.iface = iface.clone();
         a.addrs = addrs.clone();
-        self.free(old);
+        // The old ruleset is unreachable from here on; freeing it (thousands of map deletes
+        // for a large one) waits for `reclaim`, after the caller has answered.
+        self.retired.push(old);
         self.free_addrs(&old_addrs, &addrs);
         Ok(())
     }
@@ -788,39 +794,47 @@ impl Datapath {
         w.open_to_all = compiled.open_to_all;
         w.rule_ids = compiled.rule_ids.clone();
         let mut set_ids = Vec::with_capacity(compiled.port_sets.len());
+        // Port sets never change once written, so identical ones are shared by every ruleset
+        // of every interface: a rule change writes only the sets it changes, in one batch
+        // per map.
+        let mut small: Vec<(u32, &crate::compiler::PortSetSpec, PortSetSmall)> = Vec::new();
+        let mut large: Vec<(u32, &crate::compiler::PortSetSpec, PortSet)> = Vec::new();
+        let mut pending: FastMap<&crate::compiler::PortSetSpec, u32> = FastMap::default();
         for spec in &compiled.port_sets {
-            // Port sets never change once written, so identical ones are shared by every
-            // ruleset of every interface: a rule change writes only the sets it changes.
-            let id = match self.shared_sets.get_mut(spec) {
-                Some((id, users)) => {
-                    *users += 1;
-                    *id
-                }
-                None => {
-                    let n = self.next_port_set;
-                    self.next_port_set = (self.next_port_set + 1) % LARGE_SET;
-                    let id = if spec.ranges() <= SMALL_RANGES {
-                        let kernel = spec.to_kernel_sized::<SMALL_RANGES>()?;
-                        self.port_sets_small
-                            .insert(n, *kernel, 0)
-                            .map_err(map_err(names::PORT_SETS_SMALL))?;
-                        n
-                    } else {
-                        let kernel = spec.to_kernel()?;
-                        self.port_sets
-                            .insert(n | LARGE_SET, *kernel, 0)
-                            .map_err(map_err(names::PORT_SETS))?;
-                        n | LARGE_SET
-                    };
-                    self.shared_sets.insert(spec.clone(), (id, 1));
-                    self.set_specs.insert(id, spec.clone());
-                    id
-                }
+            let id = if let Some((id, users)) = self.shared_sets.get_mut(spec) {
+                *users += 1;
+                w.port_sets.push(*id);
+                *id
+            } else if let Some(id) = pending.get(spec) {
+                *id
+            } else {
+                let n = self.next_port_set;
+                self.next_port_set = (self.next_port_set + 1) % LARGE_SET;
+                let id = if spec.ranges() <= SMALL_RANGES {
+                    small.push((n, spec, *spec.to_kernel_sized::<SMALL_RANGES>()?));
+                    n
+                } else {
+                    large.push((n | LARGE_SET, spec, *spec.to_kernel()?));
+                    n | LARGE_SET
+                };
+                pending.insert(spec, id);
+                id
             };
-            w.port_sets.push(id);
             set_ids.push(id);
         }
-        let mut classes: HashMap<&Vec<(u32, u32)>, u32> = HashMap::new();
+        let written = write_sets(&mut self.port_sets_small, &small);
+        self.register_sets(
+            w,
+            &small[..written.as_ref().map_or_else(|(n, _)| *n, |n| *n)],
+        );
+        written.map_err(|(_, e)| map_err(names::PORT_SETS_SMALL)(e))?;
+        let written = write_sets(&mut self.port_sets, &large);
+        self.register_sets(
+            w,
+            &large[..written.as_ref().map_or_else(|(n, _)| *n, |n| *n)],
+        );
+        written.map_err(|(_, e)| map_err(names::PORT_SETS)(e))?;
+        let mut classes: FastMap<&Vec<(u32, u32)>, u32> = FastMap::default();
         for (dir, per_fam) in compiled.tables.iter().enumerate() {
             for (fam, table) in per_fam.iter().enumerate() {
                 if table.is_empty() {
@@ -912,6 +926,20 @@ impl Datapath {
         Ok(())
     }
 
+    /// Frees the rulesets that `apply` switched away from: their entries, port sets and
+    /// counters (moved into the running totals). Nothing reads them any more, so this can
+    /// wait until the request that replaced them has been answered.
+    pub fn reclaim(&mut self) {
+        for w in std::mem::take(&mut self.retired) {
+            self.free(w);
+        }
+    }
+
+    /// Rulesets waiting for [`Datapath::reclaim`].
+    pub fn retired(&self) -> usize {
+        self.retired.len()
+    }
+
     /// Frees a ruleset's entries, first moving its rule counters into the running totals.
     fn free(&mut self, w: Written) {
         for (rule, hits) in self.harvest(&w, true) {
@@ -922,6 +950,7 @@ impl Datapath {
         delete_lpm(&mut self.rules_v6, &w.v6);
         delete_hosts(&mut self.hosts_v4, &w.h4);
         delete_hosts(&mut self.hosts_v6, &w.h6);
+        let (mut small, mut large) = (Vec::new(), Vec::new());
         for id in &w.port_sets {
             let Some(spec) = self.set_specs.get(id) else {
                 continue;
@@ -933,12 +962,27 @@ impl Datapath {
             if users == Some(0) {
                 self.shared_sets.remove(spec);
                 self.set_specs.remove(id);
-                let _ = if id & LARGE_SET != 0 {
-                    self.port_sets.remove(id)
+                if id & LARGE_SET != 0 {
+                    large.push(*id);
                 } else {
-                    self.port_sets_small.remove(id)
-                };
+                    small.push(*id);
+                }
             }
+        }
+        delete_sets(&mut self.port_sets_small, &small);
+        delete_sets(&mut self.port_sets, &large);
+    }
+
+    /// Records port sets just written: shared from now on, and used by `w`.
+    fn register_sets<V>(
+        &mut self,
+        w: &mut Written,
+        sets: &[(u32, &crate::compiler::PortSetSpec, V)],
+    ) {
+        for (id, spec, _) in sets {
+            self.shared_sets.insert((*spec).clone(), (*id, 1));
+            self.set_specs.insert(*id, (*spec).clone());
+            w.port_sets.push(*id);
         }
     }
 
@@ -979,6 +1023,8 @@ impl Datapath {
     /// Packets, bytes and last hit of the traffic each rule admitted on an interface
     /// (SG-ENF-12): new flows' first packets and every packet of untracked flows.
     pub fn rule_hits(&mut self, iface: &str) -> HashMap<String, RuleHits> {
+        // Replaced rulesets' counters join the totals when they are freed.
+        self.reclaim();
         let mut out: HashMap<String, RuleHits> = self
             .rule_totals
             .iter()
@@ -1488,6 +1534,37 @@ fn delete_lpm<K: aya::Pod>(map: &mut LpmTrie<MapData, K, LpmValue>, keys: &[Key<
     };
     for k in &keys[start..] {
         let _ = map.remove(k);
+    }
+}
+
+/// Writes new port sets, in one batch system call where the kernel supports it; returns how
+/// many were written (all of them, or how many before the error).
+fn write_sets<V: aya::Pod, S>(
+    map: &mut BpfHashMap<MapData, u32, V>,
+    sets: &[(u32, S, V)],
+) -> Result<usize, (usize, MapError)> {
+    let keys: Vec<u32> = sets.iter().map(|(id, _, _)| *id).collect();
+    let values: Vec<V> = sets.iter().map(|(_, _, v)| *v).collect();
+    let start = match batch::update(map.map().fd().as_fd(), &keys, &values) {
+        Ok(()) => return Ok(sets.len()),
+        // The kernel does not always say how many it wrote: redo the rest one by one.
+        Err((n, _)) => n,
+    };
+    for (i, (k, v)) in keys.iter().zip(&values).enumerate().skip(start) {
+        if let Err(e) = map.insert(k, *v, 0) {
+            return Err((i, e));
+        }
+    }
+    Ok(sets.len())
+}
+
+fn delete_sets<V: aya::Pod>(map: &mut BpfHashMap<MapData, u32, V>, ids: &[u32]) {
+    let start = match batch::delete(map.map().fd().as_fd(), ids) {
+        Ok(()) => ids.len(),
+        Err((n, _)) => n,
+    };
+    for id in &ids[start..] {
+        let _ = map.remove(id);
     }
 }
 
