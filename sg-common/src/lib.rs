@@ -59,6 +59,8 @@ pub mod maps {
     /// Benchmarks: a live-frame generator and a counting drop-all baseline.
     pub const PROG_BENCH_REDIRECT: &str = "sg_bench_redirect";
     pub const PROG_BENCH_DROP: &str = "sg_bench_drop";
+    /// Benchmarks: one conntrack lookup and nothing else.
+    pub const PROG_BENCH_CT_LOOKUP: &str = "sg_bench_ct_lookup";
     /// Sweeping: the candidates of one run, its result, and the program.
     pub const SWEEP_ITEMS: &str = "SWEEP_ITEMS";
     pub const SWEEP_OUT: &str = "SWEEP_OUT";

@@ -4,7 +4,10 @@
 use aya_ebpf::maps::HashMap;
 use sg_common::{conntrack::*, iface::IfaceCfg};
 
-use crate::parse::{PROTO_TCP, Packet};
+use crate::{
+    parse::{PROTO_TCP, Packet},
+    policy::Clock,
+};
 
 const TCP_FIN: u8 = 0x01;
 const TCP_SYN: u8 = 0x02;
@@ -28,12 +31,13 @@ pub fn hit(
     dir: u8,
     len: u64,
     cfg: &IfaceCfg,
-    now: u64,
+    clock: &mut Clock,
 ) -> bool {
     let Some(v) = map.get_ptr_mut(key) else {
         return false;
     };
     let v = unsafe { &mut *v };
+    let now = clock.now();
     if now.saturating_sub(v.last_seen_ns) > timeout_ns(v, pkt.proto, cfg) {
         return false;
     }
@@ -73,8 +77,9 @@ pub fn create(
     pkt: &Packet,
     dir: u8,
     len: u64,
-    now: u64,
+    clock: &mut Clock,
 ) -> bool {
+    let now = clock.now();
     let state = if pkt.proto != PROTO_TCP {
         CT_STATE_ESTABLISHED
     } else if pkt.tcp_flags & TCP_RST != 0 {

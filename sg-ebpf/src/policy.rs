@@ -60,19 +60,38 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
         return Verdict::Drop;
     }
     let len = (end - data) as u64;
-    // The coarse clock (one tick, a few ms, of resolution) is a memory read where the fine
-    // one reads the TSC; timeouts are whole seconds. Userspace reads the same clock
-    // (CLOCK_MONOTONIC_COARSE), so the sweeper and the datapath agree on every entry's age.
-    let now = unsafe { bpf_ktime_get_coarse_ns() } + CLOCK_BASE_NS;
+    let mut clock = Clock(None);
     if pkt.frag == FRAG_LATER {
-        return later_fragment(&pkt, ifindex, slot, now);
+        return later_fragment(&pkt, ifindex, slot, clock.now());
     }
-    let verdict = judge(cfg, dir, &pkt, ifindex, slot, len, now);
+    let verdict = judge(cfg, dir, &pkt, ifindex, slot, len, &mut clock);
     if verdict == Verdict::Pass && pkt.frag == FRAG_FIRST {
         // Later fragments of this datagram follow this verdict.
-        let _ = FRAGS.insert(frag_key(&pkt, ifindex), now, 0);
+        let _ = FRAGS.insert(frag_key(&pkt, ifindex), clock.now(), 0);
     }
     verdict
+}
+
+/// The packet's time, read once, and only if something needs it (a conntrack entry found or
+/// created, a rule counter, a fragment): a packet denied by the rules never reads it.
+pub struct Clock(Option<u64>);
+
+impl Clock {
+    #[inline(always)]
+    pub fn now(&mut self) -> u64 {
+        match self.0 {
+            Some(t) => t,
+            None => {
+                // The coarse clock (one tick, a few ms, of resolution) is a memory read where
+                // the fine one reads the TSC; timeouts are whole seconds. Userspace reads the
+                // same clock (CLOCK_MONOTONIC_COARSE), so the sweeper and the datapath agree
+                // on every entry's age.
+                let t = unsafe { bpf_ktime_get_coarse_ns() } + CLOCK_BASE_NS;
+                self.0 = Some(t);
+                t
+            }
+        }
+    }
 }
 
 /// The configuration of a protected interface (see `sg_common::iface`).
@@ -149,7 +168,7 @@ fn judge(
     ifindex: u32,
     slot: u32,
     len: u64,
-    now: u64,
+    clock: &mut Clock,
 ) -> Verdict {
     let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
     let key = ct_key(pkt, dir, ifindex);
@@ -159,9 +178,9 @@ fn judge(
     // generic helper, an indirect call).
     let known = tracked
         && if tcp {
-            conntrack::hit(&CT_TCP, &key, pkt, dir, len, cfg, now)
+            conntrack::hit(&CT_TCP, &key, pkt, dir, len, cfg, clock)
         } else {
-            conntrack::hit(&CT_OTHER, &key, pkt, dir, len, cfg, now)
+            conntrack::hit(&CT_OTHER, &key, pkt, dir, len, cfg, clock)
         };
     if known {
         count(slot, PASS_CONNTRACK);
@@ -179,16 +198,16 @@ fn judge(
         && opens
         && !untracked(cfg, dir, pkt)
         && !(if tcp {
-            conntrack::create(&CT_TCP, &key, pkt, dir, len, now)
+            conntrack::create(&CT_TCP, &key, pkt, dir, len, clock)
         } else {
-            conntrack::create(&CT_OTHER, &key, pkt, dir, len, now)
+            conntrack::create(&CT_OTHER, &key, pkt, dir, len, clock)
         })
     {
         count(slot, DROP_CT_FULL);
         return Verdict::Drop;
     }
     count(slot, PASS_RULE);
-    count_rule_hit(&hit, len, now);
+    count_rule_hit(&hit, len, clock.now());
     Verdict::Pass
 }
 

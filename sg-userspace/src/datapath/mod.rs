@@ -1348,7 +1348,22 @@ impl Datapath {
         frame: &[u8],
         repeat: u32,
     ) -> Result<std::time::Duration, DatapathError> {
-        let noop: &mut Xdp = program(&mut self.ebpf, names::PROG_NOOP)?;
+        Ok(self
+            .test_run_bench(names::PROG_NOOP, ifindex, frame, repeat)?
+            .0)
+    }
+
+    /// Runs one of the benchmark-only XDP programs (`sg_common::maps::PROG_*`) on a frame,
+    /// `repeat` times; returns the kernel's time per run and the program's return value.
+    /// Loaded on first use.
+    pub fn test_run_bench(
+        &mut self,
+        name: &'static str,
+        ifindex: u32,
+        frame: &[u8],
+        repeat: u32,
+    ) -> Result<(std::time::Duration, u32), DatapathError> {
+        let noop: &mut Xdp = program(&mut self.ebpf, name)?;
         if noop.fd().is_err() {
             noop.load()?;
         }
@@ -1359,7 +1374,8 @@ impl Datapath {
         ctx[4..8].copy_from_slice(&(frame.len() as u32).to_ne_bytes());
         ctx[12..16].copy_from_slice(&ifindex.to_ne_bytes());
         opts.ctx_in = Some(&ctx);
-        Ok(noop.test_run(opts)?.duration)
+        let r = noop.test_run(opts)?;
+        Ok((r.duration, r.return_value))
     }
 
     /// Benchmarks: sends `frames` copies of `frame` into device `target` as live XDP frames

@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sg_common::conntrack::{CT_STATE_ESTABLISHED, CtKey, CtValue};
+use sg_common::{
+    conntrack::{CT_STATE_ESTABLISHED, CtKey, CtValue},
+    maps as names,
+};
 use sg_tests::{
     frame::{Frame, TCP_ACK, TCP_SYN},
     lab::{IFACE, Lab, with_lab_sized},
@@ -182,6 +185,30 @@ fn testrun(l: &mut Lab, quick: bool) -> Results {
         "testrun.noop_ns".into(),
         per_run(rounds, || {
             l.dp.test_run_noop(l.ifindex, &frame, repeat).expect("noop")
+        }),
+    );
+    // The floor of a conntrack hit on this machine: an XDP program doing one lookup in the
+    // conntrack table (of an entry that is there) and nothing else.
+    let floor_key = CtKey {
+        ifindex: 0,
+        local: [0; 16],
+        remote: [0; 16],
+        local_port: 0,
+        remote_port: 0,
+        proto: 6,
+        family: 4,
+        _pad: [0; 2],
+    };
+    l.dp.insert_conntrack(floor_key, CtValue::default())
+        .expect("insert");
+    r.insert(
+        "testrun.ct_lookup_only_ns".into(),
+        per_run(rounds, || {
+            let (took, verdict) =
+                l.dp.test_run_bench(names::PROG_BENCH_CT_LOOKUP, l.ifindex, &frame, repeat)
+                    .expect("lookup floor");
+            assert_eq!(verdict, 2, "the floor's lookup finds its entry (XDP_PASS)");
+            took
         }),
     );
     // Established flow: a SYN opens it (only a SYN opens a TCP flow), then every repeat of
