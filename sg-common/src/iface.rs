@@ -8,10 +8,11 @@
 //! `IFACE_CFG` (a hash) holds every configuration: the datapath reads it for larger ifindexes,
 //! and a restarted daemon resumes from it.
 
-/// The firewall runs on the instance itself: XDP sees inbound, TC egress sees outbound.
+/// The firewall runs on the instance itself: the arriving hook (XDP, or TC ingress) sees
+/// inbound, TC egress sees outbound.
 pub const MODE_INSTANCE: u32 = 0;
-/// The firewall runs on the host side of the instance's veth/tap: XDP sees the instance's
-/// outbound traffic, TC egress its inbound traffic.
+/// The firewall runs on the host side of the instance's veth/tap: the arriving hook sees the
+/// instance's outbound traffic, TC egress its inbound traffic.
 pub const MODE_HOST: u32 = 1;
 
 /// Maximum number of protected interfaces per daemon (size of the counter array slots).

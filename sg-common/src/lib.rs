@@ -54,6 +54,7 @@ pub mod maps {
     /// Program names (the function names in `sg-ebpf`).
     pub const PROG_XDP: &str = "sg_xdp";
     pub const PROG_TC_EGRESS: &str = "sg_tc_egress";
+    pub const PROG_TC_INGRESS: &str = "sg_tc_ingress";
     /// Passes everything: the benchmarks' baseline.
     pub const PROG_NOOP: &str = "sg_noop";
     /// Benchmarks: a live-frame generator and a counting drop-all baseline.

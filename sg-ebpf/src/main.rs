@@ -20,7 +20,17 @@ use aya_ebpf::{
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Hook {
     Xdp,
+    /// TC ingress: what XDP sees, on interfaces where sgd does not use XDP.
+    TcIngress,
     TcEgress,
+}
+
+impl Hook {
+    /// Whether the hook sees packets arriving on the interface.
+    #[inline(always)]
+    pub fn arriving(self) -> bool {
+        self != Hook::TcEgress
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -91,6 +101,19 @@ const PULL_LEN: u32 = 256;
 
 #[classifier]
 pub fn sg_tc_egress(ctx: TcContext) -> i32 {
+    tc(ctx, Hook::TcEgress)
+}
+
+/// Packets arriving on interfaces without a native XDP driver (veth, tap, ...): generic XDP
+/// would have to copy every socket buffer it is handed (a whole 64 KiB GSO packet at a time),
+/// while TC sees the socket buffer in place.
+#[classifier]
+pub fn sg_tc_ingress(ctx: TcContext) -> i32 {
+    tc(ctx, Hook::TcIngress)
+}
+
+#[inline(always)]
+fn tc(ctx: TcContext, hook: Hook) -> i32 {
     let len = ctx.len();
     let want = if len < PULL_LEN { len } else { PULL_LEN };
     if ((ctx.data_end() - ctx.data()) as u32) < want {
@@ -98,7 +121,7 @@ pub fn sg_tc_egress(ctx: TcContext) -> i32 {
         let _ = ctx.pull_data(want);
     }
     let ifindex = unsafe { (*ctx.skb.skb).ifindex };
-    match policy::process(ctx.data(), ctx.data_end(), ifindex, Hook::TcEgress) {
+    match policy::process(ctx.data(), ctx.data_end(), ifindex, hook) {
         // TC_ACT_UNSPEC (tcx "next"): let later programs on the interface run; passes if none.
         Verdict::Pass => TC_ACT_UNSPEC,
         Verdict::Drop => TC_ACT_SHOT,

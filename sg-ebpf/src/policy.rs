@@ -37,8 +37,10 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
         return Verdict::Pass;
     };
     let slot = cfg.stats_slot;
-    let xdp_is_inbound = cfg.mode == MODE_INSTANCE;
-    let dir = if (hook == Hook::Xdp) == xdp_is_inbound {
+    // Arriving packets (XDP or TC ingress) are the instance's inbound traffic when the
+    // firewall runs on the instance, its outbound traffic on the host side.
+    let arriving_is_inbound = cfg.mode == MODE_INSTANCE;
+    let dir = if hook.arriving() == arriving_is_inbound {
         INBOUND
     } else {
         OUTBOUND

@@ -136,3 +136,79 @@ fn deleting_an_interface_unpins_its_links() {
     let _srv = tcp_server(&t.fw, 9999);
     assert!(tcp_connects(&t.a, FW_A4, 9999), "unfiltered");
 }
+
+/// The names of the pinned links, sorted (`if<ifindex>-<hook>`).
+fn pinned_links(pin: &std::path::Path) -> Vec<String> {
+    let links = pin
+        .join(format!("v{}", sg_common::SCHEMA_VERSION))
+        .join("links");
+    let mut names: Vec<String> = std::fs::read_dir(links)
+        .expect("links")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A restart with another attach mode (generic XDP -> TC ingress -> generic XDP) moves the
+/// arriving hook without dropping tracked flows, and leaves no program of the old mode
+/// behind.
+#[test]
+fn a_restart_can_change_the_attach_mode() {
+    if !require_root("a_restart_can_change_the_attach_mode") {
+        return;
+    }
+    let t = Topology::new();
+    let bpf = BpfFs::mount();
+    let pin = bpf.path.join("sg");
+    let pin_arg = pin.to_str().expect("utf-8").to_owned();
+    let mut d = Daemon::start_with(&t.fw, None, &["--pin-dir", &pin_arg, "--xdp-mode", "skb"]);
+    let _srv = tcp_server(&t.fw, 8080);
+    let g = d.create_group("web");
+    d.allow_in(&g, "tcp", "8080", "192.0.2.0/24");
+    d.attach("fwa", &[&g]);
+    let ifindex =
+        t.fw.run(|| nix::net::if_::if_nametoindex("fwa").expect("fwa"));
+    let hooks = |names: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = names.iter().map(|h| format!("if{ifindex}-{h}")).collect();
+        v.sort();
+        v
+    };
+    let xdp_attached = || {
+        let out = t.fw.exec(&["ip", "link", "show", "fwa"]);
+        String::from_utf8_lossy(&out.stdout).contains("xdp")
+    };
+    assert_eq!(pinned_links(&pin), hooks(&["xdp", "tc"]));
+    assert!(xdp_attached());
+    let mut conn = tcp_open(&t.a, FW_A4, 8080);
+    assert!(conn.echoes());
+
+    d.stop();
+    d.respawn_with(&["--pin-dir", &pin_arg, "--xdp-mode", "tc"]);
+    d.ok(&["describe-security-groups"]);
+    assert_eq!(pinned_links(&pin), hooks(&["tcin", "tc"]));
+    assert!(!xdp_attached(), "the XDP program is detached");
+    assert!(conn.echoes(), "the tracked flow across the change");
+    d.ok(&[
+        "revoke-security-group-ingress",
+        "--group-id",
+        &g,
+        "--protocol",
+        "tcp",
+        "--port",
+        "8080",
+        "--cidr",
+        "192.0.2.0/24",
+    ]);
+    assert!(conn.echoes(), "tracked, so still allowed (SG-ENF-2)");
+    assert!(!tcp_connects(&t.a, FW_A4, 8080), "TC ingress enforces");
+
+    d.stop();
+    d.respawn_with(&["--pin-dir", &pin_arg, "--xdp-mode", "skb"]);
+    d.ok(&["describe-security-groups"]);
+    assert_eq!(pinned_links(&pin), hooks(&["xdp", "tc"]));
+    assert!(xdp_attached());
+    assert!(conn.echoes(), "the tracked flow back on XDP");
+    assert!(!tcp_connects(&t.a, FW_A4, 8080), "XDP enforces");
+}

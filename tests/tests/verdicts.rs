@@ -773,3 +773,29 @@ fn interface_with_a_large_ifindex() {
         assert!(l.inbound(&tcp_in(OTHER4, 40004, 9999, TCP_SYN)));
     });
 }
+
+// On interfaces without a native XDP driver sgd sees arriving packets at TC ingress: the same
+// policy, the same verdicts (SG-ENF-1, SG-ENF-2), sharing conntrack with TC egress.
+lab_test!(tc_ingress_gives_the_xdp_verdicts, |l| {
+    use sg_userspace::datapath::Hook;
+    setup(l, vec![perm("tcp", Some((22, 22)), "203.0.113.0/24")]);
+    let tc_in = |l: &mut Lab, f: Frame| l.run(Hook::TcIngress, &f.bytes());
+    assert!(tc_in(l, tcp_in(PEER4, 40000, 22, TCP_SYN)));
+    assert!(!tc_in(l, tcp_in(PEER4, 40001, 23, TCP_SYN)));
+    assert!(!tc_in(l, tcp_in(OTHER4, 40002, 22, TCP_SYN)));
+    // A reply to the instance's own connection passes by conntrack; unsolicited, it does not.
+    assert!(!tc_in(l, tcp_in(OTHER4, 443, 40003, TCP_SYN | TCP_ACK)));
+    assert!(l.outbound(&tcp_out(OTHER4, 40003, 443, TCP_SYN)));
+    assert!(tc_in(l, tcp_in(OTHER4, 443, 40003, TCP_SYN | TCP_ACK)));
+    assert_eq!(l.counter("pass_conntrack"), 1);
+    assert_eq!(l.counter("drop_no_rule"), 3);
+    // And the same for a frame XDP saw: both hooks share one verdict.
+    for (f, want) in [
+        (tcp_in(PEER4, 40004, 22, TCP_SYN), true),
+        (tcp_in(PEER4, 40005, 80, TCP_SYN), false),
+        (Frame::udp(ip(PEER4), ip(ME4), 53, 53), false),
+    ] {
+        assert_eq!(tc_in(l, f.clone()), want);
+        assert_eq!(l.inbound(&f), want);
+    }
+});

@@ -26,7 +26,8 @@ struct Args {
     /// not on a bpf filesystem (e.g. under `ip netns exec`), one is mounted there.
     #[arg(long, default_value = paths::PIN_DIR)]
     pin_dir: PathBuf,
-    /// XDP attach mode.
+    /// Which hook sees arriving packets: native XDP on devices with a driver and TC ingress on
+    /// virtual devices (auto), or one of native XDP, generic (skb) XDP, TC ingress.
     #[arg(long, value_enum, default_value_t = XdpModeChoice::Auto)]
     xdp_mode: XdpModeChoice,
     /// Remove everything pinned under --pin-dir (the programs detach from every interface,

@@ -119,14 +119,20 @@ fn map_err(map: &'static str) -> impl FnOnce(MapError) -> DatapathError {
     move |source| DatapathError::Map { map, source }
 }
 
-/// How the XDP program is attached.
+/// Which hook sees the packets arriving on an interface (TC egress always sees those
+/// leaving it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum XdpModeChoice {
-    /// Native (driver) mode on devices with a driver, generic (skb) mode on virtual devices
-    /// such as veth, where native XDP disables GSO on the peer and cuts TCP throughput.
+    /// Native (driver) XDP on devices with a driver; TC ingress on virtual devices such as
+    /// veth, where native XDP disables GSO on the peer and generic XDP copies every socket
+    /// buffer.
     Auto,
+    /// Native (driver) XDP.
     Native,
+    /// Generic (skb) XDP.
     Skb,
+    /// TC ingress (tcx), no XDP.
+    Tc,
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +173,8 @@ struct Attached {
     written: Written,
     /// Keys written to `IFACE_ADDRS`.
     addrs: Vec<AddrKey>,
-    xdp: Option<OwnedLink>,
+    /// The link of the arriving hook (XDP, or TC ingress).
+    arriving: Option<OwnedLink>,
     tc: Option<OwnedLink>,
 }
 
@@ -283,6 +290,7 @@ impl Datapath {
         let mut ebpf = loader.load(EBPF_OBJECT)?;
         program::<Xdp>(&mut ebpf, names::PROG_XDP)?.load()?;
         program::<SchedClassifier>(&mut ebpf, names::PROG_TC_EGRESS)?.load()?;
+        program::<SchedClassifier>(&mut ebpf, names::PROG_TC_INGRESS)?.load()?;
         let mut take = |name: &'static str| ebpf.take_map(name).ok_or(DatapathError::Missing(name));
         let ifaces = iface_table::IfaceTable {
             hash: BpfHashMap::try_from(take(names::IFACE_CFG)?)
@@ -485,13 +493,14 @@ impl Datapath {
             let _ = self.rule_hits.remove(&k);
         }
         if let Some(dir) = &self.links_dir {
-            let wanted: Vec<PathBuf> = self
+            let wanted: Vec<&PathBuf> = self
                 .attached
                 .values()
-                .flat_map(|a| ["xdp", "tc"].map(|h| dir.join(link_pin_name(a.ifindex, h))))
+                .flat_map(|a| [&a.arriving, &a.tc])
+                .filter_map(|l| l.as_ref()?.pin.as_ref())
                 .collect();
             for pin in fs::read_dir(dir).into_iter().flatten().flatten() {
-                if !wanted.contains(&pin.path()) {
+                if !wanted.contains(&&pin.path()) {
                     info!(pin = %pin.path().display(), "detaching an interface no longer protected");
                     let _ = fs::remove_file(pin.path());
                 }
@@ -603,7 +612,7 @@ impl Datapath {
             iface: iface.clone(),
             written,
             addrs,
-            xdp: None,
+            arriving: None,
             tc: None,
         };
         if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&a.written, slot, iface)) {
@@ -682,40 +691,82 @@ impl Datapath {
             source,
         };
         let (xdp_pin, tc_pin) = (self.link_pin(ifindex, "xdp"), self.link_pin(ifindex, "tc"));
+        let tc_in_pin = self.link_pin(ifindex, "tcin");
         let xdp_mode = self.cfg.xdp_mode;
-        let xdp = self.xdp_prog()?;
-        let reused = pinned_link(&xdp_pin).and_then(|l| XdpLink::try_from(l).ok()).and_then(|l| {
-            xdp.attach_to_link(l).map_err(|e| warn!(iface = name, error = %e, "a pinned XDP link could not be reused")).ok()
-        });
-        let id = match reused {
-            Some(id) => id,
-            None => {
-                let mode = match xdp_mode {
-                    XdpModeChoice::Native => XdpMode::Driver,
-                    XdpModeChoice::Skb => XdpMode::Skb,
-                    XdpModeChoice::Auto if has_driver(name) => XdpMode::Driver,
-                    XdpModeChoice::Auto => XdpMode::Skb,
-                };
-                match xdp.attach_to_if_index(ifindex, mode) {
-                    Ok(l) => l,
-                    Err(e) if xdp_mode == XdpModeChoice::Auto && mode == XdpMode::Driver => {
-                        warn!(iface = name, error = %e, "native XDP failed; falling back to generic (skb) mode");
-                        xdp.attach_to_if_index(ifindex, XdpMode::Skb)
-                            .map_err(attach_err)?
+        let use_tc = match xdp_mode {
+            XdpModeChoice::Tc => true,
+            XdpModeChoice::Auto => !has_driver(name),
+            XdpModeChoice::Native | XdpModeChoice::Skb => false,
+        };
+        let mut xdp_link = None;
+        if !use_tc {
+            let xdp = self.xdp_prog()?;
+            let reused = pinned_link(&xdp_pin)
+                .and_then(|l| XdpLink::try_from(l).ok())
+                .and_then(|l| {
+                    xdp.attach_to_link(l)
+                        .map_err(|e| warn!(iface = name, error = %e, "a pinned XDP link could not be reused"))
+                        .ok()
+                });
+            let id = match reused {
+                Some(id) => Some(id),
+                None => {
+                    let mode = match xdp_mode {
+                        XdpModeChoice::Skb => XdpMode::Skb,
+                        _ => XdpMode::Driver,
+                    };
+                    match xdp.attach_to_if_index(ifindex, mode) {
+                        Ok(l) => Some(l),
+                        Err(e) if xdp_mode == XdpModeChoice::Auto => {
+                            warn!(iface = name, error = %e, "native XDP failed; using TC ingress");
+                            None
+                        }
+                        Err(e) => return Err(attach_err(e)),
                     }
-                    Err(e) => return Err(attach_err(e)),
                 }
+            };
+            if let Some(id) = id {
+                let link = xdp.take_link(id)?;
+                // Kernels >= 5.9 attach XDP through links (fd-based, pinnable).
+                let fd = FdLink::try_from(link).map_err(|source| DatapathError::Link {
+                    iface: name.to_owned(),
+                    source,
+                })?;
+                xdp_link = Some(own(fd, xdp_pin.clone())?);
+            }
+        }
+        let arriving = match xdp_link {
+            Some(l) => {
+                // A previous run may have used TC ingress here: now XDP is in place, let go.
+                unpin_link(&tc_in_pin, name);
+                l
+            }
+            None => {
+                let l = self.attach_tc(name, TcAttachType::Ingress, &tc_in_pin)?;
+                unpin_link(&xdp_pin, name);
+                l
             }
         };
-        let link = xdp.take_link(id)?;
-        // Kernels >= 5.9 attach XDP through links (fd-based, pinnable).
-        let fd = FdLink::try_from(link).map_err(|source| DatapathError::Link {
-            iface: name.to_owned(),
-            source,
-        })?;
-        a.xdp = Some(own(fd, xdp_pin)?);
-        let tc = self.tc_prog()?;
-        let reused = pinned_link(&tc_pin)
+        a.arriving = Some(arriving);
+        a.tc = Some(self.attach_tc(name, TcAttachType::Egress, &tc_pin)?);
+        Ok(())
+    }
+
+    /// Attaches the TC program of `kind` (ingress or egress) through tcx, or swaps it into the
+    /// link a previous run pinned at `pin`.
+    fn attach_tc(
+        &mut self,
+        name: &str,
+        kind: TcAttachType,
+        pin: &Option<PathBuf>,
+    ) -> Result<OwnedLink, DatapathError> {
+        let prog = if kind == TcAttachType::Ingress {
+            names::PROG_TC_INGRESS
+        } else {
+            names::PROG_TC_EGRESS
+        };
+        let tc: &mut SchedClassifier = program(&mut self.ebpf, prog)?;
+        let reused = pinned_link(pin)
             .and_then(|l| SchedClassifierLink::try_from(l).ok())
             .and_then(|l| {
                 tc.attach_to_link(l)
@@ -726,23 +777,23 @@ impl Datapath {
             });
         let id = match reused {
             Some(id) => id,
-            None => tc.attach(name, TcAttachType::Egress).map_err(attach_err)?,
+            None => tc
+                .attach(name, kind)
+                .map_err(|source| DatapathError::Attach {
+                    iface: name.to_owned(),
+                    source,
+                })?,
         };
         let link = tc.take_link(id)?;
         let fd = FdLink::try_from(link).map_err(|source| DatapathError::Link {
             iface: name.to_owned(),
             source,
         })?;
-        a.tc = Some(own(fd, tc_pin)?);
-        Ok(())
+        own(fd, pin.clone())
     }
 
     fn xdp_prog(&mut self) -> Result<&mut Xdp, DatapathError> {
         program(&mut self.ebpf, names::PROG_XDP)
-    }
-
-    fn tc_prog(&mut self) -> Result<&mut SchedClassifier, DatapathError> {
-        program(&mut self.ebpf, names::PROG_TC_EGRESS)
     }
 
     /// Stops protecting an interface and frees everything written for it.
@@ -756,7 +807,7 @@ impl Datapath {
 
     /// Detaches links and frees entries; keeps going on errors and logs each.
     fn teardown(&mut self, a: Attached) {
-        for OwnedLink { link, pin } in [a.xdp, a.tc].into_iter().flatten() {
+        for OwnedLink { link, pin } in [a.arriving, a.tc].into_iter().flatten() {
             if let Some(pin) = pin
                 && let Err(e) = fs::remove_file(&pin)
             {
@@ -1312,12 +1363,18 @@ impl Datapath {
                 let r = self.xdp_prog()?.test_run(opts)?;
                 (r.return_value == XDP_PASS, r.duration)
             }
-            Hook::TcEgress => {
+            Hook::TcEgress | Hook::TcIngress => {
                 // struct __sk_buff up to `ifindex` (offset 40); everything else zero.
                 let mut ctx = [0u8; 44];
                 ctx[40..44].copy_from_slice(&ifindex.to_ne_bytes());
                 opts.ctx_in = Some(&ctx);
-                let r = self.tc_prog()?.test_run(opts)?;
+                let name = if hook == Hook::TcIngress {
+                    names::PROG_TC_INGRESS
+                } else {
+                    names::PROG_TC_EGRESS
+                };
+                let prog: &mut SchedClassifier = program(&mut self.ebpf, name)?;
+                let r = prog.test_run(opts)?;
                 (r.return_value as i32 != TC_ACT_SHOT, r.duration)
             }
         };
@@ -1503,6 +1560,8 @@ pub struct SweepReport {
 pub enum Hook {
     /// XDP: packets arriving on the interface.
     Xdp,
+    /// TC ingress: packets arriving, where sgd does not use XDP.
+    TcIngress,
     /// TC egress: packets leaving it.
     TcEgress,
 }
@@ -1610,6 +1669,19 @@ fn delete_hosts<K: aya::Pod>(map: &mut BpfHashMap<MapData, K, LpmValue>, keys: &
     };
     for k in &keys[start..] {
         let _ = map.remove(k);
+    }
+}
+
+/// Removes the pin of a link a previous run left at `pin`, if there is one: with the pin gone
+/// and no descriptor open, the kernel detaches it.
+fn unpin_link(pin: &Option<PathBuf>, iface: &str) {
+    if let Some(p) = pin
+        && p.exists()
+    {
+        info!(iface, pin = %p.display(), "detaching a link of another attach mode");
+        if let Err(e) = fs::remove_file(p) {
+            warn!(iface, error = %e, pin = %p.display(), "unpinning a link failed");
+        }
     }
 }
 

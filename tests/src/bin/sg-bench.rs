@@ -742,6 +742,7 @@ fn throughput(quick: bool) -> Results {
             for (mode, key) in [
                 ("native", "throughput.sg_native_gbps"),
                 ("skb", "throughput.sg_skb_gbps"),
+                ("tc", "throughput.sg_tc_gbps"),
             ] {
                 let gbps = protected(mode, &mut ruleset);
                 runs.entry(key).or_default().push(gbps);
