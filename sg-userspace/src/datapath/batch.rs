@@ -28,13 +28,39 @@ struct BatchAttr {
 pub fn for_each_chunk<K: Pod + Default, V: Pod + Default>(
     map: impl AsRawFd,
     chunk: usize,
+    f: impl FnMut(&[K], &[V]),
+) -> io::Result<()> {
+    for_each_chunk_n(map, chunk, 1, f)
+}
+
+/// The same for a per-CPU hash map: `f` gets `cpus` values per key (key i's are
+/// `values[i * cpus..(i + 1) * cpus]`), `cpus` being the number of possible CPUs.
+pub fn for_each_chunk_per_cpu<K: Pod + Default, V: Pod + Default>(
+    map: impl AsRawFd,
+    chunk: usize,
+    cpus: usize,
+    f: impl FnMut(&[K], &[V]),
+) -> io::Result<()> {
+    // The kernel lays each CPU's value out on an 8-byte stride.
+    assert_eq!(
+        size_of::<V>() % 8,
+        0,
+        "per-CPU values must be multiples of 8 bytes"
+    );
+    for_each_chunk_n(map, chunk, cpus, f)
+}
+
+fn for_each_chunk_n<K: Pod + Default, V: Pod + Default>(
+    map: impl AsRawFd,
+    chunk: usize,
+    per_key: usize,
     mut f: impl FnMut(&[K], &[V]),
 ) -> io::Result<()> {
     // The kernel's batch token for hash maps is a bucket index (u32); keep room for more.
     let (mut token_in, mut token_out) = ([0u8; 16], [0u8; 16]);
     let mut first = true;
     let mut keys = vec![K::default(); chunk];
-    let mut values = vec![V::default(); chunk];
+    let mut values = vec![V::default(); chunk * per_key];
     loop {
         let mut attr = BatchAttr {
             in_batch: if first {
@@ -49,8 +75,9 @@ pub fn for_each_chunk<K: Pod + Default, V: Pod + Default>(
             map_fd: map.as_raw_fd() as u32,
             ..Default::default()
         };
-        // SAFETY: `attr` points at live buffers of `chunk` keys and values of the map's key and
-        // value types, and at 16-byte tokens; the kernel writes at most that much.
+        // SAFETY: `attr` points at live buffers of `chunk` keys and `chunk` values (each
+        // `per_key` of the map's value type), and at 16-byte tokens; the kernel writes at
+        // most that much.
         let ret = unsafe {
             libc::syscall(
                 libc::SYS_bpf,
@@ -62,7 +89,7 @@ pub fn for_each_chunk<K: Pod + Default, V: Pod + Default>(
         let err = (ret < 0).then(io::Error::last_os_error);
         let n = (attr.count as usize).min(chunk);
         if n > 0 {
-            f(&keys[..n], &values[..n]);
+            f(&keys[..n], &values[..n * per_key]);
         }
         match err {
             None => {}

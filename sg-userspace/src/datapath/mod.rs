@@ -1043,29 +1043,61 @@ impl Datapath {
         if w.credits.is_empty() {
             return out;
         }
-        let keys: Vec<RuleHitKey> = self
-            .rule_hits
-            .keys()
-            .flatten()
-            .filter(|k| w.credits.contains_key(&k.entry))
-            .collect();
-        for k in keys {
-            let Ok(per_cpu) = self.rule_hits.get(&k, 0) else {
-                continue;
-            };
-            let mut sum = RuleHits::default();
-            for h in per_cpu.iter() {
-                add_hits(&mut sum, h);
-            }
+        // One batch read of the whole (per-CPU) counters map rather than a system call per
+        // key: the map holds up to 65 536 counters under traffic.
+        let mut found: Vec<(RuleHitKey, RuleHits)> = Vec::new();
+        let cpus = aya::util::nr_cpus().unwrap_or(1);
+        let fd = self.rule_hits.map().fd().as_fd().as_raw_fd();
+        let read = batch::for_each_chunk_per_cpu::<RuleHitKey, RuleHits>(
+            fd,
+            4096,
+            cpus,
+            |keys, values| {
+                for (i, k) in keys.iter().enumerate() {
+                    if w.credits.contains_key(&k.entry) {
+                        let mut sum = RuleHits::default();
+                        for h in &values[i * cpus..(i + 1) * cpus] {
+                            add_hits(&mut sum, h);
+                        }
+                        found.push((*k, sum));
+                    }
+                }
+            },
+        );
+        if read.is_err() {
+            // No batch operations on this map: one key at a time.
+            found = self
+                .rule_hits
+                .keys()
+                .flatten()
+                .filter(|k| w.credits.contains_key(&k.entry))
+                .filter_map(|k| {
+                    let per_cpu = self.rule_hits.get(&k, 0).ok()?;
+                    let mut sum = RuleHits::default();
+                    for h in per_cpu.iter() {
+                        add_hits(&mut sum, h);
+                    }
+                    Some((k, sum))
+                })
+                .collect();
+        }
+        for (k, sum) in &found {
             let credited = w.credits[&k.entry]
                 .iter()
                 .find(|(e, _)| *e == k.element)
                 .map(|(_, r)| *r);
             if let Some(rule) = credited.and_then(|r| w.rule_ids.get(r as usize)) {
-                add_hits(out.entry(rule.clone()).or_default(), &sum);
+                add_hits(out.entry(rule.clone()).or_default(), sum);
             }
-            if remove {
-                let _ = self.rule_hits.remove(&k);
+        }
+        if remove {
+            let keys: Vec<RuleHitKey> = found.iter().map(|(k, _)| *k).collect();
+            let start = match batch::delete(fd, &keys) {
+                Ok(()) => keys.len(),
+                Err((n, _)) => n,
+            };
+            for k in &keys[start..] {
+                let _ = self.rule_hits.remove(k);
             }
         }
         out
