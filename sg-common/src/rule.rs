@@ -27,6 +27,11 @@ pub struct LpmV6 {
 }
 const _: () = assert!(core::mem::size_of::<LpmV6>() == 20);
 
+/// Entries of each host hash. Its buckets cost memory up front (16 bytes each), so it is
+/// sized for the usual case; single addresses beyond it go in the trie, which holds them just
+/// as well (an exact prefix is a prefix), one lookup further.
+pub const HOSTS_MAX_ENTRIES: u32 = 1 << 16;
+
 /// Bits of the LPM prefix that cover the ruleset id.
 pub const RULESET_BITS: u32 = 32;
 

@@ -7,7 +7,9 @@ use aya_ebpf::{
 use sg_common::{
     conntrack::{CtKey, CtValue, FragKey, SWEEP_BATCH, SweepItem},
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
-    rule::{LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RuleHitKey, RuleHits},
+    rule::{
+        HOSTS_MAX_ENTRIES, LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RuleHitKey, RuleHits,
+    },
     stats::NUM_REASONS,
 };
 
@@ -35,11 +37,11 @@ pub static RULES_V6: LpmTrie<LpmV6, LpmValue> = LpmTrie::with_max_entries(1 << 2
 /// Single addresses of each ruleset (see `sg_common::rule`), allocated on insert.
 #[map(name = "HOSTS_V4")]
 pub static HOSTS_V4: HashMap<LpmV4, LpmValue> =
-    HashMap::with_max_entries(1 << 20, BPF_F_NO_PREALLOC);
+    HashMap::with_max_entries(HOSTS_MAX_ENTRIES, BPF_F_NO_PREALLOC);
 
 #[map(name = "HOSTS_V6")]
 pub static HOSTS_V6: HashMap<LpmV6, LpmValue> =
-    HashMap::with_max_entries(1 << 20, BPF_F_NO_PREALLOC);
+    HashMap::with_max_entries(HOSTS_MAX_ENTRIES, BPF_F_NO_PREALLOC);
 
 /// Host mode: the private addresses of each protected instance (source/destination check).
 #[map(name = "IFACE_ADDRS")]

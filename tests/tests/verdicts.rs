@@ -799,3 +799,47 @@ lab_test!(tc_ingress_gives_the_xdp_verdicts, |l| {
         assert_eq!(l.inbound(&f), want);
     }
 });
+
+// Single addresses the host hash has no room for go in the trie: the same verdicts for the
+// members in either place (SG-GRP-1, SG-ENF-1).
+lab_test!(members_beyond_the_host_hash_room, |l| {
+    use std::net::{IpAddr, Ipv4Addr};
+    let n = sg_common::rule::HOSTS_MAX_ENTRIES as usize + 500;
+    let member = |i: usize| IpAddr::V4(Ipv4Addr::from(0x0a00_0001u32 + i as u32));
+    let g = l.world.group("lab");
+    let members = l.world.group("members");
+    l.world
+        .authorize(
+            &g,
+            false,
+            vec![sg_userspace::testkit::perm_group(
+                "tcp",
+                Some((443, 443)),
+                &members,
+            )],
+        )
+        .expect("authorize");
+    let addrs: Vec<IpAddr> = (0..n).map(member).collect();
+    l.world.attach("m4", &[&members], &addrs).expect("members");
+    l.world.attach(IFACE, &[&g], &[ip(ME4)]).expect("attach");
+    l.apply();
+    for i in [0, 1, n / 2, n - 2, n - 1] {
+        let from = member(i);
+        assert!(
+            l.inbound(&Frame::tcp(from, ip(ME4), 40000, 443, TCP_SYN)),
+            "member {i}"
+        );
+        assert!(
+            !l.inbound(&Frame::tcp(from, ip(ME4), 40001, 444, TCP_SYN)),
+            "member {i}, another port"
+        );
+    }
+    assert!(!l.inbound(&Frame::tcp(member(n), ip(ME4), 40000, 443, TCP_SYN)));
+    // And after a switch to a smaller membership, the trie's share is freed with the rest.
+    l.world
+        .attach("m4", &[&members], &addrs[..10])
+        .expect("fewer members");
+    l.apply();
+    assert!(l.inbound(&Frame::tcp(member(9), ip(ME4), 40002, 443, TCP_SYN)));
+    assert!(!l.inbound(&Frame::tcp(member(n - 1), ip(ME4), 40003, 443, TCP_SYN)));
+});

@@ -957,16 +957,23 @@ impl Datapath {
                         }
                     }
                 }
+                // Single addresses the host hashes have no room for go in the trie.
+                let in_hash4 = write_hosts(&mut self.hosts_v4, &hk4, &hv4, &mut w.h4);
+                for (k, v) in hk4[in_hash4..].iter().zip(&hv4[in_hash4..]) {
+                    k4.push(Key::new(RULESET_BITS + 32, *k));
+                    v4.push(*v);
+                }
+                let in_hash6 = write_hosts(&mut self.hosts_v6, &hk6, &hv6, &mut w.h6);
+                for (k, v) in hk6[in_hash6..].iter().zip(&hv6[in_hash6..]) {
+                    k6.push(Key::new(RULESET_BITS + 128, *k));
+                    v6.push(*v);
+                }
                 write_lpm(&mut self.rules_v4, &k4, &v4, &mut w.v4)
                     .map_err(map_err(names::RULES_V4))?;
                 write_lpm(&mut self.rules_v6, &k6, &v6, &mut w.v6)
                     .map_err(map_err(names::RULES_V6))?;
-                write_hosts(&mut self.hosts_v4, &hk4, &hv4, &mut w.h4)
-                    .map_err(map_err(names::HOSTS_V4))?;
-                write_hosts(&mut self.hosts_v6, &hk6, &hv6, &mut w.h6)
-                    .map_err(map_err(names::HOSTS_V6))?;
                 let dir = dir as u8;
-                if !hk4.is_empty() || !hk6.is_empty() {
+                if in_hash4 > 0 || in_hash6 > 0 {
                     w.lookups |= hosts_bit(dir, fam);
                 }
                 if !k4.is_empty() || !k6.is_empty() {
@@ -1675,23 +1682,30 @@ fn delete_sets<V: aya::Pod>(map: &mut BpfHashMap<MapData, u32, V>, ids: &[u32]) 
     }
 }
 
-/// Writes single-address entries, in one batch system call where the kernel supports it.
+/// Writes single-address entries while the hash has room, in one batch system call where the
+/// kernel supports it; returns how many it wrote, the first ones of `keys` (the caller puts
+/// the others in the trie).
 fn write_hosts<K: aya::Pod + Eq + std::hash::Hash>(
     map: &mut BpfHashMap<MapData, K, LpmValue>,
     keys: &[K],
     values: &[LpmValue],
     done: &mut Vec<K>,
-) -> Result<(), MapError> {
+) -> usize {
     let start = match batch::update(map.map().fd().as_fd(), keys, values) {
         Ok(()) => keys.len(),
-        Err((n, _)) => n,
+        Err((n, _)) => n.min(keys.len()),
     };
     done.extend_from_slice(&keys[..start]);
-    for (k, v) in keys.iter().zip(values).skip(start) {
-        map.insert(k, *v, 0)?;
+    for (i, (k, v)) in keys.iter().zip(values).enumerate().skip(start) {
+        if map.insert(k, *v, 0).is_err() {
+            // Full. A failed batch may have written some of the rest without saying so:
+            // remove them, so every address is in exactly one place and freed with it.
+            delete_hosts(map, &keys[i..]);
+            return i;
+        }
         done.push(*k);
     }
-    Ok(())
+    keys.len()
 }
 
 fn delete_hosts<K: aya::Pod>(map: &mut BpfHashMap<MapData, K, LpmValue>, keys: &[K]) {
