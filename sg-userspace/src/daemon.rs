@@ -399,6 +399,11 @@ impl Core {
         if let Some(first) = v4.first() {
             ni["PrivateIpAddress"] = json!(first);
         }
+        if let Some(hook) = self.datapath.arriving_hook(&iface.id) {
+            // Which programs protect it: arriving packets at XDP or TC ingress, leaving ones
+            // at TC egress.
+            ni["Datapath"] = json!({ "Arriving": hook, "Leaving": "tc-egress" });
+        }
         if let Some(stats) = self.datapath.stats(&iface.id) {
             let mut m: serde_json::Map<String, Value> = REASON_NAMES
                 .iter()

@@ -59,6 +59,16 @@ fn tcp_and_udp_flows_survive_kill9_and_restart() {
     assert!(tcp_connects(&t.a, FW_A4, 8080), "with the last ruleset");
 
     d.respawn();
+    // On veth the default mode protects arriving packets at TC ingress; the restarted daemon
+    // took the pinned link over.
+    assert_eq!(
+        d.ok(&[
+            "describe-network-interfaces",
+            "--network-interface-ids",
+            "fwa",
+        ])["NetworkInterfaces"][0]["Datapath"],
+        serde_json::json!({ "Arriving": "tc-ingress", "Leaving": "tc-egress" })
+    );
     // No traffic between the restart and the revokes: the flows can only survive through
     // the entries the previous daemon's datapath made (SG-ENF-2).
     d.ok(&[&["revoke-security-group-ingress"][..], &tcp_rule].concat());
@@ -179,8 +189,19 @@ fn a_restart_can_change_the_attach_mode() {
         let out = t.fw.exec(&["ip", "link", "show", "fwa"]);
         String::from_utf8_lossy(&out.stdout).contains("xdp")
     };
+    let arriving = |d: &Daemon| {
+        d.ok(&[
+            "describe-network-interfaces",
+            "--network-interface-ids",
+            "fwa",
+        ])["NetworkInterfaces"][0]["Datapath"]["Arriving"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
     assert_eq!(pinned_links(&pin), hooks(&["xdp", "tc"]));
     assert!(xdp_attached());
+    assert_eq!(arriving(&d), "xdp-generic");
     let mut conn = tcp_open(&t.a, FW_A4, 8080);
     assert!(conn.echoes());
 
@@ -189,6 +210,7 @@ fn a_restart_can_change_the_attach_mode() {
     d.ok(&["describe-security-groups"]);
     assert_eq!(pinned_links(&pin), hooks(&["tcin", "tc"]));
     assert!(!xdp_attached(), "the XDP program is detached");
+    assert_eq!(arriving(&d), "tc-ingress");
     assert!(conn.echoes(), "the tracked flow across the change");
     d.ok(&[
         "revoke-security-group-ingress",
@@ -209,6 +231,7 @@ fn a_restart_can_change_the_attach_mode() {
     d.ok(&["describe-security-groups"]);
     assert_eq!(pinned_links(&pin), hooks(&["xdp", "tc"]));
     assert!(xdp_attached());
+    assert_eq!(arriving(&d), "xdp-generic");
     assert!(conn.echoes(), "the tracked flow back on XDP");
     assert!(!tcp_connects(&t.a, FW_A4, 8080), "XDP enforces");
 }

@@ -175,6 +175,8 @@ struct Attached {
     addrs: Vec<AddrKey>,
     /// The link of the arriving hook (XDP, or TC ingress).
     arriving: Option<OwnedLink>,
+    /// Which hook that is (see [`Datapath::arriving_hook`]).
+    arriving_hook: &'static str,
     tc: Option<OwnedLink>,
 }
 
@@ -613,6 +615,7 @@ impl Datapath {
             written,
             addrs,
             arriving: None,
+            arriving_hook: "",
             tc: None,
         };
         if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&a.written, slot, iface)) {
@@ -709,14 +712,25 @@ impl Datapath {
                         .ok()
                 });
             let id = match reused {
-                Some(id) => Some(id),
+                // A pinned link keeps the mode it was first attached in.
+                Some(id) => {
+                    a.arriving_hook = "xdp";
+                    Some(id)
+                }
                 None => {
                     let mode = match xdp_mode {
                         XdpModeChoice::Skb => XdpMode::Skb,
                         _ => XdpMode::Driver,
                     };
                     match xdp.attach_to_if_index(ifindex, mode) {
-                        Ok(l) => Some(l),
+                        Ok(l) => {
+                            a.arriving_hook = if mode == XdpMode::Skb {
+                                "xdp-generic"
+                            } else {
+                                "xdp-native"
+                            };
+                            Some(l)
+                        }
                         Err(e) if xdp_mode == XdpModeChoice::Auto => {
                             warn!(iface = name, error = %e, "native XDP failed; using TC ingress");
                             None
@@ -743,6 +757,7 @@ impl Datapath {
             }
             None => {
                 let l = self.attach_tc(name, TcAttachType::Ingress, &tc_in_pin)?;
+                a.arriving_hook = "tc-ingress";
                 unpin_link(&xdp_pin, name);
                 l
             }
@@ -790,6 +805,13 @@ impl Datapath {
             source,
         })?;
         own(fd, pin.clone())
+    }
+
+    /// The hook that sees packets arriving on a protected interface: `xdp-native`,
+    /// `xdp-generic`, `tc-ingress`, or `xdp` (a pinned XDP link taken over from a previous run,
+    /// in the mode it was attached in).
+    pub fn arriving_hook(&self, iface: &str) -> Option<&'static str> {
+        self.attached.get(iface).map(|a| a.arriving_hook)
     }
 
     fn xdp_prog(&mut self) -> Result<&mut Xdp, DatapathError> {
