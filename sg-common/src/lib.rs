@@ -12,7 +12,7 @@ pub mod stats;
 /// Layout version of the pinned maps. Bump whenever a key or value layout, a map name or a map
 /// type changes, so a daemon never reinterprets maps pinned by an incompatible build: pins live
 /// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
 pub mod maps {

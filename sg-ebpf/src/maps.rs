@@ -14,6 +14,7 @@ use sg_common::{
 };
 
 const BPF_F_NO_PREALLOC: u32 = 1;
+const BPF_F_MMAPABLE: u32 = 1 << 10;
 
 /// Every interface's configuration by ifindex; the datapath reads it only for ifindexes of
 /// `FAST_IFINDEX` and above (see `sg_common::iface`).
@@ -22,8 +23,9 @@ pub static IFACE_CFG: HashMap<u32, IfaceCfg> = HashMap::with_max_entries(MAX_IFA
 
 /// ifindex -> 1 + position in `IFACE_CFGS` (0: not protected). Array lookups are inlined by
 /// the verifier: no hashing, no call.
+/// Mmapable: sgd switches an entry with one atomic store.
 #[map(name = "IFACE_INDEX")]
-pub static IFACE_INDEX: Array<u32> = Array::with_max_entries(FAST_IFINDEX, 0);
+pub static IFACE_INDEX: Array<u32> = Array::with_max_entries(FAST_IFINDEX, BPF_F_MMAPABLE);
 
 #[map(name = "IFACE_CFGS")]
 pub static IFACE_CFGS: Array<IfaceCfg> = Array::with_max_entries(MAX_IFACES * 2, 0);
@@ -79,8 +81,6 @@ pub static RULE_HITS: LruPerCpuHashMap<RuleHitKey, RuleHits> =
 
 #[map(name = "STATS")]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * NUM_REASONS, 0);
-
-const BPF_F_MMAPABLE: u32 = 1 << 10;
 
 /// The sweeper's scratch space (not pinned: each daemon has its own). Userspace writes the
 /// candidates straight into its memory (mmap), no system call per item.

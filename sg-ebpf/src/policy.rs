@@ -36,6 +36,10 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
     let Some(cfg) = iface_cfg(ifindex) else {
         return Verdict::Pass;
     };
+    // A copy on the stack, read once: sgd rewrites a configuration only in the position not
+    // in use, but a packet slow enough to see a second switch would otherwise read two.
+    let copy = *cfg;
+    let cfg = &copy;
     let slot = cfg.stats_slot;
     // Arriving packets (XDP or TC ingress) are the instance's inbound traffic when the
     // firewall runs on the instance, its outbound traffic on the host side.

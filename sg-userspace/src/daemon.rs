@@ -630,6 +630,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
                 let _ = tokio::task::spawn_blocking(move || {
                     let mut core = core.lock().unwrap_or_else(|p| p.into_inner());
                     core.refresh();
+                    // Rulesets that address changes replaced are freed here, with no
+                    // request to wait for.
+                    core.reclaim();
                     if sweep {
                         core.sweep();
                     }

@@ -7,9 +7,13 @@ use std::collections::HashMap;
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, MapError};
 use sg_common::iface::{FAST_IFINDEX, IfaceCfg, cfg_position};
 
+use super::mapped::Mapped;
+
 pub(crate) struct IfaceTable {
     pub(crate) hash: BpfHashMap<MapData, u32, IfaceCfg>,
-    pub(crate) index: Array<MapData, u32>,
+    /// `IFACE_INDEX`, mapped into memory: a switch is one atomic 4-byte store (a map update
+    /// copies the value with `memcpy`, which may write it a byte at a time).
+    pub(crate) index: Mapped<u32>,
     pub(crate) cfgs: Array<MapData, IfaceCfg>,
 }
 
@@ -37,7 +41,7 @@ impl IfaceTable {
                 let _ = t.hash.remove(&ifindex);
             }
         };
-        let current = self.index.get(&ifindex, 0).unwrap_or(0);
+        let current = self.index.load(ifindex as usize);
         // Write the generation not in use, then point the interface at it.
         let position = if current == cfg_position(cfg.stats_slot, 0) + 1 {
             cfg_position(cfg.stats_slot, 1)
@@ -48,17 +52,14 @@ impl IfaceTable {
             undo(self);
             return Err(e);
         }
-        if let Err(e) = self.index.set(ifindex, position + 1, 0) {
-            undo(self);
-            return Err(e);
-        }
+        self.index.store(ifindex as usize, position + 1);
         Ok(())
     }
 
     /// Stops the datapath from treating `ifindex` as protected, then forgets it.
     pub(crate) fn remove(&mut self, ifindex: u32) -> Result<(), MapError> {
         if ifindex < FAST_IFINDEX {
-            self.index.set(ifindex, 0, 0)?;
+            self.index.store(ifindex as usize, 0);
         }
         match self.hash.remove(&ifindex) {
             Err(MapError::KeyNotFound) => Ok(()),

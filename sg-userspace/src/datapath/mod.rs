@@ -8,7 +8,7 @@
 
 mod batch;
 mod iface_table;
-mod sweep_items;
+mod mapped;
 
 use std::{
     collections::HashMap,
@@ -37,7 +37,7 @@ use sg_common::{
     conntrack::{
         CLOCK_BASE_NS, CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN, SweepItem, timeout_s,
     },
-    iface::{AddrKey, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
+    iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
     maps as names,
     rule::{
         LARGE_SET, LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RULESET_BITS, RuleHitKey,
@@ -221,7 +221,7 @@ pub struct Datapath {
     /// Rulesets switched away from and not freed yet (see [`Datapath::reclaim`]).
     retired: Vec<Written>,
     /// The sweep program's candidates, mapped into memory on first use.
-    sweep_items: Option<sweep_items::SweepItems>,
+    sweep_items: Option<mapped::Mapped<SweepItem>>,
 }
 
 /// Makes sure `dir`'s parent is on a bpf filesystem, mounting one there if not (as under
@@ -297,8 +297,19 @@ impl Datapath {
         let ifaces = iface_table::IfaceTable {
             hash: BpfHashMap::try_from(take(names::IFACE_CFG)?)
                 .map_err(map_err(names::IFACE_CFG))?,
-            index: Array::try_from(take(names::IFACE_INDEX)?)
-                .map_err(map_err(names::IFACE_INDEX))?,
+            index: {
+                let map = take(names::IFACE_INDEX)?;
+                let fd = match &map {
+                    aya::maps::Map::Array(m) => m.fd().as_fd(),
+                    _ => return Err(DatapathError::Missing(names::IFACE_INDEX)),
+                };
+                mapped::Mapped::map(fd, FAST_IFINDEX as usize).map_err(|source| {
+                    DatapathError::Mmap {
+                        map: names::IFACE_INDEX,
+                        source,
+                    }
+                })?
+            },
             cfgs: Array::try_from(take(names::IFACE_CFGS)?).map_err(map_err(names::IFACE_CFGS))?,
         };
         let iface_addrs =
@@ -383,10 +394,13 @@ impl Datapath {
         let v6 = self.rules_v6.iter().flatten().map(|(_, v)| v.entry);
         let h4 = self.hosts_v4.iter().flatten().map(|(_, v)| v.entry);
         let h6 = self.hosts_v6.iter().flatten().map(|(_, v)| v.entry);
+        // Counters too: a packet in flight can leave one behind for an entry already freed.
+        let hits = self.rule_hits.keys().flatten().map(|k| k.entry);
         self.next_entry = v4
             .chain(v6)
             .chain(h4)
             .chain(h6)
+            .chain(hits)
             .max()
             .map_or(0, |e| e.wrapping_add(1));
         if !self.previous.is_empty() {
@@ -594,6 +608,24 @@ impl Datapath {
                     .find(|s| !used.contains(s) && !claimed(s))
                     .or_else(|| (0..MAX_IFACES).find(|s| !used.contains(s)))
                     .ok_or(DatapathError::NoSlot)?;
+                // A previous run's interface still holding this slot (only when every slot
+                // is taken) stops being protected now: its configuration positions are about
+                // to be this interface's.
+                let holders: Vec<u32> = self
+                    .previous
+                    .iter()
+                    .filter(|(i, c)| c.stats_slot == s && **i != ifindex)
+                    .map(|(i, _)| *i)
+                    .collect();
+                for i in holders {
+                    warn!(
+                        ifindex = i,
+                        slot = s,
+                        "giving a previous run's interface slot away"
+                    );
+                    let _ = self.ifaces.remove(i);
+                    self.previous.remove(&i);
+                }
                 // Reset the slot's counters, which may hold a previous interface's figures.
                 self.reset_stats(s);
                 s
@@ -1075,24 +1107,27 @@ impl Datapath {
         // One batch read of the whole (per-CPU) counters map rather than a system call per
         // key: the map holds up to 65 536 counters under traffic.
         let mut found: Vec<(RuleHitKey, RuleHits)> = Vec::new();
-        let cpus = aya::util::nr_cpus().unwrap_or(1);
         let fd = self.rule_hits.map().fd().as_fd().as_raw_fd();
-        let read = batch::for_each_chunk_per_cpu::<RuleHitKey, RuleHits>(
-            fd,
-            4096,
-            cpus,
-            |keys, values| {
-                for (i, k) in keys.iter().enumerate() {
-                    if w.credits.contains_key(&k.entry) {
-                        let mut sum = RuleHits::default();
-                        for h in &values[i * cpus..(i + 1) * cpus] {
-                            add_hits(&mut sum, h);
+        // The kernel writes a value per possible CPU: without that count, no batch read.
+        let read = match aya::util::nr_cpus() {
+            Ok(cpus) => batch::for_each_chunk_per_cpu::<RuleHitKey, RuleHits>(
+                fd,
+                4096,
+                cpus,
+                |keys, values| {
+                    for (i, k) in keys.iter().enumerate() {
+                        if w.credits.contains_key(&k.entry) {
+                            let mut sum = RuleHits::default();
+                            for h in &values[i * cpus..(i + 1) * cpus] {
+                                add_hits(&mut sum, h);
+                            }
+                            found.push((*k, sum));
                         }
-                        found.push((*k, sum));
                     }
-                }
-            },
-        );
+                },
+            ),
+            Err(_) => Err(io::Error::other("the number of possible CPUs is unknown")),
+        };
         if read.is_err() {
             // No batch operations on this map: one key at a time.
             found = self
@@ -1334,13 +1369,12 @@ impl Datapath {
                 aya::maps::Map::Array(m) => m.fd().as_fd(),
                 _ => return Err(DatapathError::Missing(names::SWEEP_ITEMS)),
             };
-            self.sweep_items =
-                Some(
-                    sweep_items::SweepItems::map(fd).map_err(|source| DatapathError::Mmap {
-                        map: names::SWEEP_ITEMS,
-                        source,
-                    })?,
-                );
+            self.sweep_items = Some(mapped::Mapped::map(fd, SWEEP_BATCH as usize).map_err(
+                |source| DatapathError::Mmap {
+                    map: names::SWEEP_ITEMS,
+                    source,
+                },
+            )?);
         }
         self.sweep_items
             .as_mut()

@@ -729,9 +729,9 @@ fn iperf(t: &sg_tests::Topology, secs: u32) -> f64 {
 fn throughput(quick: bool) -> Results {
     let mut r = Results::new();
     let secs = if quick { 2 } else { 5 };
-    // No firewall and the default mode alternate, several rounds, and the medians are
+    // No firewall and the default mode alternate, five rounds, and the medians are
     // compared: single runs on this shared VM vary by ~20%.
-    let rounds = if quick { 1 } else { 3 };
+    let rounds = if quick { 1 } else { 5 };
     let t = sg_tests::Topology::new();
     let mut ruleset = String::new();
     let mut runs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();

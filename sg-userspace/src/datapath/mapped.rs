@@ -1,0 +1,100 @@
+//! Arrays created with `BPF_F_MMAPABLE`, mapped into sgd's memory: the sweeper writes each
+//! batch of candidates with one copy instead of a system call per item, and the interface
+//! index is switched with one atomic store.
+
+use std::{
+    ffi::c_void,
+    io,
+    marker::PhantomData,
+    num::NonZeroUsize,
+    os::fd::BorrowedFd,
+    ptr::NonNull,
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
+
+/// The values of an mmapable array of `len` values of type `T`.
+pub(crate) struct Mapped<T> {
+    ptr: NonNull<c_void>,
+    bytes: NonZeroUsize,
+    len: usize,
+    _values: PhantomData<T>,
+}
+
+// SAFETY: the mapping is owned by this value alone; writes go through `&mut self` or atomics.
+unsafe impl<T: Send> Send for Mapped<T> {}
+
+impl<T: Copy> Mapped<T> {
+    /// The kernel lays an array's values out contiguously, each rounded up to 8 bytes.
+    const STRIDE: usize = size_of::<T>().div_ceil(8) * 8;
+
+    pub(crate) fn map(fd: BorrowedFd<'_>, len: usize) -> io::Result<Self> {
+        let bytes = NonZeroUsize::new(len * Self::STRIDE).expect("non-empty array");
+        // SAFETY: a fresh shared mapping of the map's value area; nothing else aliases it in
+        // this process.
+        let ptr = unsafe {
+            mmap(
+                None,
+                bytes,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                fd,
+                0,
+            )
+        }
+        .map_err(io::Error::from)?;
+        Ok(Self {
+            ptr,
+            bytes,
+            len,
+            _values: PhantomData,
+        })
+    }
+
+    fn slot(&self, i: usize) -> *mut u8 {
+        assert!(i < self.len, "index {i} past the array ({})", self.len);
+        // SAFETY: in bounds of the mapping, checked above.
+        unsafe { self.ptr.as_ptr().cast::<u8>().add(i * Self::STRIDE) }
+    }
+
+    /// Writes `values` at the start of the array.
+    pub(crate) fn write(&mut self, values: &[T]) {
+        assert!(values.len() <= self.len);
+        if Self::STRIDE == size_of::<T>() {
+            // SAFETY: contiguous values, in bounds (checked above).
+            unsafe {
+                std::ptr::copy_nonoverlapping(values.as_ptr(), self.slot(0).cast(), values.len())
+            };
+        } else {
+            for (i, v) in values.iter().enumerate() {
+                // SAFETY: in bounds; array values are 8-byte aligned.
+                unsafe { self.slot(i).cast::<T>().write(*v) };
+            }
+        }
+    }
+}
+
+impl Mapped<u32> {
+    /// Value `i`, read and written atomically: the datapath reads it while sgd switches it.
+    pub(crate) fn atomic(&self, i: usize) -> &AtomicU32 {
+        // SAFETY: in bounds and 8-byte aligned; the kernel and the datapath only ever read
+        // these values, and sgd writes them only through this atomic.
+        unsafe { &*self.slot(i).cast::<AtomicU32>() }
+    }
+
+    pub(crate) fn load(&self, i: usize) -> u32 {
+        self.atomic(i).load(Ordering::Acquire)
+    }
+
+    pub(crate) fn store(&self, i: usize, v: u32) {
+        self.atomic(i).store(v, Ordering::Release)
+    }
+}
+
+impl<T> Drop for Mapped<T> {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly what `map` mapped; nothing refers to it any more.
+        let _ = unsafe { munmap(self.ptr, self.bytes.get()) };
+    }
+}
