@@ -103,6 +103,18 @@ pub fn timeout_s(v: &CtValue, proto: u8, cfg: &crate::iface::IfaceCfg) -> u64 {
     }
 }
 
+/// The entry the benchmarks' `sg_bench_ct_lookup` looks up (the floor of a conntrack hit).
+pub const BENCH_CT_KEY: CtKey = CtKey {
+    ifindex: 0,
+    local: [0; 16],
+    remote: [0; 16],
+    local_port: 0,
+    remote_port: 0,
+    proto: 6,
+    family: 4,
+    _pad: [0; 2],
+};
+
 /// One candidate of an in-kernel sweep (`SWEEP_ITEMS`): the flow, and the idle time past
 /// which it goes. The sweep program re-reads the entry and deletes it only if it is still idle
 /// that long, so a flow that came back to life since userspace read the table is kept.

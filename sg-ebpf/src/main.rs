@@ -66,16 +66,7 @@ pub fn sg_bench_redirect(_ctx: XdpContext) -> u32 {
 
 /// The key `sg_bench_ct_lookup` looks up (a constant: building it on the stack would cost
 /// the floor a `memset` call the real program does not make).
-static BENCH_CT_KEY: sg_common::conntrack::CtKey = sg_common::conntrack::CtKey {
-    ifindex: 0,
-    local: [0; 16],
-    remote: [0; 16],
-    local_port: 0,
-    remote_port: 0,
-    proto: 6,
-    family: 4,
-    _pad: [0; 2],
-};
+static BENCH_CT_KEY: sg_common::conntrack::CtKey = sg_common::conntrack::BENCH_CT_KEY;
 
 /// Benchmark floor: one conntrack lookup (of `BENCH_CT_KEY`) and nothing else, the least any
 /// hash-table conntrack hit costs.
