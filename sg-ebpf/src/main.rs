@@ -87,8 +87,9 @@ pub fn sg_bench_drop(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_DROP
 }
 
-/// Bytes of headers the policy may read; pulled into the linear part of the socket buffer.
-const PULL_LEN: u32 = 256;
+/// Bytes of headers the policy may read (the deepest L4 offset parsing accepts, plus a TCP
+/// header), pulled into the linear part of the socket buffer when they are not all there.
+const PULL_LEN: u32 = parse::MAX_L4_OFFSET as u32 + 64;
 
 #[classifier]
 pub fn sg_tc_egress(ctx: TcContext) -> i32 {
@@ -107,7 +108,12 @@ pub fn sg_tc_ingress(ctx: TcContext) -> i32 {
 fn tc(ctx: TcContext, hook: Hook) -> i32 {
     let len = ctx.len();
     let want = if len < PULL_LEN { len } else { PULL_LEN };
-    if ((ctx.data_end() - ctx.data()) as u32) < want {
+    // Usually the headers are already in the linear part (a GSO packet carries its payload in
+    // fragments): pull only when parsing runs out of linear bytes, so no packet pays a copy
+    // it does not need, and a long IPv6 extension chain parses as it does at XDP.
+    if ((ctx.data_end() - ctx.data()) as u32) < want
+        && parse::parse(ctx.data(), ctx.data_end()).err() == Some(parse::Skip::Malformed)
+    {
         // Best effort: if the pull fails, parsing sees a short packet and drops it as malformed.
         let _ = ctx.pull_data(want);
     }

@@ -24,7 +24,7 @@ const ETH_P_8021AD: u16 = 0x88a8;
 /// IPv6 extension headers walked before giving up (SG-ENF-11).
 const MAX_EXT_HEADERS: usize = 8;
 /// Largest L4 offset we accept; keeps every offset provably bounded for the verifier.
-const MAX_L4_OFFSET: usize = 512;
+pub const MAX_L4_OFFSET: usize = 512;
 
 /// Why a frame is not handed to the policy as an IP packet.
 #[derive(Clone, Copy, PartialEq, Eq)]
