@@ -2,9 +2,10 @@
 //! every map.
 //!
 //! Rule updates are atomic per interface: the new ruleset is written under fresh ruleset and
-//! port-set ids, then one update of the interface's `IFACE_CFG` entry switches every direction
-//! and family to it, then the old entries are freed. A packet sees the old or the new ruleset,
-//! never a mix; a failed write leaves the old ruleset in force.
+//! port-set ids, then one atomic store into the interface's `IFACE_INDEX` entry switches every
+//! direction and family to it (see `iface_table`), and the old entries are freed later by
+//! `reclaim`. A packet sees the old or the new ruleset, never a mix; a failed write leaves the
+//! old ruleset in force.
 
 mod batch;
 mod iface_table;

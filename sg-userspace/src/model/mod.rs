@@ -135,11 +135,11 @@ pub struct Group {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttachMode {
-    /// The firewall runs on the instance: XDP = inbound, TC egress = outbound. The private
-    /// addresses are read from the device.
+    /// The firewall runs on the instance: arriving packets (XDP or TC ingress) = inbound, TC
+    /// egress = outbound. The private addresses are read from the device.
     Instance,
-    /// The firewall runs on the host side of the instance's veth/tap: XDP = the instance's
-    /// outbound, TC egress = its inbound. The private addresses are declared.
+    /// The firewall runs on the host side of the instance's veth/tap: arriving packets = the
+    /// instance's outbound, TC egress = its inbound. The private addresses are declared.
     Host,
 }
 
