@@ -124,11 +124,7 @@ fn batch_call(cmd: libc::c_long, attr: &mut BatchAttr) -> io::Result<()> {
 /// Writes many entries with one system call (`BPF_MAP_UPDATE_BATCH`). On error, some entries
 /// may have been written; the kernel does not always say how many, so the caller redoes them
 /// all one by one (writes of existing keys are harmless).
-pub fn update<K: Pod, V: Pod>(
-    map: impl AsRawFd,
-    keys: &[K],
-    values: &[V],
-) -> Result<(), (usize, io::Error)> {
+pub fn update<K: Pod, V: Pod>(map: impl AsRawFd, keys: &[K], values: &[V]) -> io::Result<()> {
     assert_eq!(keys.len(), values.len());
     if keys.is_empty() {
         return Ok(());
@@ -140,12 +136,12 @@ pub fn update<K: Pod, V: Pod>(
         map_fd: map.as_raw_fd() as u32,
         ..Default::default()
     };
-    batch_call(BPF_MAP_UPDATE_BATCH, &mut attr).map_err(|e| (0, e))
+    batch_call(BPF_MAP_UPDATE_BATCH, &mut attr)
 }
 
 /// Deletes many entries with one system call (`BPF_MAP_DELETE_BATCH`); on error the caller
 /// deletes them one by one.
-pub fn delete<K: Pod>(map: impl AsRawFd, keys: &[K]) -> Result<(), (usize, io::Error)> {
+pub fn delete<K: Pod>(map: impl AsRawFd, keys: &[K]) -> io::Result<()> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -155,5 +151,5 @@ pub fn delete<K: Pod>(map: impl AsRawFd, keys: &[K]) -> Result<(), (usize, io::E
         map_fd: map.as_raw_fd() as u32,
         ..Default::default()
     };
-    batch_call(BPF_MAP_DELETE_BATCH, &mut attr).map_err(|e| (0, e))
+    batch_call(BPF_MAP_DELETE_BATCH, &mut attr)
 }

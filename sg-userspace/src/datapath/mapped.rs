@@ -58,20 +58,15 @@ impl<T: Copy> Mapped<T> {
         unsafe { self.ptr.as_ptr().cast::<u8>().add(i * Self::STRIDE) }
     }
 
-    /// Writes `values` at the start of the array.
+    /// Writes `values` at the start of the array (values whose size is the stride, so they
+    /// lie as in a slice).
     pub(crate) fn write(&mut self, values: &[T]) {
+        assert_eq!(Self::STRIDE, size_of::<T>());
         assert!(values.len() <= self.len);
-        if Self::STRIDE == size_of::<T>() {
-            // SAFETY: contiguous values, in bounds (checked above).
-            unsafe {
-                std::ptr::copy_nonoverlapping(values.as_ptr(), self.slot(0).cast(), values.len())
-            };
-        } else {
-            for (i, v) in values.iter().enumerate() {
-                // SAFETY: in bounds; array values are 8-byte aligned.
-                unsafe { self.slot(i).cast::<T>().write(*v) };
-            }
-        }
+        // SAFETY: contiguous values, in bounds (checked above).
+        unsafe {
+            std::ptr::copy_nonoverlapping(values.as_ptr(), self.slot(0).cast(), values.len())
+        };
     }
 }
 

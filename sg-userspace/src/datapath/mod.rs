@@ -15,7 +15,7 @@ use std::{
     collections::HashMap,
     fs, io,
     net::IpAddr,
-    os::fd::{AsFd, AsRawFd},
+    os::fd::{AsFd, AsRawFd, RawFd},
     path::{Path, PathBuf},
 };
 
@@ -437,78 +437,18 @@ impl Datapath {
             .values()
             .flat_map(|a| a.written.credits.keys().copied())
             .collect();
-        let v4: Vec<Key<LpmV4>> = self
-            .rules_v4
-            .keys()
-            .flatten()
-            .filter(|k| !rulesets.contains(&k.data().ruleset))
-            .collect();
-        for k in v4 {
-            let _ = self.rules_v4.remove(&k);
-        }
-        let v6: Vec<Key<LpmV6>> = self
-            .rules_v6
-            .keys()
-            .flatten()
-            .filter(|k| !rulesets.contains(&k.data().ruleset))
-            .collect();
-        for k in v6 {
-            let _ = self.rules_v6.remove(&k);
-        }
-        let h4: Vec<LpmV4> = self
-            .hosts_v4
-            .keys()
-            .flatten()
-            .filter(|k| !rulesets.contains(&k.ruleset))
-            .collect();
-        delete_hosts(&mut self.hosts_v4, &h4);
-        let h6: Vec<LpmV6> = self
-            .hosts_v6
-            .keys()
-            .flatten()
-            .filter(|k| !rulesets.contains(&k.ruleset))
-            .collect();
-        delete_hosts(&mut self.hosts_v6, &h6);
-        let stale: Vec<u32> = self
-            .port_sets
-            .keys()
-            .flatten()
-            .filter(|k| !sets.contains(k))
-            .collect();
-        for k in stale {
-            let _ = self.port_sets.remove(&k);
-        }
-        let stale: Vec<u32> = self
-            .port_sets_small
-            .keys()
-            .flatten()
-            .filter(|k| !sets.contains(k))
-            .collect();
-        for k in stale {
-            let _ = self.port_sets_small.remove(&k);
-        }
         let addrs: std::collections::HashSet<AddrKey> = live
             .values()
             .flat_map(|a| a.addrs.iter().copied())
             .collect();
-        let stale: Vec<AddrKey> = self
-            .iface_addrs
-            .keys()
-            .flatten()
-            .filter(|k| !addrs.contains(k))
-            .collect();
-        for k in stale {
-            let _ = self.iface_addrs.remove(&k);
-        }
-        let stale: Vec<RuleHitKey> = self
-            .rule_hits
-            .keys()
-            .flatten()
-            .filter(|k| !entries.contains(&k.entry))
-            .collect();
-        for k in stale {
-            let _ = self.rule_hits.remove(&k);
-        }
+        delete_unless(&mut self.rules_v4, |k| rulesets.contains(&k.data().ruleset));
+        delete_unless(&mut self.rules_v6, |k| rulesets.contains(&k.data().ruleset));
+        delete_unless(&mut self.hosts_v4, |k| rulesets.contains(&k.ruleset));
+        delete_unless(&mut self.hosts_v6, |k| rulesets.contains(&k.ruleset));
+        delete_unless(&mut self.port_sets, |k| sets.contains(k));
+        delete_unless(&mut self.port_sets_small, |k| sets.contains(k));
+        delete_unless(&mut self.iface_addrs, |k| addrs.contains(k));
+        delete_unless(&mut self.rule_hits, |k| entries.contains(&k.entry));
         if let Some(dir) = &self.links_dir {
             let wanted: Vec<&PathBuf> = self
                 .attached
@@ -931,13 +871,13 @@ impl Datapath {
         let written = write_sets(&mut self.port_sets_small, &small);
         self.register_sets(
             w,
-            &small[..written.as_ref().map_or_else(|(n, _)| *n, |n| *n)],
+            &small[..written.as_ref().err().map_or(small.len(), |(i, _)| *i)],
         );
         written.map_err(|(_, e)| map_err(names::PORT_SETS_SMALL)(e))?;
         let written = write_sets(&mut self.port_sets, &large);
         self.register_sets(
             w,
-            &large[..written.as_ref().map_or_else(|(n, _)| *n, |n| *n)],
+            &large[..written.as_ref().err().map_or(large.len(), |(i, _)| *i)],
         );
         written.map_err(|(_, e)| map_err(names::PORT_SETS)(e))?;
         let mut classes: FastMap<&Vec<(u32, u32)>, u32> = FastMap::default();
@@ -1013,20 +953,24 @@ impl Datapath {
                     }
                 }
                 // Single addresses the host hashes have no room for go in the trie.
-                let in_hash4 = write_hosts(&mut self.hosts_v4, &hk4, &hv4, &mut w.h4);
+                let in_hash4 = write_recorded(&mut self.hosts_v4, &hk4, &hv4, &mut w.h4)
+                    .err()
+                    .map_or(hk4.len(), |(i, _)| i);
                 for (k, v) in hk4[in_hash4..].iter().zip(&hv4[in_hash4..]) {
                     k4.push(Key::new(RULESET_BITS + 32, *k));
                     v4.push(*v);
                 }
-                let in_hash6 = write_hosts(&mut self.hosts_v6, &hk6, &hv6, &mut w.h6);
+                let in_hash6 = write_recorded(&mut self.hosts_v6, &hk6, &hv6, &mut w.h6)
+                    .err()
+                    .map_or(hk6.len(), |(i, _)| i);
                 for (k, v) in hk6[in_hash6..].iter().zip(&hv6[in_hash6..]) {
                     k6.push(Key::new(RULESET_BITS + 128, *k));
                     v6.push(*v);
                 }
-                write_lpm(&mut self.rules_v4, &k4, &v4, &mut w.v4)
-                    .map_err(map_err(names::RULES_V4))?;
-                write_lpm(&mut self.rules_v6, &k6, &v6, &mut w.v6)
-                    .map_err(map_err(names::RULES_V6))?;
+                write_recorded(&mut self.rules_v4, &k4, &v4, &mut w.v4)
+                    .map_err(|(_, e)| map_err(names::RULES_V4)(e))?;
+                write_recorded(&mut self.rules_v6, &k6, &v6, &mut w.v6)
+                    .map_err(|(_, e)| map_err(names::RULES_V6)(e))?;
                 let dir = dir as u8;
                 if in_hash4 > 0 || in_hash6 > 0 {
                     w.lookups |= hosts_bit(dir, fam);
@@ -1059,10 +1003,10 @@ impl Datapath {
             let t = self.rule_totals.entry((w.iface.clone(), rule)).or_default();
             add_hits(t, &hits);
         }
-        delete_lpm(&mut self.rules_v4, &w.v4);
-        delete_lpm(&mut self.rules_v6, &w.v6);
-        delete_hosts(&mut self.hosts_v4, &w.h4);
-        delete_hosts(&mut self.hosts_v6, &w.h6);
+        delete_batch(&mut self.rules_v4, &w.v4);
+        delete_batch(&mut self.rules_v6, &w.v6);
+        delete_batch(&mut self.hosts_v4, &w.h4);
+        delete_batch(&mut self.hosts_v6, &w.h6);
         let (mut small, mut large) = (Vec::new(), Vec::new());
         for id in &w.port_sets {
             let Some(spec) = self.set_specs.get(id) else {
@@ -1082,8 +1026,8 @@ impl Datapath {
                 }
             }
         }
-        delete_sets(&mut self.port_sets_small, &small);
-        delete_sets(&mut self.port_sets, &large);
+        delete_batch(&mut self.port_sets_small, &small);
+        delete_batch(&mut self.port_sets, &large);
     }
 
     /// Records port sets just written: shared from now on, and used by `w`.
@@ -1157,13 +1101,7 @@ impl Datapath {
         }
         if remove {
             let keys: Vec<RuleHitKey> = found.iter().map(|(k, _)| *k).collect();
-            let start = match batch::delete(fd, &keys) {
-                Ok(()) => keys.len(),
-                Err((n, _)) => n,
-            };
-            for k in &keys[start..] {
-                let _ = self.rule_hits.remove(k);
-            }
+            delete_batch(&mut self.rule_hits, &keys);
         }
         out
     }
@@ -1677,102 +1615,121 @@ fn link_pin_name(ifindex: u32, hook: &str) -> String {
     format!("if{ifindex}-{hook}")
 }
 
-/// Writes LPM entries with one batch system call where the kernel supports it, else one by
-/// one; records every key written in `done` (so a failure can be undone).
-fn write_lpm<K: aya::Pod>(
-    map: &mut LpmTrie<MapData, K, LpmValue>,
-    keys: &[Key<K>],
-    values: &[LpmValue],
-    done: &mut Vec<Key<K>>,
-) -> Result<(), MapError> {
-    let start = match batch::update(map.map().fd().as_fd(), keys, values) {
-        Ok(()) => keys.len(),
-        Err((n, _)) => n,
-    };
-    done.extend_from_slice(&keys[..start]);
-    for (k, v) in keys.iter().zip(values).skip(start) {
-        map.insert(k, *v, 0)?;
-        done.push(*k);
+/// The maps the writer fills and empties in batches: one `BPF_MAP_UPDATE_BATCH` /
+/// `BPF_MAP_DELETE_BATCH` where the kernel supports it, else one entry at a time.
+trait Batched<K: aya::Pod> {
+    fn raw_fd(&self) -> RawFd;
+    fn keys_now(&self) -> Vec<K>;
+    fn remove_one(&mut self, k: &K);
+}
+
+/// Those that are written too.
+trait Writable<K: aya::Pod, V: aya::Pod>: Batched<K> {
+    fn insert_one(&mut self, k: &K, v: &V) -> Result<(), MapError>;
+}
+
+impl<K: aya::Pod, V: aya::Pod> Batched<K> for BpfHashMap<MapData, K, V> {
+    fn raw_fd(&self) -> RawFd {
+        self.map().fd().as_fd().as_raw_fd()
+    }
+    fn keys_now(&self) -> Vec<K> {
+        self.keys().flatten().collect()
+    }
+    fn remove_one(&mut self, k: &K) {
+        let _ = self.remove(k);
+    }
+}
+
+impl<K: aya::Pod, V: aya::Pod> Writable<K, V> for BpfHashMap<MapData, K, V> {
+    fn insert_one(&mut self, k: &K, v: &V) -> Result<(), MapError> {
+        self.insert(k, v, 0)
+    }
+}
+
+impl<K: aya::Pod> Batched<Key<K>> for LpmTrie<MapData, K, LpmValue> {
+    fn raw_fd(&self) -> RawFd {
+        self.map().fd().as_fd().as_raw_fd()
+    }
+    fn keys_now(&self) -> Vec<Key<K>> {
+        self.keys().flatten().collect()
+    }
+    fn remove_one(&mut self, k: &Key<K>) {
+        let _ = self.remove(k);
+    }
+}
+
+impl<K: aya::Pod> Writable<Key<K>, LpmValue> for LpmTrie<MapData, K, LpmValue> {
+    fn insert_one(&mut self, k: &Key<K>, v: &LpmValue) -> Result<(), MapError> {
+        self.insert(k, v, 0)
+    }
+}
+
+impl<K: aya::Pod, V: aya::Pod> Batched<K> for PerCpuHashMap<MapData, K, V> {
+    fn raw_fd(&self) -> RawFd {
+        self.map().fd().as_fd().as_raw_fd()
+    }
+    fn keys_now(&self) -> Vec<K> {
+        self.keys().flatten().collect()
+    }
+    fn remove_one(&mut self, k: &K) {
+        let _ = self.remove(k);
+    }
+}
+
+/// Writes `keys`/`values`. On failure, `Err((i, e))`: the first `i` are written, and any of
+/// the rest a refused batch may have written anyway (the kernel does not always say how
+/// many) are removed again, so a write is always a prefix.
+fn write_batch<K: aya::Pod, V: aya::Pod>(
+    map: &mut impl Writable<K, V>,
+    keys: &[K],
+    values: &[V],
+) -> Result<(), (usize, MapError)> {
+    if batch::update(map.raw_fd(), keys, values).is_ok() {
+        return Ok(());
+    }
+    for (i, (k, v)) in keys.iter().zip(values).enumerate() {
+        if let Err(e) = map.insert_one(k, v) {
+            delete_batch(map, &keys[i..]);
+            return Err((i, e));
+        }
     }
     Ok(())
 }
 
-/// Deletes LPM entries, in one batch system call where the kernel supports it.
-fn delete_lpm<K: aya::Pod>(map: &mut LpmTrie<MapData, K, LpmValue>, keys: &[Key<K>]) {
-    let start = match batch::delete(map.map().fd().as_fd(), keys) {
-        Ok(()) => keys.len(),
-        Err((n, _)) => n,
-    };
-    for k in &keys[start..] {
-        let _ = map.remove(k);
+/// [`write_batch`], recording in `done` what was written (so it can be freed).
+fn write_recorded<K: aya::Pod, V: aya::Pod>(
+    map: &mut impl Writable<K, V>,
+    keys: &[K],
+    values: &[V],
+    done: &mut Vec<K>,
+) -> Result<(), (usize, MapError)> {
+    let r = write_batch(map, keys, values);
+    done.extend_from_slice(&keys[..r.as_ref().err().map_or(keys.len(), |(i, _)| *i)]);
+    r
+}
+
+fn delete_batch<K: aya::Pod>(map: &mut impl Batched<K>, keys: &[K]) {
+    if batch::delete(map.raw_fd(), keys).is_err() {
+        for k in keys {
+            map.remove_one(k);
+        }
     }
 }
 
-/// Writes new port sets, in one batch system call where the kernel supports it; returns how
-/// many were written (all of them, or how many before the error).
+/// Writes new port sets, `(id, spec, value)` each.
 fn write_sets<V: aya::Pod, S>(
     map: &mut BpfHashMap<MapData, u32, V>,
     sets: &[(u32, S, V)],
-) -> Result<usize, (usize, MapError)> {
+) -> Result<(), (usize, MapError)> {
     let keys: Vec<u32> = sets.iter().map(|(id, _, _)| *id).collect();
     let values: Vec<V> = sets.iter().map(|(_, _, v)| *v).collect();
-    let start = match batch::update(map.map().fd().as_fd(), &keys, &values) {
-        Ok(()) => return Ok(sets.len()),
-        // The kernel does not always say how many it wrote: redo the rest one by one.
-        Err((n, _)) => n,
-    };
-    for (i, (k, v)) in keys.iter().zip(&values).enumerate().skip(start) {
-        if let Err(e) = map.insert(k, *v, 0) {
-            return Err((i, e));
-        }
-    }
-    Ok(sets.len())
+    write_batch(map, &keys, &values)
 }
 
-fn delete_sets<V: aya::Pod>(map: &mut BpfHashMap<MapData, u32, V>, ids: &[u32]) {
-    let start = match batch::delete(map.map().fd().as_fd(), ids) {
-        Ok(()) => ids.len(),
-        Err((n, _)) => n,
-    };
-    for id in &ids[start..] {
-        let _ = map.remove(id);
-    }
-}
-
-/// Writes single-address entries while the hash has room, in one batch system call where the
-/// kernel supports it; returns how many it wrote, the first ones of `keys` (the caller puts
-/// the others in the trie).
-fn write_hosts<K: aya::Pod + Eq + std::hash::Hash>(
-    map: &mut BpfHashMap<MapData, K, LpmValue>,
-    keys: &[K],
-    values: &[LpmValue],
-    done: &mut Vec<K>,
-) -> usize {
-    let start = match batch::update(map.map().fd().as_fd(), keys, values) {
-        Ok(()) => keys.len(),
-        Err((n, _)) => n.min(keys.len()),
-    };
-    done.extend_from_slice(&keys[..start]);
-    for (i, (k, v)) in keys.iter().zip(values).enumerate().skip(start) {
-        if map.insert(k, *v, 0).is_err() {
-            // Full. A failed batch may have written some of the rest without saying so:
-            // remove them, so every address is in exactly one place and freed with it.
-            delete_hosts(map, &keys[i..]);
-            return i;
-        }
-        done.push(*k);
-    }
-    keys.len()
-}
-
-fn delete_hosts<K: aya::Pod>(map: &mut BpfHashMap<MapData, K, LpmValue>, keys: &[K]) {
-    let start = match batch::delete(map.map().fd().as_fd(), keys) {
-        Ok(()) => keys.len(),
-        Err((n, _)) => n,
-    };
-    for k in &keys[start..] {
-        let _ = map.remove(k);
-    }
+/// Deletes every entry not to `keep` (garbage a previous run left).
+fn delete_unless<K: aya::Pod>(map: &mut impl Batched<K>, keep: impl Fn(&K) -> bool) {
+    let stale: Vec<K> = map.keys_now().into_iter().filter(|k| !keep(k)).collect();
+    delete_batch(map, &stale);
 }
 
 /// Removes the pin of a link a previous run left at `pin`, if there is one: with the pin gone

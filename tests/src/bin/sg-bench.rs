@@ -729,24 +729,8 @@ fn throughput(quick: bool) -> Results {
     let protected = |mode: &str, ruleset: &mut String| {
         let d = sg_tests::Daemon::start_with(&t.fw, None, &["--xdp-mode", mode]);
         let g = d.create_group("bench");
-        d.ok(&[
-            "authorize-security-group-ingress",
-            "--group-id",
-            &g,
-            "--protocol",
-            "tcp",
-            "--port",
-            "5201",
-            "--cidr",
-            "192.0.2.2/32",
-        ]);
-        d.ok(&[
-            "modify-network-interface-attribute",
-            "--network-interface-id",
-            "fwa",
-            "--groups",
-            &g,
-        ]);
+        d.allow_in(&g, "tcp", "5201", "192.0.2.2/32");
+        d.attach("fwa", &[&g]);
         let gbps = iperf(&t, secs);
         if ruleset.is_empty() {
             let out = d.sgctl(&["export", "--network-interface-id", "fwa", "--format", "nft"]);
