@@ -21,6 +21,85 @@ pub struct CtKey {
 }
 const _: () = assert!(core::mem::size_of::<CtKey>() == 44);
 
+/// Hash of a flow key, shared by the datapath and userspace: picks the flow's slot in the
+/// per-CPU flow cache (`CT_CACHE`) and in the presence filter (`CT_FILTER`). A sum of
+/// independent products, so the datapath computes it in a few cycles without a helper call.
+/// Collisions cost speed (a cache miss, a filter false positive), never a wrong verdict.
+#[inline(always)]
+pub fn ct_hash(k: &CtKey) -> u64 {
+    const K: [u64; 11] = [
+        0x9e37_79b9_7f4a_7c15,
+        0xbf58_476d_1ce4_e5b9,
+        0x94d0_49bb_1331_11eb,
+        0xd6e8_feb8_6659_fd93,
+        0xa076_1d64_78bd_642f,
+        0xe703_7ed1_a0b4_28db,
+        0x8ebc_6af0_9c88_c6e3,
+        0x5899_65cc_7537_4cc3,
+        0x1d8e_4e27_c47d_124f,
+        0xc2b2_ae3d_27d4_eb4f,
+        0x1656_67b1_9e37_79f9,
+    ];
+    // SAFETY: `CtKey` is 44 bytes of plain integers, 4-byte aligned.
+    let w = unsafe { &*(k as *const CtKey as *const [u32; 11]) };
+    let mut h = 0u64;
+    let mut i = 0;
+    while i < 11 {
+        h = h.wrapping_add((w[i] as u64).wrapping_mul(K[i]));
+        i += 1;
+    }
+    // The high bits depend on every input bit; fold them down and mix once more.
+    (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Slots of the per-CPU flow cache, per CPU (a power of two).
+pub const CT_CACHE_SLOTS: u32 = 1 << 13;
+/// Counters of the presence filter (a power of two).
+pub const CT_FILTER_SLOTS: u32 = 1 << 20;
+
+#[inline(always)]
+pub fn cache_slot(h: u64) -> u32 {
+    (h >> (64 - CT_CACHE_SLOTS.trailing_zeros())) as u32
+}
+
+#[inline(always)]
+pub fn filter_slot(h: u64) -> u32 {
+    (h >> (64 - CT_FILTER_SLOTS.trailing_zeros())) as u32
+}
+
+/// How long a cached flow is taken on trust, in jiffies: a packet found in the per-CPU cache
+/// less than this many ticks after its entry was last read from the table passes without
+/// touching the table. The table's entry is then at most this old, so the sweeper and every
+/// other CPU still see the flow alive (timeouts are whole seconds; the clock's resolution is
+/// one tick already).
+pub const CT_CACHE_TICKS: u64 = 2;
+
+/// One slot of the per-CPU flow cache (`CT_CACHE`): a recently seen flow whose next packets
+/// change nothing in its entry but the counters (an established TCP flow without SYN, FIN or
+/// RST; a UDP stream, or a UDP flow in the direction it last went; any other tracked flow),
+/// so they pass on a probe of this CPU's slot alone: no hash-table lookup, no helper call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CtCacheEntry {
+    pub key: CtKey,
+    /// `CT_EPOCH[0]` when cached: sgd bumps it whenever it removes or rewrites entries
+    /// (flush, tests), which invalidates every cached flow at once.
+    pub epoch: u32,
+    /// `bpf_jiffies64` when the entry was last read from the table.
+    pub jiffies: u64,
+    /// Packets and bytes passed from the cache and not yet added to the entry in the table
+    /// (added at the next refresh or eviction; `describe-conntrack` adds them too).
+    pub packets: u64,
+    pub bytes: u64,
+    /// Direction of the last packet (UDP: a change of direction is a turn, which the table
+    /// must count).
+    pub last_dir: u8,
+    /// A UDP stream (two turns or more): turns no longer change its timeout.
+    pub stream: u8,
+    pub _pad: [u8; 6],
+}
+const _: () = assert!(core::mem::size_of::<CtCacheEntry>() == 80);
+
 /// Key of `FRAGS`: one fragmented datagram on one interface (SG-ENF-11).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -142,4 +221,5 @@ mod pod {
     unsafe impl aya::Pod for super::CtKey {}
     unsafe impl aya::Pod for super::CtValue {}
     unsafe impl aya::Pod for super::FragKey {}
+    unsafe impl aya::Pod for super::CtCacheEntry {}
 }

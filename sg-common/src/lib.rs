@@ -12,7 +12,7 @@ pub mod stats;
 /// Layout version of the pinned maps. Bump whenever a key or value layout, a map name or a map
 /// type changes, so a daemon never reinterprets maps pinned by an incompatible build: pins live
 /// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
 pub mod maps {
@@ -31,9 +31,12 @@ pub mod maps {
     pub const FRAGS: &str = "FRAGS";
     pub const IFACE_ADDRS: &str = "IFACE_ADDRS";
     pub const RULE_HITS: &str = "RULE_HITS";
+    pub const CT_CACHE: &str = "CT_CACHE";
+    pub const CT_FILTER: &str = "CT_FILTER";
+    pub const CT_EPOCH: &str = "CT_EPOCH";
 
     /// Every map, for pinning.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 18] = [
         IFACE_CFG,
         IFACE_INDEX,
         IFACE_CFGS,
@@ -49,6 +52,9 @@ pub mod maps {
         FRAGS,
         IFACE_ADDRS,
         RULE_HITS,
+        CT_CACHE,
+        CT_FILTER,
+        CT_EPOCH,
     ];
 
     /// Program names (the function names in `sg-ebpf`).

@@ -1,13 +1,20 @@
 //! Connection tracking: lookup with exact expiry (SG-ENF-7), creation, and the per-flow state
 //! that picks the idle timeout (SG-ENF-6).
 
-use aya_ebpf::maps::HashMap;
+use core::intrinsics::{AtomicOrdering, atomic_xadd};
+
+use aya_ebpf::{helpers::bpf_jiffies64, maps::HashMap};
 use sg_common::{conntrack::*, iface::IfaceCfg};
 
 use crate::{
-    parse::{PROTO_TCP, Packet},
+    maps::{CT_CACHE, CT_EPOCH, CT_FILTER, CT_OTHER, CT_TCP},
+    parse::{PROTO_TCP, PROTO_UDP, Packet},
     policy::Clock,
 };
+
+const BPF_NOEXIST: u64 = 1;
+const BPF_EXIST: u64 = 2;
+const EEXIST: i32 = 17;
 
 const TCP_FIN: u8 = 0x01;
 const TCP_SYN: u8 = 0x02;
@@ -21,12 +28,142 @@ fn timeout_ns(v: &CtValue, proto: u8, cfg: &IfaceCfg) -> u64 {
     timeout_s(v, proto, cfg) * NS
 }
 
+#[inline(always)]
+fn same_key(a: &CtKey, b: &CtKey) -> bool {
+    // SAFETY: `CtKey` is 44 bytes of plain integers, 4-byte aligned.
+    let (a, b) = unsafe {
+        (
+            &*(a as *const CtKey as *const [u32; 11]),
+            &*(b as *const CtKey as *const [u32; 11]),
+        )
+    };
+    // Ports and addresses differ first between flows of one interface.
+    a[9] == b[9]
+        && a[1] == b[1]
+        && a[5] == b[5]
+        && a[0] == b[0]
+        && a[2] == b[2]
+        && a[3] == b[3]
+        && a[4] == b[4]
+        && a[6] == b[6]
+        && a[7] == b[7]
+        && a[8] == b[8]
+        && a[10] == b[10]
+}
+
+#[inline(always)]
+fn epoch() -> u32 {
+    CT_EPOCH.get(0).copied().unwrap_or(0)
+}
+
+/// The flow's packet passes on this CPU's flow cache alone (see `CtCacheEntry`): its slot
+/// holds the flow, cached in this epoch less than `CT_CACHE_TICKS` ago, and the packet would
+/// change nothing in the entry but its counters.
+#[inline(always)]
+pub fn cached(key: &CtKey, h: u64, pkt: &Packet, dir: u8, len: u64) -> bool {
+    let Some(e) = CT_CACHE.get_ptr_mut(cache_slot(h)) else {
+        return false;
+    };
+    let e = unsafe { &mut *e };
+    if !same_key(&e.key, key)
+        || e.epoch != epoch()
+        || unsafe { bpf_jiffies64() }.wrapping_sub(e.jiffies) >= CT_CACHE_TICKS
+    {
+        return false;
+    }
+    let quiet = match pkt.proto {
+        PROTO_TCP => pkt.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST) == 0,
+        PROTO_UDP => e.stream != 0 || e.last_dir == dir,
+        _ => true,
+    };
+    if !quiet {
+        return false;
+    }
+    e.packets += 1;
+    e.bytes += len;
+    true
+}
+
+/// Whether a flow of hash `h` may be in the tables (false: certainly not).
+#[inline(always)]
+pub fn maybe_tracked(h: u64) -> bool {
+    match CT_FILTER.get(filter_slot(h)) {
+        Some(n) => {
+            let n: u64 = unsafe { core::ptr::read_volatile(n) };
+            n != 0
+        }
+        None => true,
+    }
+}
+
+/// Adds `d` (wrapping: `u64::MAX` subtracts one) to the filter counter of hash `h`.
+#[inline(always)]
+pub fn filter_add(h: u64, d: u64) {
+    if let Some(n) = CT_FILTER.get_ptr_mut(filter_slot(h)) {
+        // Relaxed: the insert that follows an increment publishes the entry with a barrier
+        // of its own, and a decrement follows a removal.
+        unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(n, d) };
+    }
+}
+
+/// After a lookup in the table found the flow alive (and updated `v`): takes this CPU's
+/// pending counts of the flow into the entry, and caches the flow again if its next packets
+/// can pass on the cache, else forgets it here.
+#[inline(always)]
+fn remember(key: &CtKey, h: u64, v: &mut CtValue, proto: u8) {
+    let Some(e) = CT_CACHE.get_ptr_mut(cache_slot(h)) else {
+        return;
+    };
+    let e = unsafe { &mut *e };
+    let epoch = epoch();
+    let mine = same_key(&e.key, key);
+    if e.epoch == epoch && e.packets != 0 {
+        if mine {
+            v.packets += e.packets;
+            v.bytes += e.bytes;
+        } else {
+            flush_victim(e);
+        }
+    }
+    e.packets = 0;
+    e.bytes = 0;
+    if proto == PROTO_TCP && v.state != CT_STATE_ESTABLISHED {
+        if mine {
+            // Closing or reset: every packet goes to the table from now on.
+            e.jiffies = 0;
+        }
+        return;
+    }
+    e.key = *key;
+    e.epoch = epoch;
+    e.jiffies = unsafe { bpf_jiffies64() };
+    e.last_dir = v.last_dir;
+    e.stream = (v.turns >= 2) as u8;
+}
+
+/// Adds the pending counts of another flow, evicted from this CPU's cache, to its entry.
+#[inline(never)]
+fn flush_victim(e: &CtCacheEntry) {
+    let v = if e.key.proto == PROTO_TCP {
+        CT_TCP.get_ptr_mut(&e.key)
+    } else {
+        CT_OTHER.get_ptr_mut(&e.key)
+    };
+    if let Some(v) = v {
+        let v = unsafe { &mut *v };
+        v.packets += e.packets;
+        v.bytes += e.bytes;
+    }
+}
+
 /// Looks the flow up; if a live entry exists, updates it and returns true. An entry idle past
 /// its timeout counts as absent whatever the sweeper has done.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub fn hit(
     map: &HashMap<CtKey, CtValue>,
     key: &CtKey,
+    h: u64,
     pkt: &Packet,
     dir: u8,
     len: u64,
@@ -66,14 +203,18 @@ pub fn hit(
     v.last_seen_ns = now;
     v.packets += 1;
     v.bytes += len;
+    remember(key, h, v, pkt.proto);
     true
 }
 
-/// Creates (or replaces an expired) entry for a flow the rules admitted.
+/// Creates (or replaces an expired) entry for a flow the rules admitted. The presence filter
+/// counts every entry: one more before a new key goes in (a reader never sees the entry
+/// uncounted), none for a key already there.
 #[inline(always)]
 pub fn create(
     map: &HashMap<CtKey, CtValue>,
     key: &CtKey,
+    h: u64,
     pkt: &Packet,
     dir: u8,
     len: u64,
@@ -102,5 +243,26 @@ pub fn create(
         turns: 0,
         _pad: 0,
     };
-    map.insert(key, v, 0).is_ok()
+    filter_add(h, 1);
+    match map.insert(key, v, BPF_NOEXIST) {
+        Ok(()) => true,
+        Err(e) if e == -EEXIST => {
+            // The old entry is counted already.
+            filter_add(h, u64::MAX);
+            if map.insert(key, v, BPF_EXIST).is_ok() {
+                return true;
+            }
+            // Removed meanwhile (swept): a new key after all.
+            filter_add(h, 1);
+            if map.insert(key, v, BPF_NOEXIST).is_ok() {
+                return true;
+            }
+            filter_add(h, u64::MAX);
+            false
+        }
+        Err(_) => {
+            filter_add(h, u64::MAX);
+            false
+        }
+    }
 }

@@ -3,6 +3,9 @@
 //! which hook sees the instance's inbound traffic (see `sg_common::iface`).
 #![no_std]
 #![no_main]
+// `atomic_xadd`: the filter's counters (core's atomic types lack read-modify-write on BPF).
+#![allow(internal_features)]
+#![feature(core_intrinsics)]
 
 mod conntrack;
 mod maps;

@@ -5,7 +5,10 @@ use aya_ebpf::{
     maps::{Array, DevMap, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
 };
 use sg_common::{
-    conntrack::{CtKey, CtValue, FragKey, SWEEP_BATCH, SweepItem},
+    conntrack::{
+        CT_CACHE_SLOTS, CT_FILTER_SLOTS, CtCacheEntry, CtKey, CtValue, FragKey, SWEEP_BATCH,
+        SweepItem,
+    },
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
     rule::{
         HOSTS_MAX_ENTRIES, LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RuleHitKey, RuleHits,
@@ -68,6 +71,23 @@ pub static CT_TCP: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 18, 
 
 #[map(name = "CT_OTHER")]
 pub static CT_OTHER: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 16, 0);
+
+/// The per-CPU flow cache (see `sg_common::conntrack::CtCacheEntry`): an established flow's
+/// packets pass on one probe of this CPU's slot, inlined by the verifier.
+#[map(name = "CT_CACHE")]
+pub static CT_CACHE: PerCpuArray<CtCacheEntry> = PerCpuArray::with_max_entries(CT_CACHE_SLOTS, 0);
+
+/// Presence filter of the conntrack tables: for each `filter_slot`, at least the number of
+/// entries in `CT_TCP` and `CT_OTHER` whose key hashes there. A zero means "not tracked"
+/// without a hash-table lookup, so a flood of packets of unknown flows costs one array read.
+/// Every writer adds before it inserts and subtracts only after it removed an entry.
+/// Mmapable: sgd subtracts with atomics when it removes flows.
+#[map(name = "CT_FILTER")]
+pub static CT_FILTER: Array<u64> = Array::with_max_entries(CT_FILTER_SLOTS, BPF_F_MMAPABLE);
+
+/// `[0]`: the cache's epoch (see `CtCacheEntry::epoch`).
+#[map(name = "CT_EPOCH")]
+pub static CT_EPOCH: Array<u32> = Array::with_max_entries(1, 0);
 
 /// First fragments that passed: their datagram's later fragments pass too (SG-ENF-11).
 /// Value: `bpf_ktime_get_coarse_ns` + `CLOCK_BASE_NS` of the last fragment.

@@ -8,6 +8,7 @@ const TCP_ACK: u8 = 0x10;
 use sg_common::{
     conntrack::{
         CLOCK_BASE_NS, CtKey, ECHO_PINGER_LOCAL, ECHO_PINGER_REMOTE, FRAG_TIMEOUT_S, FragKey,
+        ct_hash,
     },
     dir::{INBOUND, OUTBOUND},
     family,
@@ -182,12 +183,18 @@ fn judge(
     // Each lookup names its map directly: the verifier inlines a hash lookup only at a call
     // site that always sees the same map (a pointer chosen at run time goes through the
     // generic helper, an indirect call).
+    // An established flow usually passes on this CPU's flow cache; a packet of no tracked
+    // flow usually learns so from the presence filter. Both are array reads the verifier
+    // inlines; only the rest pays for a hash-table lookup.
+    let h = ct_hash(&key);
     let known = tracked
-        && if tcp {
-            conntrack::hit(&CT_TCP, &key, pkt, dir, len, cfg, clock)
-        } else {
-            conntrack::hit(&CT_OTHER, &key, pkt, dir, len, cfg, clock)
-        };
+        && (conntrack::cached(&key, h, pkt, dir, len)
+            || conntrack::maybe_tracked(h)
+                && if tcp {
+                    conntrack::hit(&CT_TCP, &key, h, pkt, dir, len, cfg, clock)
+                } else {
+                    conntrack::hit(&CT_OTHER, &key, h, pkt, dir, len, cfg, clock)
+                });
     if known {
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
@@ -204,9 +211,9 @@ fn judge(
         && opens
         && !untracked(cfg, dir, pkt)
         && !(if tcp {
-            conntrack::create(&CT_TCP, &key, pkt, dir, len, clock)
+            conntrack::create(&CT_TCP, &key, h, pkt, dir, len, clock)
         } else {
-            conntrack::create(&CT_OTHER, &key, pkt, dir, len, clock)
+            conntrack::create(&CT_OTHER, &key, h, pkt, dir, len, clock)
         })
     {
         count(slot, DROP_CT_FULL);

@@ -7,9 +7,12 @@ use aya_ebpf::{
     bindings::xdp_action, cty::c_void, helpers::bpf_loop, macros::xdp, maps::HashMap,
     programs::XdpContext,
 };
-use sg_common::conntrack::{CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN};
+use sg_common::conntrack::{CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN, ct_hash};
 
-use crate::maps::{CT_OTHER, CT_TCP, SWEEP_ITEMS, SWEEP_OUT};
+use crate::{
+    conntrack::filter_add,
+    maps::{CT_OTHER, CT_TCP, SWEEP_ITEMS, SWEEP_OUT},
+};
 
 #[repr(C)]
 struct Run {
@@ -80,6 +83,8 @@ fn one(map: &HashMap<CtKey, CtValue>, i: u64, ctx: *mut c_void) -> i64 {
         return 0;
     };
     if run.now.saturating_sub(v.last_seen_ns) > item.timeout_ns && map.remove(&item.key).is_ok() {
+        // Only after the entry is gone: the filter never undercounts.
+        filter_add(ct_hash(&item.key), u64::MAX);
         run.removed += 1;
     }
     0

@@ -9,7 +9,7 @@ use std::{
     num::NonZeroUsize,
     os::fd::BorrowedFd,
     ptr::NonNull,
-    sync::atomic::{AtomicU32, Ordering},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
 };
 
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
@@ -84,6 +84,14 @@ impl Mapped<u32> {
 
     pub(crate) fn store(&self, i: usize, v: u32) {
         self.atomic(i).store(v, Ordering::Release)
+    }
+}
+
+impl Mapped<u64> {
+    /// Value `i` as an atomic counter: the datapath adds to it concurrently.
+    pub(crate) fn counter(&self, i: usize) -> &AtomicU64 {
+        // SAFETY: in bounds and 8-byte aligned; everyone writes these values atomically.
+        unsafe { &*self.slot(i).cast::<AtomicU64>() }
     }
 }
 

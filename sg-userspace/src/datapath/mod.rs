@@ -8,6 +8,7 @@
 //! old ruleset in force.
 
 mod batch;
+mod flow_cache;
 mod iface_table;
 mod mapped;
 
@@ -57,6 +58,9 @@ use crate::{
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sg-ebpf"));
 
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+/// Map update flags.
+const BPF_NOEXIST: u64 = 1;
+const BPF_EXIST: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatapathError {
@@ -202,6 +206,8 @@ pub struct Datapath {
     stats: PerCpuArray<MapData, u64>,
     ct_tcp: BpfHashMap<MapData, CtKey, CtValue>,
     ct_other: BpfHashMap<MapData, CtKey, CtValue>,
+    /// The conntrack fast path's filter, epoch and pending counts.
+    flow_cache: flow_cache::FlowCache,
     rule_hits: PerCpuHashMap<MapData, RuleHitKey, RuleHits>,
     /// Counters of rulesets already replaced, by (interface, rule id).
     rule_totals: HashMap<(String, String), RuleHits>,
@@ -281,6 +287,11 @@ impl Datapath {
             .flat_map(|l| names::ALL.iter().map(move |n| (*n, l.join("maps").join(n))))
             .collect();
         let reused = map_pins.iter().any(|(_, p)| p.exists());
+        let pinned = |name: &str| map_pins.iter().any(|(n, p)| *n == name && p.exists());
+        // Tables kept from a previous run whose filter is gone (a pin removed by hand): the
+        // new filter must count their entries before anything relies on it.
+        let refilter =
+            !pinned(names::CT_FILTER) && (pinned(names::CT_TCP) || pinned(names::CT_OTHER));
         let mut loader = EbpfLoader::new();
         loader
             .map_max_entries(names::CT_TCP, cfg.ct_tcp_max)
@@ -333,6 +344,16 @@ impl Datapath {
             BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
         let rule_hits =
             PerCpuHashMap::try_from(take(names::RULE_HITS)?).map_err(map_err(names::RULE_HITS))?;
+        let flow_cache = flow_cache::FlowCache::new(
+            PerCpuArray::try_from(take(names::CT_CACHE)?).map_err(map_err(names::CT_CACHE))?,
+            &take(names::CT_FILTER)?,
+            Array::try_from(take(names::CT_EPOCH)?).map_err(map_err(names::CT_EPOCH))?,
+        )?;
+        if refilter {
+            warn!("the conntrack filter was missing: counting the kept flows again");
+            let keys: Vec<CtKey> = ct_tcp.keys().chain(ct_other.keys()).flatten().collect();
+            flow_cache.rebuild(keys.iter());
+        }
         info!(pin_dir = ?cfg.pin_dir, reused, "datapath loaded");
         let links_dir = layout.map(|l| l.join("links"));
         Ok(Self {
@@ -349,6 +370,7 @@ impl Datapath {
             stats,
             ct_tcp,
             ct_other,
+            flow_cache,
             rule_hits,
             rule_totals: HashMap::new(),
             swept: 0,
@@ -1162,9 +1184,14 @@ impl Datapath {
     /// Live tracked flows (idle less than their timeout, SG-ENF-7) of protected interfaces.
     pub fn conntrack(&self) -> Vec<Flow> {
         let now = monotonic_ns();
+        let pending = self.flow_cache.pending();
         let mut out = Vec::new();
         for map in [&self.ct_tcp, &self.ct_other] {
-            for (key, value) in map.iter().flatten() {
+            for (key, mut value) in map.iter().flatten() {
+                if let Some((packets, bytes)) = pending.get(&key) {
+                    value.packets += packets;
+                    value.bytes += bytes;
+                }
                 let Some((iface, a)) = self.attached.iter().find(|(_, a)| a.ifindex == key.ifindex)
                 else {
                     continue;
@@ -1282,6 +1309,7 @@ impl Datapath {
                 .map(|cur| now.saturating_sub(cur.last_seen_ns) > c.timeout_ns)
                 .unwrap_or(false);
             if still && map.remove(&c.key).is_ok() {
+                self.flow_cache.removed(&c.key);
                 removed += 1;
             }
         }
@@ -1359,7 +1387,7 @@ impl Datapath {
 
     /// Removes tracked flows; returns how many were removed.
     pub fn flush(&mut self, flows: &[Flow]) -> usize {
-        flows
+        let n = flows
             .iter()
             .filter(|f| {
                 let map = if f.key.proto == 6 {
@@ -1367,9 +1395,16 @@ impl Datapath {
                 } else {
                     &mut self.ct_other
                 };
-                map.remove(&f.key).is_ok()
+                let gone = map.remove(&f.key).is_ok();
+                if gone {
+                    self.flow_cache.removed(&f.key);
+                }
+                gone
             })
-            .count()
+            .count();
+        // No CPU may pass a flushed flow's next packet on its cached copy.
+        self.flow_cache.invalidate();
+        n
     }
 
     /// Runs one hook's program on a frame with BPF_PROG_TEST_RUN, as if it crossed interface
@@ -1426,9 +1461,10 @@ impl Datapath {
             let entries: Vec<(CtKey, CtValue)> = map.iter().flatten().collect();
             for (k, mut v) in entries {
                 v.last_seen_ns = v.last_seen_ns.saturating_sub(by);
-                let _ = map.insert(k, v, 0);
+                let _ = map.insert(k, v, BPF_EXIST);
             }
         }
+        self.flow_cache.invalidate();
     }
 
     /// Runs the pass-everything XDP program on a frame, `repeat` times: the baseline of the
@@ -1542,7 +1578,29 @@ impl Datapath {
         } else {
             &mut self.ct_other
         };
-        map.insert(key, value, 0).map_err(map_err(names::CT_TCP))
+        let res = if map.insert(key, value, BPF_EXIST).is_ok() {
+            Ok(())
+        } else {
+            self.flow_cache.adding(&key);
+            let res = map.insert(key, value, BPF_NOEXIST);
+            if res.is_err() {
+                self.flow_cache.removed(&key);
+            }
+            res
+        };
+        self.flow_cache.invalidate();
+        res.map_err(map_err(names::CT_TCP))
+    }
+
+    /// Packets and bytes of each flow passed on the per-CPU flow cache and not yet added to
+    /// its entry in the table (tests; [`Datapath::conntrack`] includes them).
+    pub fn conntrack_pending(&self) -> HashMap<CtKey, (u64, u64)> {
+        self.flow_cache.pending()
+    }
+
+    /// The conntrack presence filter's count for `key`, and the sum of all its counts (tests).
+    pub fn conntrack_filter(&self, key: &CtKey) -> (u64, u64) {
+        (self.flow_cache.count(key), self.flow_cache.total())
     }
 
     /// Kernel memory of the TCP conntrack table, bytes (from the map's fdinfo `memlock`).
@@ -1559,9 +1617,12 @@ impl Datapath {
         for map in [&mut self.ct_tcp, &mut self.ct_other] {
             let keys: Vec<CtKey> = map.keys().flatten().collect();
             for k in keys {
-                let _ = map.remove(&k);
+                if map.remove(&k).is_ok() {
+                    self.flow_cache.removed(&k);
+                }
             }
         }
+        self.flow_cache.invalidate();
     }
 }
 

@@ -1,0 +1,112 @@
+//! sgd's side of the conntrack fast path (see `sg_common::conntrack::CtCacheEntry`): the
+//! presence filter, which must count every entry sgd inserts and forget only those it
+//! removed, the cache's epoch, which sgd bumps whenever it removes or rewrites entries so no
+//! CPU passes a packet on a stale copy, and the counts the cache holds for the table.
+
+use std::{collections::HashMap, os::fd::AsFd, sync::atomic::Ordering};
+
+use aya::maps::{Array, MapData, PerCpuArray};
+use sg_common::conntrack::{
+    CT_CACHE_SLOTS, CT_FILTER_SLOTS, CtCacheEntry, CtKey, ct_hash, filter_slot,
+};
+
+use super::{DatapathError, mapped::Mapped};
+
+pub(crate) struct FlowCache {
+    pub(crate) cache: PerCpuArray<MapData, CtCacheEntry>,
+    pub(crate) filter: Mapped<u64>,
+    pub(crate) epoch: Array<MapData, u32>,
+}
+
+impl FlowCache {
+    pub(crate) fn new(
+        cache: PerCpuArray<MapData, CtCacheEntry>,
+        filter: &aya::maps::Map,
+        epoch: Array<MapData, u32>,
+    ) -> Result<Self, DatapathError> {
+        let fd = match filter {
+            aya::maps::Map::Array(m) => m.fd().as_fd(),
+            _ => return Err(DatapathError::Missing(sg_common::maps::CT_FILTER)),
+        };
+        let filter =
+            Mapped::map(fd, CT_FILTER_SLOTS as usize).map_err(|source| DatapathError::Mmap {
+                map: sg_common::maps::CT_FILTER,
+                source,
+            })?;
+        Ok(Self {
+            cache,
+            filter,
+            epoch,
+        })
+    }
+
+    fn counter(&self, key: &CtKey) -> &std::sync::atomic::AtomicU64 {
+        self.filter.counter(filter_slot(ct_hash(key)) as usize)
+    }
+
+    /// Before inserting a key not in the table.
+    pub(crate) fn adding(&self, key: &CtKey) {
+        self.counter(key).fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// After removing an entry (never before: the filter must not undercount).
+    pub(crate) fn removed(&self, key: &CtKey) {
+        self.counter(key).fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The filter's count at `key`'s slot.
+    pub(crate) fn count(&self, key: &CtKey) -> u64 {
+        self.counter(key).load(Ordering::SeqCst)
+    }
+
+    /// The sum of all counters (tests: equals the number of entries when nothing replaced an
+    /// entry behind the filter's back).
+    pub(crate) fn total(&self) -> u64 {
+        (0..CT_FILTER_SLOTS as usize)
+            .map(|i| self.filter.counter(i).load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Sets the filter from scratch to count `keys`: only for a filter created fresh, before
+    /// any program counts into it.
+    pub(crate) fn rebuild<'a>(&self, keys: impl Iterator<Item = &'a CtKey>) {
+        for i in 0..CT_FILTER_SLOTS as usize {
+            self.filter.counter(i).store(0, Ordering::SeqCst);
+        }
+        for k in keys {
+            self.adding(k);
+        }
+    }
+
+    fn current_epoch(&self) -> u32 {
+        self.epoch.get(&0, 0).unwrap_or(0)
+    }
+
+    /// Invalidates every cached flow on every CPU: after entries were removed or rewritten.
+    pub(crate) fn invalidate(&mut self) {
+        let next = self.current_epoch().wrapping_add(1);
+        if let Err(e) = self.epoch.set(0, next, 0) {
+            tracing::warn!(error = %e, "bumping the flow cache's epoch failed");
+        }
+    }
+
+    /// Packets and bytes that passed on the cache and are not in their entries yet, by flow
+    /// (summed over CPUs).
+    pub(crate) fn pending(&self) -> HashMap<CtKey, (u64, u64)> {
+        let epoch = self.current_epoch();
+        let mut out: HashMap<CtKey, (u64, u64)> = HashMap::new();
+        for i in 0..CT_CACHE_SLOTS {
+            let Ok(per_cpu) = self.cache.get(&i, 0) else {
+                continue;
+            };
+            for e in per_cpu.iter() {
+                if e.epoch == epoch && e.packets != 0 {
+                    let t = out.entry(e.key).or_default();
+                    t.0 += e.packets;
+                    t.1 += e.bytes;
+                }
+            }
+        }
+        out
+    }
+}
