@@ -202,8 +202,9 @@ fn testrun(l: &mut Lab, quick: bool) -> Results {
             took
         }),
     );
-    // Established flow: a SYN opens it (only a SYN opens a TCP flow), then every repeat of
-    // an ACK of the same flow hits the entry; the counters prove they all did.
+    // Established flow: a handshake opens it (only a SYN opens a TCP flow, the reply
+    // establishes it), then every repeat of an ACK of the same flow hits conntrack; the
+    // counters prove they all did.
     for six in [false, true] {
         let key = if six {
             "testrun.v6.ct_hit_ns"
@@ -212,6 +213,8 @@ fn testrun(l: &mut Lab, quick: bool) -> Results {
         };
         let src = member(0, six);
         assert!(l.run(Hook::Xdp, &syn(src, 40001, 443)), "SYN admitted");
+        let syn_ack = Frame::tcp(me(six), src, 443, 40001, TCP_SYN | TCP_ACK).bytes();
+        assert!(l.run(Hook::TcEgress, &syn_ack), "SYN-ACK passes");
         let est = Frame::tcp(src, me(six), 40001, 443, TCP_ACK).bytes();
         let before = l.counter("pass_conntrack");
         r.insert(
