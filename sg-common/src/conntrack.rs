@@ -27,6 +27,43 @@ const _: () = assert!(core::mem::size_of::<CtKey>() == 44);
 /// Collisions cost speed (a cache miss, a filter false positive), never a wrong verdict.
 #[inline(always)]
 pub fn ct_hash(k: &CtKey) -> u64 {
+    ct_hash_words(k.words())
+}
+
+impl CtKey {
+    /// The key as the 11 native-endian words it is in memory.
+    #[inline(always)]
+    pub fn words(&self) -> &[u32; 11] {
+        // SAFETY: `CtKey` is 44 bytes of plain integers, 4-byte aligned, without padding.
+        unsafe { &*(self as *const CtKey as *const [u32; 11]) }
+    }
+
+    /// The key's memory as words, to write: a word stored whole is read back at once, where
+    /// one stored in parts (two ports, protocol and family) stalls the read until the parts
+    /// reach the cache (a failed store-to-load forward).
+    #[inline(always)]
+    pub fn words_mut(&mut self) -> &mut [u32; 11] {
+        // SAFETY: as `words`; every bit pattern is a valid `CtKey`.
+        unsafe { &mut *(self as *mut CtKey as *mut [u32; 11]) }
+    }
+}
+
+/// Two 16-bit fields as the native-endian word they make in memory (the first lower).
+#[inline(always)]
+pub fn word16(first: u16, second: u16) -> u32 {
+    let (a, b) = (first.to_ne_bytes(), second.to_ne_bytes());
+    u32::from_ne_bytes([a[0], a[1], b[0], b[1]])
+}
+
+/// Four bytes as the native-endian word they make in memory.
+#[inline(always)]
+pub fn word8(b: [u8; 4]) -> u32 {
+    u32::from_ne_bytes(b)
+}
+
+/// [`ct_hash`] of a key's words.
+#[inline(always)]
+pub fn ct_hash_words(w: &[u32; 11]) -> u64 {
     const K: [u64; 11] = [
         0x9e37_79b9_7f4a_7c15,
         0xbf58_476d_1ce4_e5b9,
@@ -40,13 +77,18 @@ pub fn ct_hash(k: &CtKey) -> u64 {
         0xc2b2_ae3d_27d4_eb4f,
         0x1656_67b1_9e37_79f9,
     ];
-    // SAFETY: `CtKey` is 44 bytes of plain integers, 4-byte aligned.
-    let w = unsafe { &*(k as *const CtKey as *const [u32; 11]) };
-    let mut h = 0u64;
-    let mut i = 0;
-    while i < 11 {
-        h = h.wrapping_add((w[i] as u64).wrapping_mul(K[i]));
-        i += 1;
+    let term = |i: usize| (w[i] as u64).wrapping_mul(K[i]);
+    // Interface, the first word of each address, ports, protocol and family.
+    let mut h = term(0)
+        .wrapping_add(term(1))
+        .wrapping_add(term(5))
+        .wrapping_add(term(9))
+        .wrapping_add(term(10));
+    // The other address words are zero in an IPv4 key: adding their terms would add zero.
+    if w[10].to_ne_bytes()[1] != 4 {
+        for i in [2, 3, 4, 6, 7, 8] {
+            h = h.wrapping_add(term(i));
+        }
     }
     // The high bits depend on every input bit; fold them down and mix once more.
     (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15)

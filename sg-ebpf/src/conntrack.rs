@@ -30,13 +30,7 @@ fn timeout_ns(v: &CtValue, proto: u8, cfg: &IfaceCfg) -> u64 {
 
 #[inline(always)]
 fn same_key(a: &CtKey, b: &CtKey) -> bool {
-    // SAFETY: `CtKey` is 44 bytes of plain integers, 4-byte aligned.
-    let (a, b) = unsafe {
-        (
-            &*(a as *const CtKey as *const [u32; 11]),
-            &*(b as *const CtKey as *const [u32; 11]),
-        )
-    };
+    let (a, b) = (a.words(), b.words());
     // Ports and addresses differ first between flows of one interface.
     a[9] == b[9]
         && a[1] == b[1]

@@ -8,7 +8,7 @@ const TCP_ACK: u8 = 0x10;
 use sg_common::{
     conntrack::{
         CLOCK_BASE_NS, CtKey, ECHO_PINGER_LOCAL, ECHO_PINGER_REMOTE, FRAG_TIMEOUT_S, FragKey,
-        ct_hash,
+        ct_hash_words, word8, word16,
     },
     dir::{INBOUND, OUTBOUND},
     family,
@@ -178,7 +178,7 @@ fn judge(
     clock: &mut Clock,
 ) -> Verdict {
     let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
-    let key = ct_key(pkt, dir, ifindex);
+    let (key, h) = ct_key(pkt, dir, ifindex);
     let tcp = pkt.proto == PROTO_TCP;
     // Each lookup names its map directly: the verifier inlines a hash lookup only at a call
     // site that always sees the same map (a pointer chosen at run time goes through the
@@ -186,7 +186,6 @@ fn judge(
     // An established flow usually passes on this CPU's flow cache; a packet of no tracked
     // flow usually learns so from the presence filter. Both are array reads the verifier
     // inlines; only the rest pays for a hash-table lookup.
-    let h = ct_hash(&key);
     let known = tracked
         && (conntrack::cached(&key, h, pkt, dir, len)
             || conntrack::maybe_tracked(h)
@@ -226,7 +225,7 @@ fn judge(
 
 /// The key of a flow from the instance's point of view, so both directions share one entry.
 #[inline(always)]
-fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> CtKey {
+fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> (CtKey, u64) {
     let inbound = dir == INBOUND;
     let (local, remote) = if inbound {
         (pkt.dst, pkt.src)
@@ -251,16 +250,18 @@ fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> CtKey {
     } else {
         (0, 0)
     };
-    CtKey {
+    let mut key = CtKey {
         ifindex,
         local,
         remote,
-        local_port,
-        remote_port,
-        proto: pkt.proto,
-        family: pkt.family,
-        _pad: [0; 2],
-    }
+        ..CtKey::default()
+    };
+    // Ports, protocol and family written as whole words (see `CtKey::words_mut`).
+    let w = key.words_mut();
+    w[9] = word16(local_port, remote_port);
+    w[10] = word8([pkt.proto, pkt.family, 0, 0]);
+    let h = ct_hash_words(key.words());
+    (key, h)
 }
 
 /// The entry of the longest prefix (at most `max_len` bits) covering `addr` in the ruleset of

@@ -181,56 +181,58 @@ fn testrun(l: &mut Lab, quick: bool) -> Results {
     l.world = prefixes_world(10);
     l.apply();
     let frame = syn(member(0, false), 40000, 443);
-    r.insert(
-        "testrun.noop_ns".into(),
-        per_run(rounds, || {
-            l.dp.test_run_noop(l.ifindex, &frame, repeat).expect("noop")
-        }),
-    );
     // The floor of a conntrack hit on this machine: an XDP program doing one lookup in the
     // conntrack table (of an entry that is there) and nothing else.
     let floor_key = sg_common::conntrack::BENCH_CT_KEY;
     l.dp.insert_conntrack(floor_key, CtValue::default())
         .expect("insert");
-    r.insert(
-        "testrun.ct_lookup_only_ns".into(),
-        per_run(rounds, || {
-            let (took, verdict) =
-                l.dp.test_run_bench(names::PROG_BENCH_CT_LOOKUP, l.ifindex, &frame, repeat)
-                    .expect("lookup floor");
-            assert_eq!(verdict, 2, "the floor's lookup finds its entry (XDP_PASS)");
-            took
-        }),
-    );
-    // Established flow: a handshake opens it (only a SYN opens a TCP flow, the reply
+    // Established flows: a handshake opens each (only a SYN opens a TCP flow, the reply
     // establishes it), then every repeat of an ACK of the same flow hits conntrack; the
     // counters prove they all did.
-    for six in [false, true] {
-        let key = if six {
-            "testrun.v6.ct_hit_ns"
-        } else {
-            "testrun.ct_hit_ns"
-        };
-        let src = member(0, six);
-        assert!(l.run(Hook::Xdp, &syn(src, 40001, 443)), "SYN admitted");
-        let syn_ack = Frame::tcp(me(six), src, 443, 40001, TCP_SYN | TCP_ACK).bytes();
-        assert!(l.run(Hook::TcEgress, &syn_ack), "SYN-ACK passes");
-        let est = Frame::tcp(src, me(six), 40001, 443, TCP_ACK).bytes();
-        let before = l.counter("pass_conntrack");
-        r.insert(
-            key.into(),
-            per_run(rounds, || {
-                l.dp.test_run(Hook::Xdp, l.ifindex, &est, repeat)
-                    .expect("run")
-                    .per_run
-            }),
-        );
-        assert_eq!(
-            l.counter("pass_conntrack") - before,
-            (rounds as u64) * repeat as u64,
-            "every established run hit conntrack"
-        );
+    let established: Vec<Vec<u8>> = [false, true]
+        .into_iter()
+        .map(|six| {
+            let src = member(0, six);
+            assert!(l.run(Hook::Xdp, &syn(src, 40001, 443)), "SYN admitted");
+            let syn_ack = Frame::tcp(me(six), src, 443, 40001, TCP_SYN | TCP_ACK).bytes();
+            assert!(l.run(Hook::TcEgress, &syn_ack), "SYN-ACK passes");
+            Frame::tcp(src, me(six), 40001, 443, TCP_ACK).bytes()
+        })
+        .collect();
+    // SG_BENCH_HIT_ROUNDS=N: more rounds, long enough to profile (`perf record -a`).
+    let hit_rounds = std::env::var("SG_BENCH_HIT_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(rounds);
+    // The empty program, the floor and the hits take turns round after round, so a slow
+    // spell of this shared machine weighs on all of them alike.
+    let before = l.counter("pass_conntrack");
+    let mut times: [Vec<f64>; 4] = Default::default();
+    for _ in 0..hit_rounds {
+        let noop = l.dp.test_run_noop(l.ifindex, &frame, repeat).expect("noop");
+        let (floor, verdict) =
+            l.dp.test_run_bench(names::PROG_BENCH_CT_LOOKUP, l.ifindex, &frame, repeat)
+                .expect("lookup floor");
+        assert_eq!(verdict, 2, "the floor's lookup finds its entry (XDP_PASS)");
+        times[0].push(noop.as_nanos() as f64);
+        times[1].push(floor.as_nanos() as f64);
+        for (i, est) in established.iter().enumerate() {
+            let took =
+                l.dp.test_run(Hook::Xdp, l.ifindex, est, repeat)
+                    .expect("run");
+            times[2 + i].push(took.per_run.as_nanos() as f64);
+        }
     }
+    assert_eq!(
+        l.counter("pass_conntrack") - before,
+        2 * (hit_rounds as u64) * repeat as u64,
+        "every established run hit conntrack"
+    );
+    let [noop, floor, hit4, hit6] = times.map(median);
+    r.insert("testrun.noop_ns".into(), noop);
+    r.insert("testrun.ct_lookup_only_ns".into(), floor);
+    r.insert("testrun.ct_hit_ns".into(), hit4);
+    r.insert("testrun.v6.ct_hit_ns".into(), hit6);
     // A single run of a new flow each time (distinct source ports): single-run baseline.
     let single = |l: &mut Lab, frames: &[Vec<u8>], noop: bool| -> f64 {
         let times: Vec<f64> = frames
