@@ -2,11 +2,13 @@
 //!
 //! The datapath finds it without hashing for interfaces whose ifindex is below
 //! [`FAST_IFINDEX`] (nearly all): `IFACE_INDEX[ifindex]` holds 1 + the position of the
-//! configuration in `IFACE_CFGS`, two positions per counter slot ([`cfg_position`]).
-//! Userspace writes a new configuration into the position not in use, then switches with one
-//! 4-byte write of `IFACE_INDEX`, so a packet sees the old or the new configuration whole.
-//! `IFACE_CFG` (a hash) holds every configuration: the datapath reads it for larger ifindexes,
-//! and a restarted daemon resumes from it.
+//! configuration in `IFACE_CFGS`, two positions per counter slot ([`cfg_position`]), and the
+//! few fields every packet needs ([`IndexEntry`]), so a packet that passes on the flow cache
+//! reads nothing else. Userspace writes a new configuration into the position not in use,
+//! then switches with one 8-byte write of `IFACE_INDEX`, so a packet sees the old or the new
+//! configuration whole.
+//! Larger ifindexes find their entry in the `IFACE_ENTRY` hash instead. `IFACE_CFG` (a hash)
+//! holds every configuration, by ifindex, for a restarted daemon to resume from.
 
 /// The firewall runs on the instance itself: the arriving hook (XDP, or TC ingress) sees
 /// inbound, TC egress sees outbound.
@@ -26,6 +28,49 @@ pub const FAST_IFINDEX: u32 = 1 << 14;
 #[inline(always)]
 pub const fn cfg_position(slot: u32, generation: u32) -> u32 {
     slot * 2 + (generation & 1)
+}
+
+/// An `IFACE_INDEX` entry, one 8-byte word written atomically: bits 0-15 hold 1 + the
+/// position in `IFACE_CFGS` (0: not protected), bits 16-31 the counter slot, bits 32-39 the
+/// mode, bit 40 the source/destination check, all copied from the configuration at that
+/// position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexEntry(pub u64);
+
+impl IndexEntry {
+    #[inline(always)]
+    pub const fn new(position: u32, cfg: &IfaceCfg) -> Self {
+        IndexEntry(
+            (position as u64 + 1) & 0xffff
+                | (cfg.stats_slot as u64 & 0xffff) << 16
+                | (cfg.mode as u64 & 0xff) << 32
+                | ((cfg.source_dest_check != 0) as u64) << 40,
+        )
+    }
+
+    /// The configuration's position in `IFACE_CFGS`; `None`: not protected.
+    #[inline(always)]
+    pub const fn position(self) -> Option<u32> {
+        match (self.0 & 0xffff) as u32 {
+            0 => None,
+            p => Some(p - 1),
+        }
+    }
+
+    #[inline(always)]
+    pub const fn stats_slot(self) -> u32 {
+        (self.0 >> 16) as u32 & 0xffff
+    }
+
+    #[inline(always)]
+    pub const fn mode(self) -> u32 {
+        (self.0 >> 32) as u32 & 0xff
+    }
+
+    #[inline(always)]
+    pub const fn source_dest_check(self) -> bool {
+        self.0 >> 40 & 1 != 0
+    }
 }
 
 /// Configuration of one protected interface. Replaced whole with one map update, so a reader

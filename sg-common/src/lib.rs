@@ -18,6 +18,7 @@ pub const SCHEMA_VERSION: u32 = 5;
 pub mod maps {
     pub const IFACE_CFG: &str = "IFACE_CFG";
     pub const IFACE_INDEX: &str = "IFACE_INDEX";
+    pub const IFACE_ENTRY: &str = "IFACE_ENTRY";
     pub const IFACE_CFGS: &str = "IFACE_CFGS";
     pub const RULES_V4: &str = "RULES_V4";
     pub const RULES_V6: &str = "RULES_V6";
@@ -36,9 +37,10 @@ pub mod maps {
     pub const CT_EPOCH: &str = "CT_EPOCH";
 
     /// Every map, for pinning.
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 19] = [
         IFACE_CFG,
         IFACE_INDEX,
+        IFACE_ENTRY,
         IFACE_CFGS,
         RULES_V4,
         RULES_V6,

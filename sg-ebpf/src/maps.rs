@@ -19,16 +19,20 @@ use sg_common::{
 const BPF_F_NO_PREALLOC: u32 = 1;
 const BPF_F_MMAPABLE: u32 = 1 << 10;
 
-/// Every interface's configuration by ifindex; the datapath reads it only for ifindexes of
-/// `FAST_IFINDEX` and above (see `sg_common::iface`).
+/// Every interface's configuration by ifindex, for sgd to resume from (the datapath reads
+/// `IFACE_CFGS`; see `sg_common::iface`).
 #[map(name = "IFACE_CFG")]
 pub static IFACE_CFG: HashMap<u32, IfaceCfg> = HashMap::with_max_entries(MAX_IFACES, 0);
 
-/// ifindex -> 1 + position in `IFACE_CFGS` (0: not protected). Array lookups are inlined by
-/// the verifier: no hashing, no call.
+/// ifindex -> `IndexEntry`: 1 + position in `IFACE_CFGS` (0: not protected) and the fields
+/// every packet needs. Array lookups are inlined by the verifier: no hashing, no call.
 /// Mmapable: sgd switches an entry with one atomic store.
 #[map(name = "IFACE_INDEX")]
-pub static IFACE_INDEX: Array<u32> = Array::with_max_entries(FAST_IFINDEX, BPF_F_MMAPABLE);
+pub static IFACE_INDEX: Array<u64> = Array::with_max_entries(FAST_IFINDEX, BPF_F_MMAPABLE);
+
+/// The `IndexEntry` of each interface whose ifindex is `FAST_IFINDEX` or more.
+#[map(name = "IFACE_ENTRY")]
+pub static IFACE_ENTRY: HashMap<u32, u64> = HashMap::with_max_entries(MAX_IFACES, 0);
 
 #[map(name = "IFACE_CFGS")]
 pub static IFACE_CFGS: Array<IfaceCfg> = Array::with_max_entries(MAX_IFACES * 2, 0);

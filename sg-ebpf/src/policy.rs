@@ -12,7 +12,7 @@ use sg_common::{
     },
     dir::{INBOUND, OUTBOUND},
     family,
-    iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MODE_INSTANCE, open_bit},
+    iface::{AddrKey, FAST_IFINDEX, IfaceCfg, IndexEntry, MODE_INSTANCE, open_bit},
     rule::{
         LARGE_SET, LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, LpmValue, MAX_RANGES, PortSetN,
         RULESET_BITS, RuleHitKey, RuleHits, hosts_bit, prefixes_bit,
@@ -23,7 +23,7 @@ use sg_common::{
 use crate::{
     Hook, Verdict, conntrack,
     maps::{
-        CT_OTHER, CT_TCP, FRAGS, HOSTS_V4, HOSTS_V6, IFACE_ADDRS, IFACE_CFG, IFACE_CFGS,
+        CT_OTHER, CT_TCP, FRAGS, HOSTS_V4, HOSTS_V6, IFACE_ADDRS, IFACE_CFGS, IFACE_ENTRY,
         IFACE_INDEX, PORT_SETS, PORT_SETS_SMALL, RULE_HITS, RULES_V4, RULES_V6, count,
     },
     parse::{
@@ -34,17 +34,13 @@ use crate::{
 #[inline(always)]
 pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
     // Interfaces without configuration are not ours (or are being detached): leave them alone.
-    let Some(cfg) = iface_cfg(ifindex) else {
+    let Some(iface) = iface_entry(ifindex) else {
         return Verdict::Pass;
     };
-    // A copy on the stack, read once: sgd rewrites a configuration only in the position not
-    // in use, but a packet slow enough to see a second switch would otherwise read two.
-    let copy = *cfg;
-    let cfg = &copy;
-    let slot = cfg.stats_slot;
+    let slot = iface.stats_slot();
     // Arriving packets (XDP or TC ingress) are the instance's inbound traffic when the
     // firewall runs on the instance, its outbound traffic on the host side.
-    let arriving_is_inbound = cfg.mode == MODE_INSTANCE;
+    let arriving_is_inbound = iface.mode() == MODE_INSTANCE;
     let dir = if hook.arriving() == arriving_is_inbound {
         INBOUND
     } else {
@@ -62,7 +58,7 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
             return Verdict::Drop;
         }
     };
-    if cfg.source_dest_check != 0 && !own_address(&pkt, dir, ifindex) {
+    if iface.source_dest_check() && !own_address(&pkt, dir, ifindex) {
         count(slot, DROP_SPOOFED);
         return Verdict::Drop;
     }
@@ -71,7 +67,7 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
     if pkt.frag == FRAG_LATER {
         return later_fragment(&pkt, ifindex, slot, clock.now());
     }
-    let verdict = judge(cfg, dir, &pkt, ifindex, slot, len, &mut clock);
+    let verdict = judge(iface, dir, &pkt, ifindex, slot, len, &mut clock);
     if verdict == Verdict::Pass && pkt.frag == FRAG_FIRST {
         // Later fragments of this datagram follow this verdict.
         let _ = FRAGS.insert(frag_key(&pkt, ifindex), clock.now(), 0);
@@ -101,25 +97,33 @@ impl Clock {
     }
 }
 
-/// The configuration of a protected interface (see `sg_common::iface`).
+/// The `IndexEntry` of a protected interface (see `sg_common::iface`).
 #[inline(always)]
-fn iface_cfg(ifindex: u32) -> Option<&'static IfaceCfg> {
-    if ifindex < FAST_IFINDEX {
-        let pos = *IFACE_INDEX.get(ifindex)?;
-        if pos == 0 {
-            return None;
-        }
-        IFACE_CFGS.get(pos - 1)
+fn iface_entry(ifindex: u32) -> Option<IndexEntry> {
+    let e = if ifindex < FAST_IFINDEX {
+        let p = IFACE_INDEX.get_ptr(ifindex)?;
+        // One 8-byte read: sgd stores the whole entry at once.
+        IndexEntry(unsafe { core::ptr::read_volatile(p) })
     } else {
-        iface_cfg_hashed(ifindex)
-    }
+        IndexEntry(*iface_entry_hashed(ifindex)?)
+    };
+    e.position()?;
+    Some(e)
 }
 
-/// Kept out of line: if the compiler merged this lookup with the `IFACE_CFGS` one into a
+/// The configuration an entry points to, copied onto the stack: sgd rewrites a
+/// configuration only in the position not in use, but a packet slow enough to see a second
+/// switch would otherwise read two.
+#[inline(always)]
+fn iface_cfg(e: IndexEntry) -> Option<IfaceCfg> {
+    IFACE_CFGS.get(e.position()?).copied()
+}
+
+/// Kept out of line: if the compiler merged this lookup with the `IFACE_INDEX` one into a
 /// single call site, the verifier could inline neither.
 #[inline(never)]
-fn iface_cfg_hashed(ifindex: u32) -> Option<&'static IfaceCfg> {
-    unsafe { IFACE_CFG.get(ifindex) }
+fn iface_entry_hashed(ifindex: u32) -> Option<&'static u64> {
+    unsafe { IFACE_ENTRY.get(ifindex) }
 }
 
 /// Source/destination check (SG-IF-5): the instance's side of the packet (the source of its
@@ -169,7 +173,7 @@ fn frag_key(pkt: &Packet, ifindex: u32) -> FragKey {
 /// Conntrack, then the rules, for a packet with its L4 header.
 #[inline(always)]
 fn judge(
-    cfg: &IfaceCfg,
+    iface: IndexEntry,
     dir: u8,
     pkt: &Packet,
     ifindex: u32,
@@ -180,20 +184,27 @@ fn judge(
     let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
     let (key, h) = ct_key(pkt, dir, ifindex);
     let tcp = pkt.proto == PROTO_TCP;
-    // Each lookup names its map directly: the verifier inlines a hash lookup only at a call
-    // site that always sees the same map (a pointer chosen at run time goes through the
-    // generic helper, an indirect call).
-    // An established flow usually passes on this CPU's flow cache; a packet of no tracked
-    // flow usually learns so from the presence filter. Both are array reads the verifier
-    // inlines; only the rest pays for a hash-table lookup.
+    // An established flow usually passes on this CPU's flow cache, reading nothing else.
+    if tracked && conntrack::cached(&key, h, pkt, dir, len) {
+        count(slot, PASS_CONNTRACK);
+        return Verdict::Pass;
+    }
+    let Some(copy) = iface_cfg(iface) else {
+        // Not protected any more.
+        return Verdict::Pass;
+    };
+    let cfg = &copy;
+    // A packet of no tracked flow usually learns so from the presence filter (an array read
+    // the verifier inlines); only the rest pays for a hash-table lookup. Each lookup names
+    // its map directly: the verifier inlines a hash lookup only at a call site that always
+    // sees the same map (a pointer chosen at run time goes through the generic helper).
     let known = tracked
-        && (conntrack::cached(&key, h, pkt, dir, len)
-            || conntrack::maybe_tracked(h)
-                && if tcp {
-                    conntrack::hit(&CT_TCP, &key, h, pkt, dir, len, cfg, clock)
-                } else {
-                    conntrack::hit(&CT_OTHER, &key, h, pkt, dir, len, cfg, clock)
-                });
+        && conntrack::maybe_tracked(h)
+        && if tcp {
+            conntrack::hit(&CT_TCP, &key, h, pkt, dir, len, cfg, clock)
+        } else {
+            conntrack::hit(&CT_OTHER, &key, h, pkt, dir, len, cfg, clock)
+        };
     if known {
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;

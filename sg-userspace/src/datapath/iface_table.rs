@@ -1,19 +1,20 @@
-//! The interface configurations the datapath reads (see `sg_common::iface`): every one in the
-//! `IFACE_CFG` hash, and for ifindexes below `FAST_IFINDEX` also in the `IFACE_CFGS` array,
-//! switched to through `IFACE_INDEX`.
+//! The interface configurations the datapath reads (see `sg_common::iface`): each in the
+//! `IFACE_CFGS` array, switched to through its `IFACE_INDEX` entry (`IFACE_ENTRY` for
+//! ifindexes from `FAST_IFINDEX` on), and every one in the `IFACE_CFG` hash for resuming.
 
 use std::collections::HashMap;
 
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, MapError};
-use sg_common::iface::{FAST_IFINDEX, IfaceCfg, cfg_position};
+use sg_common::iface::{FAST_IFINDEX, IfaceCfg, IndexEntry, cfg_position};
 
 use super::mapped::Mapped;
 
 pub(crate) struct IfaceTable {
     pub(crate) hash: BpfHashMap<MapData, u32, IfaceCfg>,
-    /// `IFACE_INDEX`, mapped into memory: a switch is one atomic 4-byte store (a map update
+    /// `IFACE_INDEX`, mapped into memory: a switch is one atomic 8-byte store (a map update
     /// copies the value with `memcpy`, which may write it a byte at a time).
-    pub(crate) index: Mapped<u32>,
+    pub(crate) index: Mapped<u64>,
+    pub(crate) entries: BpfHashMap<MapData, u32, u64>,
     pub(crate) cfgs: Array<MapData, IfaceCfg>,
 }
 
@@ -23,16 +24,22 @@ impl IfaceTable {
         self.hash.iter().flatten().collect()
     }
 
+    /// The entry the datapath reads for `ifindex`.
+    fn entry(&self, ifindex: u32) -> IndexEntry {
+        if ifindex < FAST_IFINDEX {
+            IndexEntry(self.index.load(ifindex as usize))
+        } else {
+            IndexEntry(self.entries.get(&ifindex, 0).unwrap_or(0))
+        }
+    }
+
     /// Installs `cfg` for `ifindex` in one switch the datapath sees whole. On error nothing
     /// the datapath reads has changed.
     pub(crate) fn set(&mut self, ifindex: u32, cfg: IfaceCfg) -> Result<(), MapError> {
         let previous = self.hash.get(&ifindex, 0).ok();
-        // The hash first: for a fast ifindex the datapath does not read it, so a failure
-        // later is undone there alone.
+        // The hash first: the datapath does not read it, so a failure later is undone there
+        // alone.
         self.hash.insert(ifindex, cfg, 0)?;
-        if ifindex >= FAST_IFINDEX {
-            return Ok(());
-        }
         let undo = |t: &mut Self| match previous {
             Some(p) => {
                 let _ = t.hash.insert(ifindex, p, 0);
@@ -41,9 +48,8 @@ impl IfaceTable {
                 let _ = t.hash.remove(&ifindex);
             }
         };
-        let current = self.index.load(ifindex as usize);
         // Write the generation not in use, then point the interface at it.
-        let position = if current == cfg_position(cfg.stats_slot, 0) + 1 {
+        let position = if self.entry(ifindex).position() == Some(cfg_position(cfg.stats_slot, 0)) {
             cfg_position(cfg.stats_slot, 1)
         } else {
             cfg_position(cfg.stats_slot, 0)
@@ -52,7 +58,13 @@ impl IfaceTable {
             undo(self);
             return Err(e);
         }
-        self.index.store(ifindex as usize, position + 1);
+        let entry = IndexEntry::new(position, &cfg).0;
+        if ifindex < FAST_IFINDEX {
+            self.index.store(ifindex as usize, entry);
+        } else if let Err(e) = self.entries.insert(ifindex, entry, 0) {
+            undo(self);
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -60,6 +72,11 @@ impl IfaceTable {
     pub(crate) fn remove(&mut self, ifindex: u32) -> Result<(), MapError> {
         if ifindex < FAST_IFINDEX {
             self.index.store(ifindex as usize, 0);
+        } else {
+            match self.entries.remove(&ifindex) {
+                Ok(()) | Err(MapError::KeyNotFound) => {}
+                Err(e) => return Err(e),
+            }
         }
         match self.hash.remove(&ifindex) {
             Err(MapError::KeyNotFound) => Ok(()),

@@ -9,7 +9,7 @@ use std::{
     num::NonZeroUsize,
     os::fd::BorrowedFd,
     ptr::NonNull,
-    sync::atomic::{AtomicU32, AtomicU64, Ordering},
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
@@ -70,28 +70,19 @@ impl<T: Copy> Mapped<T> {
     }
 }
 
-impl Mapped<u32> {
-    /// Value `i`, read and written atomically: the datapath reads it while sgd switches it.
-    pub(crate) fn atomic(&self, i: usize) -> &AtomicU32 {
-        // SAFETY: in bounds and 8-byte aligned; the kernel and the datapath only ever read
-        // these values, and sgd writes them only through this atomic.
-        unsafe { &*self.slot(i).cast::<AtomicU32>() }
-    }
-
-    pub(crate) fn load(&self, i: usize) -> u32 {
-        self.atomic(i).load(Ordering::Acquire)
-    }
-
-    pub(crate) fn store(&self, i: usize, v: u32) {
-        self.atomic(i).store(v, Ordering::Release)
-    }
-}
-
 impl Mapped<u64> {
-    /// Value `i` as an atomic counter: the datapath adds to it concurrently.
+    /// Value `i` as an atomic: the datapath reads it (and adds to a counter) concurrently.
     pub(crate) fn counter(&self, i: usize) -> &AtomicU64 {
         // SAFETY: in bounds and 8-byte aligned; everyone writes these values atomically.
         unsafe { &*self.slot(i).cast::<AtomicU64>() }
+    }
+
+    pub(crate) fn load(&self, i: usize) -> u64 {
+        self.counter(i).load(Ordering::Acquire)
+    }
+
+    pub(crate) fn store(&self, i: usize, v: u64) {
+        self.counter(i).store(v, Ordering::Release)
     }
 }
 

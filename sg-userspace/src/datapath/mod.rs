@@ -322,6 +322,8 @@ impl Datapath {
                     }
                 })?
             },
+            entries: BpfHashMap::try_from(take(names::IFACE_ENTRY)?)
+                .map_err(map_err(names::IFACE_ENTRY))?,
             cfgs: Array::try_from(take(names::IFACE_CFGS)?).map_err(map_err(names::IFACE_CFGS))?,
         };
         let iface_addrs =
