@@ -662,6 +662,10 @@ lab_test!(sweeper_removes_exactly_what_expired, |l| {
         assert_eq!(left(l), expect);
     }
     assert_eq!(expect, 0);
+    assert!(
+        l.dp.sweeps_in_kernel(),
+        "the sweep program loaded and ran (else the sweeper falls back to one entry at a time)"
+    );
 });
 
 // The sweeper deletes a candidate only if the entry is still idle past its timeout when it

@@ -15,16 +15,19 @@ use super::{DatapathError, mapped::Mapped};
 pub(crate) struct FlowCache {
     pub(crate) cache: PerCpuArray<MapData, CtCacheEntry>,
     pub(crate) filter: Mapped<u64>,
+    /// The filter map itself, kept open: programs loaded later (the sweep program) refer to
+    /// it by this descriptor.
+    _filter_map: aya::maps::Map,
     pub(crate) epoch: Array<MapData, u32>,
 }
 
 impl FlowCache {
     pub(crate) fn new(
         cache: PerCpuArray<MapData, CtCacheEntry>,
-        filter: &aya::maps::Map,
+        filter_map: aya::maps::Map,
         epoch: Array<MapData, u32>,
     ) -> Result<Self, DatapathError> {
-        let fd = match filter {
+        let fd = match &filter_map {
             aya::maps::Map::Array(m) => m.fd().as_fd(),
             _ => return Err(DatapathError::Missing(sg_common::maps::CT_FILTER)),
         };
@@ -36,6 +39,7 @@ impl FlowCache {
         Ok(Self {
             cache,
             filter,
+            _filter_map: filter_map,
             epoch,
         })
     }

@@ -348,7 +348,7 @@ impl Datapath {
             PerCpuHashMap::try_from(take(names::RULE_HITS)?).map_err(map_err(names::RULE_HITS))?;
         let flow_cache = flow_cache::FlowCache::new(
             PerCpuArray::try_from(take(names::CT_CACHE)?).map_err(map_err(names::CT_CACHE))?,
-            &take(names::CT_FILTER)?,
+            take(names::CT_FILTER)?,
             Array::try_from(take(names::CT_EPOCH)?).map_err(map_err(names::CT_EPOCH))?,
         )?;
         if refilter {
@@ -1592,6 +1592,12 @@ impl Datapath {
         };
         self.flow_cache.invalidate();
         res.map_err(map_err(names::CT_TCP))
+    }
+
+    /// Whether the sweeper deletes through the sweep program (false once it failed to load
+    /// or run: entry by entry from userspace).
+    pub fn sweeps_in_kernel(&self) -> bool {
+        self.sweep_program
     }
 
     /// Packets and bytes of each flow passed on the per-CPU flow cache and not yet added to
