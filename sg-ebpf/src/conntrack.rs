@@ -31,18 +31,20 @@ fn timeout_ns(v: &CtValue, proto: u8, cfg: &IfaceCfg) -> u64 {
 #[inline(always)]
 fn same_key(a: &CtKey, b: &CtKey) -> bool {
     let (a, b) = (a.words(), b.words());
-    // Ports and addresses differ first between flows of one interface.
+    // Ports and addresses differ first between flows of one interface. Two IPv4 keys (same
+    // word 10: protocol and family) have zeros past their addresses' first words.
     a[9] == b[9]
         && a[1] == b[1]
         && a[5] == b[5]
         && a[0] == b[0]
-        && a[2] == b[2]
-        && a[3] == b[3]
-        && a[4] == b[4]
-        && a[6] == b[6]
-        && a[7] == b[7]
-        && a[8] == b[8]
         && a[10] == b[10]
+        && (b[10].to_ne_bytes()[1] == 4
+            || a[2] == b[2]
+                && a[3] == b[3]
+                && a[4] == b[4]
+                && a[6] == b[6]
+                && a[7] == b[7]
+                && a[8] == b[8])
 }
 
 #[inline(always)]
