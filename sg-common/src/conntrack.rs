@@ -1,4 +1,5 @@
-//! Connection tracking (`CT_TCP`, `CT_OTHER`: LRU hash maps).
+//! Connection tracking (`CT_TCP`, `CT_OTHER`: hash maps; `CT_CACHE`, `CT_FILTER`: the fast
+//! path in front of them).
 //!
 //! Keys are written from the instance's point of view (local = the instance's address), so
 //! both directions of a flow find the same entry without normalising.
@@ -117,30 +118,27 @@ pub fn filter_slot(h: u64) -> u32 {
 pub const CT_CACHE_TICKS: u64 = 2;
 
 /// One slot of the per-CPU flow cache (`CT_CACHE`): a recently seen flow whose next packets
-/// change nothing in its entry but the counters (an established TCP flow without SYN, FIN or
-/// RST; a UDP stream, or a UDP flow in the direction it last went; any other tracked flow),
-/// so they pass on a probe of this CPU's slot alone: no hash-table lookup, no helper call.
+/// change nothing in its entry but the counters (an established TCP flow's packets without
+/// SYN, FIN or RST; a UDP stream's, whose turns no longer change its timeout; any other
+/// tracked flow's), so they pass on a probe of this CPU's slot alone: no hash-table lookup, no
+/// helper call. A UDP flow that is not yet a stream is never cached: its turns must be
+/// counted in the table whichever CPU sees each direction.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CtCacheEntry {
     pub key: CtKey,
     /// `CT_EPOCH[0]` when cached: sgd bumps it whenever it removes or rewrites entries
-    /// (flush, tests), which invalidates every cached flow at once.
+    /// (flush, sweep, tests), which invalidates every cached flow at once.
     pub epoch: u32,
     /// `bpf_jiffies64` when the entry was last read from the table.
     pub jiffies: u64,
     /// Packets and bytes passed from the cache and not yet added to the entry in the table
-    /// (added at the next refresh or eviction; `describe-conntrack` adds them too).
+    /// (added at the next refresh or eviction, whatever the epoch; `describe-conntrack` adds
+    /// them too).
     pub packets: u64,
     pub bytes: u64,
-    /// Direction of the last packet (UDP: a change of direction is a turn, which the table
-    /// must count).
-    pub last_dir: u8,
-    /// A UDP stream (two turns or more): turns no longer change its timeout.
-    pub stream: u8,
-    pub _pad: [u8; 6],
 }
-const _: () = assert!(core::mem::size_of::<CtCacheEntry>() == 80);
+const _: () = assert!(core::mem::size_of::<CtCacheEntry>() == 72);
 
 /// Key of `FRAGS`: one fragmented datagram on one interface (SG-ENF-11).
 #[repr(C)]
@@ -256,6 +254,35 @@ pub const SWEEP_BATCH: u32 = 8192;
 /// 0 for `CT_TCP`, 1 for `CT_OTHER`), native endianness. It writes how many it removed into
 /// `SWEEP_OUT[0]`.
 pub const SWEEP_FRAME_LEN: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash decides where pinned filter counts live: a change must bump `SCHEMA_VERSION`
+    /// (a new build reading an old build's filter at other slots would undercount).
+    #[test]
+    fn ct_hash_is_stable() {
+        let mut k = CtKey {
+            ifindex: 7,
+            proto: 6,
+            family: 4,
+            local_port: 443,
+            remote_port: 40000,
+            ..CtKey::default()
+        };
+        k.local[..4].copy_from_slice(&[192, 0, 2, 1]);
+        k.remote[..4].copy_from_slice(&[203, 0, 113, 7]);
+        assert_eq!(ct_hash(&k), HASH_V4);
+        k.family = 6;
+        k.local = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        k.remote = [0x20, 1, 0xd, 0xb8, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+        assert_eq!(ct_hash(&k), HASH_V6);
+    }
+
+    const HASH_V4: u64 = 7560710001951056592;
+    const HASH_V6: u64 = 9112236816773292963;
+}
 
 #[cfg(feature = "user")]
 mod pod {

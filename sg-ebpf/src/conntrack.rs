@@ -56,7 +56,7 @@ fn epoch() -> u32 {
 /// holds the flow, cached in this epoch less than `CT_CACHE_TICKS` ago, and the packet would
 /// change nothing in the entry but its counters.
 #[inline(always)]
-pub fn cached(key: &CtKey, h: u64, pkt: &Packet, dir: u8, len: u64) -> bool {
+pub fn cached(key: &CtKey, h: u64, pkt: &Packet, len: u64) -> bool {
     let Some(e) = CT_CACHE.get_ptr_mut(cache_slot(h)) else {
         return false;
     };
@@ -67,12 +67,9 @@ pub fn cached(key: &CtKey, h: u64, pkt: &Packet, dir: u8, len: u64) -> bool {
     {
         return false;
     }
-    let quiet = match pkt.proto {
-        PROTO_TCP => pkt.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST) == 0,
-        PROTO_UDP => e.stream != 0 || e.last_dir == dir,
-        _ => true,
-    };
-    if !quiet {
+    // Flags change a TCP entry's state; nothing else a cached flow's packet carries changes
+    // its entry (UDP flows are cached only as streams).
+    if pkt.proto == PROTO_TCP && pkt.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST) != 0 {
         return false;
     }
     e.packets += 1;
@@ -111,9 +108,10 @@ fn remember(key: &CtKey, h: u64, v: &mut CtValue, proto: u8) {
         return;
     };
     let e = unsafe { &mut *e };
-    let epoch = epoch();
     let mine = same_key(&e.key, key);
-    if e.epoch == epoch && e.packets != 0 {
+    // Counts passed on the cache belong to their flow whatever the epoch (a flow flushed and
+    // opened again on the same tuple may get its predecessor's last few).
+    if e.packets != 0 {
         if mine {
             v.packets += e.packets;
             v.bytes += e.bytes;
@@ -123,18 +121,23 @@ fn remember(key: &CtKey, h: u64, v: &mut CtValue, proto: u8) {
     }
     e.packets = 0;
     e.bytes = 0;
-    if proto == PROTO_TCP && v.state != CT_STATE_ESTABLISHED {
+    let cacheable = match proto {
+        PROTO_TCP => v.state == CT_STATE_ESTABLISHED,
+        // Until it is a stream, each change of direction is a turn the table must count,
+        // whichever CPU sees it.
+        PROTO_UDP => v.turns >= 2,
+        _ => true,
+    };
+    if !cacheable {
         if mine {
-            // Closing or reset: every packet goes to the table from now on.
+            // Every packet goes to the table from now on.
             e.jiffies = 0;
         }
         return;
     }
     e.key = *key;
-    e.epoch = epoch;
+    e.epoch = epoch();
     e.jiffies = unsafe { bpf_jiffies64() };
-    e.last_dir = v.last_dir;
-    e.stream = (v.turns >= 2) as u8;
 }
 
 /// Adds the pending counts of another flow, evicted from this CPU's cache, to its entry.

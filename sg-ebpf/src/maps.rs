@@ -77,7 +77,7 @@ pub static CT_TCP: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 18, 
 pub static CT_OTHER: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 16, 0);
 
 /// The per-CPU flow cache (see `sg_common::conntrack::CtCacheEntry`): an established flow's
-/// packets pass on one probe of this CPU's slot, inlined by the verifier.
+/// packets pass on one probe of this CPU's slot, inlined by the verifier (Linux 6.10 on).
 #[map(name = "CT_CACHE")]
 pub static CT_CACHE: PerCpuArray<CtCacheEntry> = PerCpuArray::with_max_entries(CT_CACHE_SLOTS, 0);
 

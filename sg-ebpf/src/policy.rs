@@ -185,7 +185,7 @@ fn judge(
     let (key, h) = ct_key(pkt, dir, ifindex);
     let tcp = pkt.proto == PROTO_TCP;
     // An established flow usually passes on this CPU's flow cache, reading nothing else.
-    if tracked && conntrack::cached(&key, h, pkt, dir, len) {
+    if tracked && conntrack::cached(&key, h, pkt, len) {
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
     }

@@ -235,3 +235,50 @@ fn a_restart_can_change_the_attach_mode() {
     assert!(conn.echoes(), "the tracked flow back on XDP");
     assert!(!tcp_connects(&t.a, FW_A4, 8080), "XDP enforces");
 }
+
+/// A restarted sgd whose conntrack filter pin is gone (the tables kept) counts the kept flows
+/// into the new filter: their packets are still known (SG-ENF-2), not judged as new.
+#[test]
+fn a_lost_filter_pin_is_rebuilt_from_the_kept_flows() {
+    if !require_root("a_lost_filter_pin_is_rebuilt_from_the_kept_flows") {
+        return;
+    }
+    let t = Topology::new();
+    let bpf = BpfFs::mount();
+    let pin = bpf.path.join("sg");
+    let pin_arg = pin.to_str().expect("utf-8").to_owned();
+    let mut d = Daemon::start_with(&t.fw, None, &["--pin-dir", &pin_arg]);
+    let _tcp = tcp_server(&t.fw, 8080);
+    let g = d.create_group("web");
+    let rule = [
+        "--group-id",
+        g.as_str(),
+        "--protocol",
+        "tcp",
+        "--port",
+        "8080",
+        "--cidr",
+        "192.0.2.0/24",
+    ];
+    d.ok(&[&["authorize-security-group-ingress"][..], &rule].concat());
+    d.attach("fwa", &[&g]);
+    let mut conn = tcp_open(&t.a, FW_A4, 8080);
+    assert!(conn.echoes());
+    d.kill9();
+    let filter = pin
+        .join(format!("v{}", sg_common::SCHEMA_VERSION))
+        .join("maps")
+        .join(sg_common::maps::CT_FILTER);
+    std::fs::remove_file(&filter).expect("remove the filter's pin");
+    d.respawn();
+    assert!(filter.exists(), "a new filter is pinned");
+    d.ok(&[&["revoke-security-group-ingress"][..], &rule].concat());
+    assert!(
+        conn.echoes(),
+        "the kept flow is counted in the new filter, so conntrack still finds it"
+    );
+    assert!(
+        !tcp_connects(&t.a, FW_A4, 8080),
+        "new flows follow the rules"
+    );
+}

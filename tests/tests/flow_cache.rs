@@ -25,9 +25,23 @@ macro_rules! lab_test {
             if !require_root(stringify!($name)) {
                 return;
             }
-            with_lab($body);
+            let body: fn(&mut Lab) = $body;
+            with_lab(move |l| {
+                pin_to_this_cpu();
+                body(l)
+            });
         }
     };
+}
+
+/// Every test run of the test then uses one CPU, hence one cache: what a test sees passing
+/// was passed by that cache.
+fn pin_to_this_cpu() {
+    use nix::{sched, unistd::Pid};
+    let cpu = sched::sched_getcpu().expect("current CPU");
+    let mut set = sched::CpuSet::new();
+    set.set(cpu).expect("CPU set");
+    sched::sched_setaffinity(Pid::from_raw(0), &set).expect("pin the test thread");
 }
 
 fn setup(l: &mut Lab, inbound: Vec<sg_userspace::api::IpPermission>) -> String {
@@ -129,16 +143,23 @@ lab_test!(state_changes_go_through_the_table, |l| {
     );
 });
 
-lab_test!(a_udp_flow_turns_into_a_stream_through_the_table, |l| {
+lab_test!(a_udp_flow_is_cached_only_as_a_stream, |l| {
     setup(l, vec![]);
     let out = Frame::udp(ip(ME4), ip(PEER4), 5000, 53).bytes();
     let back = Frame::udp(ip(PEER4), ip(ME4), 53, 5000).bytes();
     assert!(repeat(l, Hook::TcEgress, &out, 10));
     assert!(repeat(l, Hook::Xdp, &back, 10));
+    // Each change of direction must reach the table whichever CPU sees it (SG-ENF-6: the
+    // stream timeout starts at the second turn), so nothing passed on a cache so far.
+    assert!(l.dp.conntrack_pending().is_empty());
     assert!(repeat(l, Hook::TcEgress, &out, 10));
     let flows = l.dp.conntrack();
     assert_eq!(flows[0].value.turns, 2, "each change of direction counted");
     assert_eq!(flows[0].value.packets, 30);
+    assert!(
+        !l.dp.conntrack_pending().is_empty(),
+        "a stream is cached: its turns no longer matter"
+    );
 });
 
 lab_test!(the_filter_counts_every_entry, |l| {
@@ -170,6 +191,27 @@ lab_test!(the_filter_counts_every_entry, |l| {
     let left = l.dp.conntrack();
     assert_eq!(l.dp.flush(&left), 1);
     assert_eq!(l.dp.conntrack_filter(&flows[0].key).1, 0);
-    // Nothing tracked: the reply of a flow that was open is now judged by the rules.
-    assert!(!l.run(Hook::Xdp, &tcp(PEER4, ME4, 443, 40001, TCP_ACK)));
+});
+
+lab_test!(flushing_one_flow_keeps_the_counts_of_the_others, |l| {
+    setup(l, vec![]);
+    connect(l, 40000);
+    connect(l, 40001);
+    let ack_in = tcp(PEER4, ME4, 443, 40000, TCP_ACK);
+    assert!(repeat(l, Hook::Xdp, &ack_in, 1000));
+    let other: Vec<_> =
+        l.dp.conntrack()
+            .into_iter()
+            .filter(|f| f.key.local_port == 40001)
+            .collect();
+    // The flush invalidates every cached copy; the counts waiting in them stay.
+    assert_eq!(l.dp.flush(&other), 1);
+    assert_eq!(counts(&l.dp).0, 1003);
+    sleep(PAST_THE_WINDOW);
+    assert!(l.run(Hook::Xdp, &ack_in));
+    assert_eq!(
+        counts(&l.dp).0,
+        1004,
+        "handed to the entry once, at the refresh"
+    );
 });

@@ -59,7 +59,7 @@ fn set_tcp_established_timeout(l: &mut Lab, secs: i64) {
         &req,
         &|_| true,
     )
-    .unwrap();
+    .expect("modify the interface");
     l.apply();
 }
 

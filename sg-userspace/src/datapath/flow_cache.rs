@@ -71,12 +71,8 @@ impl FlowCache {
             .sum()
     }
 
-    /// Sets the filter from scratch to count `keys`: only for a filter created fresh, before
-    /// any program counts into it.
-    pub(crate) fn rebuild<'a>(&self, keys: impl Iterator<Item = &'a CtKey>) {
-        for i in 0..CT_FILTER_SLOTS as usize {
-            self.filter.counter(i).store(0, Ordering::SeqCst);
-        }
+    /// Counts `keys` (again: only adds, so the filter never undercounts).
+    pub(crate) fn count_all<'a>(&self, keys: impl Iterator<Item = &'a CtKey>) {
         for k in keys {
             self.adding(k);
         }
@@ -95,16 +91,17 @@ impl FlowCache {
     }
 
     /// Packets and bytes that passed on the cache and are not in their entries yet, by flow
-    /// (summed over CPUs).
+    /// (summed over CPUs; whatever the epoch: the datapath adds them to the entry all the
+    /// same). Read before the table, a count the datapath moves in between shows twice in
+    /// that one listing.
     pub(crate) fn pending(&self) -> HashMap<CtKey, (u64, u64)> {
-        let epoch = self.current_epoch();
         let mut out: HashMap<CtKey, (u64, u64)> = HashMap::new();
         for i in 0..CT_CACHE_SLOTS {
             let Ok(per_cpu) = self.cache.get(&i, 0) else {
                 continue;
             };
             for e in per_cpu.iter() {
-                if e.epoch == epoch && e.packets != 0 {
+                if e.packets != 0 {
                     let t = out.entry(e.key).or_default();
                     t.0 += e.packets;
                     t.1 += e.bytes;

@@ -212,6 +212,9 @@ pub struct Datapath {
     /// Counters of rulesets already replaced, by (interface, rule id).
     rule_totals: HashMap<(String, String), RuleHits>,
     swept: u64,
+    /// The filter was created afresh for kept tables: count them once more after the
+    /// previous run's programs stop (see [`Datapath::collect_garbage`]).
+    refilter: bool,
     next_entry: u32,
     next_ruleset: u32,
     next_port_set: u32,
@@ -354,7 +357,7 @@ impl Datapath {
         if refilter {
             warn!("the conntrack filter was missing: counting the kept flows again");
             let keys: Vec<CtKey> = ct_tcp.keys().chain(ct_other.keys()).flatten().collect();
-            flow_cache.rebuild(keys.iter());
+            flow_cache.count_all(keys.iter());
         }
         info!(pin_dir = ?cfg.pin_dir, reused, "datapath loaded");
         let links_dir = layout.map(|l| l.join("links"));
@@ -376,6 +379,7 @@ impl Datapath {
             rule_hits,
             rule_totals: HashMap::new(),
             swept: 0,
+            refilter,
             next_entry: 0,
             next_ruleset: 1,
             next_port_set: 1,
@@ -442,6 +446,18 @@ impl Datapath {
     /// links and configuration of interfaces no longer protected).
     pub fn collect_garbage(&mut self) {
         self.reclaim();
+        if std::mem::take(&mut self.refilter) {
+            // The previous run's programs, which counted into the lost filter, no longer run:
+            // count every entry again. Entries counted twice only cost the filter precision;
+            // one left uncounted could be taken for an unknown flow.
+            let keys: Vec<CtKey> = self
+                .ct_tcp
+                .keys()
+                .chain(self.ct_other.keys())
+                .flatten()
+                .collect();
+            self.flow_cache.count_all(keys.iter());
+        }
         let live: HashMap<u32, &Attached> =
             self.attached.values().map(|a| (a.ifindex, a)).collect();
         for (ifindex, _) in std::mem::take(&mut self.previous) {
@@ -1275,6 +1291,12 @@ impl Datapath {
             }
         }
         self.swept += report.removed_tcp + report.removed_other;
+        if report.removed_tcp + report.removed_other > 0 {
+            // A removed flow was idle past its timeout, so no CPU holds a fresh copy of it,
+            // unless `now` is in the future (tests): drop the copies anyway (their pending
+            // counts are kept).
+            self.flow_cache.invalidate();
+        }
         report
     }
 
@@ -1404,7 +1426,10 @@ impl Datapath {
                 gone
             })
             .count();
-        // No CPU may pass a flushed flow's next packet on its cached copy.
+        // No CPU may pass a flushed flow's next packet on its cached copy. A program that
+        // found an entry just before its removal may still cache it: let every such run end
+        // (a run takes microseconds), then invalidate every copy.
+        std::thread::sleep(std::time::Duration::from_millis(2));
         self.flow_cache.invalidate();
         n
     }
