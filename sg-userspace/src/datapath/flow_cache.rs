@@ -3,11 +3,15 @@
 //! removed, the cache's epoch, which sgd bumps whenever it removes or rewrites entries so no
 //! CPU passes a packet on a stale copy, and the counts the cache holds for the table.
 
-use std::{collections::HashMap, os::fd::AsFd, sync::atomic::Ordering};
+use std::{
+    collections::{BTreeSet, HashMap},
+    os::fd::AsFd,
+    sync::atomic::Ordering,
+};
 
 use aya::maps::{Array, MapData, PerCpuArray};
 use sg_common::conntrack::{
-    CT_CACHE_SLOTS, CT_FILTER_SLOTS, CtCacheEntry, CtKey, ct_hash, filter_slot,
+    CT_FILTER_SLOTS, CtCacheEntry, CtKey, cache_slot, ct_hash, filter_slot,
 };
 
 use super::{DatapathError, mapped::Mapped};
@@ -90,13 +94,17 @@ impl FlowCache {
         }
     }
 
-    /// Packets and bytes that passed on the cache and are not in their entries yet, by flow
-    /// (summed over CPUs; whatever the epoch: the datapath adds them to the entry all the
-    /// same). Read before the table, a count the datapath moves in between shows twice in
-    /// that one listing.
-    pub(crate) fn pending(&self) -> HashMap<CtKey, (u64, u64)> {
+    /// Packets and bytes of these flows that passed on the cache and are not in their entries
+    /// yet (summed over CPUs; whatever the epoch: the datapath adds them to the entry all the
+    /// same). Reads only the flows' slots. Read after the table, a count the datapath moves in
+    /// between is missing from that one listing.
+    pub(crate) fn pending<'a>(
+        &self,
+        keys: impl Iterator<Item = &'a CtKey>,
+    ) -> HashMap<CtKey, (u64, u64)> {
+        let slots: BTreeSet<u32> = keys.map(|k| cache_slot(ct_hash(k))).collect();
         let mut out: HashMap<CtKey, (u64, u64)> = HashMap::new();
-        for i in 0..CT_CACHE_SLOTS {
+        for i in slots {
             let Ok(per_cpu) = self.cache.get(&i, 0) else {
                 continue;
             };

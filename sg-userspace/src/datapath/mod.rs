@@ -1202,14 +1202,9 @@ impl Datapath {
     /// Live tracked flows (idle less than their timeout, SG-ENF-7) of protected interfaces.
     pub fn conntrack(&self) -> Vec<Flow> {
         let now = monotonic_ns();
-        let pending = self.flow_cache.pending();
-        let mut out = Vec::new();
+        let mut out: Vec<Flow> = Vec::new();
         for map in [&self.ct_tcp, &self.ct_other] {
-            for (key, mut value) in map.iter().flatten() {
-                if let Some((packets, bytes)) = pending.get(&key) {
-                    value.packets += packets;
-                    value.bytes += bytes;
-                }
+            for (key, value) in map.iter().flatten() {
                 let Some((iface, a)) = self.attached.iter().find(|(_, a)| a.ifindex == key.ifindex)
                 else {
                     continue;
@@ -1226,6 +1221,13 @@ impl Datapath {
                     value,
                     expires_in_s: (timeout - idle) / 1_000_000_000,
                 });
+            }
+        }
+        let pending = self.flow_cache.pending(out.iter().map(|f| &f.key));
+        for f in &mut out {
+            if let Some((packets, bytes)) = pending.get(&f.key) {
+                f.value.packets += packets;
+                f.value.bytes += bytes;
             }
         }
         out
@@ -1628,7 +1630,13 @@ impl Datapath {
     /// Packets and bytes of each flow passed on the per-CPU flow cache and not yet added to
     /// its entry in the table (tests; [`Datapath::conntrack`] includes them).
     pub fn conntrack_pending(&self) -> HashMap<CtKey, (u64, u64)> {
-        self.flow_cache.pending()
+        let keys: Vec<CtKey> = self
+            .ct_tcp
+            .keys()
+            .chain(self.ct_other.keys())
+            .flatten()
+            .collect();
+        self.flow_cache.pending(keys.iter())
     }
 
     /// The conntrack presence filter's count for `key`, and the sum of all its counts (tests).
