@@ -32,8 +32,8 @@ pub const fn cfg_position(slot: u32, generation: u32) -> u32 {
 
 /// An `IFACE_INDEX` entry, one 8-byte word written atomically: bits 0-15 hold 1 + the
 /// position in `IFACE_CFGS` (0: not protected), bits 16-31 the counter slot, bits 32-39 the
-/// mode, bit 40 the source/destination check, all copied from the configuration at that
-/// position.
+/// mode, bit 40 the source/destination check, bits 44-47 which (direction, family) have a
+/// ruleset, all copied from the configuration at that position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexEntry(pub u64);
 
@@ -44,8 +44,19 @@ impl IndexEntry {
             (position as u64 + 1) & 0xffff
                 | (cfg.stats_slot as u64 & 0xffff) << 16
                 | (cfg.mode as u64 & 0xff) << 32
-                | ((cfg.source_dest_check != 0) as u64) << 40,
+                | ((cfg.source_dest_check != 0) as u64) << 40
+                | ((cfg.ruleset[0][0] != 0) as u64) << 44
+                | ((cfg.ruleset[0][1] != 0) as u64) << 45
+                | ((cfg.ruleset[1][0] != 0) as u64) << 46
+                | ((cfg.ruleset[1][1] != 0) as u64) << 47,
         )
+    }
+
+    /// Whether direction `dir` of family index `family` has any rule (a ruleset): without,
+    /// every packet not tracked is dropped, and the configuration need not be read.
+    #[inline(always)]
+    pub const fn has_rules(self, dir: u8, family: usize) -> bool {
+        self.0 >> (44 + (dir as u32 & 1) * 2 + (family as u32 & 1)) & 1 != 0
     }
 
     /// The configuration's position in `IFACE_CFGS`; `None`: not protected.

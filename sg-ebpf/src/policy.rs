@@ -189,17 +189,28 @@ fn judge(
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
     }
+    // A packet of no tracked flow usually learns so from the presence filter (an array read
+    // the verifier inlines); only the rest pays for a hash-table lookup.
+    let maybe = tracked && conntrack::maybe_tracked(h);
+    let fam = if pkt.family == 4 {
+        family::V4
+    } else {
+        family::V6
+    };
+    if !maybe && !iface.has_rules(dir, fam) {
+        // Not tracked, and no rule for this direction and family (SG-RULE-5: allow-only).
+        count(slot, DROP_NO_RULE);
+        return Verdict::Drop;
+    }
     let Some(copy) = iface_cfg(iface) else {
         // Not protected any more.
         return Verdict::Pass;
     };
     let cfg = &copy;
-    // A packet of no tracked flow usually learns so from the presence filter (an array read
-    // the verifier inlines); only the rest pays for a hash-table lookup. Each lookup names
-    // its map directly: the verifier inlines a hash lookup only at a call site that always
-    // sees the same map (a pointer chosen at run time goes through the generic helper).
-    let known = tracked
-        && conntrack::maybe_tracked(h)
+    // Each lookup names its map directly: the verifier inlines a hash lookup only at a call
+    // site that always sees the same map (a pointer chosen at run time goes through the
+    // generic helper).
+    let known = maybe
         && if tcp {
             conntrack::hit(&CT_TCP, &key, h, pkt, dir, len, cfg, clock)
         } else {
