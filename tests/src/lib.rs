@@ -354,8 +354,17 @@ impl Daemon {
 
     /// Adds an inbound rule (`--protocol P --port PORT --cidr CIDR`) to a group.
     pub fn allow_in(&self, group: &str, proto: &str, port: &str, cidr: &str) {
+        self.ingress("authorize-security-group-ingress", group, proto, port, cidr);
+    }
+
+    /// Removes an inbound rule added with [`Daemon::allow_in`].
+    pub fn revoke_in(&self, group: &str, proto: &str, port: &str, cidr: &str) {
+        self.ingress("revoke-security-group-ingress", group, proto, port, cidr);
+    }
+
+    fn ingress(&self, verb: &str, group: &str, proto: &str, port: &str, cidr: &str) {
         self.ok(&[
-            "authorize-security-group-ingress",
+            verb,
             "--group-id",
             group,
             "--protocol",

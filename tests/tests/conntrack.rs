@@ -55,20 +55,10 @@ fn describe_and_flush_conntrack() {
 
     // An inbound flow admitted by a specific-CIDR rule is tracked: it survives the revoke.
     let _srv8080 = tcp_server(&t.fw, 8080);
-    let rule = [
-        "--group-id",
-        g.as_str(),
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        "192.0.2.2/32",
-    ];
-    d.ok(&[&["authorize-security-group-ingress"][..], &rule].concat());
+    d.allow_in(&g, "tcp", "8080", "192.0.2.2/32");
     let mut inbound = tcp_open(&t.a, FW_A4, 8080);
     assert!(inbound.echoes());
-    d.ok(&[&["revoke-security-group-ingress"][..], &rule].concat());
+    d.revoke_in(&g, "tcp", "8080", "192.0.2.2/32");
     assert!(
         inbound.echoes(),
         "a tracked flow outlives its rule (SG-ENF-2)"

@@ -20,28 +20,11 @@ fn tcp_and_udp_flows_survive_kill9_and_restart() {
     let _tcp = tcp_server(&t.fw, 8080);
     let _udp = udp_server(&t.fw, 5300);
     let g = d.create_group("web");
-    let tcp_rule = [
-        "--group-id",
-        g.as_str(),
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        "192.0.2.0/24",
-    ];
-    let udp_rule = [
-        "--group-id",
-        g.as_str(),
-        "--protocol",
-        "udp",
-        "--port",
-        "5300",
-        "--cidr",
-        "198.51.100.0/24",
-    ];
-    d.ok(&[&["authorize-security-group-ingress"][..], &tcp_rule].concat());
-    d.ok(&[&["authorize-security-group-ingress"][..], &udp_rule].concat());
+    let tcp_rule = (g.as_str(), "tcp", "8080", "192.0.2.0/24");
+    let udp_rule = (g.as_str(), "udp", "5300", "198.51.100.0/24");
+    for (g, proto, port, cidr) in [tcp_rule, udp_rule] {
+        d.allow_in(g, proto, port, cidr);
+    }
     for i in ["fwa", "fwb"] {
         d.attach(i, &[&g]);
     }
@@ -71,8 +54,9 @@ fn tcp_and_udp_flows_survive_kill9_and_restart() {
     );
     // No traffic between the restart and the revokes: the flows can only survive through
     // the entries the previous daemon's datapath made (SG-ENF-2).
-    d.ok(&[&["revoke-security-group-ingress"][..], &tcp_rule].concat());
-    d.ok(&[&["revoke-security-group-ingress"][..], &udp_rule].concat());
+    for (g, proto, port, cidr) in [tcp_rule, udp_rule] {
+        d.revoke_in(g, proto, port, cidr);
+    }
     assert!(conn.echoes(), "TCP flow across the restart");
     assert!(stream.echoes(), "UDP stream across the restart");
     assert!(
@@ -250,17 +234,7 @@ fn a_lost_filter_pin_is_rebuilt_from_the_kept_flows() {
     let mut d = Daemon::start_with(&t.fw, None, &["--pin-dir", &pin_arg]);
     let _tcp = tcp_server(&t.fw, 8080);
     let g = d.create_group("web");
-    let rule = [
-        "--group-id",
-        g.as_str(),
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        "192.0.2.0/24",
-    ];
-    d.ok(&[&["authorize-security-group-ingress"][..], &rule].concat());
+    d.allow_in(&g, "tcp", "8080", "192.0.2.0/24");
     d.attach("fwa", &[&g]);
     let mut conn = tcp_open(&t.a, FW_A4, 8080);
     assert!(conn.echoes());
@@ -272,7 +246,7 @@ fn a_lost_filter_pin_is_rebuilt_from_the_kept_flows() {
     std::fs::remove_file(&filter).expect("remove the filter's pin");
     d.respawn();
     assert!(filter.exists(), "a new filter is pinned");
-    d.ok(&[&["revoke-security-group-ingress"][..], &rule].concat());
+    d.revoke_in(&g, "tcp", "8080", "192.0.2.0/24");
     assert!(
         conn.echoes(),
         "the kept flow is counted in the new filter, so conntrack still finds it"

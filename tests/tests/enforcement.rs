@@ -19,28 +19,11 @@ fn tracked_flow_survives_revoke_untracked_is_cut() {
     let _tracked_srv = tcp_server(&t.fw, 8080);
     let _untracked_srv = tcp_server(&t.fw, 2222);
     let g = d.create_group("web");
-    let tracked_rule = [
-        "--group-id",
-        g.as_str(),
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        "192.0.2.0/24",
-    ];
-    let open_rule = [
-        "--group-id",
-        g.as_str(),
-        "--protocol",
-        "tcp",
-        "--port",
-        "2222",
-        "--cidr",
-        "0.0.0.0/0",
-    ];
-    d.ok(&[&["authorize-security-group-ingress"][..], &tracked_rule].concat());
-    d.ok(&[&["authorize-security-group-ingress"][..], &open_rule].concat());
+    let tracked_rule = (g.as_str(), "tcp", "8080", "192.0.2.0/24");
+    let open_rule = (g.as_str(), "tcp", "2222", "0.0.0.0/0");
+    for (g, proto, port, cidr) in [tracked_rule, open_rule] {
+        d.allow_in(g, proto, port, cidr);
+    }
     attach_both(&d, &g);
 
     let mut tracked = tcp_open(&t.a, FW_A4, 8080);
@@ -67,8 +50,9 @@ fn tracked_flow_survives_revoke_untracked_is_cut() {
         "tracked: one entry"
     );
 
-    d.ok(&[&["revoke-security-group-ingress"][..], &tracked_rule].concat());
-    d.ok(&[&["revoke-security-group-ingress"][..], &open_rule].concat());
+    for (g, proto, port, cidr) in [tracked_rule, open_rule] {
+        d.revoke_in(g, proto, port, cidr);
+    }
     assert!(
         tracked.echoes(),
         "a tracked flow survives the revoke of its rule"

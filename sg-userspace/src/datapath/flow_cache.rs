@@ -5,7 +5,6 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    os::fd::AsFd,
     sync::atomic::Ordering,
 };
 
@@ -19,9 +18,6 @@ use super::{DatapathError, mapped::Mapped};
 pub(crate) struct FlowCache {
     pub(crate) cache: PerCpuArray<MapData, CtCacheEntry>,
     pub(crate) filter: Mapped<u64>,
-    /// The filter map itself, kept open: programs loaded later (the sweep program) refer to
-    /// it by this descriptor.
-    _filter_map: aya::maps::Map,
     pub(crate) epoch: Array<MapData, u32>,
 }
 
@@ -31,19 +27,13 @@ impl FlowCache {
         filter_map: aya::maps::Map,
         epoch: Array<MapData, u32>,
     ) -> Result<Self, DatapathError> {
-        let fd = match &filter_map {
-            aya::maps::Map::Array(m) => m.fd().as_fd(),
-            _ => return Err(DatapathError::Missing(sg_common::maps::CT_FILTER)),
-        };
-        let filter =
-            Mapped::map(fd, CT_FILTER_SLOTS as usize).map_err(|source| DatapathError::Mmap {
-                map: sg_common::maps::CT_FILTER,
-                source,
-            })?;
         Ok(Self {
             cache,
-            filter,
-            _filter_map: filter_map,
+            filter: Mapped::owning(
+                filter_map,
+                sg_common::maps::CT_FILTER,
+                CT_FILTER_SLOTS as usize,
+            )?,
             epoch,
         })
     }

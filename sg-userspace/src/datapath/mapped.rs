@@ -1,24 +1,30 @@
 //! Arrays created with `BPF_F_MMAPABLE`, mapped into sgd's memory: the sweeper writes each
 //! batch of candidates with one copy instead of a system call per item, and the interface
-//! index is switched with one atomic store.
+//! index is switched, and the conntrack filter counted, with atomics.
 
 use std::{
     ffi::c_void,
     io,
     marker::PhantomData,
     num::NonZeroUsize,
-    os::fd::BorrowedFd,
+    os::fd::{AsFd, BorrowedFd},
     ptr::NonNull,
     sync::atomic::{AtomicU64, Ordering},
 };
 
+use aya::maps::Map;
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
+
+use super::DatapathError;
 
 /// The values of an mmapable array of `len` values of type `T`.
 pub(crate) struct Mapped<T> {
     ptr: NonNull<c_void>,
     bytes: NonZeroUsize,
     len: usize,
+    /// The map, when taken from the loader: kept open, since programs loaded later (the
+    /// sweep program) refer to it by this descriptor.
+    _map: Option<Map>,
     _values: PhantomData<T>,
 }
 
@@ -29,7 +35,23 @@ impl<T: Copy> Mapped<T> {
     /// The kernel lays an array's values out contiguously, each rounded up to 8 bytes.
     const STRIDE: usize = size_of::<T>().div_ceil(8) * 8;
 
-    pub(crate) fn map(fd: BorrowedFd<'_>, len: usize) -> io::Result<Self> {
+    /// Maps the array map `name` (whose first `len` values are used).
+    pub(crate) fn of(map: &Map, name: &'static str, len: usize) -> Result<Self, DatapathError> {
+        let fd = match map {
+            Map::Array(m) => m.fd().as_fd(),
+            _ => return Err(DatapathError::Missing(name)),
+        };
+        Self::map(fd, len).map_err(|source| DatapathError::Mmap { map: name, source })
+    }
+
+    /// As [`Mapped::of`], keeping the map (taken from the loader) open as long as the mapping.
+    pub(crate) fn owning(map: Map, name: &'static str, len: usize) -> Result<Self, DatapathError> {
+        let mut m = Self::of(&map, name, len)?;
+        m._map = Some(map);
+        Ok(m)
+    }
+
+    fn map(fd: BorrowedFd<'_>, len: usize) -> io::Result<Self> {
         let bytes = NonZeroUsize::new(len * Self::STRIDE).expect("non-empty array");
         // SAFETY: a fresh shared mapping of the map's value area; nothing else aliases it in
         // this process.
@@ -48,6 +70,7 @@ impl<T: Copy> Mapped<T> {
             ptr,
             bytes,
             len,
+            _map: None,
             _values: PhantomData,
         })
     }

@@ -312,19 +312,11 @@ impl Datapath {
         let ifaces = iface_table::IfaceTable {
             hash: BpfHashMap::try_from(take(names::IFACE_CFG)?)
                 .map_err(map_err(names::IFACE_CFG))?,
-            index: {
-                let map = take(names::IFACE_INDEX)?;
-                let fd = match &map {
-                    aya::maps::Map::Array(m) => m.fd().as_fd(),
-                    _ => return Err(DatapathError::Missing(names::IFACE_INDEX)),
-                };
-                mapped::Mapped::map(fd, FAST_IFINDEX as usize).map_err(|source| {
-                    DatapathError::Mmap {
-                        map: names::IFACE_INDEX,
-                        source,
-                    }
-                })?
-            },
+            index: mapped::Mapped::owning(
+                take(names::IFACE_INDEX)?,
+                names::IFACE_INDEX,
+                FAST_IFINDEX as usize,
+            )?,
             entries: BpfHashMap::try_from(take(names::IFACE_ENTRY)?)
                 .map_err(map_err(names::IFACE_ENTRY))?,
             cfgs: Array::try_from(take(names::IFACE_CFGS)?).map_err(map_err(names::IFACE_CFGS))?,
@@ -1358,15 +1350,10 @@ impl Datapath {
                 .ebpf
                 .map(names::SWEEP_ITEMS)
                 .ok_or(DatapathError::Missing(names::SWEEP_ITEMS))?;
-            let fd = match map {
-                aya::maps::Map::Array(m) => m.fd().as_fd(),
-                _ => return Err(DatapathError::Missing(names::SWEEP_ITEMS)),
-            };
-            self.sweep_items = Some(mapped::Mapped::map(fd, SWEEP_BATCH as usize).map_err(
-                |source| DatapathError::Mmap {
-                    map: names::SWEEP_ITEMS,
-                    source,
-                },
+            self.sweep_items = Some(mapped::Mapped::of(
+                map,
+                names::SWEEP_ITEMS,
+                SWEEP_BATCH as usize,
             )?);
         }
         self.sweep_items
