@@ -97,8 +97,13 @@ pub fn ct_hash_words(w: &[u32; 11]) -> u64 {
 
 /// Slots of the per-CPU flow cache, per CPU (a power of two).
 pub const CT_CACHE_SLOTS: u32 = 1 << 13;
-/// Counters of the presence filter (a power of two).
+/// Counters of the presence filter (a power of two). Each is a u32, two to an 8-byte value
+/// of `CT_FILTER` (the kernel rounds an array's values up to 8 bytes), so the filter takes
+/// 4 MiB: a sweep or a flood touches one counter per flow at random, and half the memory is
+/// half the pages to miss in the TLB. A u32 cannot overflow: it counts table entries.
 pub const CT_FILTER_SLOTS: u32 = 1 << 20;
+/// Values of the `CT_FILTER` array: two counters each.
+pub const CT_FILTER_VALUES: u32 = CT_FILTER_SLOTS / 2;
 
 #[inline(always)]
 pub fn cache_slot(h: u64) -> u32 {
@@ -108,6 +113,12 @@ pub fn cache_slot(h: u64) -> u32 {
 #[inline(always)]
 pub fn filter_slot(h: u64) -> u32 {
     (h >> (64 - CT_FILTER_SLOTS.trailing_zeros())) as u32
+}
+
+/// Where counter `slot` lives: the index of its `CT_FILTER` value, and which u32 of it.
+#[inline(always)]
+pub fn filter_place(slot: u32) -> (u32, usize) {
+    (slot >> 1, (slot & 1) as usize)
 }
 
 /// How long a cached flow is taken on trust, in jiffies: a packet found in the per-CPU cache
@@ -241,14 +252,20 @@ pub const BENCH_CT_KEY: CtKey = CtKey {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SweepItem {
     pub key: CtKey,
-    pub _pad: u32,
+    /// Set to 1 by the sweep program when it deleted the entry: sgd then takes it from the
+    /// presence filter (in slot order, after the whole sweep: a random counter per entry was
+    /// a cache miss per entry).
+    pub removed: u32,
     pub timeout_ns: u64,
 }
 const _: () = assert!(core::mem::size_of::<SweepItem>() == 56);
 
-/// Candidates per run of the sweep program (the length of `SWEEP_ITEMS`): bounds the time one
-/// run holds its CPU to a few milliseconds.
-pub const SWEEP_BATCH: u32 = 8192;
+/// Candidates per run of the sweep program (the length of `SWEEP_ITEMS`), and entries per read
+/// of the table: bounds the time one run holds its CPU to well under a millisecond, and keeps
+/// the entries just read (~150 bytes each, at random places of a table of hundreds of MiB)
+/// in the CPU's cache when the program reads them again to delete them. 8 192 took 15-20%
+/// longer over a million entries.
+pub const SWEEP_BATCH: u32 = 512;
 
 /// Input frame of the sweep program: `now` (u64), the number of items (u32), the table (u32:
 /// 0 for `CT_TCP`, 1 for `CT_OTHER`), native endianness. It writes how many it removed into

@@ -13,7 +13,7 @@ pub mod stats;
 /// type changes, or where a value lives (`conntrack::ct_hash`, `filter_slot`, the slot
 /// counts), so a daemon never reinterprets maps pinned by an incompatible build: pins live
 /// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
 pub mod maps {

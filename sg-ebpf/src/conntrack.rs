@@ -80,22 +80,27 @@ pub fn cached(key: &CtKey, h: u64, pkt: &Packet, len: u64) -> bool {
 /// Whether a flow of hash `h` may be in the tables (false: certainly not).
 #[inline(always)]
 pub fn maybe_tracked(h: u64) -> bool {
-    match CT_FILTER.get(filter_slot(h)) {
-        Some(n) => {
-            let n: u64 = unsafe { core::ptr::read_volatile(n) };
-            n != 0
-        }
+    match filter_counter(h) {
+        Some(n) => unsafe { core::ptr::read_volatile(n) != 0 },
         None => true,
     }
 }
 
-/// Adds `d` (wrapping: `u64::MAX` subtracts one) to the filter counter of hash `h`.
+/// The filter counter of hash `h`.
 #[inline(always)]
-pub fn filter_add(h: u64, d: u64) {
-    if let Some(n) = CT_FILTER.get_ptr_mut(filter_slot(h)) {
+fn filter_counter(h: u64) -> Option<*mut u32> {
+    let (value, half) = filter_place(filter_slot(h));
+    let pair = CT_FILTER.get_ptr_mut(value)?;
+    Some(unsafe { (pair as *mut u32).add(half) })
+}
+
+/// Adds `d` (wrapping: `u32::MAX` subtracts one) to the filter counter of hash `h`.
+#[inline(always)]
+pub fn filter_add(h: u64, d: u32) {
+    if let Some(n) = filter_counter(h) {
         // Relaxed: the insert that follows an increment publishes the entry with a barrier
         // of its own, and a decrement follows a removal.
-        unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(n, d) };
+        unsafe { atomic_xadd::<u32, u32, { AtomicOrdering::Relaxed }>(n, d) };
     }
 }
 
@@ -247,7 +252,7 @@ pub fn create(
         Ok(()) => true,
         Err(e) if e == -EEXIST => {
             // The old entry is counted already.
-            filter_add(h, u64::MAX);
+            filter_add(h, u32::MAX);
             if map.insert(key, v, BPF_EXIST).is_ok() {
                 return true;
             }
@@ -256,11 +261,11 @@ pub fn create(
             if map.insert(key, v, BPF_NOEXIST).is_ok() {
                 return true;
             }
-            filter_add(h, u64::MAX);
+            filter_add(h, u32::MAX);
             false
         }
         Err(_) => {
-            filter_add(h, u64::MAX);
+            filter_add(h, u32::MAX);
             false
         }
     }

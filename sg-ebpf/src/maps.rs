@@ -6,7 +6,7 @@ use aya_ebpf::{
 };
 use sg_common::{
     conntrack::{
-        CT_CACHE_SLOTS, CT_FILTER_SLOTS, CtCacheEntry, CtKey, CtValue, FragKey, SWEEP_BATCH,
+        CT_CACHE_SLOTS, CT_FILTER_VALUES, CtCacheEntry, CtKey, CtValue, FragKey, SWEEP_BATCH,
         SweepItem,
     },
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
@@ -82,12 +82,13 @@ pub static CT_OTHER: HashMap<CtKey, CtValue> = HashMap::with_max_entries(1 << 16
 pub static CT_CACHE: PerCpuArray<CtCacheEntry> = PerCpuArray::with_max_entries(CT_CACHE_SLOTS, 0);
 
 /// Presence filter of the conntrack tables: for each `filter_slot`, at least the number of
-/// entries in `CT_TCP` and `CT_OTHER` whose key hashes there. A zero means "not tracked"
+/// entries in `CT_TCP` and `CT_OTHER` whose key hashes there (a u32, two to a value: see
+/// `sg_common::conntrack::filter_place`). A zero means "not tracked"
 /// without a hash-table lookup, so a flood of packets of unknown flows costs one array read.
 /// Every writer adds before it inserts and subtracts only after it removed an entry.
 /// Mmapable: sgd subtracts with atomics when it removes flows.
 #[map(name = "CT_FILTER")]
-pub static CT_FILTER: Array<u64> = Array::with_max_entries(CT_FILTER_SLOTS, BPF_F_MMAPABLE);
+pub static CT_FILTER: Array<u64> = Array::with_max_entries(CT_FILTER_VALUES, BPF_F_MMAPABLE);
 
 /// `[0]`: the cache's epoch (see `CtCacheEntry::epoch`).
 #[map(name = "CT_EPOCH")]

@@ -1,18 +1,16 @@
 //! The in-kernel half of the conntrack sweeper: userspace reads the tables in batches and
 //! picks the entries idle past their timeout; this program re-reads each candidate and
 //! deletes it only if it is still that idle, all in one system call per `SWEEP_BATCH`
-//! candidates (two per entry otherwise).
+//! candidates (two per entry otherwise). It marks the candidates it removed; sgd takes them
+//! from the presence filter.
 
 use aya_ebpf::{
     bindings::xdp_action, cty::c_void, helpers::bpf_loop, macros::xdp, maps::HashMap,
     programs::XdpContext,
 };
-use sg_common::conntrack::{CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN, ct_hash};
+use sg_common::conntrack::{CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN};
 
-use crate::{
-    conntrack::filter_add,
-    maps::{CT_OTHER, CT_TCP, SWEEP_ITEMS, SWEEP_OUT},
-};
+use crate::maps::{CT_OTHER, CT_TCP, SWEEP_ITEMS, SWEEP_OUT};
 
 #[repr(C)]
 struct Run {
@@ -76,15 +74,16 @@ extern "C" fn one_other(i: u64, ctx: *mut c_void) -> i64 {
 #[inline(always)]
 fn one(map: &HashMap<CtKey, CtValue>, i: u64, ctx: *mut c_void) -> i64 {
     let run = unsafe { &mut *(ctx as *mut Run) };
-    let Some(item) = SWEEP_ITEMS.get(i as u32) else {
+    let Some(item) = SWEEP_ITEMS.get_ptr_mut(i as u32) else {
         return 1;
     };
+    let item = unsafe { &mut *item };
     let Some(v) = (unsafe { map.get(&item.key) }) else {
         return 0;
     };
     if run.now.saturating_sub(v.last_seen_ns) > item.timeout_ns && map.remove(&item.key).is_ok() {
-        // Only after the entry is gone: the filter never undercounts.
-        filter_add(ct_hash(&item.key), u64::MAX);
+        // sgd takes the removed entries from the presence filter after the sweep.
+        item.removed = 1;
         run.removed += 1;
     }
     0

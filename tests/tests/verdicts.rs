@@ -678,7 +678,7 @@ lab_test!(sweeper_keeps_a_flow_revived_since_it_was_read, |l| {
     assert_eq!(flows.len(), 1);
     let item = SweepItem {
         key: flows[0].key,
-        _pad: 0,
+        removed: 0,
         timeout_ns: 60 * 1_000_000_000,
     };
     // Userspace read it as idle (a stale snapshot), but the entry is fresh: kept.

@@ -5,12 +5,13 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    sync::atomic::Ordering,
+    sync::atomic::{AtomicU32, Ordering},
 };
 
 use aya::maps::{Array, MapData, PerCpuArray};
 use sg_common::conntrack::{
-    CT_FILTER_SLOTS, CtCacheEntry, CtKey, cache_slot, ct_hash, filter_slot,
+    CT_FILTER_SLOTS, CT_FILTER_VALUES, CtCacheEntry, CtKey, cache_slot, ct_hash, filter_place,
+    filter_slot,
 };
 
 use super::{DatapathError, mapped::Mapped};
@@ -32,14 +33,19 @@ impl FlowCache {
             filter: Mapped::owning(
                 filter_map,
                 sg_common::maps::CT_FILTER,
-                CT_FILTER_SLOTS as usize,
+                CT_FILTER_VALUES as usize,
             )?,
             epoch,
         })
     }
 
-    fn counter(&self, key: &CtKey) -> &std::sync::atomic::AtomicU64 {
-        self.filter.counter(filter_slot(ct_hash(key)) as usize)
+    fn counter(&self, key: &CtKey) -> &AtomicU32 {
+        self.slot(filter_slot(ct_hash(key)))
+    }
+
+    fn slot(&self, slot: u32) -> &AtomicU32 {
+        let (value, half) = filter_place(slot);
+        self.filter.counter32(value as usize, half)
     }
 
     /// Before inserting a key not in the table.
@@ -52,16 +58,27 @@ impl FlowCache {
         self.counter(key).fetch_sub(1, Ordering::SeqCst);
     }
 
+    /// After removing entries whose filter slots are `slots`: takes them from the filter in
+    /// slot order, so a mass sweep walks the filter once instead of missing the cache on
+    /// every entry.
+    pub(crate) fn removed_slots(&self, mut slots: Vec<u32>) {
+        slots.sort_unstable();
+        for run in slots.chunk_by(|a, b| a == b) {
+            self.slot(run[0])
+                .fetch_sub(run.len() as u32, Ordering::SeqCst);
+        }
+    }
+
     /// The filter's count at `key`'s slot.
     pub(crate) fn count(&self, key: &CtKey) -> u64 {
-        self.counter(key).load(Ordering::SeqCst)
+        self.counter(key).load(Ordering::SeqCst).into()
     }
 
     /// The sum of all counters (tests: equals the number of entries when nothing replaced an
     /// entry behind the filter's back).
     pub(crate) fn total(&self) -> u64 {
-        (0..CT_FILTER_SLOTS as usize)
-            .map(|i| self.filter.counter(i).load(Ordering::Relaxed))
+        (0..CT_FILTER_SLOTS)
+            .map(|i| u64::from(self.slot(i).load(Ordering::Relaxed)))
             .sum()
     }
 

@@ -9,7 +9,7 @@ use std::{
     num::NonZeroUsize,
     os::fd::{AsFd, BorrowedFd},
     ptr::NonNull,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
 };
 
 use aya::maps::Map;
@@ -81,6 +81,16 @@ impl<T: Copy> Mapped<T> {
         unsafe { self.ptr.as_ptr().cast::<u8>().add(i * Self::STRIDE) }
     }
 
+    /// The first `n` values (values whose size is the stride, so they lie as in a slice).
+    /// Only for arrays no program writes concurrently (the sweeper's scratch, after a run).
+    pub(crate) fn values(&self, n: usize) -> &[T] {
+        assert_eq!(Self::STRIDE, size_of::<T>());
+        assert!(n <= self.len);
+        // SAFETY: contiguous values, in bounds (checked above), aligned (page-aligned mapping,
+        // 8-byte stride).
+        unsafe { std::slice::from_raw_parts(self.slot(0).cast::<T>(), n) }
+    }
+
     /// Writes `values` at the start of the array (values whose size is the stride, so they
     /// lie as in a slice).
     pub(crate) fn write(&mut self, values: &[T]) {
@@ -106,6 +116,14 @@ impl Mapped<u64> {
 
     pub(crate) fn store(&self, i: usize, v: u64) {
         self.counter(i).store(v, Ordering::Release)
+    }
+
+    /// The `half`th (0 or 1) u32 of value `i`, as an atomic: arrays of u32 pairs (the
+    /// conntrack filter).
+    pub(crate) fn counter32(&self, i: usize, half: usize) -> &AtomicU32 {
+        assert!(half < 2, "a u64 holds two u32s");
+        // SAFETY: in bounds (`slot` checks `i`), 4-byte aligned; written atomically only.
+        unsafe { &*self.slot(i).cast::<AtomicU32>().add(half) }
     }
 }
 

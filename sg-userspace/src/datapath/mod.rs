@@ -37,7 +37,8 @@ use ipnet::IpNet;
 use sg_common::{
     SCHEMA_VERSION,
     conntrack::{
-        CLOCK_BASE_NS, CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN, SweepItem, timeout_s,
+        CLOCK_BASE_NS, CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN, SweepItem, ct_hash,
+        filter_slot, timeout_s,
     },
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
     maps as names,
@@ -1236,7 +1237,7 @@ impl Datapath {
     /// flow that came back to life meanwhile is kept.
     pub fn sweep(&mut self, now: u64) -> SweepReport {
         let mut report = SweepReport::default();
-        let cfgs: HashMap<u32, IfaceCfg> = self
+        let cfgs: FastMap<u32, IfaceCfg> = self
             .attached
             .values()
             .map(|a| (a.ifindex, iface_cfg(&a.written, a.slot, &a.iface)))
@@ -1247,6 +1248,8 @@ impl Datapath {
             }
             None => true,
         };
+        // The filter slots of the removed entries, taken from the filter after the walk.
+        let mut gone: Vec<u32> = Vec::new();
         for tcp in [true, false] {
             // The table lives as long as `self`; the raw descriptor lets the walk and the
             // deletes (which need `self`) interleave, chunk by chunk.
@@ -1265,14 +1268,14 @@ impl Datapath {
                     candidates.extend(keys.iter().zip(values).filter(|(k, v)| expired(k, v)).map(
                         |(k, v)| SweepItem {
                             key: *k,
-                            _pad: 0,
+                            removed: 0,
                             timeout_ns: match cfgs.get(&k.ifindex) {
                                 Some(cfg) => timeout_s(v, k.proto, cfg) * 1_000_000_000,
                                 None => 0,
                             },
                         },
                     ));
-                    let removed = self.remove_expired(tcp, &candidates, now);
+                    let removed = self.remove_candidates(tcp, &candidates, now, &mut gone);
                     if tcp {
                         report.removed_tcp += removed;
                     } else {
@@ -1284,6 +1287,7 @@ impl Datapath {
                 warn!(error = %e, "reading the conntrack table failed");
             }
         }
+        self.flow_cache.removed_slots(gone);
         self.swept += report.removed_tcp + report.removed_other;
         if report.removed_tcp + report.removed_other > 0 {
             // A removed flow was idle past its timeout, so no CPU holds a fresh copy of it,
@@ -1299,11 +1303,26 @@ impl Datapath {
     /// the sweep program when it loads (one system call per `SWEEP_BATCH`), else one entry at
     /// a time (a re-read, then a delete). Returns how many were removed.
     pub fn remove_expired(&mut self, tcp: bool, candidates: &[SweepItem], now: u64) -> u64 {
+        let mut gone = Vec::new();
+        let removed = self.remove_candidates(tcp, candidates, now, &mut gone);
+        self.flow_cache.removed_slots(gone);
+        removed
+    }
+
+    /// [`Datapath::remove_expired`], leaving the filter to the caller: the filter slot of
+    /// each removed entry goes into `gone`.
+    fn remove_candidates(
+        &mut self,
+        tcp: bool,
+        candidates: &[SweepItem],
+        now: u64,
+        gone: &mut Vec<u32>,
+    ) -> u64 {
         let mut removed = 0;
         let mut done = 0;
         if self.sweep_program {
             for chunk in candidates.chunks(SWEEP_BATCH as usize) {
-                match self.sweep_run(tcp, chunk, now) {
+                match self.sweep_run(tcp, chunk, now, gone) {
                     Ok(n) => {
                         removed += n;
                         done += chunk.len();
@@ -1327,19 +1346,21 @@ impl Datapath {
                 .map(|cur| now.saturating_sub(cur.last_seen_ns) > c.timeout_ns)
                 .unwrap_or(false);
             if still && map.remove(&c.key).is_ok() {
-                self.flow_cache.removed(&c.key);
+                gone.push(filter_slot(ct_hash(&c.key)));
                 removed += 1;
             }
         }
         removed
     }
 
-    /// One run of the sweep program over at most `SWEEP_BATCH` candidates.
+    /// One run of the sweep program over at most `SWEEP_BATCH` candidates; the filter slots
+    /// of those it removed go into `gone`.
     fn sweep_run(
         &mut self,
         tcp: bool,
         items: &[SweepItem],
         now: u64,
+        gone: &mut Vec<u32>,
     ) -> Result<u64, DatapathError> {
         let prog: &mut Xdp = program(&mut self.ebpf, names::PROG_SWEEP)?;
         if prog.fd().is_err() {
@@ -1371,6 +1392,14 @@ impl Datapath {
         if r.return_value != XDP_PASS {
             return Err(DatapathError::Sweep(r.return_value));
         }
+        let marked = self.sweep_items.as_ref().expect("mapped above");
+        gone.extend(
+            marked
+                .values(items.len())
+                .iter()
+                .filter(|i| i.removed != 0)
+                .map(|i| filter_slot(ct_hash(&i.key))),
+        );
         let out = self
             .ebpf
             .map(names::SWEEP_OUT)
