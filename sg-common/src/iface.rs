@@ -107,8 +107,9 @@ pub struct IfaceCfg {
     /// Non-zero: host mode's source/destination check (SG-IF-5): the instance's side of every
     /// IP packet must be one of its addresses in `IFACE_ADDRS`.
     pub source_dest_check: u32,
-    /// Which lookups each ruleset needs: [`crate::rule::hosts_bit`] and
-    /// [`crate::rule::prefixes_bit`] per direction and family.
+    /// Which lookups each ruleset needs: [`crate::rule::hosts_bit`],
+    /// [`crate::rule::prefixes_bit`] and [`crate::rule::anywhere_bit`] per direction and
+    /// family.
     pub lookups: u32,
 }
 

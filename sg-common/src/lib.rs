@@ -11,9 +11,9 @@ pub mod stats;
 
 /// Layout version of the pinned maps. Bump whenever a key or value layout, a map name or a map
 /// type changes, or where a value lives (`conntrack::ct_hash`, `filter_slot`, the slot
-/// counts), so a daemon never reinterprets maps pinned by an incompatible build: pins live
+/// counts, `rule::host_set_v4`/`host_set_v6`), so a daemon never reinterprets maps pinned by an incompatible build: pins live
 /// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
 pub mod maps {

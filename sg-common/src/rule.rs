@@ -3,10 +3,10 @@
 //! Userspace computes the prefix closure: the value of a prefix is the port set of every rule
 //! whose CIDR covers it, so one longest-prefix lookup gives the exact answer.
 //!
-//! Single addresses (/32, /128: most group members) go in the `HOSTS_V4`/`HOSTS_V6` hashes
-//! instead of the tries, keyed by the same structs: an exact match is the longest match, so
-//! one hash lookup answers for them whatever the number of members, and the tries keep only
-//! real prefixes.
+//! Single addresses (/32, /128: most group members) go in the `HOSTS_V4`/`HOSTS_V6` tables
+//! (see [`HOST_WAYS_V4`]) instead of the tries: an exact match is the longest match, so one
+//! read of one cache line answers for them whatever the number of members, and the tries
+//! keep only real prefixes.
 
 /// Data of an IPv4 LPM key: the ruleset id (always matched whole) then the address.
 /// The LPM prefix length is `32 + cidr_len`.
@@ -27,10 +27,104 @@ pub struct LpmV6 {
 }
 const _: () = assert!(core::mem::size_of::<LpmV6>() == 20);
 
-/// Entries of each host hash. Its buckets cost memory up front (16 bytes each), so it is
-/// sized for the usual case; single addresses beyond it go in the trie, which holds them just
-/// as well (an exact prefix is a prefix), one lookup further.
+/// Slots of each host table (per family). Single addresses beyond them, or whose set is
+/// full, go in the trie, which holds them just as well (an exact prefix is a prefix), one
+/// lookup further.
 pub const HOSTS_MAX_ENTRIES: u32 = 1 << 16;
+
+/// The host tables (`HOSTS_V4`, `HOSTS_V6`) are set-associative: a key belongs to exactly one
+/// set (by [`host_set_v4`] / [`host_set_v6`], shared with sgd), a set is one 64-byte array
+/// value (one cache line), and a lookup compares the set's few ways. A hash map needed two
+/// reads at random places (bucket, then element): two cache misses once the members no
+/// longer fit the caches. An empty way has ruleset 0, which no ruleset uses.
+pub const HOST_WAYS_V4: usize = 4;
+pub const HOST_WAYS_V6: usize = 2;
+pub const HOST_SETS_V4: u32 = HOSTS_MAX_ENTRIES / HOST_WAYS_V4 as u32;
+pub const HOST_SETS_V6: u32 = HOSTS_MAX_ENTRIES / HOST_WAYS_V6 as u32;
+
+/// One IPv4 way: `key` is [`LpmV4::host_key`] (ruleset in the low half, 0 when empty).
+/// sgd writes the value before the key.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostV4 {
+    pub key: u64,
+    pub value: LpmValue,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostSetV4 {
+    pub ways: [HostV4; HOST_WAYS_V4],
+}
+const _: () = assert!(core::mem::size_of::<HostSetV4>() == 64);
+
+/// One IPv6 way: the address as four native-endian words (4-byte aligned like the key's
+/// address, so the datapath reads it whole; 8-byte words would be read a byte at a time),
+/// then the ruleset (0 when empty; sgd writes it last).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostV6 {
+    pub addr: [u32; 4],
+    pub ruleset: u32,
+    pub _pad: u32,
+    pub value: LpmValue,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostSetV6 {
+    pub ways: [HostV6; HOST_WAYS_V6],
+}
+const _: () = assert!(core::mem::size_of::<HostSetV6>() == 64);
+
+impl LpmV4 {
+    /// The key of this address in `HOSTS_V4`.
+    #[inline(always)]
+    pub fn host_key(&self) -> u64 {
+        u64::from(self.ruleset) | u64::from(u32::from_ne_bytes(self.addr)) << 32
+    }
+}
+
+impl LpmV6 {
+    /// The address as [`host_words`] gives it, read a word at a time (the address lies 4-byte
+    /// aligned in this struct; the datapath would otherwise load it byte by byte).
+    #[inline(always)]
+    pub fn addr_words(&self) -> [u32; 4] {
+        const _: () = assert!(core::mem::offset_of!(LpmV6, addr) % 4 == 0);
+        const _: () = assert!(core::mem::align_of::<LpmV6>() == 4);
+        let p = self.addr.as_ptr() as *const u32;
+        // SAFETY: 16 bytes, 4-byte aligned (asserted above), any bit pattern is a u32.
+        unsafe { [p.read(), p.add(1).read(), p.add(2).read(), p.add(3).read()] }
+    }
+}
+
+/// An IPv6 address as the words of [`HostV6::addr`].
+#[inline(always)]
+pub fn host_words(addr: &[u8; 16]) -> [u32; 4] {
+    let w = |i: usize| u32::from_ne_bytes([addr[i], addr[i + 1], addr[i + 2], addr[i + 3]]);
+    [w(0), w(4), w(8), w(12)]
+}
+
+#[inline(always)]
+fn host_mix(x: u64) -> u64 {
+    let x = (x ^ (x >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    (x ^ (x >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93)
+}
+
+/// The set of an IPv4 host key. Where entries live: a change must bump `SCHEMA_VERSION`.
+#[inline(always)]
+pub fn host_set_v4(key: u64) -> u32 {
+    (host_mix(key) >> (64 - HOST_SETS_V4.trailing_zeros())) as u32
+}
+
+/// The set of an IPv6 host (ruleset, address words).
+#[inline(always)]
+pub fn host_set_v6(ruleset: u32, addr: &[u32; 4]) -> u32 {
+    let pair = |a: u32, b: u32| u64::from(a) | u64::from(b) << 32;
+    let h =
+        host_mix(pair(addr[0], addr[1]) ^ host_mix(pair(addr[2], addr[3]) ^ u64::from(ruleset)));
+    (h >> (64 - HOST_SETS_V6.trailing_zeros())) as u32
+}
 
 /// Bits of the LPM prefix that cover the ruleset id.
 pub const RULESET_BITS: u32 = 32;
@@ -46,6 +140,14 @@ pub const fn hosts_bit(dir: u8, family: usize) -> u32 {
 #[inline(always)]
 pub const fn prefixes_bit(dir: u8, family: usize) -> u32 {
     hosts_bit(dir, family) << 4
+}
+
+/// Bit of [`crate::iface::IfaceCfg::lookups`]: that ruleset has a `/0` entry (the trie holds
+/// it), so a packet may be allowed from/to anywhere (SG-ENF-3). Without it the check makes no
+/// lookup, even when the trie holds other prefixes (or members whose host set was full).
+#[inline(always)]
+pub const fn anywhere_bit(dir: u8, family: usize) -> u32 {
+    hosts_bit(dir, family) << 8
 }
 
 /// Value of an LPM entry: which port set applies to addresses under this prefix.
@@ -148,6 +250,8 @@ mod pod {
     unsafe impl aya::Pod for super::LpmV4 {}
     unsafe impl aya::Pod for super::LpmV6 {}
     unsafe impl aya::Pod for super::LpmValue {}
+    unsafe impl aya::Pod for super::HostSetV4 {}
+    unsafe impl aya::Pod for super::HostSetV6 {}
     unsafe impl aya::Pod for super::PortSet {}
     unsafe impl aya::Pod for super::PortSetSmall {}
     unsafe impl aya::Pod for super::RuleHitKey {}

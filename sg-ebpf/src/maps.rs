@@ -11,7 +11,8 @@ use sg_common::{
     },
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
     rule::{
-        HOSTS_MAX_ENTRIES, LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RuleHitKey, RuleHits,
+        HOST_SETS_V4, HOST_SETS_V6, HostSetV4, HostSetV6, LpmV4, LpmV6, LpmValue, PortSet,
+        PortSetSmall, RuleHitKey, RuleHits,
     },
     stats::NUM_REASONS,
 };
@@ -43,14 +44,13 @@ pub static RULES_V4: LpmTrie<LpmV4, LpmValue> = LpmTrie::with_max_entries(1 << 2
 #[map(name = "RULES_V6")]
 pub static RULES_V6: LpmTrie<LpmV6, LpmValue> = LpmTrie::with_max_entries(1 << 20, 0);
 
-/// Single addresses of each ruleset (see `sg_common::rule`), allocated on insert.
+/// Single addresses of each ruleset: set-associative tables, one cache line a lookup, inlined
+/// by the verifier (see `sg_common::rule::HOST_WAYS_V4`). Mmapable: sgd writes the ways.
 #[map(name = "HOSTS_V4")]
-pub static HOSTS_V4: HashMap<LpmV4, LpmValue> =
-    HashMap::with_max_entries(HOSTS_MAX_ENTRIES, BPF_F_NO_PREALLOC);
+pub static HOSTS_V4: Array<HostSetV4> = Array::with_max_entries(HOST_SETS_V4, BPF_F_MMAPABLE);
 
 #[map(name = "HOSTS_V6")]
-pub static HOSTS_V6: HashMap<LpmV6, LpmValue> =
-    HashMap::with_max_entries(HOSTS_MAX_ENTRIES, BPF_F_NO_PREALLOC);
+pub static HOSTS_V6: Array<HostSetV6> = Array::with_max_entries(HOST_SETS_V6, BPF_F_MMAPABLE);
 
 /// Host mode: the private addresses of each protected instance (source/destination check).
 #[map(name = "IFACE_ADDRS")]

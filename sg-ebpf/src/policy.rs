@@ -15,7 +15,8 @@ use sg_common::{
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, IndexEntry, MODE_INSTANCE, open_bit},
     rule::{
         LARGE_SET, LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, LpmValue, MAX_RANGES, PortSetN,
-        RULESET_BITS, RuleHitKey, RuleHits, hosts_bit, prefixes_bit,
+        RULESET_BITS, RuleHitKey, RuleHits, anywhere_bit, host_set_v4, host_set_v6, hosts_bit,
+        prefixes_bit,
     },
     stats::*,
 };
@@ -302,6 +303,8 @@ fn lpm(cfg: &IfaceCfg, dir: u8, family: u8, addr: &[u8; 16], max_len: u32) -> Op
         let host = if family == 4 {
             host_v4(&LpmV4 { ruleset, addr: a4 })
         } else {
+            // A copy: passing a reference into the parsed packet would keep the packet in
+            // memory for the whole program (the hit path's key building spilled with it).
             host_v6(&LpmV6 {
                 ruleset,
                 addr: *addr,
@@ -332,15 +335,31 @@ fn lpm(cfg: &IfaceCfg, dir: u8, family: u8, addr: &[u8; 16], max_len: u32) -> Op
 }
 
 // The two host lookups are kept out of line so the compiler cannot merge them into one call
-// site, which the verifier could not inline.
+// site, which the verifier could not inline, and so the keys are built once, here, not at
+// every inlined use of `lpm`. Each reads one set (one cache line); a way matches on the whole
+// key, ruleset included, so an empty way (ruleset 0) never does.
 #[inline(never)]
 fn host_v4(key: &LpmV4) -> Option<&'static LpmValue> {
-    unsafe { HOSTS_V4.get(key) }
+    let key = key.host_key();
+    let set = HOSTS_V4.get(host_set_v4(key))?;
+    for way in &set.ways {
+        if unsafe { core::ptr::read_volatile(&way.key) } == key {
+            return Some(&way.value);
+        }
+    }
+    None
 }
 
 #[inline(never)]
 fn host_v6(key: &LpmV6) -> Option<&'static LpmValue> {
-    unsafe { HOSTS_V6.get(key) }
+    let words = key.addr_words();
+    let set = HOSTS_V6.get(host_set_v6(key.ruleset, &words))?;
+    for way in &set.ways {
+        if unsafe { core::ptr::read_volatile(&way.ruleset) } == key.ruleset && way.addr == words {
+            return Some(&way.value);
+        }
+    }
+    None
 }
 
 /// The element of port set `id` (small or large) that allows protocol `p` to destination
@@ -410,6 +429,14 @@ fn count_rule_hit(key: &RuleHitKey, len: u64, now: u64) {
 /// limited to the ruleset's `/0` entry.
 #[inline(always)]
 fn allowed_from_anywhere(cfg: &IfaceCfg, dir: u8, pkt: &Packet, port: u16) -> bool {
+    let fam = if pkt.family == 4 {
+        family::V4
+    } else {
+        family::V6
+    };
+    if cfg.lookups & anywhere_bit(dir, fam) == 0 {
+        return false;
+    }
     match lpm(cfg, dir, pkt.family, &pkt.src, 0) {
         Some((set, _)) => set_allows(set, pkt.family, pkt.proto, port).is_some(),
         None => false,

@@ -804,9 +804,119 @@ lab_test!(tc_ingress_gives_the_xdp_verdicts, |l| {
     }
 });
 
-// Single addresses the host hash has no room for go in the trie: the same verdicts for the
+// Single addresses the host table has no room for go in the trie: the same verdicts for the
 // members in either place (SG-GRP-1, SG-ENF-1).
-lab_test!(members_beyond_the_host_hash_room, |l| {
+// Members whose addresses share a set of the host table: the set's ways take the first, the
+// trie the rest, with the same verdicts; a switch empties the old ways, which are written
+// again only after a grace period (SG-GRP-1, SG-ENF-1).
+lab_test!(members_sharing_a_host_set, |l| {
+    use sg_common::rule::{
+        HOST_WAYS_V4, HOST_WAYS_V6, LpmV4, host_set_v4, host_set_v6, host_words,
+    };
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    // The first ruleset an apply writes is the inbound IPv4 one, then the inbound IPv6 one.
+    let r4 = l.dp.next_ruleset();
+    let r6 = r4 + 1;
+    let set4 = |a: Ipv4Addr| {
+        host_set_v4(
+            LpmV4 {
+                ruleset: r4,
+                addr: a.octets(),
+            }
+            .host_key(),
+        )
+    };
+    let set6 = |a: Ipv6Addr| host_set_v6(r6, &host_words(&a.octets()));
+    // Addresses in one set: the ways plus two more, and one beyond that is no member.
+    let v4: Vec<Ipv4Addr> = {
+        let first = Ipv4Addr::from(0x0a01_0000u32);
+        (0x0a01_0000u32..)
+            .map(Ipv4Addr::from)
+            .filter(|a| set4(*a) == set4(first))
+            .take(HOST_WAYS_V4 + 3)
+            .collect()
+    };
+    let v6: Vec<Ipv6Addr> = {
+        let first = Ipv6Addr::from(0x2001_0db8_0001_u128 << 80);
+        ((0x2001_0db8_0001_u128 << 80)..)
+            .map(Ipv6Addr::from)
+            .filter(|a| set6(*a) == set6(first))
+            .take(HOST_WAYS_V6 + 3)
+            .collect()
+    };
+    let (m4, stranger4) = v4.split_at(v4.len() - 1);
+    let (m6, stranger6) = v6.split_at(v6.len() - 1);
+    let g = l.world.group("lab");
+    let members = l.world.group("members");
+    l.world
+        .authorize(
+            &g,
+            false,
+            vec![sg_userspace::testkit::perm_group(
+                "tcp",
+                Some((443, 443)),
+                &members,
+            )],
+        )
+        .expect("authorize");
+    let addrs: Vec<IpAddr> = m4
+        .iter()
+        .map(|a| IpAddr::V4(*a))
+        .chain(m6.iter().map(|a| IpAddr::V6(*a)))
+        .collect();
+    l.world.attach("m", &[&members], &addrs).expect("members");
+    l.world
+        .attach(IFACE, &[&g], &[ip(ME4), ip(ME6)])
+        .expect("attach");
+    l.apply();
+    assert_eq!(
+        l.dp.host_ways().map(|(used, _)| used),
+        [HOST_WAYS_V4, HOST_WAYS_V6],
+        "the set's ways are all taken, the other members went in the trie"
+    );
+    let me = |a: &IpAddr| ip(if a.is_ipv4() { ME4 } else { ME6 });
+    for (i, a) in addrs.iter().enumerate() {
+        let port = 40000 + i as u16;
+        assert!(
+            l.inbound(&Frame::tcp(*a, me(a), port, 443, TCP_SYN)),
+            "member {a}"
+        );
+        assert!(
+            !l.inbound(&Frame::tcp(*a, me(a), port, 444, TCP_SYN)),
+            "member {a}, another port"
+        );
+    }
+    for a in [IpAddr::V4(stranger4[0]), IpAddr::V6(stranger6[0])] {
+        assert!(
+            !l.inbound(&Frame::tcp(a, me(&a), 40100, 443, TCP_SYN)),
+            "{a} shares the set but is no member"
+        );
+    }
+    // A switch to fewer members: the old ways wait for a grace period, the new ruleset takes
+    // free ways of the same set meanwhile (different ruleset, other sets), and after the
+    // grace period only the new ruleset's ways are in use.
+    l.world
+        .attach("m", &[&members], &addrs[..1])
+        .expect("fewer members");
+    l.apply();
+    let [(_, cooling4), (_, cooling6)] = l.dp.host_ways();
+    assert_eq!(
+        (cooling4, cooling6),
+        (HOST_WAYS_V4, HOST_WAYS_V6),
+        "emptied ways are not reused before a grace period"
+    );
+    l.dp.settle_hosts();
+    assert_eq!(l.dp.host_ways(), [(1, 0), (0, 0)]);
+    assert!(l.inbound(&Frame::tcp(addrs[0], ip(ME4), 40200, 443, TCP_SYN)));
+    for a in &addrs[1..] {
+        assert!(
+            !l.inbound(&Frame::tcp(*a, me(a), 40201, 443, TCP_SYN)),
+            "{a} is no member any more"
+        );
+    }
+});
+
+lab_test!(members_beyond_the_host_table_room, |l| {
     use std::net::{IpAddr, Ipv4Addr};
     let n = sg_common::rule::HOSTS_MAX_ENTRIES as usize + 500;
     let member = |i: usize| IpAddr::V4(Ipv4Addr::from(0x0a00_0001u32 + i as u32));

@@ -91,6 +91,12 @@ impl<T: Copy> Mapped<T> {
         unsafe { std::slice::from_raw_parts(self.slot(0).cast::<T>(), n) }
     }
 
+    /// Where value `i` lives (values whose size is the stride).
+    pub(crate) fn value_ptr(&self, i: usize) -> *mut T {
+        assert_eq!(Self::STRIDE, size_of::<T>());
+        self.slot(i).cast()
+    }
+
     /// Writes `values` at the start of the array (values whose size is the stride, so they
     /// lie as in a slice).
     pub(crate) fn write(&mut self, values: &[T]) {

@@ -9,6 +9,7 @@
 
 mod batch;
 mod flow_cache;
+mod hosts;
 mod iface_table;
 mod mapped;
 
@@ -44,7 +45,7 @@ use sg_common::{
     maps as names,
     rule::{
         LARGE_SET, LpmV4, LpmV6, LpmValue, PortSet, PortSetSmall, RULESET_BITS, RuleHitKey,
-        RuleHits, SMALL_RANGES, hosts_bit, prefixes_bit,
+        RuleHits, SMALL_RANGES, anywhere_bit, hosts_bit, prefixes_bit,
     },
     stats::NUM_REASONS,
 };
@@ -162,9 +163,9 @@ struct Written {
     open_to_all: u32,
     v4: Vec<Key<LpmV4>>,
     v6: Vec<Key<LpmV6>>,
-    /// Single addresses, in `HOSTS_V4`/`HOSTS_V6`.
-    h4: Vec<LpmV4>,
-    h6: Vec<LpmV6>,
+    /// Single addresses: their slots in `HOSTS_V4`/`HOSTS_V6`.
+    h4: Vec<u32>,
+    h6: Vec<u32>,
     /// `IfaceCfg::lookups`.
     lookups: u32,
     port_sets: Vec<u32>,
@@ -200,8 +201,8 @@ pub struct Datapath {
     iface_addrs: BpfHashMap<MapData, AddrKey, u32>,
     rules_v4: LpmTrie<MapData, LpmV4, LpmValue>,
     rules_v6: LpmTrie<MapData, LpmV6, LpmValue>,
-    hosts_v4: BpfHashMap<MapData, LpmV4, LpmValue>,
-    hosts_v6: BpfHashMap<MapData, LpmV6, LpmValue>,
+    hosts_v4: hosts::HostTable<hosts::V4>,
+    hosts_v6: hosts::HostTable<hosts::V6>,
     port_sets: BpfHashMap<MapData, u32, PortSet>,
     port_sets_small: BpfHashMap<MapData, u32, PortSetSmall>,
     stats: PerCpuArray<MapData, u64>,
@@ -328,10 +329,8 @@ impl Datapath {
             LpmTrie::try_from(take(names::RULES_V4)?).map_err(map_err(names::RULES_V4))?;
         let rules_v6 =
             LpmTrie::try_from(take(names::RULES_V6)?).map_err(map_err(names::RULES_V6))?;
-        let hosts_v4 =
-            BpfHashMap::try_from(take(names::HOSTS_V4)?).map_err(map_err(names::HOSTS_V4))?;
-        let hosts_v6 =
-            BpfHashMap::try_from(take(names::HOSTS_V6)?).map_err(map_err(names::HOSTS_V6))?;
+        let hosts_v4 = hosts::HostTable::new(take(names::HOSTS_V4)?)?;
+        let hosts_v6 = hosts::HostTable::new(take(names::HOSTS_V6)?)?;
         let port_sets =
             BpfHashMap::try_from(take(names::PORT_SETS)?).map_err(map_err(names::PORT_SETS))?;
         let port_sets_small = BpfHashMap::try_from(take(names::PORT_SETS_SMALL)?)
@@ -400,8 +399,9 @@ impl Datapath {
             .flat_map(|c| c.ruleset.iter().flatten().copied());
         let in_v4 = self.rules_v4.keys().flatten().map(|k| k.data().ruleset);
         let in_v6 = self.rules_v6.keys().flatten().map(|k| k.data().ruleset);
-        let in_h4 = self.hosts_v4.keys().flatten().map(|k| k.ruleset);
-        let in_h6 = self.hosts_v6.keys().flatten().map(|k| k.ruleset);
+        let (h4, h6) = (self.hosts_v4.entries(), self.hosts_v6.entries());
+        let in_h4 = h4.iter().map(|(_, k, _)| k.ruleset);
+        let in_h6 = h6.iter().map(|(_, k, _)| k.ruleset);
         let max_ruleset = in_cfg
             .chain(in_v4)
             .chain(in_v6)
@@ -414,8 +414,8 @@ impl Datapath {
         self.next_port_set = max_set.map_or(1, |m| (m + 1) % LARGE_SET).max(1);
         let v4 = self.rules_v4.iter().flatten().map(|(_, v)| v.entry);
         let v6 = self.rules_v6.iter().flatten().map(|(_, v)| v.entry);
-        let h4 = self.hosts_v4.iter().flatten().map(|(_, v)| v.entry);
-        let h6 = self.hosts_v6.iter().flatten().map(|(_, v)| v.entry);
+        let h4 = h4.iter().map(|(_, _, v)| v.entry);
+        let h6 = h6.iter().map(|(_, _, v)| v.entry);
         // Counters too: a packet in flight can leave one behind for an entry already freed.
         let hits = self.rule_hits.keys().flatten().map(|k| k.entry);
         self.next_entry = v4
@@ -476,8 +476,24 @@ impl Datapath {
             .collect();
         delete_unless(&mut self.rules_v4, |k| rulesets.contains(&k.data().ruleset));
         delete_unless(&mut self.rules_v6, |k| rulesets.contains(&k.data().ruleset));
-        delete_unless(&mut self.hosts_v4, |k| rulesets.contains(&k.ruleset));
-        delete_unless(&mut self.hosts_v6, |k| rulesets.contains(&k.ruleset));
+        let stale4: Vec<u32> = self
+            .hosts_v4
+            .entries()
+            .into_iter()
+            .filter(|(_, k, _)| !rulesets.contains(&k.ruleset))
+            .map(|(slot, _, _)| slot)
+            .collect();
+        self.hosts_v4.remove(&stale4);
+        self.hosts_v4.cool();
+        let stale6: Vec<u32> = self
+            .hosts_v6
+            .entries()
+            .into_iter()
+            .filter(|(_, k, _)| !rulesets.contains(&k.ruleset))
+            .map(|(slot, _, _)| slot)
+            .collect();
+        self.hosts_v6.remove(&stale6);
+        self.hosts_v6.cool();
         delete_unless(&mut self.port_sets, |k| sets.contains(k));
         delete_unless(&mut self.port_sets_small, |k| sets.contains(k));
         delete_unless(&mut self.iface_addrs, |k| addrs.contains(k));
@@ -856,6 +872,9 @@ impl Datapath {
             iface: iface.to_owned(),
             ..Written::default()
         };
+        // Host ways whose grace period has passed are free again.
+        self.hosts_v4.cool();
+        self.hosts_v6.cool();
         match self.write_into(compiled, &mut w) {
             Ok(()) => Ok(w),
             Err(e) => {
@@ -985,21 +1004,27 @@ impl Datapath {
                         }
                     }
                 }
-                // Single addresses the host hashes have no room for go in the trie.
-                let in_hash4 = write_recorded(&mut self.hosts_v4, &hk4, &hv4, &mut w.h4)
-                    .err()
-                    .map_or(hk4.len(), |(i, _)| i);
-                for (k, v) in hk4[in_hash4..].iter().zip(&hv4[in_hash4..]) {
-                    k4.push(Key::new(RULESET_BITS + 32, *k));
-                    v4.push(*v);
+                // Single addresses whose set in the host table is full go in the trie.
+                let (before4, before6) = (w.h4.len(), w.h6.len());
+                for (k, v) in hk4.iter().zip(&hv4) {
+                    match self.hosts_v4.insert(k, *v) {
+                        Some(slot) => w.h4.push(slot),
+                        None => {
+                            k4.push(Key::new(RULESET_BITS + 32, *k));
+                            v4.push(*v);
+                        }
+                    }
                 }
-                let in_hash6 = write_recorded(&mut self.hosts_v6, &hk6, &hv6, &mut w.h6)
-                    .err()
-                    .map_or(hk6.len(), |(i, _)| i);
-                for (k, v) in hk6[in_hash6..].iter().zip(&hv6[in_hash6..]) {
-                    k6.push(Key::new(RULESET_BITS + 128, *k));
-                    v6.push(*v);
+                for (k, v) in hk6.iter().zip(&hv6) {
+                    match self.hosts_v6.insert(k, *v) {
+                        Some(slot) => w.h6.push(slot),
+                        None => {
+                            k6.push(Key::new(RULESET_BITS + 128, *k));
+                            v6.push(*v);
+                        }
+                    }
                 }
+                let (in_hash4, in_hash6) = (w.h4.len() - before4, w.h6.len() - before6);
                 write_recorded(&mut self.rules_v4, &k4, &v4, &mut w.v4)
                     .map_err(|(_, e)| map_err(names::RULES_V4)(e))?;
                 write_recorded(&mut self.rules_v6, &k6, &v6, &mut w.v6)
@@ -1010,6 +1035,9 @@ impl Datapath {
                 }
                 if !k4.is_empty() || !k6.is_empty() {
                     w.lookups |= prefixes_bit(dir, fam);
+                }
+                if table.iter().any(|(net, _)| net.prefix_len() == 0) {
+                    w.lookups |= anywhere_bit(dir, fam);
                 }
             }
         }
@@ -1023,6 +1051,8 @@ impl Datapath {
         for w in std::mem::take(&mut self.retired) {
             self.free(w);
         }
+        self.hosts_v4.cool();
+        self.hosts_v6.cool();
     }
 
     /// Rulesets waiting for [`Datapath::reclaim`].
@@ -1038,8 +1068,8 @@ impl Datapath {
         }
         delete_batch(&mut self.rules_v4, &w.v4);
         delete_batch(&mut self.rules_v6, &w.v6);
-        delete_batch(&mut self.hosts_v4, &w.h4);
-        delete_batch(&mut self.hosts_v6, &w.h6);
+        self.hosts_v4.remove(&w.h4);
+        self.hosts_v6.remove(&w.h6);
         let (mut small, mut large) = (Vec::new(), Vec::new());
         for id in &w.port_sets {
             let Some(spec) = self.set_specs.get(id) else {
@@ -1655,6 +1685,23 @@ impl Datapath {
             .flatten()
             .collect();
         self.flow_cache.pending(keys.iter())
+    }
+
+    /// The ruleset id the next ruleset written gets (tests: the first written by an apply is
+    /// the inbound IPv4 one).
+    pub fn next_ruleset(&self) -> u32 {
+        self.next_ruleset
+    }
+
+    /// Host-table ways in use and ways waiting for a grace period, IPv4 then IPv6 (tests).
+    pub fn host_ways(&self) -> [(usize, usize); 2] {
+        [self.hosts_v4.usage(), self.hosts_v6.usage()]
+    }
+
+    /// Waits for the host tables' grace periods under way, freeing their ways (tests).
+    pub fn settle_hosts(&mut self) {
+        self.hosts_v4.settle();
+        self.hosts_v6.settle();
     }
 
     /// The conntrack presence filter's count for `key`, and the sum of all its counts (tests).

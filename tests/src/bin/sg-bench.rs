@@ -984,11 +984,13 @@ fn report(r: &Results, quick: bool) -> String {
     let _ = writeln!(
         s,
         "- **New flows** cost a single run each, dominated by cache misses: the conntrack insert \
-         (and its filter counter), and the member's entry in the host hash, one lookup whatever \
-         the member count. At 10 000 members, new flows that all come from one member cost \
-         {:.0} ns (IPv4; IPv6 {:.0}), {one4:.2}x ({one6:.2}x) the 10-member figure of {:.0} \
-         ({:.0}); from all 10 000 in turn, {:.0} ({:.0}). {} Single runs of a new flow vary \
-         by a third from run to run on this VM.",
+         (and its filter counter), and the member's way in the host table, one read of one \
+         cache line whatever the member count (a hash map read two places at random, bucket \
+         and element, ~200 ns each here once 10 000 members outgrew the caches: 1.2-1.5x). \
+         At 10 000 members, new flows that all come from one member cost {:.0} ns (IPv4; IPv6 \
+         {:.0}), {one4:.2}x ({one6:.2}x) the 10-member figure of {:.0} ({:.0}); from all \
+         10 000 in turn, {:.0} ({:.0}). {} Single runs of a new flow vary by a third from run \
+         to run on this VM.",
         get("testrun.new_allow_ns.10000_one_member"),
         get("testrun.v6.new_allow_ns.10000_one_member"),
         get("testrun.new_allow_ns.10"),
@@ -997,12 +999,7 @@ fn report(r: &Results, quick: bool) -> String {
         get("testrun.v6.new_allow_ns.10000"),
         if one4 <= 1.2 && one6 <= 1.2 {
             "The same lookups cost the same at 10 000 members: what can grow with the member \
-             count is only the memory they touch (10 000 entries do not stay in this VM's \
-             caches), not the work. A host-hash lookup reads two places at random, its bucket \
-             and its element, and a read that misses the caches costs ~200 ns on this VM (a \
-             sweep's filter update per entry, one such read, cost 196 ns in an A/B): the gap \
-             is those two reads. A table answering from one cache line (a set-associative \
-             array) would halve it; it is not built yet."
+             count is only the memory they touch (one cache line per member), not the work."
         } else {
             "In this run even one member's flows cost more at 10 000 members."
         },
