@@ -185,6 +185,19 @@ fn judge(
     let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
     let (key, h) = ct_key(pkt, dir, ifindex);
     let tcp = pkt.proto == PROTO_TCP;
+    let fam = if pkt.family == 4 {
+        family::V4
+    } else {
+        family::V6
+    };
+    let no_rules = !iface.has_rules(dir, fam);
+    // A direction without rules (the default group's inbound side) passes only tracked
+    // flows: the presence filter first, so a flood there is dropped on one array read, the
+    // flow cache unread.
+    if no_rules && !(tracked && conntrack::maybe_tracked(h)) {
+        count(slot, DROP_NO_RULE);
+        return Verdict::Drop;
+    }
     // An established flow usually passes on this CPU's flow cache, reading nothing else.
     if tracked && conntrack::cached(&key, h, pkt, len) {
         count(slot, PASS_CONNTRACK);
@@ -193,12 +206,7 @@ fn judge(
     // A packet of no tracked flow usually learns so from the presence filter (an array read
     // the verifier inlines); only the rest pays for a hash-table lookup.
     let maybe = tracked && conntrack::maybe_tracked(h);
-    let fam = if pkt.family == 4 {
-        family::V4
-    } else {
-        family::V6
-    };
-    if !maybe && !iface.has_rules(dir, fam) {
+    if !maybe && no_rules {
         // Not tracked, and no rule for this direction and family (SG-RULE-5: allow-only).
         count(slot, DROP_NO_RULE);
         return Verdict::Drop;

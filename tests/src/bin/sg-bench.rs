@@ -962,7 +962,8 @@ fn report(r: &Results, quick: bool) -> String {
          before dropping it (it may answer the instance's own flow); the presence filter answers \
          \"no\" with one array read, where a conntrack lookup costs ~{lookup:.0} ns. A dropped \
          frame of the flood (no inbound rule on the interface) then costs no call: parsing, the \
-         interface's entry and configuration, the key and its hash, the cache slot, the filter. \
+         interface's entry, the key and its hash, the filter (read before the flow cache in a \
+         direction without rules). \
          In flood (a) the drop-all path costs {per_frame:.0} ns a frame (generator, veth, drop) \
          and this firewall adds {ours:.0} ns ({:.2} Mpps, {:.2}x drop-all, {:.2}x nftables). \
          0.8x drop-all allows {budget_drop:.0} ns a frame; 3x nftables ({:.2} Mpps) allows \
