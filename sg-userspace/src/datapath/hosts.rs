@@ -3,10 +3,15 @@
 //! way by way.
 //!
 //! A way is written value first, key last, and only while free, so a program never finds a
-//! key whose value is not there yet. A freed way is zeroed, then stays out of use until a
-//! kernel RCU grace period has passed (`membarrier(MEMBARRIER_CMD_GLOBAL)`, run on a thread
-//! of its own): XDP and TC programs run inside RCU read sections, so by then none still
-//! holds the old key, and none can read a value rewritten under it.
+//! key whose value is not there yet. A freed way's key is zeroed (its value is left: a
+//! program that matched the key just before keeps reading the value it matched), then the
+//! way stays out of use until a kernel RCU grace period has passed
+//! (`membarrier(MEMBARRIER_CMD_GLOBAL)`, run on a thread of its own): XDP and TC programs
+//! run inside RCU read sections, so by then none still holds the old key, and none can read
+//! a value rewritten under it. A program reaches a way only through a ruleset id it read
+//! from the interface's entry, which sgd publishes after writing the ways (an address
+//! dependency, so this holds on weakly ordered CPUs too). With one CPU online the call
+//! returns at once, which is right: sgd running means no program is (PREEMPT_RT aside).
 
 use std::{
     sync::{

@@ -1419,9 +1419,7 @@ impl Datapath {
         opts.data_in = Some(&frame);
         let prog: &mut Xdp = program(&mut self.ebpf, names::PROG_SWEEP)?;
         let r = prog.test_run(opts)?;
-        if r.return_value != XDP_PASS {
-            return Err(DatapathError::Sweep(r.return_value));
-        }
+        // Whatever it returned, the program removed what it marked.
         let marked = self.sweep_items.as_ref().expect("mapped above");
         gone.extend(
             marked
@@ -1430,6 +1428,9 @@ impl Datapath {
                 .filter(|i| i.removed != 0)
                 .map(|i| filter_slot(ct_hash(&i.key))),
         );
+        if r.return_value != XDP_PASS {
+            return Err(DatapathError::Sweep(r.return_value));
+        }
         let out = self
             .ebpf
             .map(names::SWEEP_OUT)
