@@ -311,8 +311,8 @@ fn lpm(cfg: &IfaceCfg, dir: u8, family: u8, addr: &[u8; 16], max_len: u32) -> Op
         let host = if family == 4 {
             host_v4(&LpmV4 { ruleset, addr: a4 })
         } else {
-            // A copy: passing a reference into the parsed packet would keep the packet in
-            // memory for the whole program (the hit path's key building spilled with it).
+            // A key built from values, not a reference into the parsed packet (see "The
+            // verifier's budget" in docs/design.md).
             host_v6(&LpmV6 {
                 ruleset,
                 addr: *addr,
