@@ -86,8 +86,9 @@ impl LpmV4 {
 }
 
 impl LpmV6 {
-    /// The address as [`host_words`] gives it, read a word at a time (the address lies 4-byte
-    /// aligned in this struct; the datapath would otherwise load it byte by byte).
+    /// The address as the native-endian words of [`HostV6::addr`], read a word at a time
+    /// (the address lies 4-byte aligned in this struct; the datapath would otherwise load it
+    /// byte by byte).
     #[inline(always)]
     pub fn addr_words(&self) -> [u32; 4] {
         const _: () = assert!(core::mem::offset_of!(LpmV6, addr) % 4 == 0);
@@ -96,13 +97,6 @@ impl LpmV6 {
         // SAFETY: 16 bytes, 4-byte aligned (asserted above), any bit pattern is a u32.
         unsafe { [p.read(), p.add(1).read(), p.add(2).read(), p.add(3).read()] }
     }
-}
-
-/// An IPv6 address as the words of [`HostV6::addr`].
-#[inline(always)]
-pub fn host_words(addr: &[u8; 16]) -> [u32; 4] {
-    let w = |i: usize| u32::from_ne_bytes([addr[i], addr[i + 1], addr[i + 2], addr[i + 3]]);
-    [w(0), w(4), w(8), w(12)]
 }
 
 #[inline(always)]

@@ -192,8 +192,9 @@ fn judge(
     };
     let no_rules = !iface.has_rules(dir, fam);
     // A direction without rules (the default group's inbound side) passes only tracked
-    // flows: the presence filter first, so a flood there is dropped on one array read, the
-    // flow cache unread.
+    // flows (SG-RULE-5: allow-only): the presence filter first, so a flood there is dropped
+    // on one array read, the flow cache unread. (Folding the second filter read below into
+    // this one made the compiler emit ~100 more instructions for the whole program.)
     if no_rules && !(tracked && conntrack::maybe_tracked(h)) {
         count(slot, DROP_NO_RULE);
         return Verdict::Drop;

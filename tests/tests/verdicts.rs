@@ -806,13 +806,36 @@ lab_test!(tc_ingress_gives_the_xdp_verdicts, |l| {
 
 // Single addresses the host table has no room for go in the trie: the same verdicts for the
 // members in either place (SG-GRP-1, SG-ENF-1).
+/// A group "members" whose interface "m" has `addrs`, and the lab interface (addresses
+/// `mine`) in a group allowing TCP 443 from it; returns the members' group id.
+fn members_allowed_443(
+    l: &mut Lab,
+    addrs: &[std::net::IpAddr],
+    mine: &[std::net::IpAddr],
+) -> String {
+    let g = l.world.group("lab");
+    let members = l.world.group("members");
+    l.world
+        .authorize(
+            &g,
+            false,
+            vec![sg_userspace::testkit::perm_group(
+                "tcp",
+                Some((443, 443)),
+                &members,
+            )],
+        )
+        .expect("authorize");
+    l.world.attach("m", &[&members], addrs).expect("members");
+    l.world.attach(IFACE, &[&g], mine).expect("attach");
+    members
+}
+
 // Members whose addresses share a set of the host table: the set's ways take the first, the
 // trie the rest, with the same verdicts; a switch empties the old ways, which are written
 // again only after a grace period (SG-GRP-1, SG-ENF-1).
 lab_test!(members_sharing_a_host_set, |l| {
-    use sg_common::rule::{
-        HOST_WAYS_V4, HOST_WAYS_V6, LpmV4, host_set_v4, host_set_v6, host_words,
-    };
+    use sg_common::rule::{HOST_WAYS_V4, HOST_WAYS_V6, LpmV4, LpmV6, host_set_v4, host_set_v6};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
     // The first ruleset an apply writes is the inbound IPv4 one, then the inbound IPv6 one.
     let r4 = l.dp.next_ruleset();
@@ -826,7 +849,13 @@ lab_test!(members_sharing_a_host_set, |l| {
             .host_key(),
         )
     };
-    let set6 = |a: Ipv6Addr| host_set_v6(r6, &host_words(&a.octets()));
+    let set6 = |a: Ipv6Addr| {
+        let key = LpmV6 {
+            ruleset: r6,
+            addr: a.octets(),
+        };
+        host_set_v6(r6, &key.addr_words())
+    };
     // Addresses in one set: the ways plus two more, and one beyond that is no member.
     let v4: Vec<Ipv4Addr> = {
         let first = Ipv4Addr::from(0x0a01_0000u32);
@@ -846,28 +875,12 @@ lab_test!(members_sharing_a_host_set, |l| {
     };
     let (m4, stranger4) = v4.split_at(v4.len() - 1);
     let (m6, stranger6) = v6.split_at(v6.len() - 1);
-    let g = l.world.group("lab");
-    let members = l.world.group("members");
-    l.world
-        .authorize(
-            &g,
-            false,
-            vec![sg_userspace::testkit::perm_group(
-                "tcp",
-                Some((443, 443)),
-                &members,
-            )],
-        )
-        .expect("authorize");
     let addrs: Vec<IpAddr> = m4
         .iter()
         .map(|a| IpAddr::V4(*a))
         .chain(m6.iter().map(|a| IpAddr::V6(*a)))
         .collect();
-    l.world.attach("m", &[&members], &addrs).expect("members");
-    l.world
-        .attach(IFACE, &[&g], &[ip(ME4), ip(ME6)])
-        .expect("attach");
+    let members = members_allowed_443(l, &addrs, &[ip(ME4), ip(ME6)]);
     l.apply();
     assert_eq!(
         l.dp.host_ways().map(|(used, _)| used),
@@ -920,22 +933,8 @@ lab_test!(members_beyond_the_host_table_room, |l| {
     use std::net::{IpAddr, Ipv4Addr};
     let n = sg_common::rule::HOSTS_MAX_ENTRIES as usize + 500;
     let member = |i: usize| IpAddr::V4(Ipv4Addr::from(0x0a00_0001u32 + i as u32));
-    let g = l.world.group("lab");
-    let members = l.world.group("members");
-    l.world
-        .authorize(
-            &g,
-            false,
-            vec![sg_userspace::testkit::perm_group(
-                "tcp",
-                Some((443, 443)),
-                &members,
-            )],
-        )
-        .expect("authorize");
     let addrs: Vec<IpAddr> = (0..n).map(member).collect();
-    l.world.attach("m4", &[&members], &addrs).expect("members");
-    l.world.attach(IFACE, &[&g], &[ip(ME4)]).expect("attach");
+    let members = members_allowed_443(l, &addrs, &[ip(ME4)]);
     l.apply();
     for i in [0, 1, n / 2, n - 2, n - 1] {
         let from = member(i);
@@ -951,7 +950,7 @@ lab_test!(members_beyond_the_host_table_room, |l| {
     assert!(!l.inbound(&Frame::tcp(member(n), ip(ME4), 40000, 443, TCP_SYN)));
     // And after a switch to a smaller membership, the trie's share is freed with the rest.
     l.world
-        .attach("m4", &[&members], &addrs[..10])
+        .attach("m", &[&members], &addrs[..10])
         .expect("fewer members");
     l.apply();
     assert!(l.inbound(&Frame::tcp(member(9), ip(ME4), 40002, 443, TCP_SYN)));

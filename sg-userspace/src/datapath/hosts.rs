@@ -23,7 +23,7 @@ use std::{
 
 use sg_common::rule::{
     HOST_SETS_V4, HOST_SETS_V6, HOST_WAYS_V4, HOST_WAYS_V6, HostSetV4, HostSetV6, LpmV4, LpmV6,
-    LpmValue, host_set_v4, host_set_v6, host_words,
+    LpmValue, host_set_v4, host_set_v6,
 };
 use tracing::warn;
 
@@ -106,7 +106,7 @@ impl Family for V6 {
     const NAME: &'static str = sg_common::maps::HOSTS_V6;
 
     fn set_of(key: &LpmV6) -> u32 {
-        host_set_v6(key.ruleset, &host_words(&key.addr))
+        host_set_v6(key.ruleset, &key.addr_words())
     }
 
     fn ruleset(set: &HostSetV6, way: usize) -> u32 {
@@ -130,7 +130,7 @@ impl Family for V6 {
         // SAFETY: as for V4; the ruleset, written last, is what makes the way match.
         unsafe {
             let w = &raw mut (*set).ways[way];
-            std::ptr::write_volatile(&raw mut (*w).addr, host_words(&key.addr));
+            std::ptr::write_volatile(&raw mut (*w).addr, key.addr_words());
             std::ptr::write_volatile(&raw mut (*w).value, value);
             AtomicU32::from_ptr(&raw mut (*w).ruleset).store(key.ruleset, Ordering::Release);
         }
@@ -218,6 +218,19 @@ impl<F: Family> HostTable<F> {
             self.ways[s] = Way::Cooling;
             self.emptied.push(slot);
         }
+    }
+
+    /// Empties every way whose ruleset `keep` rejects (what a previous run left).
+    pub(crate) fn remove_unless(&mut self, keep: impl Fn(u32) -> bool) {
+        let sets = self.sets.values(F::SETS as usize);
+        let stale: Vec<u32> = (0..self.ways.len())
+            .filter(|&slot| {
+                self.ways[slot] == Way::Used
+                    && !keep(F::ruleset(&sets[slot / F::WAYS], slot % F::WAYS))
+            })
+            .map(|slot| slot as u32)
+            .collect();
+        self.remove(&stale);
     }
 
     /// Every entry held, by slot.

@@ -476,24 +476,9 @@ impl Datapath {
             .collect();
         delete_unless(&mut self.rules_v4, |k| rulesets.contains(&k.data().ruleset));
         delete_unless(&mut self.rules_v6, |k| rulesets.contains(&k.data().ruleset));
-        let stale4: Vec<u32> = self
-            .hosts_v4
-            .entries()
-            .into_iter()
-            .filter(|(_, k, _)| !rulesets.contains(&k.ruleset))
-            .map(|(slot, _, _)| slot)
-            .collect();
-        self.hosts_v4.remove(&stale4);
-        self.hosts_v4.cool();
-        let stale6: Vec<u32> = self
-            .hosts_v6
-            .entries()
-            .into_iter()
-            .filter(|(_, k, _)| !rulesets.contains(&k.ruleset))
-            .map(|(slot, _, _)| slot)
-            .collect();
-        self.hosts_v6.remove(&stale6);
-        self.hosts_v6.cool();
+        self.hosts_v4.remove_unless(|r| rulesets.contains(&r));
+        self.hosts_v6.remove_unless(|r| rulesets.contains(&r));
+        self.cool_hosts();
         delete_unless(&mut self.port_sets, |k| sets.contains(k));
         delete_unless(&mut self.port_sets_small, |k| sets.contains(k));
         delete_unless(&mut self.iface_addrs, |k| addrs.contains(k));
@@ -873,8 +858,7 @@ impl Datapath {
             ..Written::default()
         };
         // Host ways whose grace period has passed are free again.
-        self.hosts_v4.cool();
-        self.hosts_v6.cool();
+        self.cool_hosts();
         match self.write_into(compiled, &mut w) {
             Ok(()) => Ok(w),
             Err(e) => {
@@ -1051,6 +1035,12 @@ impl Datapath {
         for w in std::mem::take(&mut self.retired) {
             self.free(w);
         }
+        self.cool_hosts();
+    }
+
+    /// Frees the host ways whose grace period has passed and starts one for those emptied
+    /// since (see `hosts`). Never blocks.
+    fn cool_hosts(&mut self) {
         self.hosts_v4.cool();
         self.hosts_v6.cool();
     }
