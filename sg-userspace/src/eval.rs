@@ -4,11 +4,13 @@
 //! returns the verdict the spec demands and the rules that allow the packet. It is the oracle
 //! the compiler and the kernel are tested against.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::{
     compiler::Addresses,
-    model::{PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Peer, Rule, State},
+    model::{
+        Interface, PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Peer, Rule, State,
+    },
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,24 @@ pub struct Packet {
     /// ICMP/ICMPv6 type and code; ignored for other protocols.
     pub icmp_type: u8,
     pub icmp_code: u8,
+    /// ICMPv6 types 133-137: what decides whether the message is neighbour discovery
+    /// (SG-ENF-10). `None`: not known to be, judged by the rules.
+    pub nd: Option<NdWire>,
+}
+
+/// How an ICMPv6 message typed 133-137 looks on the wire, beyond its addresses, type and
+/// code: what RFC 4861 validity depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NdWire {
+    pub hop_limit: u8,
+    /// The ICMPv6 header follows the IPv6 header directly: no extension header, no fragment.
+    pub direct: bool,
+    /// The ICMPv6 message's length by the IPv6 payload length.
+    pub length: usize,
+    /// Whether the frame holds all `length` bytes.
+    pub complete: bool,
+    /// Neighbour solicitation and advertisement, redirect: the target address.
+    pub target: Option<Ipv6Addr>,
 }
 
 impl Packet {
@@ -130,7 +150,8 @@ pub fn evaluate(state: &State, addrs: &Addresses, p: &Packet, ct: Conntrack) -> 
     let Some(iface) = state.interfaces.get(&p.iface) else {
         return Verdict::Unfiltered;
     };
-    if p.protocol as i16 == PROTO_ICMPV6 && p.src.is_ipv6() && (133..=137).contains(&p.icmp_type) {
+    let own = addrs.get(&iface.id).map_or(&[][..], Vec::as_slice);
+    if nd_always_allowed(iface, own, p) {
         return Verdict::AlwaysAllowed;
     }
     if ct.live_flow {
@@ -155,6 +176,71 @@ pub fn evaluate(state: &State, addrs: &Addresses, p: &Packet, ct: Conntrack) -> 
     } else {
         Verdict::Rules(ids)
     }
+}
+
+/// Whether `p` is neighbour or router discovery, never filtered (SG-ENF-10): valid per RFC
+/// 4861 (ICMPv6 right after the IPv6 header, hop limit 255, code 0, at least the type's
+/// minimum length and all of it in the frame, no multicast source; RA and Redirect from a
+/// link-local source; the unspecified source only for RS, and for NS to a solicited-node
+/// address; no multicast target) and on the link: from the instance to a link-local or
+/// link-scope multicast destination, to it at a unicast or link-scope multicast destination;
+/// with the source/destination check on (SG-IF-5), also from its own, a link-local or the
+/// unspecified address, to its own, a link-local or a link-scope multicast address. Anything
+/// else typed 133-137 is ICMPv6 like any other. (The check itself, which drops spoofed
+/// packets before any rule, is not modelled here.)
+pub fn nd_always_allowed(iface: &Interface, own: &[IpAddr], p: &Packet) -> bool {
+    let (IpAddr::V6(src), IpAddr::V6(dst), Some(w)) = (p.src, p.dst, p.nd) else {
+        return false;
+    };
+    let min_len = match p.icmp_type {
+        133 => 8,
+        134 => 16,
+        135 | 136 => 24,
+        137 => 40,
+        _ => return false,
+    };
+    if p.protocol as i16 != PROTO_ICMPV6
+        || !w.direct
+        || w.hop_limit != 255
+        || p.icmp_code != 0
+        || w.length < min_len
+        || !w.complete
+        || src.is_multicast()
+    {
+        return false;
+    }
+    let link_local = |a: Ipv6Addr| a.is_unicast_link_local();
+    let link_scope_multicast = |a: Ipv6Addr| a.segments()[0] == 0xff02;
+    let solicited_node = |a: Ipv6Addr| a.octets()[..13] == solicited_node_prefix();
+    let unspecified = src.is_unspecified();
+    let sender_ok = match p.icmp_type {
+        133 => true,
+        134 | 137 => link_local(src),
+        135 => !unspecified || solicited_node(dst),
+        _ => !unspecified,
+    };
+    let target_ok = p.icmp_type < 135 || w.target.is_some_and(|t| !t.is_multicast());
+    let own = |a: Ipv6Addr| own.contains(&IpAddr::V6(a));
+    let checked = iface.source_dest_check;
+    let on_link = match p.direction {
+        Direction::Outbound => {
+            (link_local(dst) || link_scope_multicast(dst))
+                && (!checked || own(src) || link_local(src) || unspecified)
+        }
+        Direction::Inbound => {
+            (!dst.is_multicast() || link_scope_multicast(dst))
+                && (!checked || own(dst) || link_local(dst) || link_scope_multicast(dst))
+        }
+    };
+    sender_ok && target_ok && on_link
+}
+
+/// The first 13 bytes of every solicited-node multicast address (`ff02::1:ff00:0/104`).
+fn solicited_node_prefix() -> [u8; 13] {
+    let mut p = [0u8; 13];
+    p[..2].copy_from_slice(&[0xff, 0x02]);
+    p[11..].copy_from_slice(&[0x01, 0xff]);
+    p
 }
 
 fn is_all(peer: &Peer, state: &State, v4: bool) -> bool {
@@ -228,22 +314,21 @@ pub fn is_echo(p: &Packet) -> bool {
 }
 
 /// Whether connection tracking records the flow of a packet the rules allow (SG-ENF-3..5):
-/// ICMP/ICMPv6 echo and every protocol but TCP/UDP are tracked; other ICMP messages are
-/// judged alone; a TCP/UDP flow is untracked when the direction that admits it allows it
+/// ICMP/ICMPv6 echo and every protocol but TCP/UDP are tracked (ICMP over IPv6 and ICMPv6
+/// over IPv4 as other protocols); other ICMP messages of the packet's family are judged alone; a TCP/UDP flow is untracked when the direction that admits it allows it
 /// from/to anywhere and the other direction allows the protocol to anywhere on all ports —
 /// also for the packets answering such a flow. Only a SYN opens a tracked TCP flow: other TCP
 /// packets the rules allow are judged alone, so an untracked flow whose rule is revoked stays
 /// cut even if the instance speaks next.
 pub fn tracked(state: &State, p: &Packet) -> bool {
+    let icmp_of_family = if p.src.is_ipv4() {
+        PROTO_ICMP
+    } else {
+        PROTO_ICMPV6
+    };
     match p.protocol as i16 {
-        PROTO_ICMP | PROTO_ICMPV6 => {
-            let echo = if p.protocol as i16 == PROTO_ICMP {
-                [8, 0]
-            } else {
-                [128, 129]
-            };
-            echo.contains(&p.icmp_type)
-        }
+        // ICMP over IPv6 and ICMPv6 over IPv4 are other protocols (SG-ENF-5).
+        proto if proto == icmp_of_family => is_echo(p),
         PROTO_TCP if !p.tcp_syn => false,
         PROTO_TCP | PROTO_UDP => {
             let egress = p.direction == Direction::Outbound;

@@ -39,6 +39,7 @@ fn inbound(iface: &str, remote: &str, local: &str, proto: u8, port: u16) -> Pack
         tcp_syn: true,
         icmp_type: 0,
         icmp_code: 0,
+        nd: None,
     }
 }
 
