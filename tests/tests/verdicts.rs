@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sg_tests::{
-    frame::{Ext, Frame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, arp},
+    frame::{Ext, Frame, Nd, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, arp},
     lab::{IFACE, Lab, with_lab, with_lab_opts},
     require_root,
 };
@@ -322,12 +322,29 @@ lab_test!(sg_enf_10_arp_and_neighbour_discovery_always_pass, |l| {
     setup(l, vec![]);
     assert!(l.run(sg_userspace::datapath::Hook::Xdp, &arp()));
     assert!(l.run(sg_userspace::datapath::Hook::TcEgress, &arp()));
-    for t in 133..=137 {
+    // Valid neighbour discovery (RFC 4861: hop limit 255, the type's full length), from a
+    // link-local neighbour and to link-scope multicast.
+    let a6 = |s: &str| -> std::net::Ipv6Addr { s.parse().unwrap() };
+    for msg in [
+        Nd::RouterSolicitation,
+        Nd::RouterAdvertisement,
+        Nd::NeighborSolicitation { target: a6(ME6) },
+        Nd::NeighborAdvertisement {
+            target: a6("fe80::2"),
+        },
+        Nd::Redirect {
+            target: a6("fe80::3"),
+            destination: a6(PEER6),
+        },
+    ] {
         assert!(
-            l.inbound(&Frame::icmp(ip("fe80::2"), ip(ME6), t, 0, 0)),
-            "ICMPv6 type {t}"
+            l.inbound(&Frame::nd(a6("fe80::2"), a6(ME6), msg)),
+            "inbound {msg:?}"
         );
-        assert!(l.outbound(&Frame::icmp(ip(ME6), ip("ff02::1"), t, 0, 0)));
+        assert!(
+            l.outbound(&Frame::nd(a6("fe80::1"), a6("ff02::1"), msg)),
+            "outbound {msg:?}"
+        );
     }
     assert!(
         !l.inbound(&Frame::icmp(ip(PEER6), ip(ME6), 128, 0, 0)),
