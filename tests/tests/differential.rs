@@ -3,17 +3,20 @@
 //! (`TestRun`) and through the reference evaluator must agree on every case, connection
 //! tracking included. `SG_SEED` replays a run; `SG_DIFF_CASES` sets the number of packets.
 
-use std::{collections::HashSet, net::IpAddr};
+use std::{
+    collections::HashSet,
+    net::{IpAddr, Ipv6Addr},
+};
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sg_tests::{
-    frame::{Frame, TCP_ACK, TCP_SYN},
+    frame::{Ext, Frame, Nd, TCP_ACK, TCP_SYN, solicited_node},
     lab::{IFACE, with_lab},
     require_root,
 };
 use sg_userspace::{
     api::{CreateManagedPrefixList, PrefixListEntryIn, PrefixListId},
-    eval::{self, Conntrack, Direction, Packet},
+    eval::{self, Conntrack, Direction, NdWire, Packet},
     model::prefix_lists,
     testkit::{World, ip, perm, perm_group},
 };
@@ -147,6 +150,88 @@ fn random_world(rng: &mut StdRng) -> World {
     w
 }
 
+fn pick<T: Copy>(rng: &mut StdRng, from: &[T]) -> T {
+    from[rng.random_range(0..from.len())]
+}
+
+/// An ICMPv6 packet typed 133-137 made neighbour discovery, valid or not (SG-ENF-10): link
+/// addresses, a target, a hop limit, a code, sometimes behind an extension header or short
+/// of its type's length. Sets the packet's addresses and wire shape; returns its frame.
+fn nd_case(rng: &mut StdRng, p: &mut Packet) -> Frame {
+    let v6 = |a: IpAddr| match a {
+        IpAddr::V6(a) => a,
+        IpAddr::V4(_) => unreachable!("ICMPv6"),
+    };
+    let a6 = |s: &str| -> Ipv6Addr { s.parse().expect("address") };
+    let (me, remote) = (a6("2001:db8::1"), v6(p.remote()));
+    let (src, dst) = match p.direction {
+        Direction::Inbound => (
+            pick(rng, &[remote, a6("fe80::2"), a6("::"), a6("ff02::2")]),
+            pick(
+                rng,
+                &[
+                    me,
+                    a6("fe80::1"),
+                    a6("ff02::1"),
+                    solicited_node(me),
+                    a6("ff05::1"),
+                ],
+            ),
+        ),
+        Direction::Outbound => (
+            pick(rng, &[me, a6("fe80::1"), a6("::")]),
+            pick(
+                rng,
+                &[
+                    remote,
+                    a6("fe80::2"),
+                    a6("ff02::1"),
+                    solicited_node(remote),
+                    a6("ff05::1"),
+                ],
+            ),
+        ),
+    };
+    let target = pick(rng, &[me, remote, a6("fe80::2"), a6("ff02::1")]);
+    let msg = match p.icmp_type {
+        133 => Nd::RouterSolicitation,
+        134 => Nd::RouterAdvertisement,
+        135 => Nd::NeighborSolicitation { target },
+        136 => Nd::NeighborAdvertisement { target },
+        _ => Nd::Redirect {
+            target,
+            destination: remote,
+        },
+    };
+    let mut f = Frame::nd(src, dst, msg);
+    if rng.random_bool(0.2) {
+        f.hop_limit = 64;
+    }
+    if rng.random_bool(0.8) {
+        p.icmp_code = 0;
+    }
+    f.l4[1] = p.icmp_code;
+    let direct = rng.random_bool(0.85);
+    if !direct {
+        f.v6_ext = vec![Ext::DestOpts];
+    }
+    if rng.random_bool(0.15) {
+        // Short of the type's length (an RS keeps its 8 bytes, its full length).
+        let short = f.l4.len().saturating_sub(8).max(8);
+        f.l4.truncate(short);
+    }
+    p.src = src.into();
+    p.dst = dst.into();
+    p.nd = Some(NdWire {
+        hop_limit: f.hop_limit,
+        direct,
+        length: f.l4.len(),
+        complete: true,
+        target: (p.icmp_type >= 135).then_some(target),
+    });
+    f
+}
+
 /// The flow a packet belongs to, from the instance's side; `None` when not looked up.
 fn flow_key(p: &Packet) -> Option<(u8, IpAddr, IpAddr, u16, u16)> {
     let inbound = p.direction == Direction::Inbound;
@@ -246,7 +331,7 @@ fn datapath_agrees_with_the_reference_evaluator() {
                 };
                 let icmp = if six { 58 } else { 1 };
                 let protocol = [6u8, 17, icmp, icmp, 47, 50, 6, 17][rng.random_range(0..8)];
-                let p = Packet {
+                let mut p = Packet {
                     iface: IFACE.into(),
                     direction,
                     src,
@@ -255,8 +340,9 @@ fn datapath_agrees_with_the_reference_evaluator() {
                     src_port: port(&mut rng),
                     dst_port: port(&mut rng),
                     tcp_syn: rng.random_bool(0.3),
-                    icmp_type: [0u8, 8, 3, 128, 129, 2, 135][rng.random_range(0..7)],
+                    icmp_type: pick(&mut rng, &[0u8, 8, 3, 128, 129, 2, 133, 134, 135, 136, 137]),
                     icmp_code: [0u8, 4][rng.random_range(0..2)],
+                    nd: None,
                 };
                 let frame = match protocol {
                     6 => Frame::tcp(
@@ -267,6 +353,7 @@ fn datapath_agrees_with_the_reference_evaluator() {
                         if p.tcp_syn { TCP_SYN } else { TCP_ACK },
                     ),
                     17 => Frame::udp(src, dst, p.src_port, p.dst_port),
+                    58 if six && (133..=137).contains(&p.icmp_type) => nd_case(&mut rng, &mut p),
                     1 | 58 => Frame::icmp(src, dst, p.icmp_type, p.icmp_code, p.src_port),
                     _ => Frame::new(src, dst, protocol, vec![0u8; 8]),
                 };
