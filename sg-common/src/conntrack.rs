@@ -4,6 +4,8 @@
 //! Keys are written from the instance's point of view (local = the instance's address), so
 //! both directions of a flow find the same entry without normalising.
 
+use crate::tcp::TcpSide;
+
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CtKey {
@@ -148,8 +150,15 @@ pub struct CtCacheEntry {
     /// them too).
     pub packets: u64,
     pub bytes: u64,
+    /// `CtValue::serial` of the flow the sides were copied from.
+    pub serial: u32,
+    pub _pad: u32,
+    /// TCP: this CPU's copy of the flow's window (`CtValue::tcp`), checked and advanced by
+    /// every packet that passes here and folded back into the table's entry at the next
+    /// refresh or eviction (and, when a packet does not fit the table's, from every CPU).
+    pub tcp: [TcpSide; 2],
 }
-const _: () = assert!(core::mem::size_of::<CtCacheEntry>() == 72);
+const _: () = assert!(core::mem::size_of::<CtCacheEntry>() == 120);
 
 /// Key of `FRAGS`: one fragmented datagram on one interface (SG-ENF-11).
 #[repr(C)]
@@ -189,9 +198,14 @@ pub struct CtValue {
     /// Number of direction changes seen (a UDP flow with traffic both ways more than once is a
     /// stream).
     pub turns: u8,
-    pub _pad: u32,
+    /// Random, set when the entry is created: tells this flow's cached window copies from
+    /// those of an earlier flow on the same tuple.
+    pub serial: u32,
+    /// TCP window tracking, by direction: `tcp[d]` is the side that sends packets of
+    /// direction `d` (SG-ENF-13, see `crate::tcp`). Zero for other protocols.
+    pub tcp: [TcpSide; 2],
 }
-const _: () = assert!(core::mem::size_of::<CtValue>() == 32);
+const _: () = assert!(core::mem::size_of::<CtValue>() == 72);
 
 /// Added to `bpf_ktime_get_coarse_ns` (and to `CLOCK_MONOTONIC_COARSE` in userspace) for every
 /// timestamp in the maps, so an entry can be aged by days in tests even on a machine up for
@@ -210,17 +224,27 @@ pub const TIMEOUT_RST_S: u64 = 10;
 pub const TIMEOUT_ICMP_S: u64 = 30;
 pub const TIMEOUT_OTHER_S: u64 = 600;
 
-/// Idle timeout of an entry, seconds (SG-ENF-6, SG-IF-4). Shared by the datapath (exact
-/// expiry) and userspace (describe, sweep).
+/// Idle timeout of a TCP entry in `state`, seconds, where established flows time out after
+/// `established` seconds.
 #[inline(always)]
-pub fn timeout_s(v: &CtValue, proto: u8, cfg: &crate::iface::IfaceCfg) -> u64 {
+pub fn tcp_timeout_s(state: u8, established: u32) -> u64 {
+    match state {
+        CT_STATE_NEW => TIMEOUT_SYN_S,
+        CT_STATE_ESTABLISHED => established as u64,
+        CT_STATE_CLOSING => TIMEOUT_CLOSING_S,
+        _ => TIMEOUT_RST_S,
+    }
+}
+
+/// Idle timeout of an entry, seconds (SG-ENF-6, SG-IF-4). Shared by the datapath (exact
+/// expiry) and userspace (describe, sweep). ICMP is ICMP only in its own family: protocol 58
+/// over IPv4 and 1 over IPv6 are other protocols (SG-ENF-5).
+#[inline(always)]
+pub fn timeout_s(v: &CtValue, proto: u8, family: u8, cfg: &crate::iface::IfaceCfg) -> u64 {
     match proto {
-        6 => match v.state {
-            CT_STATE_NEW => TIMEOUT_SYN_S,
-            CT_STATE_ESTABLISHED => cfg.tcp_established_timeout as u64,
-            CT_STATE_CLOSING => TIMEOUT_CLOSING_S,
-            _ => TIMEOUT_RST_S,
-        },
+        1 if family == 4 => TIMEOUT_ICMP_S,
+        58 if family == 6 => TIMEOUT_ICMP_S,
+        6 => tcp_timeout_s(v.state, cfg.tcp_established_timeout),
         17 => {
             if v.turns >= 2 {
                 cfg.udp_stream_timeout as u64
@@ -228,7 +252,6 @@ pub fn timeout_s(v: &CtValue, proto: u8, cfg: &crate::iface::IfaceCfg) -> u64 {
                 cfg.udp_timeout as u64
             }
         }
-        1 | 58 => TIMEOUT_ICMP_S,
         _ => TIMEOUT_OTHER_S,
     }
 }

@@ -3,11 +3,22 @@
 
 use core::intrinsics::{AtomicOrdering, atomic_xadd};
 
-use aya_ebpf::{helpers::bpf_jiffies64, maps::HashMap};
-use sg_common::{conntrack::*, iface::IfaceCfg};
+use aya_ebpf::{
+    cty::c_void,
+    helpers::{
+        bpf_get_prandom_u32, bpf_jiffies64,
+        generated::{bpf_loop, bpf_map_lookup_percpu_elem},
+    },
+    maps::HashMap,
+};
+use sg_common::{
+    conntrack::*,
+    iface::IfaceCfg,
+    tcp::{self, Segment, TCP_FIN, TCP_RST, TCP_SYN, Track},
+};
 
 use crate::{
-    maps::{CT_CACHE, CT_EPOCH, CT_FILTER, CT_OTHER, CT_TCP},
+    maps::{CT_CACHE, CT_EPOCH, CT_FILTER, CT_NEW, CT_OTHER, CT_TCP},
     parse::{PROTO_TCP, PROTO_UDP, Packet},
     policy::Clock,
 };
@@ -16,16 +27,28 @@ const BPF_NOEXIST: u64 = 1;
 const BPF_EXIST: u64 = 2;
 const EEXIST: i32 = 17;
 
-const TCP_FIN: u8 = 0x01;
-const TCP_SYN: u8 = 0x02;
-const TCP_RST: u8 = 0x04;
-const TCP_ACK: u8 = 0x10;
 const NS: u64 = 1_000_000_000;
+/// CPUs whose flow-cache copies a packet that does not fit the table's window consults
+/// (`merge_all_cpus`); the walk stops at the first CPU the kernel does not have.
+const MAX_CPUS: u32 = 256;
 
 /// Idle timeout of an entry, nanoseconds.
 #[inline(always)]
-fn timeout_ns(v: &CtValue, proto: u8, cfg: &IfaceCfg) -> u64 {
-    timeout_s(v, proto, cfg) * NS
+fn timeout_ns(v: &CtValue, pkt: &Packet, cfg: &IfaceCfg) -> u64 {
+    timeout_s(v, pkt.proto, pkt.family, cfg) * NS
+}
+
+/// What window tracking reads of a TCP packet.
+#[inline(always)]
+fn segment(pkt: &Packet) -> Segment {
+    Segment {
+        seq: pkt.seq,
+        ack: pkt.ack,
+        len: pkt.seg_len,
+        win: pkt.win,
+        flags: pkt.tcp_flags,
+        wscale: pkt.wscale,
+    }
 }
 
 #[inline(always)]
@@ -55,8 +78,11 @@ fn epoch() -> u32 {
 /// The flow's packet passes on this CPU's flow cache alone (see `CtCacheEntry`): its slot
 /// holds the flow, cached in this epoch less than `CT_CACHE_TICKS` ago, and the packet would
 /// change nothing in the entry but its counters.
+///
+/// A TCP packet must also fit this CPU's copy of the window, which it then advances (so a
+/// stream's packets keep fitting without the table); one that does not goes to the table.
 #[inline(always)]
-pub fn cached(key: &CtKey, h: u64, pkt: &Packet, len: u64) -> bool {
+pub fn cached(key: &CtKey, h: u64, pkt: &Packet, dir: u8, len: u64) -> bool {
     let Some(e) = CT_CACHE.get_ptr_mut(cache_slot(h)) else {
         return false;
     };
@@ -68,13 +94,28 @@ pub fn cached(key: &CtKey, h: u64, pkt: &Packet, len: u64) -> bool {
         return false;
     }
     // Flags change a TCP entry's state; nothing else a cached flow's packet carries changes
-    // its entry (UDP flows are cached only as streams).
-    if pkt.proto == PROTO_TCP && pkt.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST) != 0 {
+    // its entry but the window (UDP flows are cached only as streams).
+    if pkt.proto == PROTO_TCP
+        && (pkt.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST) != 0
+            || !cached_window(&mut e.tcp, dir, pkt))
+    {
         return false;
     }
     e.packets += 1;
     e.bytes += len;
     true
+}
+
+/// `tcp::track` on a table entry.
+#[inline(always)]
+fn track_entry(v: &mut CtValue, dir: u8, pkt: &Packet) -> Track {
+    tcp::track(&mut v.tcp, &mut v.state, v.origin, dir, &segment(pkt))
+}
+
+/// Checks and advances a cached copy of a flow's window (out of line: see `hit_tcp`).
+#[inline(never)]
+fn cached_window(sides: &mut [tcp::TcpSide; 2], dir: u8, pkt: &Packet) -> bool {
+    tcp::track_data(sides, dir, &segment(pkt))
 }
 
 /// Whether a flow of hash `h` may be in the tables (false: certainly not).
@@ -142,10 +183,13 @@ fn remember(key: &CtKey, h: u64, v: &mut CtValue, proto: u8) {
     }
     e.key = *key;
     e.epoch = epoch();
+    e.serial = v.serial;
+    e.tcp = v.tcp;
     e.jiffies = unsafe { bpf_jiffies64() };
 }
 
-/// Adds the pending counts of another flow, evicted from this CPU's cache, to its entry.
+/// Adds the pending counts (and TCP window) of another flow, evicted from this CPU's cache,
+/// to its entry.
 #[inline(never)]
 fn flush_victim(e: &CtCacheEntry) {
     let v = if e.key.proto == PROTO_TCP {
@@ -157,11 +201,132 @@ fn flush_victim(e: &CtCacheEntry) {
         let v = unsafe { &mut *v };
         v.packets += e.packets;
         v.bytes += e.bytes;
+        if e.serial == v.serial {
+            tcp::merge(&mut v.tcp, &e.tcp);
+        }
     }
 }
 
-/// Looks the flow up; if a live entry exists, updates it and returns true. An entry idle past
-/// its timeout counts as absent whatever the sweeper has done.
+/// Folds into `v` the window copies of every CPU's flow cache that hold this flow with
+/// packets not yet counted in the table: what those CPUs passed since they last read it. Only
+/// for a packet that does not fit the table's window, or a RST or FIN that is not where the
+/// table says a real one sits: a stream spread over CPUs moves each copy on its own.
+///
+/// Through `bpf_loop`: the verifier checks the body once, where a loop over `MAX_CPUS`
+/// would have it walk every round.
+#[inline(never)]
+fn merge_all_cpus(key: &CtKey, slot: u32, v: &mut CtValue) {
+    let mut ctx = MergeCtx {
+        key: key as *const CtKey,
+        v: v as *mut CtValue,
+        slot,
+    };
+    unsafe {
+        bpf_loop(
+            MAX_CPUS,
+            merge_cpu as *mut c_void,
+            &mut ctx as *mut MergeCtx as *mut c_void,
+            0,
+        )
+    };
+}
+
+/// What `merge_cpu` works on.
+struct MergeCtx {
+    key: *const CtKey,
+    v: *mut CtValue,
+    slot: u32,
+}
+
+/// One round of `merge_all_cpus`: CPU `cpu`'s copy. Returns 1 (stop) past the last CPU.
+extern "C" fn merge_cpu(cpu: u64, ctx: *mut c_void) -> i64 {
+    let ctx = unsafe { &*(ctx as *const MergeCtx) };
+    let e = unsafe {
+        bpf_map_lookup_percpu_elem(
+            &CT_CACHE as *const _ as *mut c_void,
+            &ctx.slot as *const u32 as *const c_void,
+            cpu as u32,
+        )
+    } as *const CtCacheEntry;
+    if e.is_null() {
+        return 1;
+    }
+    let (e, v) = unsafe { (&*e, &mut *ctx.v) };
+    if e.packets != 0 && e.serial == v.serial && same_key(&e.key, unsafe { &*ctx.key }) {
+        tcp::merge(&mut v.tcp, &e.tcp);
+    }
+    0
+}
+
+/// The packet's length, direction and one more figure packed into one argument of a
+/// subprogram (one takes five, in registers; a struct would take room on the caller's
+/// stack): bits 0-31 the length, bit 32 the direction, bits 33-63 `extra` (for `hit_tcp` the
+/// interface's established-flow timeout in seconds, at most 432 000; for
+/// `policy::by_rules` whether the packet is of a tracked kind).
+#[inline(always)]
+pub fn pack(len: u64, dir: u8, extra: u32) -> u64 {
+    (len & 0xffff_ffff) | ((dir as u64 & 1) << 32) | ((extra as u64) << 33)
+}
+
+/// `hit` for TCP: the packet must belong to the connection (SG-ENF-13). The table's window,
+/// with this CPU's cached copy folded in, decides; a packet that does not fit it (or a RST
+/// or FIN not where a real one sits) is checked once more against every CPU's copy. A packet
+/// that still does not fit is not the flow's: not admitted, nothing refreshed. An in-window
+/// RST that is not exact passes without refreshing the flow.
+///
+/// Out of line, so the window tracking's registers spill into a frame of its own, not into
+/// the program's (the verifier's 512 bytes are shared by the whole call chain).
+#[inline(never)]
+pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> bool {
+    let Some(v) = CT_TCP.get_ptr_mut(key) else {
+        return false;
+    };
+    let (len, dir, established) = (packed & 0xffff_ffff, (packed >> 32) as u8 & 1, packed >> 33);
+    let v = unsafe { &mut *v };
+    if now.saturating_sub(v.last_seen_ns) > tcp_timeout_s(v.state, established as u32) * NS {
+        return false;
+    }
+    let slot = cache_slot(h);
+    if let Some(e) = CT_CACHE.get_ptr(slot) {
+        let e = unsafe { &*e };
+        if e.packets != 0 && e.serial == v.serial && same_key(&e.key, key) {
+            tcp::merge(&mut v.tcp, &e.tcp);
+        }
+    }
+    // `track` changes the entry only when it admits the packet (and then only forward), so
+    // it works on the entry in place.
+    let mut verdict = track_entry(v, dir, pkt);
+    // A FIN that did not close the flow may be past data other CPUs passed.
+    let fin_open = pkt.tcp_flags & TCP_FIN != 0 && v.state == CT_STATE_ESTABLISHED;
+    if verdict != Track::Admit || fin_open {
+        merge_all_cpus(key, slot, v);
+        verdict = track_entry(v, dir, pkt);
+    }
+    match verdict {
+        Track::Reject => false,
+        Track::AdmitOnly => true,
+        Track::Admit => {
+            touch(key, h, v, PROTO_TCP, dir, now, len);
+            true
+        }
+    }
+}
+
+/// Records a packet the flow admitted: direction turns, time, counts; then caches the flow.
+#[inline(always)]
+fn touch(key: &CtKey, h: u64, v: &mut CtValue, proto: u8, dir: u8, now: u64, len: u64) {
+    if dir != v.last_dir {
+        v.last_dir = dir;
+        v.turns = v.turns.saturating_add(1);
+    }
+    v.last_seen_ns = now;
+    v.packets += 1;
+    v.bytes += len;
+    remember(key, h, v, proto);
+}
+
+/// Looks a flow other than TCP up; if a live entry exists, updates it and returns true. An
+/// entry idle past its timeout counts as absent whatever the sweeper has done.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn hit(
@@ -179,74 +344,46 @@ pub fn hit(
     };
     let v = unsafe { &mut *v };
     let now = clock.now();
-    if now.saturating_sub(v.last_seen_ns) > timeout_ns(v, pkt.proto, cfg) {
+    if now.saturating_sub(v.last_seen_ns) > timeout_ns(v, pkt, cfg) {
         return false;
     }
-    if pkt.proto == PROTO_TCP {
-        let f = pkt.tcp_flags;
-        // A fresh SYN on a closed flow's tuple is a new connection: judge it by the rules.
-        if f & (TCP_SYN | TCP_ACK) == TCP_SYN
-            && (v.state == CT_STATE_CLOSING || v.state == CT_STATE_RST)
-        {
-            return false;
-        }
-        if f & TCP_RST != 0 {
-            v.state = CT_STATE_RST;
-        } else if f & TCP_FIN != 0 {
-            if v.state != CT_STATE_RST {
-                v.state = CT_STATE_CLOSING;
-            }
-        } else if v.state == CT_STATE_NEW && dir != v.origin {
-            v.state = CT_STATE_ESTABLISHED;
-        }
-    }
-    if dir != v.last_dir {
-        v.last_dir = dir;
-        v.turns = v.turns.saturating_add(1);
-    }
-    v.last_seen_ns = now;
-    v.packets += 1;
-    v.bytes += len;
-    remember(key, h, v, pkt.proto);
+    touch(key, h, v, pkt.proto, dir, now, len);
     true
 }
 
 /// Creates (or replaces an expired) entry for a flow the rules admitted. The presence filter
 /// counts every entry: one more before a new key goes in (a reader never sees the entry
-/// uncounted), none for a key already there.
+/// uncounted), none for a key already there. Out of line, with a frame of its own (see
+/// `hit_tcp`): only new flows come here.
 #[inline(always)]
-pub fn create(
-    map: &HashMap<CtKey, CtValue>,
-    key: &CtKey,
-    h: u64,
-    pkt: &Packet,
-    dir: u8,
-    len: u64,
-    clock: &mut Clock,
-) -> bool {
-    let now = clock.now();
-    let state = if pkt.proto != PROTO_TCP {
-        CT_STATE_ESTABLISHED
-    } else if pkt.tcp_flags & TCP_RST != 0 {
-        CT_STATE_RST
-    } else if pkt.tcp_flags & TCP_FIN != 0 {
-        CT_STATE_CLOSING
-    } else if pkt.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
+pub fn create(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> bool {
+    let (len, dir) = (packed & 0xffff_ffff, (packed >> 32) as u8 & 1);
+    let tcp = pkt.proto == PROTO_TCP;
+    let map = if tcp { &CT_TCP } else { &CT_OTHER };
+    // The new entry is built in this CPU's scratch value, not on the stack (see `hit_tcp`).
+    let Some(v) = CT_NEW.get_ptr_mut(0) else {
+        return false;
+    };
+    let v = unsafe { &mut *v };
+    v.last_seen_ns = now;
+    v.packets = 1;
+    v.bytes = len;
+    v.origin = dir;
+    // Only a SYN opens a TCP flow (see `policy::judge`), in the handshake state.
+    v.state = if tcp {
         CT_STATE_NEW
     } else {
-        // Only a SYN opens a TCP flow (see `policy::judge`); kept total for safety.
-        CT_STATE_NEW
+        CT_STATE_ESTABLISHED
     };
-    let v = CtValue {
-        last_seen_ns: now,
-        packets: 1,
-        bytes: len,
-        origin: dir,
-        state,
-        last_dir: dir,
-        turns: 0,
-        _pad: 0,
+    v.last_dir = dir;
+    v.turns = 0;
+    v.serial = unsafe { bpf_get_prandom_u32() };
+    v.tcp = if tcp {
+        tcp::open(dir, &segment(pkt))
+    } else {
+        Default::default()
     };
+    let v = &*v;
     filter_add(h, 1);
     match map.insert(key, v, BPF_NOEXIST) {
         Ok(()) => true,

@@ -45,7 +45,9 @@ pub enum Verdict {
 #[xdp]
 pub fn sg_xdp(ctx: XdpContext) -> u32 {
     let ifindex = unsafe { (*ctx.ctx).ingress_ifindex };
-    match policy::process(ctx.data(), ctx.data_end(), ifindex, Hook::Xdp) {
+    // sgd protects devices whose packets start with the IP header through TC only: XDP
+    // always parses Ethernet frames (one parser layout fewer for the verifier to walk).
+    match policy::process(ctx.data(), ctx.data_end(), ifindex, Hook::Xdp, 0) {
         Verdict::Pass => xdp_action::XDP_PASS,
         Verdict::Drop => xdp_action::XDP_DROP,
     }
@@ -111,17 +113,24 @@ pub fn sg_tc_ingress(ctx: TcContext) -> i32 {
 fn tc(ctx: TcContext, hook: Hook) -> i32 {
     let len = ctx.len();
     let want = if len < PULL_LEN { len } else { PULL_LEN };
+    let ifindex = unsafe { (*ctx.skb.skb).ifindex };
+    // The packet's protocol, as the kernel delivers it: on devices whose packets start with
+    // the IP header, the family to parse (SG-IF-6). None given: the version field decides
+    // (never the Ethernet parser on such a device).
+    let proto = match u16::from_be(unsafe { (*ctx.skb.skb).protocol } as u16) {
+        0 => parse::LINK_IP_ANY,
+        p => p,
+    };
     // Usually the headers are already in the linear part (a GSO packet carries its payload in
     // fragments): pull only when parsing runs out of linear bytes, so no packet pays a copy
     // it does not need, and a long IPv6 extension chain parses as it does at XDP.
     if ((ctx.data_end() - ctx.data()) as u32) < want
-        && parse::parse(ctx.data(), ctx.data_end()).err() == Some(parse::Skip::Malformed)
+        && policy::runs_short(ctx.data(), ctx.data_end(), ifindex, proto)
     {
         // Best effort: if the pull fails, parsing sees a short packet and drops it as malformed.
         let _ = ctx.pull_data(want);
     }
-    let ifindex = unsafe { (*ctx.skb.skb).ifindex };
-    match policy::process(ctx.data(), ctx.data_end(), ifindex, hook) {
+    match policy::process(ctx.data(), ctx.data_end(), ifindex, hook, proto) {
         // TC_ACT_UNSPEC (tcx "next"): let later programs on the interface run; passes if none.
         Verdict::Pass => TC_ACT_UNSPEC,
         Verdict::Drop => TC_ACT_SHOT,

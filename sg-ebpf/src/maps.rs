@@ -17,6 +17,8 @@ use sg_common::{
     stats::NUM_REASONS,
 };
 
+use crate::parse::Packet;
+
 const BPF_F_NO_PREALLOC: u32 = 1;
 const BPF_F_MMAPABLE: u32 = 1 << 10;
 
@@ -89,6 +91,28 @@ pub static CT_CACHE: PerCpuArray<CtCacheEntry> = PerCpuArray::with_max_entries(C
 /// Mmapable: sgd subtracts with atomics when it removes flows.
 #[map(name = "CT_FILTER")]
 pub static CT_FILTER: Array<u64> = Array::with_max_entries(CT_FILTER_VALUES, BPF_F_MMAPABLE);
+
+/// Scratch space where `conntrack::create` builds a new entry (72 bytes the programs' stack
+/// cannot spare). Not pinned.
+#[map(name = "CT_NEW")]
+pub static CT_NEW: PerCpuArray<CtValue> = PerCpuArray::with_max_entries(1, 0);
+
+/// What one packet's verdict works on: kept in per-CPU scratch space rather than on the
+/// stack, which has 512 bytes for the whole call chain (programs on one CPU run one at a
+/// time: network hooks do not preempt each other).
+pub struct Work {
+    pub pkt: Packet,
+    pub key: CtKey,
+}
+
+/// Scratch space: the packet being judged (see `Work`). Not pinned.
+#[map(name = "WORK")]
+pub static WORK: PerCpuArray<Work> = PerCpuArray::with_max_entries(1, 0);
+
+/// Scratch space: the copy of an interface's configuration a packet reads (see
+/// `policy::iface_cfg`). Not pinned.
+#[map(name = "CFG_COPY")]
+pub static CFG_COPY: PerCpuArray<IfaceCfg> = PerCpuArray::with_max_entries(1, 0);
 
 /// `[0]`: the cache's epoch (see `CtCacheEntry::epoch`).
 #[map(name = "CT_EPOCH")]

@@ -10,6 +10,8 @@ use network_types::{
     udp::UdpHdr,
 };
 
+use sg_common::tcp::{MAX_WSCALE, WSCALE_NONE};
+
 pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
@@ -61,6 +63,29 @@ pub struct Packet {
     pub sport: u16,
     /// TCP/UDP destination port; ICMP `type << 8 | code`.
     pub dport: u16,
+    /// TCP: what window tracking reads (SG-ENF-13); `flags` is `tcp_flags`.
+    pub seq: u32,
+    pub ack: u32,
+    /// TCP payload bytes.
+    pub seg_len: u32,
+    pub win: u16,
+    /// A SYN's window-scale option (`sg_common::tcp::WSCALE_NONE` when absent).
+    pub wscale: u8,
+    /// ICMPv6 133-137 that is valid neighbour or router discovery as far as the packet alone
+    /// tells (RFC 4861, see `valid_nd`); the policy adds the checks that depend on direction.
+    pub nd: bool,
+    /// Scratch: `window_scale`'s offset.
+    pub cursor: u32,
+}
+
+impl Packet {
+    /// Whether the packet is ICMP of its own family (ICMP over IPv4, ICMPv6 over IPv6);
+    /// protocol 58 over IPv4 and 1 over IPv6 are other protocols (SG-ENF-5).
+    #[inline(always)]
+    pub fn icmp(&self) -> bool {
+        self.proto == PROTO_ICMP && self.family == 4
+            || self.proto == PROTO_ICMPV6 && self.family == 6
+    }
 }
 
 #[inline(always)]
@@ -83,8 +108,50 @@ fn be16(b: [u8; 2]) -> u16 {
     u16::from_be_bytes(b)
 }
 
+/// `parse`'s `link` for a device whose packets start with the IP header, when the packet
+/// carries no protocol: the family comes from the version field.
+pub const LINK_IP_ANY: u16 = 0xffff;
+
+/// Parses a frame. `link` is 0 for Ethernet framing; on a device whose packets start with
+/// the IP header (SG-IF-6) it is the packet's protocol (`ETH_P_IP`, `ETH_P_IPV6`, another one
+/// for a non-IP packet) or [`LINK_IP_ANY`].
 #[inline(always)]
-pub fn parse(data: usize, end: usize) -> Result<Packet, Skip> {
+pub fn parse(data: usize, end: usize, link: u16, pkt: &mut Packet) -> Result<(), Skip> {
+    let (ether_type, off) = if link != 0 {
+        (ip_link_type(data, end, link)?, 0)
+    } else {
+        ethernet(data, end)?
+    };
+    // One call site each: every inlined copy of an IP parser costs stack and instructions.
+    // The version field must agree with the protocol the kernel delivers by (checked there).
+    match ether_type {
+        ETH_P_IP => parse_v4(data, end, off, pkt),
+        ETH_P_IPV6 => parse_v6(data, end, off, pkt),
+        ETH_P_8021Q | ETH_P_8021AD => Err(Skip::Malformed),
+        ETH_P_ARP => Err(Skip::AlwaysPass),
+        _ => Err(Skip::AlwaysPass),
+    }
+}
+
+/// The protocol of a packet on a device whose packets start with the IP header.
+#[inline(always)]
+fn ip_link_type(data: usize, end: usize, link: u16) -> Result<u16, Skip> {
+    if link != LINK_IP_ANY {
+        return Ok(link);
+    }
+    // Four bytes, not one: a one-byte check compiles to `data >= end`, which gives the
+    // verifier no readable range.
+    let v: *const [u8; 4] = ptr_at(data, end, 0)?;
+    match unsafe { (*v)[0] } >> 4 {
+        4 => Ok(ETH_P_IP),
+        6 => Ok(ETH_P_IPV6),
+        _ => Err(Skip::Malformed),
+    }
+}
+
+/// The EtherType after the Ethernet header and up to two VLAN tags, and where it ends.
+#[inline(always)]
+fn ethernet(data: usize, end: usize) -> Result<(u16, usize), Skip> {
     let eth: *const EthHdr = ptr_at(data, end, 0)?;
     let mut ether_type = u16::from_be(unsafe { (*eth).ether_type });
     let mut off = EthHdr::LEN;
@@ -97,21 +164,16 @@ pub fn parse(data: usize, end: usize) -> Result<Packet, Skip> {
         ether_type = be16(unsafe { [(*tag)[2], (*tag)[3]] });
         off += 4;
     }
-    match ether_type {
-        ETH_P_IP => parse_v4(data, end, off),
-        ETH_P_IPV6 => parse_v6(data, end, off),
-        ETH_P_8021Q | ETH_P_8021AD => Err(Skip::Malformed),
-        ETH_P_ARP => Err(Skip::AlwaysPass),
-        _ => Err(Skip::AlwaysPass),
-    }
+    Ok((ether_type, off))
 }
 
 #[inline(always)]
-fn parse_v4(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
+fn parse_v4(data: usize, end: usize, off: usize, pkt: &mut Packet) -> Result<(), Skip> {
     let ip: *const Ipv4Hdr = ptr_at(data, end, off)?;
-    let (vihl, frags, id, proto, src, dst) = unsafe {
+    let (vihl, tot_len, frags, id, proto, src, dst) = unsafe {
         (
             (*ip).vihl,
+            (*ip).tot_len,
             (*ip).frags,
             (*ip).id,
             (*ip).proto,
@@ -134,7 +196,7 @@ fn parse_v4(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
     } else {
         FRAG_NONE
     };
-    let mut pkt = Packet {
+    *pkt = Packet {
         family: 4,
         proto,
         tcp_flags: 0,
@@ -145,21 +207,41 @@ fn parse_v4(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
         dst: v4_addr(dst),
         sport: 0,
         dport: 0,
+        seq: 0,
+        ack: 0,
+        seg_len: 0,
+        win: 0,
+        wscale: WSCALE_NONE,
+        nd: false,
+        cursor: 0,
     };
     // A later fragment has no L4 header: its ports must never be read (SG-ENF-11).
     if frag == FRAG_LATER {
-        return Ok(pkt);
+        return Ok(());
     }
     // IPv4 options are skipped by the header length, never assumed absent.
-    parse_l4(data, end, off + ihl, &mut pkt)?;
-    Ok(pkt)
+    parse_l4(
+        data,
+        end,
+        off + ihl,
+        ip_end(data, end, off, be16(tot_len)),
+        pkt,
+    )
 }
 
 #[inline(always)]
-fn parse_v6(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
+fn parse_v6(data: usize, end: usize, off: usize, pkt: &mut Packet) -> Result<(), Skip> {
     let ip: *const Ipv6Hdr = ptr_at(data, end, off)?;
-    let (vcf0, mut next, src, dst) =
-        unsafe { ((*ip).vcf[0], (*ip).next_hdr, (*ip).src_addr, (*ip).dst_addr) };
+    let (vcf0, payload_len, mut next, hop_limit, src, dst) = unsafe {
+        (
+            (*ip).vcf[0],
+            (*ip).payload_len,
+            (*ip).next_hdr,
+            (*ip).hop_limit,
+            (*ip).src_addr,
+            (*ip).dst_addr,
+        )
+    };
     if vcf0 >> 4 != 6 {
         return Err(Skip::Malformed);
     }
@@ -219,7 +301,7 @@ fn parse_v6(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
     if !done || l4 > MAX_L4_OFFSET {
         return Err(Skip::Malformed);
     }
-    let mut pkt = Packet {
+    *pkt = Packet {
         family: 6,
         proto: next,
         tcp_flags: 0,
@@ -230,34 +312,80 @@ fn parse_v6(data: usize, end: usize, off: usize) -> Result<Packet, Skip> {
         dst,
         sport: 0,
         dport: 0,
+        seq: 0,
+        ack: 0,
+        seg_len: 0,
+        win: 0,
+        wscale: WSCALE_NONE,
+        nd: false,
+        cursor: 0,
     };
     if frag == FRAG_LATER {
-        return Ok(pkt);
+        return Ok(());
     }
-    parse_l4(data, end, l4, &mut pkt)?;
-    // Neighbour and router discovery are never filtered (SG-ENF-10).
-    if pkt.proto == PROTO_ICMPV6 {
-        let icmp_type = (pkt.dport >> 8) as u8;
-        if (133..=137).contains(&icmp_type) {
-            return Err(Skip::AlwaysPass);
-        }
+    let payload_len = be16(payload_len);
+    let ip_end = ip_end(data, end, off + Ipv6Hdr::LEN, payload_len);
+    parse_l4(data, end, l4, ip_end, pkt)?;
+    // Neighbour and router discovery are never filtered (SG-ENF-10) when they are that.
+    if pkt.proto == PROTO_ICMPV6 && (133..=137).contains(&((pkt.dport >> 8) as u8)) {
+        pkt.nd = l4 == off + Ipv6Hdr::LEN
+            && hop_limit == 255
+            && ip_end <= end - data
+            && valid_nd(data, end, l4, ip_end.saturating_sub(l4), pkt);
     }
-    Ok(pkt)
+    Ok(())
+}
+
+/// Whether parsing the linear bytes `data..end` runs out of them (or finds the packet
+/// malformed), parsing into `pkt`. Out of line: one inlined parser is enough.
+#[inline(never)]
+pub fn runs_short(data: usize, end: usize, link: u16, pkt: &mut Packet) -> bool {
+    parse(data, end, link, pkt).err() == Some(Skip::Malformed)
+}
+
+/// Where the IP packet ends (offset from `data`): its header's length field counted from
+/// `start`, or, when the field is 0 (a jumbo or BIG TCP packet), the frame's end.
+#[inline(always)]
+fn ip_end(data: usize, end: usize, start: usize, len: u16) -> usize {
+    if len == 0 {
+        end - data
+    } else {
+        start + len as usize
+    }
 }
 
 #[inline(always)]
-fn parse_l4(data: usize, end: usize, l4: usize, pkt: &mut Packet) -> Result<(), Skip> {
+fn parse_l4(
+    data: usize,
+    end: usize,
+    l4: usize,
+    ip_end: usize,
+    pkt: &mut Packet,
+) -> Result<(), Skip> {
     if l4 > MAX_L4_OFFSET {
         return Err(Skip::Malformed);
     }
     match pkt.proto {
         PROTO_TCP => {
             let tcp: *const TcpHdr = ptr_at(data, end, l4)?;
-            let flags: *const [u8; 14] = ptr_at(data, end, l4)?;
-            unsafe {
+            let h: *const [u8; 16] = ptr_at(data, end, l4)?;
+            let doff = unsafe {
                 pkt.sport = be16((*tcp).source);
                 pkt.dport = be16((*tcp).dest);
-                pkt.tcp_flags = (*flags)[13];
+                let h = *h;
+                pkt.seq = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+                pkt.ack = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
+                pkt.tcp_flags = h[13];
+                pkt.win = be16([h[14], h[15]]);
+                ((h[12] >> 4) as usize) * 4
+            };
+            // A header shorter than 20 bytes is no TCP (the kernel drops it too).
+            if doff < TcpHdr::LEN {
+                return Err(Skip::Malformed);
+            }
+            pkt.seg_len = ip_end.saturating_sub(l4 + doff) as u32;
+            if pkt.tcp_flags & TCP_SYN != 0 {
+                pkt.wscale = window_scale(data, end, l4, doff, &mut pkt.cursor);
             }
         }
         PROTO_UDP => {
@@ -267,7 +395,7 @@ fn parse_l4(data: usize, end: usize, l4: usize, pkt: &mut Packet) -> Result<(), 
                 pkt.dport = be16((*udp).dst);
             }
         }
-        PROTO_ICMP | PROTO_ICMPV6 => {
+        PROTO_ICMP | PROTO_ICMPV6 if pkt.icmp() => {
             let icmp: *const [u8; 8] = ptr_at(data, end, l4)?;
             let (t, c, id) = unsafe { ((*icmp)[0], (*icmp)[1], be16([(*icmp)[4], (*icmp)[5]])) };
             pkt.dport = ((t as u16) << 8) | c as u16;
@@ -285,4 +413,98 @@ fn parse_l4(data: usize, end: usize, l4: usize, pkt: &mut Packet) -> Result<(), 
         _ => {}
     }
     Ok(())
+}
+
+const TCP_SYN: u8 = 0x02;
+/// Options walked before giving up on finding the window scale (a SYN carries five or six).
+const MAX_TCP_OPTIONS: usize = 12;
+
+/// The window-scale option of a SYN whose header is `doff` bytes: the shift,
+/// `WSCALE_NONE` when absent, `MAX_WSCALE` when the options cannot be read (the widest
+/// window: an odd SYN must not get a connection cut for being out of window).
+///
+/// The offset lives in `cursor` (scratch map memory, whose contents the verifier does not
+/// track): read back each round, it is the same unknown to the verifier at every loop head,
+/// so the rounds' states prune instead of doubling with each option (a NOP's offset is one
+/// more, another option's a range).
+#[inline(never)]
+fn window_scale(data: usize, end: usize, l4: usize, doff: usize, cursor: &mut u32) -> u8 {
+    unsafe { core::ptr::write_volatile(cursor, TcpHdr::LEN as u32) };
+    for _ in 0..MAX_TCP_OPTIONS {
+        let off = unsafe { core::ptr::read_volatile(cursor) } as usize & 63;
+        if off >= doff {
+            return WSCALE_NONE;
+        }
+        let Some(opt) = option_at(data, end, l4 + off) else {
+            return MAX_WSCALE;
+        };
+        let next = match opt[0] {
+            0 => return WSCALE_NONE,
+            1 => off + 1,
+            3 if opt[1] == 3 => return opt[2],
+            _ if opt[1] < 2 => return MAX_WSCALE,
+            _ => off + opt[1] as usize,
+        };
+        unsafe { core::ptr::write_volatile(cursor, next as u32) };
+    }
+    MAX_WSCALE
+}
+
+/// Three bytes of a TCP option (kind, length, value) at `at`. Out of line: inside the
+/// option loop, the compiler turns the bounds check into arithmetic on the packet's end,
+/// which the verifier refuses.
+#[inline(never)]
+fn option_at(data: usize, end: usize, at: usize) -> Option<[u8; 3]> {
+    let p: *const [u8; 3] = ptr_at(data, end, at).ok()?;
+    Some(unsafe { *p })
+}
+
+/// The RFC 4861 conditions on neighbour and router discovery (ICMPv6 133-137) that the packet
+/// alone decides: code 0, at least the message's fixed length, a source that is never
+/// multicast (link-local for router advertisements and redirects; unspecified only for a
+/// router solicitation or for duplicate address detection's neighbour solicitation, to a
+/// solicited-node group), a target address that is never multicast, and a destination that
+/// is unicast or a link-scope group. The caller has checked hop limit 255, that no extension
+/// header comes first and that the frame holds the whole message. Out of line:
+/// only discovery packets come here.
+#[inline(never)]
+fn valid_nd(data: usize, end: usize, l4: usize, icmp_len: usize, pkt: &Packet) -> bool {
+    let t = (pkt.dport >> 8) as u8;
+    let code = pkt.dport as u8;
+    let min = match t {
+        133 => 8,
+        134 => 16,
+        135 | 136 => 24,
+        _ => 40,
+    };
+    if code != 0 || icmp_len < min {
+        return false;
+    }
+    let (src, dst) = (&pkt.src, &pkt.dst);
+    let multicast = |a: &[u8; 16]| a[0] == 0xff;
+    let link_local = |a: &[u8; 16]| a[0] == 0xfe && a[1] & 0xc0 == 0x80;
+    let unspecified = src.iter().all(|b| *b == 0);
+    if multicast(src) || multicast(dst) && dst[1] & 0x0f != 2 {
+        return false;
+    }
+    let solicited_node = dst[..13] == [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff];
+    let source_ok = match t {
+        133 => true,
+        134 | 137 => link_local(src),
+        135 => !unspecified || solicited_node,
+        _ => !unspecified,
+    };
+    if !source_ok {
+        return false;
+    }
+    if t == 133 || t == 134 {
+        return true;
+    }
+    // Neighbour solicitation, advertisement, redirect: a target address after 4 reserved
+    // (flag) bytes.
+    let Ok(target) = ptr_at::<[u8; 4]>(data, end, l4 + 8) else {
+        return false;
+    };
+    let first = unsafe { (*target)[0] };
+    first != 0xff
 }

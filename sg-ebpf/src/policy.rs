@@ -24,16 +24,19 @@ use sg_common::{
 use crate::{
     Hook, Verdict, conntrack,
     maps::{
-        CT_OTHER, CT_TCP, FRAGS, HOSTS_V4, HOSTS_V6, IFACE_ADDRS, IFACE_CFGS, IFACE_ENTRY,
-        IFACE_INDEX, PORT_SETS, PORT_SETS_SMALL, RULE_HITS, RULES_V4, RULES_V6, count,
+        CFG_COPY, CT_OTHER, FRAGS, HOSTS_V4, HOSTS_V6, IFACE_ADDRS, IFACE_CFGS, IFACE_ENTRY,
+        IFACE_INDEX, PORT_SETS, PORT_SETS_SMALL, RULE_HITS, RULES_V4, RULES_V6, WORK, count,
     },
     parse::{
         self, FRAG_FIRST, FRAG_LATER, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip,
     },
 };
 
+/// The verdict for the packet in `data..end` seen by `hook` on interface `ifindex`. `proto`
+/// is the packet's protocol as TC knows it (the socket buffer's), read only on devices whose
+/// packets start with the IP header; XDP passes 0 (it is never attached to those).
 #[inline(always)]
-pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
+pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook, proto: u16) -> Verdict {
     // Interfaces without configuration are not ours (or are being detached): leave them alone.
     let Some(iface) = iface_entry(ifindex) else {
         return Verdict::Pass;
@@ -48,8 +51,17 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
         OUTBOUND
     };
 
-    let pkt = match parse::parse(data, end) {
-        Ok(p) => p,
+    let Some(work) = WORK.get_ptr_mut(0) else {
+        return Verdict::Drop;
+    };
+    let work = unsafe { &mut *work };
+    let link = if proto != 0 && iface.ip_link() {
+        proto
+    } else {
+        0
+    };
+    match parse::parse(data, end, link, &mut work.pkt) {
+        Ok(()) => {}
         Err(Skip::AlwaysPass) => {
             count(slot, PASS_ALWAYS);
             return Verdict::Pass;
@@ -58,22 +70,44 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook) -> Verdict {
             count(slot, DROP_MALFORMED);
             return Verdict::Drop;
         }
-    };
-    if iface.source_dest_check() && !own_address(&pkt, dir, ifindex) {
+    }
+    let pkt = &work.pkt;
+    // Valid neighbour and router discovery is never filtered (SG-ENF-10); anything else of
+    // those types is judged like any other ICMPv6.
+    if pkt.nd && neighbour_discovery(pkt, dir, ifindex, iface.source_dest_check()) {
+        count(slot, PASS_ALWAYS);
+        return Verdict::Pass;
+    }
+    if iface.source_dest_check() && !own_address(pkt, dir, ifindex) {
         count(slot, DROP_SPOOFED);
         return Verdict::Drop;
     }
     let len = (end - data) as u64;
     let mut clock = Clock(None);
     if pkt.frag == FRAG_LATER {
-        return later_fragment(&pkt, ifindex, slot, clock.now());
+        return later_fragment(pkt, ifindex, slot, clock.now());
     }
-    let verdict = judge(iface, dir, &pkt, ifindex, slot, len, &mut clock);
+    let key = ct_key(pkt, dir, ifindex, &mut work.key);
+    let verdict = judge(iface, dir, pkt, key, slot, len, &mut clock);
     if verdict == Verdict::Pass && pkt.frag == FRAG_FIRST {
         // Later fragments of this datagram follow this verdict.
-        let _ = FRAGS.insert(frag_key(&pkt, ifindex), clock.now(), 0);
+        let _ = FRAGS.insert(frag_key(pkt, ifindex), clock.now(), 0);
     }
     verdict
+}
+
+/// Whether parsing the linear bytes of a packet of protocol `proto` on interface `ifindex`
+/// runs out of them (see `parse::runs_short`).
+#[inline(always)]
+pub fn runs_short(data: usize, end: usize, ifindex: u32, proto: u16) -> bool {
+    let link = match iface_entry(ifindex) {
+        Some(e) if e.ip_link() => proto,
+        _ => 0,
+    };
+    match WORK.get_ptr_mut(0) {
+        Some(w) => parse::runs_short(data, end, link, unsafe { &mut (*w).pkt }),
+        None => false,
+    }
 }
 
 /// The packet's time, read once, and only if something needs it (a conntrack entry found or
@@ -112,12 +146,18 @@ fn iface_entry(ifindex: u32) -> Option<IndexEntry> {
     Some(e)
 }
 
-/// The configuration an entry points to, copied onto the stack: sgd rewrites a
-/// configuration only in the position not in use, but a packet slow enough to see a second
-/// switch would otherwise read two.
+/// The configuration an entry points to, copied into this CPU's scratch value (`CFG_COPY`):
+/// sgd rewrites a configuration only in the position not in use, but a packet slow enough to
+/// see a second switch would otherwise read two. Not on the stack, which has no 52 bytes to
+/// spare.
 #[inline(always)]
-fn iface_cfg(e: IndexEntry) -> Option<IfaceCfg> {
-    IFACE_CFGS.get(e.position()?).copied()
+fn iface_cfg(e: IndexEntry) -> Option<&'static IfaceCfg> {
+    let cfg = IFACE_CFGS.get(e.position()?)?;
+    let copy = CFG_COPY.get_ptr_mut(0)?;
+    unsafe {
+        *copy = *cfg;
+        Some(&*copy)
+    }
 }
 
 /// Kept out of line: if the compiler merged this lookup with the `IFACE_INDEX` one into a
@@ -138,6 +178,27 @@ fn own_address(pkt: &Packet, dir: u8, ifindex: u32) -> bool {
         addr: if dir == OUTBOUND { pkt.src } else { pkt.dst },
     };
     unsafe { IFACE_ADDRS.get(key) }.is_some()
+}
+
+/// The direction-dependent conditions on a neighbour-discovery packet that `parse` found
+/// valid: the instance sends it only to a link-local address or a link-scope group (a router
+/// never forwards those, so it cannot leave the link), and with the source/destination check
+/// the instance's side is its own address, a link-local one, or (sending) the unspecified one.
+#[inline(always)]
+fn neighbour_discovery(pkt: &Packet, dir: u8, ifindex: u32, check: bool) -> bool {
+    let link_local = |a: &[u8; 16]| a[0] == 0xfe && a[1] & 0xc0 == 0x80;
+    let link_scope = |a: &[u8; 16]| link_local(a) || a[0] == 0xff;
+    if dir == OUTBOUND && !link_scope(&pkt.dst) {
+        return false;
+    }
+    if !check {
+        return true;
+    }
+    if dir == OUTBOUND {
+        link_local(&pkt.src) || pkt.src == [0; 16] || own_address(pkt, dir, ifindex)
+    } else {
+        link_scope(&pkt.dst) || own_address(pkt, dir, ifindex)
+    }
 }
 
 /// Later fragments pass only after their first fragment passed, within `FRAG_TIMEOUT_S`.
@@ -173,17 +234,19 @@ fn frag_key(pkt: &Packet, ifindex: u32) -> FragKey {
 
 /// Conntrack, then the rules, for a packet with its L4 header.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn judge(
     iface: IndexEntry,
     dir: u8,
     pkt: &Packet,
-    ifindex: u32,
+    (key, h): (&CtKey, u64),
     slot: u32,
     len: u64,
     clock: &mut Clock,
 ) -> Verdict {
-    let tracked = pkt.proto != PROTO_ICMP && pkt.proto != PROTO_ICMPV6 || pkt.icmp_echo;
-    let (key, h) = ct_key(pkt, dir, ifindex);
+    // ICMP of its own family is tracked only as echo (SG-ENF-4); everything else is, ICMP of
+    // the other family as any other protocol (SG-ENF-5).
+    let tracked = !pkt.icmp() || pkt.icmp_echo;
     let tcp = pkt.proto == PROTO_TCP;
     let fam = if pkt.family == 4 {
         family::V4
@@ -200,7 +263,7 @@ fn judge(
         return Verdict::Drop;
     }
     // An established flow usually passes on this CPU's flow cache, reading nothing else.
-    if tracked && conntrack::cached(&key, h, pkt, len) {
+    if tracked && conntrack::cached(key, h, pkt, dir, len) {
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
     }
@@ -212,27 +275,54 @@ fn judge(
         count(slot, DROP_NO_RULE);
         return Verdict::Drop;
     }
-    let Some(copy) = iface_cfg(iface) else {
+    let Some(cfg) = iface_cfg(iface) else {
         // Not protected any more.
         return Verdict::Pass;
     };
-    let cfg = &copy;
     // Each lookup names its map directly: the verifier inlines a hash lookup only at a call
     // site that always sees the same map (a pointer chosen at run time goes through the
     // generic helper).
     let known = maybe
         && if tcp {
-            conntrack::hit(&CT_TCP, &key, h, pkt, dir, len, cfg, clock)
+            conntrack::hit_tcp(
+                key,
+                pkt,
+                h,
+                clock.now(),
+                conntrack::pack(len, dir, cfg.tcp_established_timeout),
+            )
         } else {
-            conntrack::hit(&CT_OTHER, &key, h, pkt, dir, len, cfg, clock)
+            conntrack::hit(&CT_OTHER, key, h, pkt, dir, len, cfg, clock)
         };
     if known {
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
     }
+    let reason = by_rules(cfg, key, pkt, h, conntrack::pack(len, dir, tracked as u32));
+    count(slot, reason);
+    if reason == PASS_RULE {
+        Verdict::Pass
+    } else {
+        Verdict::Drop
+    }
+}
+
+/// The verdict of the rules for a packet no tracked flow admitted, as the reason to count
+/// (`PASS_RULE`, `DROP_NO_RULE`, `DROP_CT_FULL`); `packed` is `conntrack::pack(len, dir,
+/// tracked)`. Opens a tracked flow where the packet starts one.
+///
+/// Out of line: the rule lookups' keys and registers take a frame of their own, not room
+/// in the program's, which the whole call chain shares (512 bytes).
+#[inline(never)]
+fn by_rules(cfg: &IfaceCfg, key: &CtKey, pkt: &Packet, h: u64, packed: u64) -> u32 {
+    let (len, dir, tracked) = (
+        packed & 0xffff_ffff,
+        (packed >> 32) as u8 & 1,
+        packed >> 33 != 0,
+    );
+    let mut clock = Clock(None);
     let Some(hit) = allowed(cfg, dir, pkt) else {
-        count(slot, DROP_NO_RULE);
-        return Verdict::Drop;
+        return DROP_NO_RULE;
     };
     // Only a SYN opens a tracked TCP flow: other TCP packets the rules allow pass without an
     // entry. So a revoked rule of an untracked flow cannot be revived by the instance's next
@@ -241,23 +331,18 @@ fn judge(
     if tracked
         && opens
         && !untracked(cfg, dir, pkt)
-        && !(if tcp {
-            conntrack::create(&CT_TCP, &key, h, pkt, dir, len, clock)
-        } else {
-            conntrack::create(&CT_OTHER, &key, h, pkt, dir, len, clock)
-        })
+        && !conntrack::create(key, pkt, h, clock.now(), packed)
     {
-        count(slot, DROP_CT_FULL);
-        return Verdict::Drop;
+        return DROP_CT_FULL;
     }
-    count(slot, PASS_RULE);
     count_rule_hit(&hit, len, clock.now());
-    Verdict::Pass
+    PASS_RULE
 }
 
 /// The key of a flow from the instance's point of view, so both directions share one entry.
+/// Written into `key` (scratch space, see `maps::Work`).
 #[inline(always)]
-fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> (CtKey, u64) {
+fn ct_key<'a>(pkt: &Packet, dir: u8, ifindex: u32, key: &'a mut CtKey) -> (&'a CtKey, u64) {
     let inbound = dir == INBOUND;
     let (local, remote) = if inbound {
         (pkt.dst, pkt.src)
@@ -282,13 +367,11 @@ fn ct_key(pkt: &Packet, dir: u8, ifindex: u32) -> (CtKey, u64) {
     } else {
         (0, 0)
     };
-    let mut key = CtKey {
-        ifindex,
-        local,
-        remote,
-        ..CtKey::default()
-    };
-    // Ports, protocol and family written as whole words (see `CtKey::words_mut`).
+    key.ifindex = ifindex;
+    key.local = local;
+    key.remote = remote;
+    // Ports, protocol and family (and the padding) written as whole words (see
+    // `CtKey::words_mut`).
     let w = key.words_mut();
     w[9] = word16(local_port, remote_port);
     w[10] = word8([pkt.proto, pkt.family, 0, 0]);

@@ -240,6 +240,7 @@ impl Core {
                 rules::update_descriptions(&mut next, r, true)
             }
             Request::ModifyNetworkInterfaceAttribute(r) => {
+                check_link(&r.network_interface_id)?;
                 ops::modify_network_interface_attribute(&mut next, q, r, &datapath::device_exists)
             }
             Request::DescribeNetworkInterfaces(r) => {
@@ -277,6 +278,7 @@ impl Core {
             Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
             Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
             Request::CreateNetworkInterface(r) => {
+                check_link(&r.network_interface_id)?;
                 ops::create_network_interface(&mut next, q, r, &datapath::device_exists)
             }
             Request::DeleteNetworkInterface(r) => {
@@ -659,4 +661,18 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let _ = std::fs::remove_file(&cfg.socket);
     drop(core);
     result
+}
+
+/// Refuses to protect a device whose packets the datapath cannot parse (SG-IF-6), before
+/// anything is stored. A device that does not exist is the operation's to judge.
+fn check_link(name: &Option<String>) -> ApiResult<()> {
+    let Some(name) = name else {
+        return Ok(());
+    };
+    match datapath::link(name) {
+        Err(e @ datapath::LinkError::Unsupported { .. }) => {
+            Err(ApiError::invalid_value(e.to_string()))
+        }
+        _ => Ok(()),
+    }
 }

@@ -383,6 +383,10 @@ lab_test!(
             t.seq = (4321 << 16) | read_dport as u32; // ports when read 4 bytes later
             let mut l4 = t.bytes();
             l4.extend_from_slice(&[0; 8]);
+            // The header as read must itself be TCP: a data offset of 5 (a shorter one is
+            // malformed, as the kernel has it) and SYN, in the checksum's bytes.
+            l4[16] = 5 << 4;
+            l4[17] = TCP_SYN;
             let mut f = Frame::new(ip(from), ip(ME4), 6, l4);
             f.ihl = Some(6);
             f

@@ -4,13 +4,13 @@
 //! tracking included. `SG_SEED` replays a run; `SG_DIFF_CASES` sets the number of packets.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     net::{IpAddr, Ipv6Addr},
 };
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sg_tests::{
-    frame::{Ext, Frame, Nd, TCP_ACK, TCP_SYN, solicited_node},
+    frame::{Ext, Frame, Nd, TCP_ACK, TCP_SYN, Tcp, solicited_node},
     lab::{IFACE, with_lab},
     require_root,
 };
@@ -260,6 +260,48 @@ fn flow_key(p: &Packet) -> Option<(u8, IpAddr, IpAddr, u16, u16)> {
     Some((p.protocol, local, remote, lp, rp))
 }
 
+/// The sequence numbers of a live TCP flow, by direction (0 inbound, 1 outbound).
+struct TcpSeq {
+    origin: usize,
+    next: [u32; 2],
+    answered: bool,
+}
+
+impl TcpSeq {
+    fn opened(origin: usize, isn: u32) -> Self {
+        let mut next = [0; 2];
+        next[origin] = isn.wrapping_add(1);
+        TcpSeq {
+            origin,
+            next,
+            answered: false,
+        }
+    }
+
+    /// Flags, sequence and acknowledgement numbers of the flow's next segment in direction
+    /// `d`: until the other side has answered, the originator retransmits its SYN and the
+    /// other side answers with a SYN-ACK; then ACKs at each side's next sequence number.
+    fn next_segment(&mut self, d: usize) -> (u8, u32, u32) {
+        if !self.answered {
+            if d == self.origin {
+                return (TCP_SYN, self.next[d].wrapping_sub(1), 0);
+            }
+            self.answered = true;
+            let isn = self.next[d ^ 1] ^ 0x8000_0000;
+            self.next[d] = isn.wrapping_add(1);
+            return (TCP_SYN | TCP_ACK, isn, self.next[d ^ 1]);
+        }
+        (TCP_ACK, self.next[d], self.next[d ^ 1])
+    }
+}
+
+fn tcp_frame(p: &Packet, flags: u8, seq: u32, ack: u32) -> Frame {
+    let mut t = Tcp::new(p.src_port, p.dst_port, flags);
+    t.seq = seq;
+    t.ack = ack;
+    Frame::new(p.src, p.dst, 6, t.bytes())
+}
+
 fn revoke_random_rule(w: &mut World, rng: &mut StdRng) {
     let rules: Vec<(String, String, bool)> = w
         .state
@@ -304,7 +346,9 @@ fn datapath_agrees_with_the_reference_evaluator() {
             l.world = random_world(&mut rng);
             l.apply();
             l.dp.clear_conntrack();
-            let mut tracked: HashSet<(u8, IpAddr, IpAddr, u16, u16)> = HashSet::new();
+            // Live flows, with the sequence numbers of TCP ones.
+            let mut tracked: HashMap<(u8, IpAddr, IpAddr, u16, u16), Option<TcpSeq>> =
+                HashMap::new();
             for case in 0..ROUND.min(cases - round * ROUND) {
                 if case % 100 == 99 {
                     // Change the rules under live flows: tracked flows must survive
@@ -344,21 +388,29 @@ fn datapath_agrees_with_the_reference_evaluator() {
                     icmp_code: [0u8, 4][rng.random_range(0..2)],
                     nd: None,
                 };
+                let key = flow_key(&p);
+                let isn: u32 = rng.random();
+                let d = (direction == Direction::Outbound) as usize;
                 let frame = match protocol {
-                    6 => Frame::tcp(
-                        src,
-                        dst,
-                        p.src_port,
-                        p.dst_port,
-                        if p.tcp_syn { TCP_SYN } else { TCP_ACK },
-                    ),
+                    // A live TCP flow's packet belongs to its connection (SG-ENF-13): the
+                    // answer to its SYN, then segments at each side's next sequence number.
+                    6 => match key
+                        .and_then(|k| tracked.get_mut(&k))
+                        .and_then(|t| t.as_mut())
+                    {
+                        Some(t) => {
+                            let (flags, seq, ack) = t.next_segment(d);
+                            p.tcp_syn = flags == TCP_SYN;
+                            tcp_frame(&p, flags, seq, ack)
+                        }
+                        None => tcp_frame(&p, if p.tcp_syn { TCP_SYN } else { TCP_ACK }, isn, 0),
+                    },
                     17 => Frame::udp(src, dst, p.src_port, p.dst_port),
                     58 if six && (133..=137).contains(&p.icmp_type) => nd_case(&mut rng, &mut p),
                     1 | 58 => Frame::icmp(src, dst, p.icmp_type, p.icmp_code, p.src_port),
                     _ => Frame::new(src, dst, protocol, vec![0u8; 8]),
                 };
-                let key = flow_key(&p);
-                let live = key.is_some_and(|k| tracked.contains(&k));
+                let live = key.is_some_and(|k| tracked.contains_key(&k));
                 let verdict = eval::evaluate(
                     &l.world.state,
                     &l.world.addrs,
@@ -383,7 +435,7 @@ fn datapath_agrees_with_the_reference_evaluator() {
                         && eval::tracked(&l.world.state, &p)
                         && matches!(verdict, eval::Verdict::Rules(_))
                     {
-                        tracked.insert(k);
+                        tracked.insert(k, (protocol == 6).then(|| TcpSeq::opened(d, isn)));
                     }
                 } else {
                     denied += 1;

@@ -68,6 +68,14 @@ fn tcp_in(from: &str, sport: u16, dport: u16, flags: u8) -> Frame {
     Frame::tcp(ip(from), ip(to), sport, dport, flags)
 }
 
+/// A RST that refuses a SYN sent with sequence number 0: it acknowledges the SYN exactly
+/// (SG-ENF-13).
+fn refusal(from: &str, sport: u16, dport: u16) -> Frame {
+    let mut f = tcp_in(from, sport, dport, TCP_RST | TCP_ACK);
+    f.l4[8..12].copy_from_slice(&1u32.to_be_bytes());
+    f
+}
+
 fn tcp_out(to: &str, sport: u16, dport: u16, flags: u8) -> Frame {
     let from = if to.contains(':') { ME6 } else { ME4 };
     Frame::tcp(ip(from), ip(to), sport, dport, flags)
@@ -105,6 +113,7 @@ lab_test!(sg_enf_1_replies_pass_whatever_the_inbound_rules, |l| {
 lab_test!(sg_enf_2_tracked_flow_outlives_its_rule, |l| {
     let g = setup(l, vec![perm("tcp", Some((22, 22)), "203.0.113.0/24")]);
     assert!(l.inbound(&tcp_in(PEER4, 50000, 22, TCP_SYN)));
+    assert!(l.outbound(&tcp_out(PEER4, 22, 50000, TCP_SYN | TCP_ACK)));
     l.world
         .revoke(
             &g,
@@ -241,11 +250,14 @@ lab_test!(sg_enf_6_7_timeouts_are_exact, |l| {
     assert!(!l.inbound(&tcp_in(PEER4, 443, 40001, TCP_SYN | TCP_ACK)));
     // After RST: 10 s.
     assert!(l.outbound(&tcp_out(PEER4, 40002, 443, TCP_SYN)));
-    assert!(l.inbound(&tcp_in(PEER4, 443, 40002, TCP_RST | TCP_ACK)));
+    assert!(l.inbound(&refusal(PEER4, 443, 40002)));
     l.dp.age_conntrack(Duration::from_secs(9));
-    assert!(l.inbound(&tcp_in(PEER4, 443, 40002, TCP_RST)));
+    assert!(
+        l.inbound(&refusal(PEER4, 443, 40002)),
+        "a retransmitted refusal"
+    );
     l.dp.age_conntrack(Duration::from_secs(11));
-    assert!(!l.inbound(&tcp_in(PEER4, 443, 40002, TCP_RST)));
+    assert!(!l.inbound(&refusal(PEER4, 443, 40002)));
     // FIN: 120 s.
     assert!(l.outbound(&tcp_out(PEER4, 40003, 443, TCP_SYN)));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40003, TCP_SYN | TCP_ACK)));
@@ -468,10 +480,12 @@ lab_test!(sg_enf_12_drops_counted_by_reason, |l| {
     assert!(!l.inbound(&tcp_in(OTHER4, 50000, 22, TCP_SYN)));
     assert!(!l.inbound(&tcp_in(PEER4, 50000, 23, TCP_SYN)));
     assert!(l.inbound(&tcp_in(PEER4, 50000, 22, TCP_SYN)));
+    assert!(l.outbound(&tcp_out(PEER4, 22, 50000, TCP_SYN | TCP_ACK)));
     assert!(l.inbound(&tcp_in(PEER4, 50000, 22, TCP_ACK)));
     assert_eq!(l.counter("drop_no_rule"), 2);
     assert_eq!(l.counter("pass_rule"), 1);
-    assert_eq!(l.counter("pass_conntrack"), 1);
+    // The SYN-ACK and the ACK.
+    assert_eq!(l.counter("pass_conntrack"), 2);
 });
 
 lab_test!(no_cap_below_the_quotas_1000_rules_and_10000_members, |l| {
@@ -539,6 +553,7 @@ lab_test!(sg_enf_12_allowed_traffic_credited_to_its_rule, |l| {
     );
     assert!(l.inbound(&tcp_in("203.0.113.8", 50000, 22, TCP_SYN)));
     assert!(l.inbound(&tcp_in("203.0.113.9", 50000, 22, TCP_SYN)));
+    assert!(l.outbound(&tcp_out(PEER4, 22, 50000, TCP_SYN | TCP_ACK)));
     assert!(
         l.inbound(&tcp_in(PEER4, 50000, 22, TCP_ACK)),
         "conntrack: not a rule admission"
@@ -649,9 +664,10 @@ lab_test!(sweeper_removes_exactly_what_expired, |l| {
     assert!(l.outbound(&Frame::new(ip(ME4), ip(PEER4), 47, vec![0; 8])));
     assert!(l.outbound(&tcp_out(PEER4, 40001, 443, TCP_SYN)));
     assert!(l.outbound(&tcp_out(PEER4, 40002, 443, TCP_SYN)));
+    assert!(l.inbound(&tcp_in(PEER4, 443, 40002, TCP_SYN | TCP_ACK)));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40002, TCP_FIN | TCP_ACK)));
     assert!(l.outbound(&tcp_out(PEER4, 40003, 443, TCP_SYN)));
-    assert!(l.inbound(&tcp_in(PEER4, 443, 40003, TCP_RST)));
+    assert!(l.inbound(&refusal(PEER4, 443, 40003)));
     assert_eq!(l.dp.conntrack().len(), 8);
     let left = |l: &mut Lab| l.dp.conntrack_usage()[0].0 + l.dp.conntrack_usage()[1].0;
     let mut expect = 8;

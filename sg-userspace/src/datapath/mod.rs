@@ -11,7 +11,10 @@ mod batch;
 mod flow_cache;
 mod hosts;
 mod iface_table;
+mod link;
 mod mapped;
+
+pub use link::{Link, LinkError, link};
 
 use std::{
     collections::HashMap,
@@ -94,6 +97,8 @@ pub enum DatapathError {
     Compile(#[from] CompileError),
     #[error("network interface {0} does not exist")]
     NoDevice(String),
+    #[error(transparent)]
+    LinkType(#[from] LinkError),
     #[error(
         "attaching to {iface} failed: {source}. If the driver has no native XDP, retry with --xdp-mode skb"
     )]
@@ -185,6 +190,8 @@ struct Attached {
     /// Which hook that is (see [`Datapath::arriving_hook`]).
     arriving_hook: &'static str,
     tc: Option<OwnedLink>,
+    /// How the device frames packets (SG-IF-6).
+    link: Link,
 }
 
 /// A link this daemon owns, pinned when the daemon pins (so it outlives the daemon); dropped
@@ -545,7 +552,11 @@ impl Datapath {
                 return Err(e);
             }
         };
-        if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&written, slot, iface)) {
+        let link = self.attached[&iface.id].link;
+        if let Err(e) = self
+            .ifaces
+            .set(ifindex, iface_cfg(&written, slot, iface, link))
+        {
             self.free(written);
             self.free_addrs(&addrs, &old_addrs);
             return Err(map_err(names::IFACE_CFG)(e));
@@ -568,6 +579,8 @@ impl Datapath {
         ifindex: u32,
         compiled: &CompiledIface,
     ) -> Result<(), DatapathError> {
+        // Never attach to a device whose packets the programs cannot parse.
+        let link = link::link(&iface.id)?;
         let used: Vec<u32> = self.attached.values().map(|a| a.slot).collect();
         // An interface resumed from a previous run keeps its slot and its counters; others get
         // a slot no resumed interface still claims.
@@ -624,8 +637,12 @@ impl Datapath {
             arriving: None,
             arriving_hook: "",
             tc: None,
+            link,
         };
-        if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&a.written, slot, iface)) {
+        if let Err(e) = self
+            .ifaces
+            .set(ifindex, iface_cfg(&a.written, slot, iface, a.link))
+        {
             self.teardown(a);
             return Err(map_err(names::IFACE_CFG)(e));
         }
@@ -703,11 +720,14 @@ impl Datapath {
         let (xdp_pin, tc_pin) = (self.link_pin(ifindex, "xdp"), self.link_pin(ifindex, "tc"));
         let tc_in_pin = self.link_pin(ifindex, "tcin");
         let xdp_mode = self.cfg.xdp_mode;
-        let use_tc = match xdp_mode {
-            XdpModeChoice::Tc => true,
-            XdpModeChoice::Auto => !has_driver(name),
-            XdpModeChoice::Native | XdpModeChoice::Skb => false,
-        };
+        // Devices whose packets start with the IP header get TC hooks whatever the mode: the
+        // TC programs learn the family from the socket buffer's protocol.
+        let use_tc = a.link == Link::Ip
+            || match xdp_mode {
+                XdpModeChoice::Tc => true,
+                XdpModeChoice::Auto => !has_driver(name),
+                XdpModeChoice::Native | XdpModeChoice::Skb => false,
+            };
         let mut xdp_link = None;
         if !use_tc {
             let xdp = self.xdp_prog()?;
@@ -1222,8 +1242,8 @@ impl Datapath {
                 else {
                     continue;
                 };
-                let cfg = iface_cfg(&a.written, a.slot, &a.iface);
-                let timeout = timeout_s(&value, key.proto, &cfg) * 1_000_000_000;
+                let cfg = iface_cfg(&a.written, a.slot, &a.iface, a.link);
+                let timeout = timeout_s(&value, key.proto, key.family, &cfg) * 1_000_000_000;
                 let idle = now.saturating_sub(value.last_seen_ns);
                 if idle > timeout {
                     continue;
@@ -1260,11 +1280,12 @@ impl Datapath {
         let cfgs: FastMap<u32, IfaceCfg> = self
             .attached
             .values()
-            .map(|a| (a.ifindex, iface_cfg(&a.written, a.slot, &a.iface)))
+            .map(|a| (a.ifindex, iface_cfg(&a.written, a.slot, &a.iface, a.link)))
             .collect();
         let expired = |k: &CtKey, v: &CtValue| match cfgs.get(&k.ifindex) {
             Some(cfg) => {
-                now.saturating_sub(v.last_seen_ns) > timeout_s(v, k.proto, cfg) * 1_000_000_000
+                now.saturating_sub(v.last_seen_ns)
+                    > timeout_s(v, k.proto, k.family, cfg) * 1_000_000_000
             }
             None => true,
         };
@@ -1290,7 +1311,7 @@ impl Datapath {
                             key: *k,
                             removed: 0,
                             timeout_ns: match cfgs.get(&k.ifindex) {
-                                Some(cfg) => timeout_s(v, k.proto, cfg) * 1_000_000_000,
+                                Some(cfg) => timeout_s(v, k.proto, k.family, cfg) * 1_000_000_000,
                                 None => 0,
                             },
                         },
@@ -1968,7 +1989,7 @@ fn addr_key(ifindex: u32, a: IpAddr) -> AddrKey {
     }
 }
 
-fn iface_cfg(w: &Written, slot: u32, iface: &Interface) -> IfaceCfg {
+fn iface_cfg(w: &Written, slot: u32, iface: &Interface, link: Link) -> IfaceCfg {
     let t = &iface.timeouts;
     IfaceCfg {
         ruleset: w.rulesets,
@@ -1983,6 +2004,7 @@ fn iface_cfg(w: &Written, slot: u32, iface: &Interface) -> IfaceCfg {
         udp_stream_timeout: t.udp_stream,
         open_to_all: w.open_to_all,
         lookups: w.lookups,
+        link: link.cfg(),
     }
 }
 
