@@ -158,7 +158,7 @@ pub struct CtCacheEntry {
     /// refresh or eviction (and, when a packet does not fit the table's, from every CPU).
     pub tcp: [TcpSide; 2],
 }
-const _: () = assert!(core::mem::size_of::<CtCacheEntry>() == 120);
+const _: () = assert!(core::mem::size_of::<CtCacheEntry>() == 144);
 
 /// Key of `FRAGS`: one fragmented datagram on one interface (SG-ENF-11).
 #[repr(C)]
@@ -205,7 +205,7 @@ pub struct CtValue {
     /// direction `d` (SG-ENF-13, see `crate::tcp`). Zero for other protocols.
     pub tcp: [TcpSide; 2],
 }
-const _: () = assert!(core::mem::size_of::<CtValue>() == 72);
+const _: () = assert!(core::mem::size_of::<CtValue>() == 96);
 
 /// Added to `bpf_ktime_get_coarse_ns` (and to `CLOCK_MONOTONIC_COARSE` in userspace) for every
 /// timestamp in the maps, so an entry can be aged by days in tests even on a machine up for

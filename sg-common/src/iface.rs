@@ -32,9 +32,8 @@ pub const fn cfg_position(slot: u32, generation: u32) -> u32 {
 
 /// An `IFACE_INDEX` entry, one 8-byte word written atomically: bits 0-15 hold 1 + the
 /// position in `IFACE_CFGS` (0: not protected), bits 16-31 the counter slot, bits 32-39 the
-/// mode, bit 40 the source/destination check, bit 41 whether packets start with the IP
-/// header ([`LINK_IP`]), bits 44-47 which (direction, family) have a ruleset, all copied from
-/// the configuration at that position.
+/// mode, bit 40 the source/destination check, bits 44-47 which (direction, family) have a
+/// ruleset, all copied from the configuration at that position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexEntry(pub u64);
 
@@ -46,7 +45,6 @@ impl IndexEntry {
                 | (cfg.stats_slot as u64 & 0xffff) << 16
                 | (cfg.mode as u64 & 0xff) << 32
                 | ((cfg.source_dest_check != 0) as u64) << 40
-                | ((cfg.link == LINK_IP) as u64) << 41
                 | ((cfg.ruleset[0][0] != 0) as u64) << 44
                 | ((cfg.ruleset[0][1] != 0) as u64) << 45
                 | ((cfg.ruleset[1][0] != 0) as u64) << 46
@@ -84,12 +82,6 @@ impl IndexEntry {
     pub const fn source_dest_check(self) -> bool {
         self.0 >> 40 & 1 != 0
     }
-
-    /// Packets on this interface start with the IP header, not an Ethernet header.
-    #[inline(always)]
-    pub const fn ip_link(self) -> bool {
-        self.0 >> 41 & 1 != 0
-    }
 }
 
 /// Configuration of one protected interface. Replaced whole with one map update, so a reader
@@ -119,22 +111,14 @@ pub struct IfaceCfg {
     /// [`crate::rule::prefixes_bit`] and [`crate::rule::anywhere_bit`] per direction and
     /// family.
     pub lookups: u32,
-    /// How the device frames packets: [`LINK_ETHERNET`] or [`LINK_IP`].
-    pub link: u32,
 }
-
-/// Packets start with an Ethernet header (Ethernet, veth, tap, loopback).
-pub const LINK_ETHERNET: u32 = 0;
-/// Packets start with the IP header, the family in its version field (TUN, WireGuard, IP
-/// tunnels: SG-IF-6).
-pub const LINK_IP: u32 = 1;
 
 /// The bit of [`IfaceCfg::open_to_all`] for a direction, family index and protocol.
 #[inline(always)]
 pub const fn open_bit(dir: u8, family: usize, udp: bool) -> u32 {
     1 << ((dir as u32 & 1) * 4 + (family as u32 & 1) * 2 + udp as u32)
 }
-const _: () = assert!(core::mem::size_of::<IfaceCfg>() == 52);
+const _: () = assert!(core::mem::size_of::<IfaceCfg>() == 48);
 
 /// Key of `IFACE_ADDRS`: one private address of a host-mode interface's instance.
 #[repr(C)]

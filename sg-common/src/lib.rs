@@ -65,6 +65,9 @@ pub mod maps {
     pub const PROG_XDP: &str = "sg_xdp";
     pub const PROG_TC_EGRESS: &str = "sg_tc_egress";
     pub const PROG_TC_INGRESS: &str = "sg_tc_ingress";
+    /// The TC programs for devices whose packets start with the IP header.
+    pub const PROG_TC_EGRESS_IP: &str = "sg_tc_egress_ip";
+    pub const PROG_TC_INGRESS_IP: &str = "sg_tc_ingress_ip";
     /// Passes everything: the benchmarks' baseline.
     pub const PROG_NOOP: &str = "sg_noop";
     /// Benchmarks: a live-frame generator and a counting drop-all baseline.

@@ -1,10 +1,10 @@
 //! TCP window tracking: which packets belong to a tracked connection (SG-ENF-13).
 //!
-//! Each side of a tracked TCP flow records, in sequence space, how far it has sent (`end`),
-//! how far the other side's acknowledgements and windows let it send (`maxend`), the largest
-//! window it advertised (`maxwin`) and the highest acknowledgement it sent (`maxack`). A
-//! packet belongs to the connection when it fits those bounds, the four checks of Linux
-//! conntrack (`tcp_in_window`, after Rooij's "Real stateful TCP packet filtering"):
+//! Each side of a tracked TCP flow records how far it has sent (`end`), how far the other
+//! side's acknowledgements and windows let it send (`maxend`), the largest window it
+//! advertised (`maxwin`) and the highest acknowledgement it sent (`maxack`). A packet
+//! belongs to the connection when it fits those bounds, the four checks of Linux conntrack
+//! (`tcp_in_window`, after Rooij's "Real stateful TCP packet filtering"):
 //!
 //! - I:   `seq <= sender.maxend` (it starts inside what the receiver allowed),
 //! - II:  `end >= sender.end - receiver.maxwin` (it is not older than one receiver window),
@@ -12,15 +12,25 @@
 //! - IV:  `ack >= receiver.end - max(sender.maxwin, 66000)`.
 //!
 //! Stricter than Linux where a guess would hurt: a pure ACK's sequence number is checked too
-//! (Linux skips I and II for it), and a RST or FIN changes the state only when it is where a
-//! real one is (see [`track`]). Pure: the datapath runs it, userspace unit-tests it.
+//! (Linux skips I and II for it), every segment but a SYN or RST must carry an ACK, and a
+//! RST or FIN changes the state only where a real one sits (see [`track`]).
+//!
+//! Sequence numbers are kept extended to 64 bits (the wire's 32 bits plus the wraps seen), so
+//! every comparison and every merge of two copies of a side is a plain integer one: a copy
+//! left behind by the traffic (a CPU's flow-cache copy the flow moved away from, gigabytes
+//! ago) is smaller, never mistaken for one ahead across a wrap. A wire value is read as the
+//! 64-bit number nearest to a reference the side holds ([`extend`]).
+//!
+//! Pure: the datapath runs it, userspace unit-tests it.
 
 use crate::conntrack::{CT_STATE_CLOSING, CT_STATE_ESTABLISHED, CT_STATE_NEW, CT_STATE_RST};
 
 pub const TCP_FIN: u8 = 0x01;
 pub const TCP_SYN: u8 = 0x02;
 pub const TCP_RST: u8 = 0x04;
+pub const TCP_PSH: u8 = 0x08;
 pub const TCP_ACK: u8 = 0x10;
+pub const TCP_URG: u8 = 0x20;
 
 /// `TcpSide::flags`: the side has sent its SYN (or SYN-ACK), so its fields mean something.
 pub const SIDE_SEEN: u8 = 1;
@@ -35,27 +45,32 @@ pub const WSCALE_NONE: u8 = 0xff;
 /// taken to announce (the widest window: unreadable options must not cut a connection).
 pub const MAX_WSCALE: u8 = 14;
 /// Linux's floor for how far behind an acknowledgement may lag (`MAXACKWINDOW`).
-const MIN_ACK_WINDOW: u32 = 66_000;
+const MIN_ACK_WINDOW: u64 = 66_000;
+/// A window is at most 65 535 << 14 bytes: past this, a value is no window.
+const MAX_WINDOW: u32 = 1 << 30;
+/// Where a side's sequence space starts: a SYN's sequence number, extended, sits this far
+/// above zero, so values behind it never go below zero.
+const BASE: u64 = 1 << 33;
 
-/// What one side of a connection has sent, in sequence space.
+/// What one side of a connection has sent, in extended sequence space.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpSide {
     /// The highest sequence number sent, plus one (SYN and FIN count one each).
-    pub end: u32,
+    pub end: u64,
     /// The highest sequence number the other side's acknowledgements and windows allow.
-    pub maxend: u32,
+    pub maxend: u64,
+    /// The highest acknowledgement sent (with [`SIDE_MAXACK`]), in the other side's space.
+    pub maxack: u64,
     /// The largest window advertised, scaled.
     pub maxwin: u32,
-    /// The highest acknowledgement sent (with [`SIDE_MAXACK`]).
-    pub maxack: u32,
     /// Shift of this side's window field (0 unless both SYNs carried the option).
     pub wscale: u8,
     /// [`SIDE_SEEN`], [`SIDE_WSCALE`], [`SIDE_MAXACK`].
     pub flags: u8,
     pub _pad: [u8; 2],
 }
-const _: () = assert!(core::mem::size_of::<TcpSide>() == 20);
+const _: () = assert!(core::mem::size_of::<TcpSide>() == 32);
 
 /// The fields of a TCP packet window tracking reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -73,30 +88,35 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// The sequence number after this segment.
+    /// Sequence numbers the segment takes: its payload, and one each for SYN and FIN.
     #[inline(always)]
-    pub fn end(&self) -> u32 {
-        self.seq
-            .wrapping_add(self.len)
-            .wrapping_add((self.flags & TCP_SYN != 0) as u32)
-            .wrapping_add((self.flags & TCP_FIN != 0) as u32)
+    pub fn span(&self) -> u64 {
+        self.len as u64 + (self.flags & TCP_SYN != 0) as u64 + (self.flags & TCP_FIN != 0) as u64
     }
 }
 
-/// Sequence-space order (RFC 1982): `a` comes before `b`.
+/// The extended sequence number nearest to `near` whose low 32 bits are `wire`.
 #[inline(always)]
-pub fn before(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) < 0
+pub fn extend(near: u64, wire: u32) -> u64 {
+    near.wrapping_add(wire.wrapping_sub(near as u32) as i32 as i64 as u64)
 }
 
+/// Whether the flags are a combination a TCP endpoint sends (Linux's `tcp_valid_flags`,
+/// PSH, ECE and CWR aside): a SYN, a SYN-ACK, a RST (with or without ACK), or an ACK with or
+/// without FIN.
+///
+/// A bit table, not comparisons: each comparison that matched would leave the verifier a
+/// path with the flags known exactly, and the code after it walked once per combination.
 #[inline(always)]
-pub fn after(a: u32, b: u32) -> bool {
-    before(b, a)
-}
-
-#[inline(always)]
-fn seq_max(a: u32, b: u32) -> u32 {
-    if after(b, a) { b } else { a }
+pub fn valid_flags(f: u8) -> bool {
+    const VALID: u32 = 1 << TCP_SYN
+        | 1 << (TCP_SYN | TCP_ACK)
+        | 1 << TCP_RST
+        | 1 << (TCP_RST | TCP_ACK)
+        | 1 << TCP_ACK
+        | 1 << (TCP_FIN | TCP_ACK);
+    let core = f & (TCP_FIN | TCP_SYN | TCP_RST | TCP_ACK);
+    VALID >> core & 1 != 0
 }
 
 /// What window tracking says of a packet.
@@ -104,23 +124,28 @@ fn seq_max(a: u32, b: u32) -> u32 {
 pub enum Track {
     /// It belongs to the connection: pass it and refresh the flow.
     Admit,
-    /// A RST inside the window but not at either exact place a real one sits: pass it (the
-    /// endpoint answers with a challenge ACK, RFC 5961) but change and refresh nothing.
+    /// A RST inside the window but not at either exact place a real one sits, or an old
+    /// duplicate of the handshake: pass it (the endpoint answers with a challenge ACK, RFC
+    /// 5961) but change and refresh nothing.
     AdmitOnly,
     /// It does not belong to the connection: the tracked flow does not admit it.
     Reject,
+    /// A SYN on a live connection that is none of its own: not admitted, and it must not
+    /// replace the connection's entry either (a spoofed one would end the connection); the
+    /// rules judge it, as a packet of no flow.
+    Foreign,
 }
 
 /// The side a SYN opens.
 #[inline(always)]
 fn opened(seg: &Segment) -> TcpSide {
-    let end = seg.end();
+    let end = BASE + seg.seq as u64 + seg.span();
     let ws = seg.wscale != WSCALE_NONE;
     TcpSide {
         end,
         maxend: end,
-        maxwin: if seg.win == 0 { 1 } else { seg.win as u32 },
         maxack: 0,
+        maxwin: if seg.win == 0 { 1 } else { seg.win as u32 },
         wscale: if !ws {
             0
         } else if seg.wscale > MAX_WSCALE {
@@ -150,76 +175,87 @@ pub fn merge(into: &mut [TcpSide; 2], from: &[TcpSide; 2]) {
         if b.flags & SIDE_SEEN == 0 || a.flags & SIDE_SEEN == 0 {
             continue;
         }
-        a.end = seq_max(a.end, b.end);
-        a.maxend = seq_max(a.maxend, b.maxend);
+        if b.end > a.end {
+            a.end = b.end;
+        }
+        if b.maxend > a.maxend {
+            a.maxend = b.maxend;
+        }
         if b.maxwin > a.maxwin {
             a.maxwin = b.maxwin;
         }
-        if b.flags & SIDE_MAXACK != 0 {
-            a.maxack = if a.flags & SIDE_MAXACK != 0 {
-                seq_max(a.maxack, b.maxack)
-            } else {
-                b.maxack
-            };
+        if b.flags & SIDE_MAXACK != 0 && (a.flags & SIDE_MAXACK == 0 || b.maxack > a.maxack) {
+            a.maxack = b.maxack;
             a.flags |= SIDE_MAXACK;
         }
     }
 }
 
-/// Checks a packet without SYN or RST sent in direction `dir` against the window and, if it
-/// fits, records it. Both sides must have been seen. Returns whether it fits.
+/// Whether a segment's sequence number is so far from the side's (one and a half
+/// gigabytes, more than any window) that no copy of the window on any CPU could admit it:
+/// rejected without looking.
+#[inline(always)]
+pub fn far_off(sides: &[TcpSide; 2], dir: u8, seg: &Segment) -> bool {
+    let s = &sides[(dir & 1) as usize];
+    let seq = extend(s.end, seg.seq);
+    s.flags & SIDE_SEEN != 0 && seq.abs_diff(s.end) > (MAX_WINDOW + MAX_WINDOW / 2) as u64
+}
+
+/// Checks a segment sent in direction `dir` (no SYN, no RST, an ACK) against the window and,
+/// if it fits, records it. Both sides must have been seen. Returns whether it fits.
 ///
 /// The sides are read where needed and written only once every check passed, never copied
-/// whole: the datapath's stack is 512 bytes for the whole call chain, and copies of ten
+/// whole: the datapath's stack is 512 bytes for the whole call chain, and copies of the
 /// fields would each take a spill slot.
 #[inline(always)]
 pub fn track_data(sides: &mut [TcpSide; 2], dir: u8, seg: &Segment) -> bool {
     let si = (dir & 1) as usize;
     let ri = si ^ 1;
-    if sides[si].flags & sides[ri].flags & SIDE_SEEN == 0 {
+    if sides[si].flags & sides[ri].flags & SIDE_SEEN == 0 || seg.flags & TCP_ACK == 0 {
         return false;
     }
-    let end = seg.end();
-    if after(seg.seq, sides[si].maxend) || before(end, sides[si].end.wrapping_sub(sides[ri].maxwin))
+    let seq = extend(sides[si].end, seg.seq);
+    let end = seq + seg.span();
+    let ack = extend(sides[ri].end, seg.ack);
+    let lag = if sides[si].maxwin as u64 > MIN_ACK_WINDOW {
+        sides[si].maxwin as u64
+    } else {
+        MIN_ACK_WINDOW
+    };
+    if seq > sides[si].maxend
+        || end < sides[si].end.saturating_sub(sides[ri].maxwin as u64)
+        || ack > sides[ri].end
+        || ack < sides[ri].end.saturating_sub(lag)
     {
         return false;
-    }
-    let ack = seg.flags & TCP_ACK != 0;
-    if ack {
-        let r_end = sides[ri].end;
-        let lag = if sides[si].maxwin > MIN_ACK_WINDOW {
-            sides[si].maxwin
-        } else {
-            MIN_ACK_WINDOW
-        };
-        if after(seg.ack, r_end) || before(seg.ack, r_end.wrapping_sub(lag)) {
-            return false;
-        }
     }
     let s = &mut sides[si];
     let win = (seg.win as u32) << (s.wscale & 15);
     if win > s.maxwin {
         s.maxwin = win;
     }
-    if after(end, s.end) {
+    if end > s.end {
         s.end = end;
     }
-    if ack && (s.flags & SIDE_MAXACK == 0 || after(seg.ack, s.maxack)) {
-        s.maxack = seg.ack;
+    if s.flags & SIDE_MAXACK == 0 || ack > s.maxack {
+        s.maxack = ack;
         s.flags |= SIDE_MAXACK;
     }
     let s_maxend = s.maxend;
     let r = &mut sides[ri];
     // The receiver's window must be larger than seen if the sender went past it.
-    if r.maxwin != 0 && after(end, s_maxend) {
-        r.maxwin = r.maxwin.wrapping_add(end.wrapping_sub(s_maxend));
+    if r.maxwin != 0 && end > s_maxend {
+        let grown = r.maxwin as u64 + (end - s_maxend);
+        r.maxwin = if grown > MAX_WINDOW as u64 {
+            MAX_WINDOW
+        } else {
+            grown as u32
+        };
     }
-    if ack {
-        // A zero window still lets the receiver send one byte (a window probe).
-        let allowed = seg.ack.wrapping_add(win).wrapping_add((win == 0) as u32);
-        if after(allowed, r.maxend) {
-            r.maxend = allowed;
-        }
+    // A zero window still lets the receiver send one byte (a window probe).
+    let allowed = ack + win as u64 + (win == 0) as u64;
+    if allowed > r.maxend {
+        r.maxend = allowed;
     }
     true
 }
@@ -228,9 +264,13 @@ pub fn track_data(sides: &mut [TcpSide; 2], dir: u8, seg: &Segment) -> bool {
 /// direction `dir`; updates the sides and the state (`CT_STATE_*`) when it admits it, and
 /// changes nothing otherwise.
 ///
+/// - Flags no endpoint sends together (SYN with FIN, FIN without ACK, none at all, ...) are
+///   never the flow's.
 /// - A SYN: the originator's retransmission (or a new initial sequence number) while the
 ///   handshake is open, the other side's SYN of a simultaneous open, or an old duplicate of
-///   an established flow's SYN (passed, nothing changed). Any other SYN is a new connection.
+///   an established flow's SYN (passed, nothing changed). Any other SYN on an open
+///   handshake or an established flow is [`Track::Foreign`]: judged by the rules, and it
+///   does not replace the flow. On a closing or reset flow it is a new connection.
 /// - A SYN-ACK: must acknowledge the other side's SYN within Linux's tolerance (III, IV);
 ///   it opens its side and the flow is established.
 /// - A RST: before its side has answered, only one that acknowledges the SYN exactly
@@ -240,8 +280,10 @@ pub fn track_data(sides: &mut [TcpSide; 2], dir: u8, seg: &Segment) -> bool {
 ///   segment's acknowledgement). Elsewhere in the window it passes without effect
 ///   ([`Track::AdmitOnly`]); outside, it is rejected. A blind attacker must hit one of two
 ///   values in 2^32.
-/// - A FIN: must fit the window, and closes the flow only when it is the last data sent (its
-///   sequence number is not past the sender's end): an early one passes as data.
+/// - A FIN: must fit the window (ACK included), and closes the flow only when it is the
+///   last data sent: it starts no later and ends no earlier than the sender's end. An early
+///   one passes as data; one behind the end (a retransmission from before the close) passes
+///   without closing.
 /// - Anything else: the window checks I-IV.
 #[inline(always)]
 pub fn track(
@@ -254,28 +296,30 @@ pub fn track(
     let si = (dir & 1) as usize;
     let ri = si ^ 1;
     let f = seg.flags;
+    if !valid_flags(f) {
+        return Track::Reject;
+    }
     if f & TCP_SYN != 0 {
-        if f & TCP_RST != 0 {
-            return Track::Reject;
-        }
         return syn(sides, state, origin, dir, seg);
     }
     if f & TCP_RST != 0 {
         if sides[si].flags & SIDE_SEEN == 0 {
-            if f & TCP_ACK != 0 && sides[ri].flags & SIDE_SEEN != 0 && seg.ack == sides[ri].end {
+            let refused = f & TCP_ACK != 0
+                && sides[ri].flags & SIDE_SEEN != 0
+                && extend(sides[ri].end, seg.ack) == sides[ri].end;
+            if refused {
                 *state = CT_STATE_RST;
                 return Track::Admit;
             }
             return Track::Reject;
         }
-        if seg.seq == sides[si].end
-            || sides[ri].flags & SIDE_MAXACK != 0 && seg.seq == sides[ri].maxack
-        {
+        let seq = extend(sides[si].end, seg.seq);
+        if seq == sides[si].end || sides[ri].flags & SIDE_MAXACK != 0 && seq == sides[ri].maxack {
             *state = CT_STATE_RST;
             return Track::Admit;
         }
-        let inside = !after(seg.seq, sides[si].maxend)
-            && !before(seg.end(), sides[si].end.wrapping_sub(sides[ri].maxwin));
+        let inside =
+            seq <= sides[si].maxend && seq >= sides[si].end.saturating_sub(sides[ri].maxwin as u64);
         return if inside {
             Track::AdmitOnly
         } else {
@@ -286,8 +330,11 @@ pub fn track(
     if !track_data(sides, dir, seg) {
         return Track::Reject;
     }
-    if f & TCP_FIN != 0 && !after(seg.seq, s_end) && *state != CT_STATE_RST {
-        *state = CT_STATE_CLOSING;
+    if f & TCP_FIN != 0 && *state != CT_STATE_RST {
+        let seq = extend(s_end, seg.seq);
+        if seq <= s_end && seq + seg.span() >= s_end {
+            *state = CT_STATE_CLOSING;
+        }
     }
     Track::Admit
 }
@@ -297,63 +344,71 @@ fn syn(sides: &mut [TcpSide; 2], state: &mut u8, origin: u8, dir: u8, seg: &Segm
     let si = (dir & 1) as usize;
     let ri = si ^ 1;
     let seen = sides[si].flags & SIDE_SEEN != 0;
+    let seq = extend(sides[si].end, seg.seq);
     // An old duplicate of this side's SYN on an established flow: the endpoint answers it with
     // an ACK; it must neither pass as a new connection (which would replace the flow) nor
     // change anything.
     let old_dup = seen
         && *state == CT_STATE_ESTABLISHED
-        && before(seg.seq, sides[si].end)
-        && !before(seg.end(), sides[si].end.wrapping_sub(sides[ri].maxwin));
-    let dup = if old_dup {
+        && seq < sides[si].end
+        && seq + seg.span() >= sides[si].end.saturating_sub(sides[ri].maxwin as u64);
+    // Not this connection's: on a closing or reset flow a new connection, else foreign.
+    let other = if old_dup {
         Track::AdmitOnly
-    } else {
+    } else if *state == CT_STATE_CLOSING || *state == CT_STATE_RST {
         Track::Reject
+    } else {
+        Track::Foreign
     };
     if seg.flags & TCP_ACK == 0 {
         if *state != CT_STATE_NEW {
-            return dup;
+            return other;
         }
         if dir == origin || !seen {
             sides[si] = opened(seg);
             return Track::Admit;
         }
-        return if seg.end() == sides[si].end {
+        return if seq + seg.span() == sides[si].end {
             Track::Admit
         } else {
-            Track::Reject
+            other
         };
     }
     // A SYN-ACK acknowledges the other side's SYN.
     let r_end = sides[ri].end;
-    let lag = if sides[si].maxwin > MIN_ACK_WINDOW {
-        sides[si].maxwin
+    let ack = extend(r_end, seg.ack);
+    let lag = if sides[si].maxwin as u64 > MIN_ACK_WINDOW {
+        sides[si].maxwin as u64
     } else {
         MIN_ACK_WINDOW
     };
-    if sides[ri].flags & SIDE_SEEN == 0
-        || after(seg.ack, r_end)
-        || before(seg.ack, r_end.wrapping_sub(lag))
-    {
+    if sides[ri].flags & SIDE_SEEN == 0 || ack > r_end || ack < r_end.saturating_sub(lag) {
         return Track::Reject;
     }
-    if !seen {
+    // The first answer; or, on an open handshake, one that acknowledges the SYN exactly
+    // (a SYN spoofed from this side before it did must not keep the real answer out).
+    let first = !seen || *state == CT_STATE_NEW && ack == r_end && seq + 1 != sides[si].end;
+    if first {
         sides[si] = opened(seg);
         if sides[si].flags & sides[ri].flags & SIDE_WSCALE == 0 {
             sides[si].wscale = 0;
             sides[ri].wscale = 0;
         }
-    } else if seg.end() != sides[si].end {
-        return dup;
+        // The originator's SYN window (never scaled) lets this side send data at once (a
+        // Fast Open server's burst).
+        sides[si].maxend = sides[si].end + sides[ri].maxwin as u64;
+    } else if seq + seg.span() != sides[si].end {
+        return other;
     }
     let s = &mut sides[si];
-    if s.flags & SIDE_MAXACK == 0 || after(seg.ack, s.maxack) {
-        s.maxack = seg.ack;
+    if s.flags & SIDE_MAXACK == 0 || ack > s.maxack {
+        s.maxack = ack;
         s.flags |= SIDE_MAXACK;
     }
     // A SYN's window is never scaled.
-    let allowed = seg.ack.wrapping_add(seg.win as u32);
+    let allowed = ack + seg.win as u64;
     let r = &mut sides[ri];
-    if after(allowed, r.maxend) {
+    if allowed > r.maxend {
         r.maxend = allowed;
     }
     if *state == CT_STATE_NEW {

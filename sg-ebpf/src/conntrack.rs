@@ -38,13 +38,19 @@ fn timeout_ns(v: &CtValue, pkt: &Packet, cfg: &IfaceCfg) -> u64 {
     timeout_s(v, pkt.proto, pkt.family, cfg) * NS
 }
 
-/// What window tracking reads of a TCP packet.
+/// What window tracking reads of a TCP packet: its payload no longer than the packet (an IP
+/// length field may claim more; the kernel drops such a packet, and it must not move the
+/// window).
 #[inline(always)]
 fn segment(pkt: &Packet) -> Segment {
     Segment {
         seq: pkt.seq,
         ack: pkt.ack,
-        len: pkt.seg_len,
+        len: if pkt.seg_len > pkt.len {
+            pkt.len
+        } else {
+            pkt.seg_len
+        },
         win: pkt.win,
         flags: pkt.tcp_flags,
         wscale: pkt.wscale,
@@ -104,12 +110,6 @@ pub fn cached(key: &CtKey, h: u64, pkt: &Packet, dir: u8, len: u64) -> bool {
     e.packets += 1;
     e.bytes += len;
     true
-}
-
-/// `tcp::track` on a table entry.
-#[inline(always)]
-fn track_entry(v: &mut CtValue, dir: u8, pkt: &Packet) -> Track {
-    tcp::track(&mut v.tcp, &mut v.state, v.origin, dir, &segment(pkt))
 }
 
 /// Checks and advances a cached copy of a flow's window (out of line: see `hit_tcp`).
@@ -268,23 +268,34 @@ pub fn pack(len: u64, dir: u8, extra: u32) -> u64 {
     (len & 0xffff_ffff) | ((dir as u64 & 1) << 32) | ((extra as u64) << 33)
 }
 
+/// What the table says of a packet (`hit_tcp`): no live flow admits it (the rules may open
+/// one).
+pub const NOT_TRACKED: u8 = 0;
+/// A live flow admits it.
+pub const ADMITTED: u8 = 1;
+/// A SYN on a live connection that is none of its own (`Track::Foreign`): the rules judge
+/// it, and it must not replace the flow's entry.
+pub const FOREIGN: u8 = 2;
+
 /// `hit` for TCP: the packet must belong to the connection (SG-ENF-13). The table's window,
-/// with this CPU's cached copy folded in, decides; a packet that does not fit it (or a RST
-/// or FIN not where a real one sits) is checked once more against every CPU's copy. A packet
-/// that still does not fit is not the flow's: not admitted, nothing refreshed. An in-window
-/// RST that is not exact passes without refreshing the flow.
+/// with this CPU's cached copy folded in, decides. A packet that does not fit it (or a RST
+/// not where a real one sits) is checked once more against every CPU's copy, and a FIN past
+/// the table's end is checked against them at once (one check only: a FIN admitted as data
+/// moves the end it is compared with). A packet that still does not fit is not the flow's:
+/// not admitted, nothing refreshed. An in-window RST that is not exact passes without
+/// refreshing the flow. Returns `NOT_TRACKED`, `ADMITTED` or `FOREIGN`.
 ///
 /// Out of line, so the window tracking's registers spill into a frame of its own, not into
 /// the program's (the verifier's 512 bytes are shared by the whole call chain).
 #[inline(never)]
-pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> bool {
+pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
     let Some(v) = CT_TCP.get_ptr_mut(key) else {
-        return false;
+        return NOT_TRACKED;
     };
     let (len, dir, established) = (packed & 0xffff_ffff, (packed >> 32) as u8 & 1, packed >> 33);
     let v = unsafe { &mut *v };
     if now.saturating_sub(v.last_seen_ns) > tcp_timeout_s(v.state, established as u32) * NS {
-        return false;
+        return NOT_TRACKED;
     }
     let slot = cache_slot(h);
     if let Some(e) = CT_CACHE.get_ptr(slot) {
@@ -293,21 +304,26 @@ pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> bool
             tcp::merge(&mut v.tcp, &e.tcp);
         }
     }
-    // `track` changes the entry only when it admits the packet (and then only forward), so
-    // it works on the entry in place.
-    let mut verdict = track_entry(v, dir, pkt);
-    // A FIN that did not close the flow may be past data other CPUs passed.
-    let fin_open = pkt.tcp_flags & TCP_FIN != 0 && v.state == CT_STATE_ESTABLISHED;
-    if verdict != Track::Admit || fin_open {
+    let seg = segment(pkt);
+    let side = &v.tcp[(dir & 1) as usize];
+    if pkt.tcp_flags & TCP_FIN != 0 && tcp::extend(side.end, seg.seq) > side.end {
         merge_all_cpus(key, slot, v);
-        verdict = track_entry(v, dir, pkt);
+    }
+    // `track` changes the entry only when it admits the packet (and then only forward), so
+    // it works on the entry in place, and a verdict that changed nothing can be asked again.
+    let mut verdict = tcp::track(&mut v.tcp, &mut v.state, v.origin, dir, &seg);
+    if (verdict == Track::Reject || verdict == Track::AdmitOnly) && !tcp::far_off(&v.tcp, dir, &seg)
+    {
+        merge_all_cpus(key, slot, v);
+        verdict = tcp::track(&mut v.tcp, &mut v.state, v.origin, dir, &seg);
     }
     match verdict {
-        Track::Reject => false,
-        Track::AdmitOnly => true,
+        Track::Reject => NOT_TRACKED,
+        Track::Foreign => FOREIGN,
+        Track::AdmitOnly => ADMITTED,
         Track::Admit => {
             touch(key, h, v, PROTO_TCP, dir, now, len);
-            true
+            ADMITTED
         }
     }
 }

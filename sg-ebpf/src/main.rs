@@ -46,8 +46,9 @@ pub enum Verdict {
 pub fn sg_xdp(ctx: XdpContext) -> u32 {
     let ifindex = unsafe { (*ctx.ctx).ingress_ifindex };
     // sgd protects devices whose packets start with the IP header through TC only: XDP
-    // always parses Ethernet frames (one parser layout fewer for the verifier to walk).
-    match policy::process(ctx.data(), ctx.data_end(), ifindex, Hook::Xdp, 0) {
+    // parses Ethernet frames.
+    let len = (ctx.data_end() - ctx.data()) as u32;
+    match policy::process(ctx.data(), ctx.data_end(), len, ifindex, Hook::Xdp, 0) {
         Verdict::Pass => xdp_action::XDP_PASS,
         Verdict::Drop => xdp_action::XDP_DROP,
     }
@@ -98,7 +99,7 @@ const PULL_LEN: u32 = parse::MAX_L4_OFFSET as u32 + 64;
 
 #[classifier]
 pub fn sg_tc_egress(ctx: TcContext) -> i32 {
-    tc(ctx, Hook::TcEgress)
+    tc::<false>(ctx, Hook::TcEgress)
 }
 
 /// Packets arriving on interfaces without a native XDP driver (veth, tap, ...): generic XDP
@@ -106,31 +107,50 @@ pub fn sg_tc_egress(ctx: TcContext) -> i32 {
 /// while TC sees the socket buffer in place.
 #[classifier]
 pub fn sg_tc_ingress(ctx: TcContext) -> i32 {
-    tc(ctx, Hook::TcIngress)
+    tc::<false>(ctx, Hook::TcIngress)
+}
+
+/// The same two for devices whose packets start with the IP header (TUN, WireGuard:
+/// SG-IF-6). Programs of their own, so that neither kind walks (nor makes the verifier walk)
+/// the other's parser.
+#[classifier]
+pub fn sg_tc_egress_ip(ctx: TcContext) -> i32 {
+    tc::<true>(ctx, Hook::TcEgress)
+}
+
+#[classifier]
+pub fn sg_tc_ingress_ip(ctx: TcContext) -> i32 {
+    tc::<true>(ctx, Hook::TcIngress)
 }
 
 #[inline(always)]
-fn tc(ctx: TcContext, hook: Hook) -> i32 {
+fn tc<const IP_LINK: bool>(ctx: TcContext, hook: Hook) -> i32 {
     let len = ctx.len();
     let want = if len < PULL_LEN { len } else { PULL_LEN };
     let ifindex = unsafe { (*ctx.skb.skb).ifindex };
-    // The packet's protocol, as the kernel delivers it: on devices whose packets start with
-    // the IP header, the family to parse (SG-IF-6). None given: the version field decides
-    // (never the Ethernet parser on such a device).
-    let proto = match u16::from_be(unsafe { (*ctx.skb.skb).protocol } as u16) {
-        0 => parse::LINK_IP_ANY,
-        p => p,
+    // `parse`'s link: Ethernet (0), or the packet's protocol as the kernel delivers it (none
+    // given: the version field decides; never the Ethernet parser on such a device).
+    let link = if IP_LINK {
+        match u16::from_be(unsafe { (*ctx.skb.skb).protocol } as u16) {
+            0 => parse::LINK_IP_ANY,
+            p => p,
+        }
+    } else {
+        0
     };
     // Usually the headers are already in the linear part (a GSO packet carries its payload in
     // fragments): pull only when parsing runs out of linear bytes, so no packet pays a copy
     // it does not need, and a long IPv6 extension chain parses as it does at XDP.
     if ((ctx.data_end() - ctx.data()) as u32) < want
-        && policy::runs_short(ctx.data(), ctx.data_end(), ifindex, proto)
+        && policy::runs_short(ctx.data(), ctx.data_end(), len, link)
     {
         // Best effort: if the pull fails, parsing sees a short packet and drops it as malformed.
         let _ = ctx.pull_data(want);
     }
-    match policy::process(ctx.data(), ctx.data_end(), ifindex, hook, proto) {
+    // Read again, not kept from above: compared with `PULL_LEN` there, it would reach the
+    // policy as two ranges, and the verifier walk the whole policy once for each.
+    let len = unsafe { core::ptr::read_volatile(&(*ctx.skb.skb).len) };
+    match policy::process(ctx.data(), ctx.data_end(), len, ifindex, hook, link) {
         // TC_ACT_UNSPEC (tcx "next"): let later programs on the interface run; passes if none.
         Verdict::Pass => TC_ACT_UNSPEC,
         Verdict::Drop => TC_ACT_SHOT,

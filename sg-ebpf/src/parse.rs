@@ -76,6 +76,8 @@ pub struct Packet {
     pub nd: bool,
     /// Scratch: `window_scale`'s offset.
     pub cursor: u32,
+    /// The whole packet's length, from `data` (with what is not in the linear part).
+    pub len: u32,
 }
 
 impl Packet {
@@ -115,8 +117,17 @@ pub const LINK_IP_ANY: u16 = 0xffff;
 /// Parses a frame. `link` is 0 for Ethernet framing; on a device whose packets start with
 /// the IP header (SG-IF-6) it is the packet's protocol (`ETH_P_IP`, `ETH_P_IPV6`, another one
 /// for a non-IP packet) or [`LINK_IP_ANY`].
+///
+/// `FULL` false parses the headers only, for `runs_short`: no window-scale option, no
+/// neighbour-discovery validity (neither can make a packet malformed).
 #[inline(always)]
-pub fn parse(data: usize, end: usize, link: u16, pkt: &mut Packet) -> Result<(), Skip> {
+pub fn parse<const FULL: bool>(
+    data: usize,
+    end: usize,
+    link: u16,
+    len: u32,
+    pkt: &mut Packet,
+) -> Result<(), Skip> {
     let (ether_type, off) = if link != 0 {
         (ip_link_type(data, end, link)?, 0)
     } else {
@@ -125,27 +136,33 @@ pub fn parse(data: usize, end: usize, link: u16, pkt: &mut Packet) -> Result<(),
     // One call site each: every inlined copy of an IP parser costs stack and instructions.
     // The version field must agree with the protocol the kernel delivers by (checked there).
     match ether_type {
-        ETH_P_IP => parse_v4(data, end, off, pkt),
-        ETH_P_IPV6 => parse_v6(data, end, off, pkt),
+        ETH_P_IP => parse_v4::<FULL>(data, end, off, len, pkt),
+        ETH_P_IPV6 => parse_v6::<FULL>(data, end, off, len, pkt),
         ETH_P_8021Q | ETH_P_8021AD => Err(Skip::Malformed),
         ETH_P_ARP => Err(Skip::AlwaysPass),
         _ => Err(Skip::AlwaysPass),
     }
 }
 
-/// The protocol of a packet on a device whose packets start with the IP header.
+/// The protocol of a packet on a device whose packets start with the IP header, given the
+/// protocol `link` it is delivered as. The version field decides whenever it says IP: a
+/// packet whose bytes are IPv4 or IPv6 is judged as such whatever protocol it claims (a
+/// TUN device hands the bytes on as they are; a raw socket may claim any protocol), and one
+/// that claims IP with other bytes is malformed. Only a non-IP claim over non-IP bytes
+/// passes as non-IP.
 #[inline(always)]
 fn ip_link_type(data: usize, end: usize, link: u16) -> Result<u16, Skip> {
-    if link != LINK_IP_ANY {
-        return Ok(link);
-    }
     // Four bytes, not one: a one-byte check compiles to `data >= end`, which gives the
     // verifier no readable range.
-    let v: *const [u8; 4] = ptr_at(data, end, 0)?;
-    match unsafe { (*v)[0] } >> 4 {
-        4 => Ok(ETH_P_IP),
-        6 => Ok(ETH_P_IPV6),
-        _ => Err(Skip::Malformed),
+    let version = match ptr_at::<[u8; 4]>(data, end, 0) {
+        Ok(v) => (unsafe { (*v)[0] }) >> 4,
+        Err(_) => 0,
+    };
+    match version {
+        4 if link != ETH_P_IPV6 => Ok(ETH_P_IP),
+        6 if link != ETH_P_IP => Ok(ETH_P_IPV6),
+        _ if link == ETH_P_IP || link == ETH_P_IPV6 || link == LINK_IP_ANY => Err(Skip::Malformed),
+        _ => Err(Skip::AlwaysPass),
     }
 }
 
@@ -168,7 +185,13 @@ fn ethernet(data: usize, end: usize) -> Result<(u16, usize), Skip> {
 }
 
 #[inline(always)]
-fn parse_v4(data: usize, end: usize, off: usize, pkt: &mut Packet) -> Result<(), Skip> {
+fn parse_v4<const FULL: bool>(
+    data: usize,
+    end: usize,
+    off: usize,
+    total: u32,
+    pkt: &mut Packet,
+) -> Result<(), Skip> {
     let ip: *const Ipv4Hdr = ptr_at(data, end, off)?;
     let (vihl, tot_len, frags, id, proto, src, dst) = unsafe {
         (
@@ -214,23 +237,25 @@ fn parse_v4(data: usize, end: usize, off: usize, pkt: &mut Packet) -> Result<(),
         wscale: WSCALE_NONE,
         nd: false,
         cursor: 0,
+        len: total,
     };
     // A later fragment has no L4 header: its ports must never be read (SG-ENF-11).
     if frag == FRAG_LATER {
         return Ok(());
     }
     // IPv4 options are skipped by the header length, never assumed absent.
-    parse_l4(
-        data,
-        end,
-        off + ihl,
-        ip_end(data, end, off, be16(tot_len)),
-        pkt,
-    )
+    let ip_end = ip_end(off, be16(tot_len), total);
+    parse_l4::<FULL>(data, end, off + ihl, ip_end, pkt)
 }
 
 #[inline(always)]
-fn parse_v6(data: usize, end: usize, off: usize, pkt: &mut Packet) -> Result<(), Skip> {
+fn parse_v6<const FULL: bool>(
+    data: usize,
+    end: usize,
+    off: usize,
+    total: u32,
+    pkt: &mut Packet,
+) -> Result<(), Skip> {
     let ip: *const Ipv6Hdr = ptr_at(data, end, off)?;
     let (vcf0, payload_len, mut next, hop_limit, src, dst) = unsafe {
         (
@@ -319,15 +344,16 @@ fn parse_v6(data: usize, end: usize, off: usize, pkt: &mut Packet) -> Result<(),
         wscale: WSCALE_NONE,
         nd: false,
         cursor: 0,
+        len: total,
     };
     if frag == FRAG_LATER {
         return Ok(());
     }
     let payload_len = be16(payload_len);
-    let ip_end = ip_end(data, end, off + Ipv6Hdr::LEN, payload_len);
-    parse_l4(data, end, l4, ip_end, pkt)?;
+    let ip_end = ip_end(off + Ipv6Hdr::LEN, payload_len, total);
+    parse_l4::<FULL>(data, end, l4, ip_end, pkt)?;
     // Neighbour and router discovery are never filtered (SG-ENF-10) when they are that.
-    if pkt.proto == PROTO_ICMPV6 && (133..=137).contains(&((pkt.dport >> 8) as u8)) {
+    if FULL && pkt.proto == PROTO_ICMPV6 && (133..=137).contains(&((pkt.dport >> 8) as u8)) {
         pkt.nd = l4 == off + Ipv6Hdr::LEN
             && hop_limit == 255
             && ip_end <= end - data
@@ -336,26 +362,31 @@ fn parse_v6(data: usize, end: usize, off: usize, pkt: &mut Packet) -> Result<(),
     Ok(())
 }
 
-/// Whether parsing the linear bytes `data..end` runs out of them (or finds the packet
-/// malformed), parsing into `pkt`. Out of line: one inlined parser is enough.
+/// Whether parsing the linear bytes `data..end` of a packet of `len` bytes runs out of them
+/// (or finds the packet malformed), parsing into `pkt`. Out of line: one inlined parser is
+/// enough.
 #[inline(never)]
-pub fn runs_short(data: usize, end: usize, link: u16, pkt: &mut Packet) -> bool {
-    parse(data, end, link, pkt).err() == Some(Skip::Malformed)
+pub fn runs_short(data: usize, end: usize, link: u16, len: u32, pkt: &mut Packet) -> bool {
+    parse::<false>(data, end, link, len, pkt).err() == Some(Skip::Malformed)
 }
 
 /// Where the IP packet ends (offset from `data`): its header's length field counted from
-/// `start`, or, when the field is 0 (a jumbo or BIG TCP packet), the frame's end.
+/// `start`, or, when the field is 0 (a jumbo or BIG TCP packet), the packet's `total`
+/// length. A length field past the packet is the kernel's to drop; `conntrack::segment`
+/// caps what window tracking counts at the packet's length. (Capping here, a branch the
+/// verifier would carry through the rest of the program, took the TC programs past its
+/// limit.)
 #[inline(always)]
-fn ip_end(data: usize, end: usize, start: usize, len: u16) -> usize {
+fn ip_end(start: usize, len: u16, total: u32) -> usize {
     if len == 0 {
-        end - data
+        total as usize
     } else {
         start + len as usize
     }
 }
 
 #[inline(always)]
-fn parse_l4(
+fn parse_l4<const FULL: bool>(
     data: usize,
     end: usize,
     l4: usize,
@@ -384,7 +415,7 @@ fn parse_l4(
                 return Err(Skip::Malformed);
             }
             pkt.seg_len = ip_end.saturating_sub(l4 + doff) as u32;
-            if pkt.tcp_flags & TCP_SYN != 0 {
+            if FULL && pkt.tcp_flags & TCP_SYN != 0 {
                 pkt.wscale = window_scale(data, end, l4, doff, &mut pkt.cursor);
             }
         }
@@ -464,7 +495,7 @@ fn option_at(data: usize, end: usize, at: usize) -> Option<[u8; 3]> {
 /// multicast (link-local for router advertisements and redirects; unspecified only for a
 /// router solicitation or for duplicate address detection's neighbour solicitation, to a
 /// solicited-node group), a target address that is never multicast, and a destination that
-/// is unicast or a link-scope group. The caller has checked hop limit 255, that no extension
+/// is unicast or a link-scope group (`ff02::/16`). The caller has checked hop limit 255, that no extension
 /// header comes first and that the frame holds the whole message. Out of line:
 /// only discovery packets come here.
 #[inline(never)]
@@ -484,7 +515,7 @@ fn valid_nd(data: usize, end: usize, l4: usize, icmp_len: usize, pkt: &Packet) -
     let multicast = |a: &[u8; 16]| a[0] == 0xff;
     let link_local = |a: &[u8; 16]| a[0] == 0xfe && a[1] & 0xc0 == 0x80;
     let unspecified = src.iter().all(|b| *b == 0);
-    if multicast(src) || multicast(dst) && dst[1] & 0x0f != 2 {
+    if multicast(src) || multicast(dst) && dst[1] != 2 {
         return false;
     }
     let solicited_node = dst[..13] == [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff];

@@ -3,7 +3,9 @@
 
 use aya_ebpf::{helpers::bpf_ktime_get_coarse_ns, maps::lpm_trie::Key};
 
+const TCP_FIN: u8 = 0x01;
 const TCP_SYN: u8 = 0x02;
+const TCP_RST: u8 = 0x04;
 const TCP_ACK: u8 = 0x10;
 use sg_common::{
     conntrack::{
@@ -32,11 +34,11 @@ use crate::{
     },
 };
 
-/// The verdict for the packet in `data..end` seen by `hook` on interface `ifindex`. `proto`
-/// is the packet's protocol as TC knows it (the socket buffer's), read only on devices whose
-/// packets start with the IP header; XDP passes 0 (it is never attached to those).
+/// The verdict for the packet in `data..end` (the linear part of `len` bytes) seen by `hook`
+/// on interface `ifindex`. `link` is `parse`'s: 0 for Ethernet framing (XDP and the Ethernet
+/// TC programs), else the packet's protocol (the TC programs for IP-framed devices).
 #[inline(always)]
-pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook, proto: u16) -> Verdict {
+pub fn process(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook, link: u16) -> Verdict {
     // Interfaces without configuration are not ours (or are being detached): leave them alone.
     let Some(iface) = iface_entry(ifindex) else {
         return Verdict::Pass;
@@ -55,12 +57,7 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook, proto: u16) ->
         return Verdict::Drop;
     };
     let work = unsafe { &mut *work };
-    let link = if proto != 0 && iface.ip_link() {
-        proto
-    } else {
-        0
-    };
-    match parse::parse(data, end, link, &mut work.pkt) {
+    match parse::parse::<true>(data, end, link, len, &mut work.pkt) {
         Ok(()) => {}
         Err(Skip::AlwaysPass) => {
             count(slot, PASS_ALWAYS);
@@ -82,7 +79,7 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook, proto: u16) ->
         count(slot, DROP_SPOOFED);
         return Verdict::Drop;
     }
-    let len = (end - data) as u64;
+    let len = len as u64;
     let mut clock = Clock(None);
     if pkt.frag == FRAG_LATER {
         return later_fragment(pkt, ifindex, slot, clock.now());
@@ -96,16 +93,12 @@ pub fn process(data: usize, end: usize, ifindex: u32, hook: Hook, proto: u16) ->
     verdict
 }
 
-/// Whether parsing the linear bytes of a packet of protocol `proto` on interface `ifindex`
-/// runs out of them (see `parse::runs_short`).
+/// Whether parsing the linear bytes of a packet of `len` bytes runs out of them (see
+/// `parse::runs_short`).
 #[inline(always)]
-pub fn runs_short(data: usize, end: usize, ifindex: u32, proto: u16) -> bool {
-    let link = match iface_entry(ifindex) {
-        Some(e) if e.ip_link() => proto,
-        _ => 0,
-    };
+pub fn runs_short(data: usize, end: usize, len: u32, link: u16) -> bool {
     match WORK.get_ptr_mut(0) {
-        Some(w) => parse::runs_short(data, end, link, unsafe { &mut (*w).pkt }),
+        Some(w) => parse::runs_short(data, end, link, len, unsafe { &mut (*w).pkt }),
         None => false,
     }
 }
@@ -282,23 +275,28 @@ fn judge(
     // Each lookup names its map directly: the verifier inlines a hash lookup only at a call
     // site that always sees the same map (a pointer chosen at run time goes through the
     // generic helper).
-    let known = maybe
-        && if tcp {
-            conntrack::hit_tcp(
-                key,
-                pkt,
-                h,
-                clock.now(),
-                conntrack::pack(len, dir, cfg.tcp_established_timeout),
-            )
-        } else {
-            conntrack::hit(&CT_OTHER, key, h, pkt, dir, len, cfg, clock)
-        };
-    if known {
+    let known = if !maybe {
+        conntrack::NOT_TRACKED
+    } else if tcp {
+        conntrack::hit_tcp(
+            key,
+            pkt,
+            h,
+            clock.now(),
+            conntrack::pack(len, dir, cfg.tcp_established_timeout),
+        )
+    } else {
+        conntrack::hit(&CT_OTHER, key, h, pkt, dir, len, cfg, clock) as u8
+    };
+    if known == conntrack::ADMITTED {
         count(slot, PASS_CONNTRACK);
         return Verdict::Pass;
     }
-    let reason = by_rules(cfg, key, pkt, h, conntrack::pack(len, dir, tracked as u32));
+    // A foreign SYN on a live connection is judged by the rules without opening a flow:
+    // opening would replace the connection's entry. Arithmetic, not a branch: a branch here
+    // would have the verifier walk `by_rules` once for each outcome.
+    let opens = tracked as u32 & ((known as u32 >> 1) ^ 1);
+    let reason = by_rules(cfg, key, pkt, h, conntrack::pack(len, dir, opens));
     count(slot, reason);
     if reason == PASS_RULE {
         Verdict::Pass
@@ -308,8 +306,8 @@ fn judge(
 }
 
 /// The verdict of the rules for a packet no tracked flow admitted, as the reason to count
-/// (`PASS_RULE`, `DROP_NO_RULE`, `DROP_CT_FULL`); `packed` is `conntrack::pack(len, dir,
-/// tracked)`. Opens a tracked flow where the packet starts one.
+/// (`PASS_RULE`, `DROP_NO_RULE`, `DROP_CT_FULL`); `WORK`'s `arg` holds
+/// `conntrack::pack(len, dir, may_open)`. Opens a tracked flow where the packet starts one and may.
 ///
 /// Out of line: the rule lookups' keys and registers take a frame of their own, not room
 /// in the program's, which the whole call chain shares (512 bytes).
@@ -327,7 +325,8 @@ fn by_rules(cfg: &IfaceCfg, key: &CtKey, pkt: &Packet, h: u64, packed: u64) -> u
     // Only a SYN opens a tracked TCP flow: other TCP packets the rules allow pass without an
     // entry. So a revoked rule of an untracked flow cannot be revived by the instance's next
     // packet, and forged mid-stream packets cannot fill the table with 5-day entries.
-    let opens = pkt.proto != PROTO_TCP || pkt.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;
+    let opens = pkt.proto != PROTO_TCP
+        || pkt.tcp_flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST) == TCP_SYN;
     if tracked
         && opens
         && !untracked(cfg, dir, pkt)

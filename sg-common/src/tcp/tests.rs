@@ -164,7 +164,7 @@ fn a_rst_answering_a_stray_segment_resets_at_its_acknowledgement() {
     // segment of the instance then draws a RST whose sequence number is that segment's
     // acknowledgement: the last one the instance sent, not the remote's next.
     f.data(IN, 500);
-    let last_ack = f.sides[OUT as usize].maxack;
+    let last_ack = f.sides[OUT as usize].maxack as u32;
     assert_ne!(last_ack, f.next[IN as usize]);
     let rst = seg(last_ack, 0, 0, 0, TCP_RST);
     assert_eq!(f.send_seg(IN, rst), Track::Admit);
@@ -317,9 +317,11 @@ fn syns_on_an_established_flow() {
     // An old duplicate of the SYN: passes, changes nothing.
     let dup = seg(5_000_000, 0, 0, 64240, TCP_SYN);
     assert_eq!(f.send_seg(OUT, dup), Track::AdmitOnly);
-    // A SYN with a new initial sequence number: a new connection, not this flow's.
+    // A SYN with a new initial sequence number, from either side: not this connection's,
+    // and it must not replace it.
     let new = seg(0x9000_0000, 0, 0, 64240, TCP_SYN);
-    assert_eq!(f.send_seg(OUT, new), Track::Reject);
+    assert_eq!(f.send_seg(OUT, new), Track::Foreign);
+    assert_eq!(f.send_seg(IN, new), Track::Foreign);
     // A retransmitted SYN-ACK (the third ACK was lost): still this flow's.
     let sa = seg(1000, 5_000_001, 0, 65160, TCP_SYN | TCP_ACK);
     assert_eq!(f.send_seg(IN, sa), Track::Admit);
@@ -366,4 +368,106 @@ fn merging_copies_keeps_the_furthest_of_each() {
     let mut again = merged;
     merge(&mut again, &base);
     assert_eq!(again, merged, "an older copy changes nothing");
+}
+
+#[test]
+fn flags_no_endpoint_sends_are_never_the_flows() {
+    let mut f = Flow::handshake(OUT, [1000, 5_000_000], [WSCALE_NONE; 2]);
+    let (seq, ack) = (f.next[IN as usize], f.acked[IN as usize]);
+    for flags in [
+        0,
+        TCP_FIN,
+        TCP_SYN | TCP_FIN,
+        TCP_SYN | TCP_RST,
+        TCP_RST | TCP_FIN,
+        TCP_FIN | TCP_PSH | TCP_URG,
+    ] {
+        assert_eq!(
+            f.send_seg(IN, seg(seq, ack, 0, 100, flags)),
+            Track::Reject,
+            "{flags:#x}"
+        );
+    }
+    assert_eq!(f.state, CT_STATE_ESTABLISHED);
+    assert!(valid_flags(TCP_ACK | TCP_PSH) && valid_flags(TCP_SYN | TCP_ACK));
+}
+
+#[test]
+fn a_fin_behind_the_end_does_not_close() {
+    let mut f = Flow::handshake(OUT, [1000, 5_000_000], [WSCALE_NONE; 2]);
+    f.data(IN, 5000);
+    let behind = seg(f.next[0] - 3000, f.acked[0], 0, 100, TCP_FIN | TCP_ACK);
+    assert_eq!(f.send_seg(IN, behind), Track::Admit);
+    assert_eq!(f.state, CT_STATE_ESTABLISHED);
+    assert_eq!(f.fin(IN), Track::Admit);
+    assert_eq!(f.state, CT_STATE_CLOSING);
+}
+
+#[test]
+fn a_copy_gigabytes_behind_moves_nothing_back() {
+    // Across more than 2^31 bytes a 32-bit sequence number would look ahead again.
+    let mut f = Flow::handshake(IN, [1000, 5_000_000], [14, 14]);
+    let stale = f.sides;
+    for _ in 0..3 {
+        for _ in 0..1024 {
+            f.data(IN, 1 << 20);
+            f.ack(OUT);
+        }
+    }
+    let now = f.sides;
+    let mut merged = now;
+    merge(&mut merged, &stale);
+    assert_eq!(merged, now);
+    assert_eq!(f.data(IN, 1000), Track::Admit);
+}
+
+#[test]
+fn a_syn_on_a_closed_flow_is_a_new_connection() {
+    let mut f = Flow::handshake(OUT, [1000, 5_000_000], [WSCALE_NONE; 2]);
+    f.fin(OUT);
+    assert_eq!(f.state, CT_STATE_CLOSING);
+    let new = seg(0x9000_0000, 0, 0, 64240, TCP_SYN);
+    assert_eq!(f.send_seg(OUT, new), Track::Reject);
+}
+
+#[test]
+fn a_syn_spoofed_from_the_responders_side_does_not_keep_the_real_answer_out() {
+    let syn = seg(7000, 0, 0, 64240, TCP_SYN);
+    let mut sides = open(OUT, &syn);
+    let mut state = CT_STATE_NEW;
+    let spoofed = seg(0x4000_0000, 0, 0, 64240, TCP_SYN);
+    assert_eq!(
+        track(&mut sides, &mut state, OUT, IN, &spoofed),
+        Track::Admit
+    );
+    let real = seg(123, 7001, 0, 65160, TCP_SYN | TCP_ACK);
+    assert_eq!(track(&mut sides, &mut state, OUT, IN, &real), Track::Admit);
+    assert_eq!(state, CT_STATE_ESTABLISHED);
+    let data = seg(124, 7001, 100, 65160, TCP_ACK);
+    assert_eq!(track(&mut sides, &mut state, OUT, IN, &data), Track::Admit);
+}
+
+#[test]
+fn a_fast_open_server_sends_before_the_third_ack() {
+    let syn = seg(7000, 0, 0, 64240, TCP_SYN);
+    let mut sides = open(OUT, &syn);
+    let mut state = CT_STATE_NEW;
+    let synack = seg(123, 7001, 0, 65160, TCP_SYN | TCP_ACK);
+    assert_eq!(
+        track(&mut sides, &mut state, OUT, IN, &synack),
+        Track::Admit
+    );
+    let burst = seg(124, 7001, 1400, 65160, TCP_ACK);
+    assert_eq!(track(&mut sides, &mut state, OUT, IN, &burst), Track::Admit);
+    let more = seg(1524, 7001, 1400, 65160, TCP_ACK);
+    assert_eq!(track(&mut sides, &mut state, OUT, IN, &more), Track::Admit);
+}
+
+#[test]
+fn packets_a_gigabyte_off_are_far_off() {
+    let f = Flow::handshake(OUT, [1000, 5_000_000], [WSCALE_NONE; 2]);
+    let near = seg(f.next[0] + 100_000, 0, 0, 0, TCP_RST);
+    let far = seg(f.next[0].wrapping_add(0x9000_0000), 0, 0, 0, TCP_RST);
+    assert!(!far_off(&f.sides, IN, &near));
+    assert!(far_off(&f.sides, IN, &far));
 }

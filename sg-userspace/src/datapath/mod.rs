@@ -60,6 +60,15 @@ use crate::{
 };
 
 /// The eBPF object built by `build.rs`.
+/// The TC programs: for Ethernet devices, and for devices whose packets start with the IP
+/// header.
+const TC_PROGRAMS: [&str; 4] = [
+    names::PROG_TC_EGRESS,
+    names::PROG_TC_INGRESS,
+    names::PROG_TC_EGRESS_IP,
+    names::PROG_TC_INGRESS_IP,
+];
+
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sg-ebpf"));
 
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
@@ -314,9 +323,27 @@ impl Datapath {
             loader.map_pin_path(name, path.as_path());
         }
         let mut ebpf = loader.load(EBPF_OBJECT)?;
+        // How close each program comes to the verifier's limit of a million instructions:
+        // the datapath walks near it, and a change that crosses it fails to load.
+        let verified = |ebpf: &Ebpf, name: &str| {
+            if let Some(count) = ebpf
+                .program(name)
+                .and_then(|p| p.info().ok())
+                .and_then(|i| i.verified_instruction_count())
+            {
+                info!(
+                    program = name,
+                    verified_instructions = count,
+                    "program verified"
+                );
+            }
+        };
         program::<Xdp>(&mut ebpf, names::PROG_XDP)?.load()?;
-        program::<SchedClassifier>(&mut ebpf, names::PROG_TC_EGRESS)?.load()?;
-        program::<SchedClassifier>(&mut ebpf, names::PROG_TC_INGRESS)?.load()?;
+        verified(&ebpf, names::PROG_XDP);
+        for name in TC_PROGRAMS {
+            program::<SchedClassifier>(&mut ebpf, name)?.load()?;
+            verified(&ebpf, name);
+        }
         let mut take = |name: &'static str| ebpf.take_map(name).ok_or(DatapathError::Missing(name));
         let ifaces = iface_table::IfaceTable {
             hash: BpfHashMap::try_from(take(names::IFACE_CFG)?)
@@ -552,11 +579,7 @@ impl Datapath {
                 return Err(e);
             }
         };
-        let link = self.attached[&iface.id].link;
-        if let Err(e) = self
-            .ifaces
-            .set(ifindex, iface_cfg(&written, slot, iface, link))
-        {
+        if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&written, slot, iface)) {
             self.free(written);
             self.free_addrs(&addrs, &old_addrs);
             return Err(map_err(names::IFACE_CFG)(e));
@@ -639,10 +662,7 @@ impl Datapath {
             tc: None,
             link,
         };
-        if let Err(e) = self
-            .ifaces
-            .set(ifindex, iface_cfg(&a.written, slot, iface, a.link))
-        {
+        if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&a.written, slot, iface)) {
             self.teardown(a);
             return Err(map_err(names::IFACE_CFG)(e));
         }
@@ -783,14 +803,14 @@ impl Datapath {
                 l
             }
             None => {
-                let l = self.attach_tc(name, TcAttachType::Ingress, &tc_in_pin)?;
+                let l = self.attach_tc(name, TcAttachType::Ingress, a.link, &tc_in_pin)?;
                 a.arriving_hook = "tc-ingress";
                 unpin_link(&xdp_pin, name);
                 l
             }
         };
         a.arriving = Some(arriving);
-        a.tc = Some(self.attach_tc(name, TcAttachType::Egress, &tc_pin)?);
+        a.tc = Some(self.attach_tc(name, TcAttachType::Egress, a.link, &tc_pin)?);
         Ok(())
     }
 
@@ -800,12 +820,14 @@ impl Datapath {
         &mut self,
         name: &str,
         kind: TcAttachType,
+        link: Link,
         pin: &Option<PathBuf>,
     ) -> Result<OwnedLink, DatapathError> {
-        let prog = if kind == TcAttachType::Ingress {
-            names::PROG_TC_INGRESS
-        } else {
-            names::PROG_TC_EGRESS
+        let prog = match (kind == TcAttachType::Ingress, link) {
+            (true, Link::Ethernet) => names::PROG_TC_INGRESS,
+            (false, Link::Ethernet) => names::PROG_TC_EGRESS,
+            (true, Link::Ip) => names::PROG_TC_INGRESS_IP,
+            (false, Link::Ip) => names::PROG_TC_EGRESS_IP,
         };
         let tc: &mut SchedClassifier = program(&mut self.ebpf, prog)?;
         let reused = pinned_link(pin)
@@ -1242,7 +1264,7 @@ impl Datapath {
                 else {
                     continue;
                 };
-                let cfg = iface_cfg(&a.written, a.slot, &a.iface, a.link);
+                let cfg = iface_cfg(&a.written, a.slot, &a.iface);
                 let timeout = timeout_s(&value, key.proto, key.family, &cfg) * 1_000_000_000;
                 let idle = now.saturating_sub(value.last_seen_ns);
                 if idle > timeout {
@@ -1280,7 +1302,7 @@ impl Datapath {
         let cfgs: FastMap<u32, IfaceCfg> = self
             .attached
             .values()
-            .map(|a| (a.ifindex, iface_cfg(&a.written, a.slot, &a.iface, a.link)))
+            .map(|a| (a.ifindex, iface_cfg(&a.written, a.slot, &a.iface)))
             .collect();
         let expired = |k: &CtKey, v: &CtValue| match cfgs.get(&k.ifindex) {
             Some(cfg) => {
@@ -1989,7 +2011,7 @@ fn addr_key(ifindex: u32, a: IpAddr) -> AddrKey {
     }
 }
 
-fn iface_cfg(w: &Written, slot: u32, iface: &Interface, link: Link) -> IfaceCfg {
+fn iface_cfg(w: &Written, slot: u32, iface: &Interface) -> IfaceCfg {
     let t = &iface.timeouts;
     IfaceCfg {
         ruleset: w.rulesets,
@@ -2004,7 +2026,6 @@ fn iface_cfg(w: &Written, slot: u32, iface: &Interface, link: Link) -> IfaceCfg 
         udp_stream_timeout: t.udp_stream,
         open_to_all: w.open_to_all,
         lookups: w.lookups,
-        link: link.cfg(),
     }
 }
 
