@@ -282,3 +282,94 @@ fn sg_if_6_a_tun_device_is_filtered_by_its_groups() {
         "the refusals are counted: {stats}"
     );
 }
+
+/// Sends `packet` out of `ifname` through a packet socket that claims protocol `proto` (in
+/// the calling thread's namespace). A packet the egress hook drops fails with `ENOBUFS`.
+fn send_claiming(ifname: &str, proto: u16, packet: &[u8]) -> std::io::Result<()> {
+    let ifindex = nix::net::if_::if_nametoindex(ifname).expect("ifindex");
+    // SAFETY: plain socket calls on a descriptor this function owns; the address is a
+    // valid, fully initialised sockaddr_ll.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto.to_be()));
+        assert!(
+            fd >= 0,
+            "packet socket: {}",
+            std::io::Error::last_os_error()
+        );
+        let mut addr: libc::sockaddr_ll = std::mem::zeroed();
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_protocol = proto.to_be();
+        addr.sll_ifindex = ifindex as i32;
+        let sent = libc::sendto(
+            fd,
+            packet.as_ptr().cast(),
+            packet.len(),
+            0,
+            (&addr as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+        let result = if sent == packet.len() as isize {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        };
+        libc::close(fd);
+        result
+    }
+}
+
+#[test]
+fn sg_if_6_a_claimed_protocol_does_not_carry_ip_past_the_rules() {
+    if !require_root("sg_if_6_a_claimed_protocol_does_not_carry_ip_past_the_rules") {
+        return;
+    }
+    let ns = Netns::new("tunpi");
+    let mut tun = ns.run(|| {
+        let f = open_tun(TUN);
+        // SAFETY: F_SETFL on a file descriptor this function owns.
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        f
+    });
+    ns.ip(&["addr", "add", "198.51.100.1/24", "dev", TUN]);
+    ns.ip(&["link", "set", TUN, "up"]);
+    let udp = udp4(ME4, PEER4, 6000, 9, b"claimed");
+    let is_it = |p: &[u8]| p.len() >= 28 && p[9] == 17 && p.ends_with(b"claimed");
+    // Unprotected, the bytes go out as they are, whatever the socket claims.
+    ns.run({
+        let udp = udp.clone();
+        move || send_claiming(TUN, 0x1234, &udp)
+    })
+    .expect("send");
+    assert!(
+        read_until(&mut tun, Duration::from_secs(1), is_it).is_some(),
+        "control: the device hands on an IPv4 packet sent as protocol 0x1234"
+    );
+    // Protected by a group without outbound rules, the same bytes are judged as the IPv4
+    // packet they are, and refused.
+    let d = Daemon::start(&ns);
+    let g = d.create_group("no-egress");
+    d.ok(&[
+        "revoke-security-group-egress",
+        "--group-id",
+        &g,
+        "--ip-permissions",
+        r#"[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]"#,
+    ]);
+    d.attach(TUN, &[&g]);
+    for proto in [0x1234u16, 0x0806, 0x0800] {
+        // Refused at TC egress: the send fails with ENOBUFS (or succeeds and nothing leaves).
+        let sent = ns.run({
+            let udp = udp.clone();
+            move || send_claiming(TUN, proto, &udp)
+        });
+        assert!(
+            sent.as_ref()
+                .map_or_else(|e| e.raw_os_error() == Some(libc::ENOBUFS), |()| true),
+            "{sent:?}"
+        );
+        assert!(
+            read_until(&mut tun, Duration::from_millis(500), is_it).is_none(),
+            "an IPv4 packet claiming protocol {proto:#06x} is refused like any other"
+        );
+    }
+}

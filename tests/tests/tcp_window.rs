@@ -411,6 +411,90 @@ lab_test!(
     }
 );
 
+lab_test!(
+    /// A spoofed SYN on a live connection that an inbound rule would admit (a server open to
+    /// anyone) neither opens a flow in its place nor passes on the flow's strength: the
+    /// connection goes on.
+    sg_enf_13_a_spoofed_syn_does_not_replace_a_live_flow,
+    |l| {
+        let g = l.world.group("server");
+        l.world
+            .authorize(&g, false, vec![sg_userspace::testkit::perm("tcp", Some((443, 443)), "0.0.0.0/0")])
+            .expect("authorize");
+        // Only DNS out: the server's replies ride the tracked flow.
+        let egress = l.world.state.groups[&g]
+            .rules
+            .iter()
+            .filter(|r| r.egress)
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>();
+        let req = sg_userspace::api::Permissions {
+            group_id: Some(g.clone()),
+            security_group_rule_ids: egress,
+            ..Default::default()
+        };
+        sg_userspace::model::rules::revoke(&mut l.world.state, &req, true).expect("revoke egress");
+        l.world
+            .attach(IFACE, &[&g], &[ip(ME4), ip(ME6)])
+            .expect("attach");
+        l.apply();
+        // The remote opens the connection (inbound), the instance answers.
+        let mut c = Conn::new(443, 40100, [7000, 90_000]);
+        assert!(l.inbound(&c.seg(IN, TCP_SYN, c.next[IN], 0, 0)));
+        c.next[IN] += 1;
+        assert!(l.outbound(&c.seg(OUT, TCP_SYN | TCP_ACK, c.next[OUT], c.next[IN], 0)));
+        c.next[OUT] += 1;
+        assert!(l.inbound(&c.next(IN, 0, 100)));
+        assert!(l.outbound(&c.next(OUT, 0, 100)));
+        // A spoofed SYN from the client's address and port, a new sequence number: the rule
+        // admits SYNs to 443, but it must not take the flow's place.
+        let spoofed = c.seg(IN, TCP_SYN, 0x1234_5678, 0, 0);
+        assert!(l.inbound(&spoofed), "the rules admit a SYN to 443");
+        assert_eq!(c.state(l), Some(CT_STATE_ESTABLISHED));
+        assert!(l.outbound(&c.next(OUT, 0, 100)), "the server's replies still pass");
+        assert!(l.inbound(&c.next(IN, 0, 100)));
+    }
+);
+
+lab_test!(
+    /// FINs close only where a real one sits: not without an ACK, not behind the data sent,
+    /// not before it (an early FIN passes as data); the one at the end closes.
+    sg_enf_13_fins_close_only_at_the_end,
+    |l| {
+        setup(l);
+        let mut c = Conn::new(40017, 443, [1000, 2000]);
+        c.open(l);
+        assert!(l.inbound(&c.next(IN, 0, 3000)));
+        let no_ack = c.seg(IN, TCP_FIN, c.next[IN], 0, 0);
+        assert!(!l.inbound(&no_ack), "a FIN without ACK");
+        let behind = c.seg(IN, TCP_FIN | TCP_ACK, c.next[IN] - 2000, c.next[OUT], 0);
+        assert!(l.inbound(&behind), "in the window");
+        assert_eq!(c.state(l), Some(CT_STATE_ESTABLISHED), "but behind the end");
+        let early = c.seg(IN, TCP_FIN | TCP_ACK, c.next[IN] + 500, c.next[OUT], 0);
+        assert!(l.inbound(&early), "in the window");
+        assert_eq!(c.state(l), Some(CT_STATE_ESTABLISHED), "but past the end");
+        assert!(l.inbound(&c.next(IN, 0, 500)));
+        assert!(l.inbound(&c.next(IN, TCP_FIN, 0)));
+        assert_eq!(c.state(l), Some(CT_STATE_CLOSING));
+    }
+);
+
+lab_test!(
+    /// Flag combinations no endpoint sends are not the flow's, even at the right numbers.
+    sg_enf_13_invalid_flags_are_not_the_flows,
+    |l| {
+        setup(l);
+        let mut c = Conn::new(40018, 443, [1000, 2000]);
+        c.open(l);
+        for flags in [0, TCP_FIN, TCP_SYN | TCP_FIN, TCP_RST | TCP_FIN, TCP_SYN | TCP_RST] {
+            let f = c.seg(IN, flags, c.next[IN], c.next[OUT], 0);
+            assert!(!l.inbound(&f), "flags {flags:#x}");
+        }
+        assert_eq!(c.state(l), Some(CT_STATE_ESTABLISHED));
+        assert!(l.inbound(&c.next(IN, 0, 10)));
+    }
+);
+
 /// A flow whose segments passed on one CPU's flow cache is judged with that CPU's copy of the
 /// window when its RST arrives on another CPU: the table alone lags behind what the cache
 /// passed, and an exact RST would look inexact.
