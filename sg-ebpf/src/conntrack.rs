@@ -207,8 +207,10 @@ fn flush_victim(e: &CtCacheEntry) {
     }
 }
 
-/// Folds into `v` the window copies of every CPU's flow cache that hold this flow with
-/// packets not yet counted in the table: what those CPUs passed since they last read it. Only
+/// Folds into `v` the window copies of every CPU's flow cache that hold this flow: what those
+/// CPUs passed since they last read the table, and what the table itself may have lost
+/// (two CPUs writing one entry at once can lose an update; the copy of the CPU that made it
+/// still has it: merging is a max, so a copy with nothing new changes nothing). Only
 /// for a packet that does not fit the table's window, or a RST or FIN that is not where the
 /// table says a real one sits: a stream spread over CPUs moves each copy on its own.
 ///
@@ -252,7 +254,7 @@ extern "C" fn merge_cpu(cpu: u64, ctx: *mut c_void) -> i64 {
         return 1;
     }
     let (e, v) = unsafe { (&*e, &mut *ctx.v) };
-    if e.packets != 0 && e.serial == v.serial && same_key(&e.key, unsafe { &*ctx.key }) {
+    if e.serial == v.serial && same_key(&e.key, unsafe { &*ctx.key }) {
         tcp::merge(&mut v.tcp, &e.tcp);
     }
     0
@@ -300,7 +302,7 @@ pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
     let slot = cache_slot(h);
     if let Some(e) = CT_CACHE.get_ptr(slot) {
         let e = unsafe { &*e };
-        if e.packets != 0 && e.serial == v.serial && same_key(&e.key, key) {
+        if e.serial == v.serial && same_key(&e.key, key) {
             tcp::merge(&mut v.tcp, &e.tcp);
         }
     }
