@@ -103,10 +103,6 @@ pub static CT_NEW: PerCpuArray<CtValue> = PerCpuArray::with_max_entries(1, 0);
 pub struct Work {
     pub pkt: Packet,
     pub key: CtKey,
-    /// A subprogram's packed argument, passed through map memory, whose contents the
-    /// verifier does not track: it then walks the subprogram once, not once per value the
-    /// caller's paths give it (see `policy::by_rules`).
-    pub arg: u64,
 }
 
 /// Scratch space: the packet being judged (see `Work`). Not pinned.

@@ -306,8 +306,8 @@ fn judge(
 }
 
 /// The verdict of the rules for a packet no tracked flow admitted, as the reason to count
-/// (`PASS_RULE`, `DROP_NO_RULE`, `DROP_CT_FULL`); `WORK`'s `arg` holds
-/// `conntrack::pack(len, dir, may_open)`. Opens a tracked flow where the packet starts one and may.
+/// (`PASS_RULE`, `DROP_NO_RULE`, `DROP_CT_FULL`); `packed` is `conntrack::pack(len, dir,
+/// may_open)`. Opens a tracked flow where the packet starts one and may.
 ///
 /// Out of line: the rule lookups' keys and registers take a frame of their own, not room
 /// in the program's, which the whole call chain shares (512 bytes).

@@ -1016,7 +1016,7 @@ fn report(r: &Results, quick: bool) -> String {
          that makes a single conntrack hash lookup and nothing else, costs {floor:.0} ns against \
          {noop:.0} ns for the empty program ({:.2}x): the lookup alone is ~{lookup:.0} ns on this \
          VM (jhash of the 44-byte key, the bucket walk and a key compare, each a function call, \
-         and every kernel return pays the Safe-RET SRSO mitigation this AMD guest runs with), \
+         and every kernel return pays whatever speculation mitigations the CPU needs), \
          more than the 2.5x target leaves in some runs. So an established flow's packets pass \
          on the per-CPU flow cache: parsing, the interface's entry (one inlined array read), the \
          key and its hash, the cache slot, the TCP window check and a counter, no call at all: \
