@@ -171,12 +171,12 @@ impl Core {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Removes expired tracked flows (their room returns to the allowance, SG-ENF-9).
     /// Frees replaced rulesets (see `Datapath::reclaim`).
     pub fn reclaim(&mut self) {
         self.datapath.reclaim();
     }
 
+    /// Removes expired tracked flows (their room returns to the allowance, SG-ENF-9).
     pub fn sweep(&mut self) {
         let r = self.datapath.sweep(Datapath::now());
         if r.removed_tcp + r.removed_other > 0 {
