@@ -2,6 +2,7 @@
 //! transaction: the new state is computed on a copy, enforced, persisted, and only then
 //! becomes current. A request that fails at any step changes nothing.
 
+mod conntrack;
 mod metrics;
 mod serve;
 
@@ -17,7 +18,6 @@ use tracing::{error, info, warn};
 use crate::{
     api::{DescribeNetworkInterfaces, Request, Response},
     compiler::{self, Addresses},
-    conntrack,
     datapath::{self, Datapath, DatapathConfig, XdpModeChoice},
     model::{
         ApiError, ApiResult, AttachMode, Interface, Quotas, RandomIds, State, import, ops,
@@ -300,20 +300,8 @@ impl Core {
                     ))),
                 }
             }
-            Request::DescribeConntrack(r) => {
-                let flows = conntrack::select(self.datapath.conntrack(), r, |i| {
-                    self.state.interfaces.contains_key(i)
-                })?;
-                Ok(
-                    json!({ "ConnectionTrackingEntries": flows.iter().map(conntrack::to_json).collect::<Vec<_>>() }),
-                )
-            }
-            Request::FlushConntrack(r) => {
-                let flows = conntrack::select(self.datapath.conntrack(), r, |i| {
-                    self.state.interfaces.contains_key(i)
-                })?;
-                Ok(json!({ "Flushed": self.datapath.flush(&flows) }))
-            }
+            Request::DescribeConntrack(r) => self.describe_conntrack(r),
+            Request::FlushConntrack(r) => self.flush_conntrack(r),
         }?;
         if next != self.state {
             let old = self.state.clone();
