@@ -3,6 +3,7 @@
 //! becomes current. A request that fails at any step changes nothing.
 
 mod conntrack;
+mod interfaces;
 mod metrics;
 mod serve;
 
@@ -11,12 +12,12 @@ pub use serve::run;
 use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
-use serde_json::{Value, json};
-use sg_common::{rule::RuleHits, stats::REASON_NAMES};
+use serde_json::Value;
+use sg_common::rule::RuleHits;
 use tracing::{error, info, warn};
 
 use crate::{
-    api::{DescribeNetworkInterfaces, Request, Response},
+    api::{Request, Response},
     compiler::{self, Addresses},
     datapath::{self, Datapath, DatapathConfig, XdpModeChoice},
     model::{
@@ -239,35 +240,9 @@ impl Core {
                 rules::update_descriptions(&mut next, r, true)
             }
             Request::ModifyNetworkInterfaceAttribute(r) => {
-                check_link(&r.network_interface_id)?;
-                ops::modify_network_interface_attribute(&mut next, q, r, &datapath::device_exists)
+                interfaces::modify_network_interface_attribute(&mut next, q, r)
             }
-            Request::DescribeNetworkInterfaces(r) => {
-                self.describe_network_interfaces(r).map(|mut out| {
-                    for ni in out["NetworkInterfaces"]
-                        .as_array_mut()
-                        .into_iter()
-                        .flatten()
-                    {
-                        let id = ni["NetworkInterfaceId"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned();
-                        let hits = self.datapath.rule_hits(&id);
-                        let mut list: Vec<(String, RuleHits)> = hits.into_iter().collect();
-                        list.sort_by(|a, b| a.0.cmp(&b.0));
-                        ni["RuleStatistics"] = list
-                            .iter()
-                            .map(|(rule, h)| {
-                                let mut v = metrics::hits_json(h);
-                                v["SecurityGroupRuleId"] = json!(rule);
-                                v
-                            })
-                            .collect();
-                    }
-                    out
-                })
-            }
+            Request::DescribeNetworkInterfaces(r) => self.describe_network_interfaces(r),
             Request::CreateVpc(r) => vpcs::create_vpc(&mut next, ids, r),
             Request::DescribeVpcs(r) => vpcs::describe_vpcs(&self.state, r),
             Request::CreateManagedPrefixList(r) => prefix_lists::create(&mut next, ids, r),
@@ -277,8 +252,7 @@ impl Core {
             Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
             Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
             Request::CreateNetworkInterface(r) => {
-                check_link(&r.network_interface_id)?;
-                ops::create_network_interface(&mut next, q, r, &datapath::device_exists)
+                interfaces::create_network_interface(&mut next, q, r)
             }
             Request::DeleteNetworkInterface(r) => {
                 ops::delete_network_interface(&mut next, &r.network_interface_id)
@@ -290,16 +264,7 @@ impl Core {
                 ops::assign_private_addresses(&mut next, r, false)
             }
             Request::GetMetrics(_) => Ok(self.get_metrics()),
-            Request::ExportInterfaceRules(r) => {
-                let iface = ops::required(&r.network_interface_id, "NetworkInterfaceId")?;
-                match r.format.as_deref().unwrap_or("nft") {
-                    "nft" => crate::export::nft(&self.state, &self.addrs, iface)
-                        .map(|t| json!({ "Ruleset": t })),
-                    other => Err(ApiError::invalid_value(format!(
-                        "Unknown export format '{other}': nft"
-                    ))),
-                }
-            }
+            Request::ExportInterfaceRules(r) => self.export_interface_rules(r),
             Request::DescribeConntrack(r) => self.describe_conntrack(r),
             Request::FlushConntrack(r) => self.flush_conntrack(r),
         }?;
@@ -318,101 +283,11 @@ impl Core {
             self.state = next;
         }
         if let Request::CreateNetworkInterface(r) = req
-            && let Some(iface) = r
-                .network_interface_id
-                .as_ref()
-                .and_then(|id| self.state.interfaces.get(id))
+            && let Some(created) = self.created_network_interface(r)
         {
-            return Ok(json!({ "NetworkInterface": self.interface_json(iface) }));
+            return Ok(created);
         }
         Ok(out)
-    }
-
-    fn describe_network_interfaces(&self, req: &DescribeNetworkInterfaces) -> ApiResult<Value> {
-        for id in &req.network_interface_ids {
-            if !self.state.interfaces.contains_key(id) {
-                return Err(ApiError::interface_not_found(id));
-            }
-        }
-        let out: Vec<Value> = self
-            .state
-            .interfaces
-            .values()
-            .filter(|i| {
-                req.network_interface_ids.is_empty() || req.network_interface_ids.contains(&i.id)
-            })
-            .map(|i| self.interface_json(i))
-            .collect();
-        Ok(json!({ "NetworkInterfaces": out }))
-    }
-
-    /// An interface in the shape of `describe-network-interfaces`, with its counters.
-    fn interface_json(&self, iface: &Interface) -> Value {
-        let groups: Vec<Value> = self
-            .state
-            .effective_groups(iface)
-            .iter()
-            .filter_map(|id| self.state.groups.get(id))
-            .map(|g| json!({ "GroupName": g.name, "GroupId": g.id }))
-            .collect();
-        let addrs = addresses_of(iface);
-        let v4: Vec<String> = addrs
-            .iter()
-            .filter(|a| a.is_ipv4())
-            .map(|a| a.to_string())
-            .collect();
-        let v6: Vec<Value> = addrs
-            .iter()
-            .filter(|a| a.is_ipv6())
-            .map(|a| json!({ "Ipv6Address": a.to_string() }))
-            .collect();
-        let mut ni = json!({
-            "NetworkInterfaceId": iface.id,
-            "InterfaceType": "interface",
-            "AttachMode": match iface.mode { AttachMode::Instance => "instance", AttachMode::Host => "host" },
-            "Status": if self.datapath.is_attached(&iface.id) { "in-use" } else { "available" },
-            "VpcId": iface.vpc_id,
-            "OwnerId": self.state.owner_id,
-            "Groups": groups,
-            "PrivateIpAddresses": v4.iter().enumerate()
-                .map(|(i, a)| json!({ "PrivateIpAddress": a, "Primary": i == 0 }))
-                .collect::<Vec<_>>(),
-            "Ipv6Addresses": v6,
-            "SourceDestCheck": iface.source_dest_check,
-            "ConnectionTrackingConfiguration": {
-                "TcpEstablishedTimeout": iface.timeouts.tcp_established,
-                "UdpStreamTimeout": iface.timeouts.udp_stream,
-                "UdpTimeout": iface.timeouts.udp,
-            },
-        });
-        if let Some(first) = v4.first() {
-            ni["PrivateIpAddress"] = json!(first);
-        }
-        if let Some(hook) = self.datapath.arriving_hook(&iface.id) {
-            // Which programs protect it: arriving packets at XDP or TC ingress, leaving ones
-            // at TC egress.
-            ni["Datapath"] = json!({ "Arriving": hook, "Leaving": "tc-egress" });
-        }
-        if let Some(stats) = self.datapath.stats(&iface.id) {
-            let mut m: serde_json::Map<String, Value> = REASON_NAMES
-                .iter()
-                .zip(stats)
-                .map(|(k, v)| (k.to_string(), json!(v)))
-                .collect();
-            // The allowance is the daemon's, shared by its interfaces (SG-ENF-9).
-            let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
-            m.insert(
-                "conntrack_allowance_available".into(),
-                json!(tcp_max.saturating_sub(tcp) + other_max.saturating_sub(other)),
-            );
-            ni["Statistics"] = Value::Object(m);
-            ni["ConntrackAllowance"] = json!({
-                "Tcp": { "Maximum": tcp_max, "InUse": tcp },
-                "Other": { "Maximum": other_max, "InUse": other },
-                "Swept": self.datapath.swept(),
-            });
-        }
-        ni
     }
 
     /// Adds each rule's counters, summed over interfaces, to `describe-security-group-rules`
@@ -437,19 +312,5 @@ impl Core {
             r["Statistics"] = metrics::hits_json(&totals.get(id).copied().unwrap_or_default());
         }
         out
-    }
-}
-
-/// Refuses to protect a device whose packets the datapath cannot parse (SG-IF-6), before
-/// anything is stored. A device that does not exist is the operation's to judge.
-fn check_link(name: &Option<String>) -> ApiResult<()> {
-    let Some(name) = name else {
-        return Ok(());
-    };
-    match datapath::link(name) {
-        Err(e @ datapath::LinkError::Unsupported { .. }) => {
-            Err(ApiError::invalid_value(e.to_string()))
-        }
-        _ => Ok(()),
     }
 }
