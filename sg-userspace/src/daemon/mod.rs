@@ -3,6 +3,7 @@
 //! becomes current. A request that fails at any step changes nothing.
 
 mod conntrack;
+mod groups;
 mod interfaces;
 mod metrics;
 mod serve;
@@ -13,7 +14,6 @@ use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use serde_json::Value;
-use sg_common::rule::RuleHits;
 use tracing::{error, info, warn};
 
 use crate::{
@@ -221,9 +221,7 @@ impl Core {
             Request::CreateSecurityGroup(r) => ops::create_security_group(&mut next, ids, q, r),
             Request::DeleteSecurityGroup(r) => ops::delete_security_group(&mut next, r),
             Request::DescribeSecurityGroups(r) => ops::describe_security_groups(&self.state, r),
-            Request::DescribeSecurityGroupRules(r) => {
-                rules::describe_rules(&self.state, r).map(|out| self.with_rule_statistics(out))
-            }
+            Request::DescribeSecurityGroupRules(r) => self.describe_security_group_rules(r),
             Request::AuthorizeSecurityGroupIngress(r) => {
                 rules::authorize(&mut next, ids, q, r, false)
             }
@@ -288,29 +286,5 @@ impl Core {
             return Ok(created);
         }
         Ok(out)
-    }
-
-    /// Adds each rule's counters, summed over interfaces, to `describe-security-group-rules`
-    /// output (SG-ENF-12).
-    fn with_rule_statistics(&mut self, mut out: Value) -> Value {
-        let mut totals: std::collections::HashMap<String, RuleHits> = Default::default();
-        let ifaces: Vec<String> = self.state.interfaces.keys().cloned().collect();
-        for iface in ifaces {
-            for (rule, h) in self.datapath.rule_hits(&iface) {
-                let t = totals.entry(rule).or_default();
-                t.packets += h.packets;
-                t.bytes += h.bytes;
-                t.last_ns = t.last_ns.max(h.last_ns);
-            }
-        }
-        for r in out["SecurityGroupRules"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            let id = r["SecurityGroupRuleId"].as_str().unwrap_or_default();
-            r["Statistics"] = metrics::hits_json(&totals.get(id).copied().unwrap_or_default());
-        }
-        out
     }
 }
