@@ -1,6 +1,12 @@
 //! `sgd`: owns the state, its store and the datapath, and applies each API request as one
 //! transaction: the new state is computed on a copy, enforced, persisted, and only then
 //! becomes current. A request that fails at any step changes nothing.
+//!
+//! This file holds the configuration, the [`Core`] (open, enforce, refresh, sweep) and the one
+//! dispatch of requests ([`Core::handle`]). Operations that only read or change the state go
+//! straight to `model`; those that also need the datapath have their handlers in a room per
+//! operation group: `groups`, `interfaces`, `conntrack`, `metrics`. [`run`] (in `serve`)
+//! serves it all.
 
 mod conntrack;
 mod groups;
@@ -68,6 +74,8 @@ pub struct FileConfig {
     pub conntrack_other_max: Option<u32>,
 }
 
+/// The state, its store and the datapath, kept in step: every request and every refresh
+/// goes through here, one at a time (`run` holds it under one lock).
 pub struct Core {
     state: State,
     store: Store,
@@ -203,6 +211,7 @@ impl Core {
         }
     }
 
+    /// Answers one request; a refusal is logged here, once, whatever room refused it.
     pub fn handle(&mut self, req: Request) -> Response {
         match self.execute(&req) {
             Ok(v) => Response::Ok(v),
@@ -213,11 +222,14 @@ impl Core {
         }
     }
 
+    /// The one dispatch: every operation runs on `next`, a copy of the state, or reads the
+    /// current state and the datapath; [`Self::commit`] then makes a changed copy current.
     fn execute(&mut self, req: &Request) -> ApiResult<Value> {
         let mut next = self.state.clone();
         let ids = &mut RandomIds;
         let q = &self.quotas;
         let out = match req {
+            // Security groups and rules (`model`; rule counters in `groups`).
             Request::CreateSecurityGroup(r) => ops::create_security_group(&mut next, ids, q, r),
             Request::DeleteSecurityGroup(r) => ops::delete_security_group(&mut next, r),
             Request::DescribeSecurityGroups(r) => ops::describe_security_groups(&self.state, r),
@@ -237,10 +249,8 @@ impl Core {
             Request::UpdateSecurityGroupRuleDescriptionsEgress(r) => {
                 rules::update_descriptions(&mut next, r, true)
             }
-            Request::ModifyNetworkInterfaceAttribute(r) => {
-                interfaces::modify_network_interface_attribute(&mut next, q, r)
-            }
-            Request::DescribeNetworkInterfaces(r) => self.describe_network_interfaces(r),
+            Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
+            // VPCs and prefix lists (`model`).
             Request::CreateVpc(r) => vpcs::create_vpc(&mut next, ids, r),
             Request::DescribeVpcs(r) => vpcs::describe_vpcs(&self.state, r),
             Request::CreateManagedPrefixList(r) => prefix_lists::create(&mut next, ids, r),
@@ -248,12 +258,15 @@ impl Core {
             Request::DeleteManagedPrefixList(r) => prefix_lists::delete(&mut next, r),
             Request::DescribeManagedPrefixLists(r) => prefix_lists::describe(&self.state, r),
             Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
-            Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
+            // Network interfaces (`interfaces`, or `model` where only the state changes).
             Request::CreateNetworkInterface(r) => {
                 interfaces::create_network_interface(&mut next, q, r)
             }
             Request::DeleteNetworkInterface(r) => {
                 ops::delete_network_interface(&mut next, &r.network_interface_id)
+            }
+            Request::ModifyNetworkInterfaceAttribute(r) => {
+                interfaces::modify_network_interface_attribute(&mut next, q, r)
             }
             Request::AssignPrivateIpAddresses(r) => {
                 ops::assign_private_addresses(&mut next, r, true)
@@ -261,30 +274,41 @@ impl Core {
             Request::UnassignPrivateIpAddresses(r) => {
                 ops::assign_private_addresses(&mut next, r, false)
             }
-            Request::GetMetrics(_) => Ok(self.get_metrics()),
+            Request::DescribeNetworkInterfaces(r) => self.describe_network_interfaces(r),
             Request::ExportInterfaceRules(r) => self.export_interface_rules(r),
+            // Tracked flows (`conntrack`) and counters (`metrics`).
             Request::DescribeConntrack(r) => self.describe_conntrack(r),
             Request::FlushConntrack(r) => self.flush_conntrack(r),
+            Request::GetMetrics(_) => Ok(self.get_metrics()),
         }?;
-        if next != self.state {
-            let old = self.state.clone();
-            let changed = |name: &str| old.interfaces.get(name) != next.interfaces.get(name);
-            if let Err(e) = self.enforce(&next, &changed) {
-                let _ = self.enforce(&old, &|_| false);
-                return Err(e);
-            }
-            if let Err(e) = self.store.save(Some(&old), &next) {
-                error!(error = %e, "saving state failed; change rolled back");
-                let _ = self.enforce(&old, &|_| false);
-                return Err(ApiError::internal(format!("saving the change failed: {e}")));
-            }
-            self.state = next;
-        }
+        self.commit(next)?;
         if let Request::CreateNetworkInterface(r) = req
             && let Some(created) = self.created_network_interface(r)
         {
             return Ok(created);
         }
         Ok(out)
+    }
+
+    /// Makes `next` the current state if it differs: enforced first, then stored. If either
+    /// step fails the current state is enforced again and stays current, so a failed request
+    /// changes neither the maps nor the store.
+    fn commit(&mut self, next: State) -> ApiResult<()> {
+        if next == self.state {
+            return Ok(());
+        }
+        let old = self.state.clone();
+        let changed = |name: &str| old.interfaces.get(name) != next.interfaces.get(name);
+        if let Err(e) = self.enforce(&next, &changed) {
+            let _ = self.enforce(&old, &|_| false);
+            return Err(e);
+        }
+        if let Err(e) = self.store.save(Some(&old), &next) {
+            error!(error = %e, "saving state failed; change rolled back");
+            let _ = self.enforce(&old, &|_| false);
+            return Err(ApiError::internal(format!("saving the change failed: {e}")));
+        }
+        self.state = next;
+        Ok(())
     }
 }
