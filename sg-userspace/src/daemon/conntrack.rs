@@ -1,0 +1,29 @@
+//! `describe-conntrack` and `flush-conntrack`: the tracked flows a query selects, shown or
+//! removed. Which flows a query selects and how a flow is shown are `crate::conntrack`'s; this
+//! room only brings the datapath's table and the daemon's interfaces to it.
+
+use serde_json::{Value, json};
+
+use super::Core;
+use crate::{api::ConntrackQuery, conntrack, datapath::Flow, model::ApiResult};
+
+impl Core {
+    pub(super) fn describe_conntrack(&self, req: &ConntrackQuery) -> ApiResult<Value> {
+        let flows = self.select_flows(req)?;
+        let entries: Vec<Value> = flows.iter().map(conntrack::to_json).collect();
+        Ok(json!({ "ConnectionTrackingEntries": entries }))
+    }
+
+    pub(super) fn flush_conntrack(&mut self, req: &ConntrackQuery) -> ApiResult<Value> {
+        let flows = self.select_flows(req)?;
+        Ok(json!({ "Flushed": self.datapath.flush(&flows) }))
+    }
+
+    /// The tracked flows `req` selects; naming an interface sgd does not know is an error,
+    /// not an empty answer.
+    fn select_flows(&self, req: &ConntrackQuery) -> ApiResult<Vec<Flow>> {
+        conntrack::select(self.datapath.conntrack(), req, |i| {
+            self.state.interfaces.contains_key(i)
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! The counters for scrapers: the Prometheus text (`sgctl get-metrics`, and over HTTP with
+//! `sgd --metrics-listen`), and how one rule's counters read in `describe-*` output.
+
+use std::{
+    fmt::Write as _,
+    sync::{Arc, Mutex},
+};
+
+use serde_json::{Value, json};
+use sg_common::{rule::RuleHits, stats::REASON_NAMES};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::Core;
+use crate::datapath::Datapath;
+
+impl Core {
+    /// `get-metrics`: the same text a scraper gets, so it can be read without an HTTP server.
+    pub(super) fn get_metrics(&mut self) -> Value {
+        json!({ "Metrics": self.metrics() })
+    }
+
+    /// The counters in the Prometheus text format (`sgd --metrics-listen`, `sgctl get-metrics`).
+    pub fn metrics(&mut self) -> String {
+        let mut m = String::new();
+        let ifaces: Vec<String> = self.state.interfaces.keys().cloned().collect();
+        let _ = writeln!(
+            m,
+            "# HELP sg_packets_total Packets seen by the datapath, by interface and verdict reason."
+        );
+        let _ = writeln!(m, "# TYPE sg_packets_total counter");
+        for i in &ifaces {
+            for (reason, n) in REASON_NAMES
+                .iter()
+                .zip(self.datapath.stats(i).unwrap_or_default())
+            {
+                let _ = writeln!(
+                    m,
+                    "sg_packets_total{{interface=\"{i}\",reason=\"{reason}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            m,
+            "# HELP sg_conntrack_allowance_exceeded_total New flows refused because the table was full (SG-ENF-9)."
+        );
+        let _ = writeln!(m, "# TYPE sg_conntrack_allowance_exceeded_total counter");
+        let exceeded = REASON_NAMES
+            .iter()
+            .position(|r| *r == "conntrack_allowance_exceeded")
+            .unwrap_or(0);
+        for i in &ifaces {
+            let n = self.datapath.stats(i).map_or(0, |s| s[exceeded]);
+            let _ = writeln!(
+                m,
+                "sg_conntrack_allowance_exceeded_total{{interface=\"{i}\"}} {n}"
+            );
+        }
+        let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
+        let _ = writeln!(
+            m,
+            "# HELP sg_conntrack_allowance_available Tracked flows that can still be created."
+        );
+        let _ = writeln!(m, "# TYPE sg_conntrack_allowance_available gauge");
+        let _ = writeln!(
+            m,
+            "sg_conntrack_allowance_available{{table=\"tcp\"}} {}",
+            tcp_max.saturating_sub(tcp)
+        );
+        let _ = writeln!(
+            m,
+            "sg_conntrack_allowance_available{{table=\"other\"}} {}",
+            other_max.saturating_sub(other)
+        );
+        let _ = writeln!(m, "# HELP sg_conntrack_entries Tracked flows in the table.");
+        let _ = writeln!(m, "# TYPE sg_conntrack_entries gauge");
+        let _ = writeln!(m, "sg_conntrack_entries{{table=\"tcp\"}} {tcp}");
+        let _ = writeln!(m, "sg_conntrack_entries{{table=\"other\"}} {other}");
+        let _ = writeln!(
+            m,
+            "# HELP sg_conntrack_swept_total Expired tracked flows removed by the sweeper."
+        );
+        let _ = writeln!(m, "# TYPE sg_conntrack_swept_total counter");
+        let _ = writeln!(m, "sg_conntrack_swept_total {}", self.datapath.swept());
+        let _ = writeln!(
+            m,
+            "# HELP sg_rule_packets_total Packets admitted by each rule (SG-ENF-12)."
+        );
+        let _ = writeln!(m, "# TYPE sg_rule_packets_total counter");
+        for i in &ifaces {
+            let mut hits: Vec<(String, RuleHits)> =
+                self.datapath.rule_hits(i).into_iter().collect();
+            hits.sort_by(|a, b| a.0.cmp(&b.0));
+            for (rule, h) in hits {
+                let _ = writeln!(
+                    m,
+                    "sg_rule_packets_total{{interface=\"{i}\",rule=\"{rule}\"}} {}",
+                    h.packets
+                );
+            }
+        }
+        m
+    }
+}
+
+/// Counters as printed: packets, bytes and the time of the last packet (if any).
+pub(super) fn hits_json(h: &RuleHits) -> Value {
+    let mut v = json!({ "Packets": h.packets, "Bytes": h.bytes });
+    if h.last_ns != 0 {
+        let t = Datapath::wall_time(h.last_ns);
+        v["LastHit"] = json!(humantime::format_rfc3339_seconds(t).to_string());
+    }
+    v
+}
+
+/// Answers every HTTP request with the metrics (a scrape endpoint, nothing more).
+pub(super) async fn serve_metrics(listener: tokio::net::TcpListener, core: Arc<Mutex<Core>>) {
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            continue;
+        };
+        let core = core.clone();
+        tokio::spawn(async move {
+            // Read the request head (bounded); its content does not matter.
+            let mut buf = vec![0u8; 8192];
+            let mut len = 0;
+            while len < buf.len() {
+                match conn.read(&mut buf[len..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => len += n,
+                }
+                if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            let body = tokio::task::spawn_blocking(move || {
+                core.lock().unwrap_or_else(|p| p.into_inner()).metrics()
+            })
+            .await
+            .unwrap_or_default();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes()).await;
+            let _ = conn.write_all(body.as_bytes()).await;
+        });
+    }
+}

@@ -1,0 +1,314 @@
+//! `sgd`: owns the state, its store and the datapath, and applies each API request as one
+//! transaction: the new state is computed on a copy, enforced, persisted, and only then
+//! becomes current. A request that fails at any step changes nothing.
+//!
+//! This file holds the configuration, the [`Core`] (open, enforce, refresh, sweep) and the one
+//! dispatch of requests ([`Core::handle`]). Operations that only read or change the state go
+//! straight to `model`; those that also need the datapath have their handlers in a room per
+//! operation group: `groups`, `interfaces`, `conntrack`, `metrics`. [`run`] (in `serve`)
+//! serves it all.
+
+mod conntrack;
+mod groups;
+mod interfaces;
+mod metrics;
+mod serve;
+
+pub use serve::run;
+
+use std::{net::IpAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context as _;
+use serde_json::Value;
+use tracing::{error, info, warn};
+
+use crate::{
+    api::{Request, Response},
+    compiler::{self, Addresses},
+    datapath::{self, Datapath, DatapathConfig, XdpModeChoice},
+    model::{
+        ApiError, ApiResult, AttachMode, Interface, Quotas, RandomIds, State, import, ops,
+        prefix_lists, rules, vpcs,
+    },
+    paths,
+    store::Store,
+};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub state_dir: PathBuf,
+    pub socket: PathBuf,
+    pub pin_dir: PathBuf,
+    pub xdp_mode: XdpModeChoice,
+    pub quotas: Quotas,
+    pub ct_tcp_max: u32,
+    pub ct_other_max: u32,
+    /// How often interface addresses and devices are re-read (group references, SG-IF-3).
+    pub refresh: Duration,
+    /// Where to serve the counters in the Prometheus text format over HTTP.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            state_dir: paths::STATE_DIR.into(),
+            socket: paths::SOCKET.into(),
+            pin_dir: paths::PIN_DIR.into(),
+            xdp_mode: XdpModeChoice::Auto,
+            quotas: Quotas::default(),
+            ct_tcp_max: 1 << 18,
+            ct_other_max: 1 << 16,
+            refresh: Duration::from_secs(1),
+            metrics_listen: None,
+        }
+    }
+}
+
+/// Settings read from `<state-dir>/sgd.json` when present.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub quotas: Option<Quotas>,
+    pub conntrack_tcp_max: Option<u32>,
+    pub conntrack_other_max: Option<u32>,
+}
+
+/// The state, its store and the datapath, kept in step: every request and every refresh
+/// goes through here, one at a time (`run` holds it under one lock).
+pub struct Core {
+    state: State,
+    store: Store,
+    datapath: Datapath,
+    quotas: Quotas,
+    /// Addresses used for the last compile, to notice changes.
+    addrs: Addresses,
+}
+
+/// The private addresses of an interface (SG-IF-5): declared in host mode, read from the
+/// device in instance mode.
+fn addresses_of(iface: &Interface) -> Vec<IpAddr> {
+    match iface.mode {
+        AttachMode::Host => iface.private_addresses.clone(),
+        AttachMode::Instance => datapath::device_addresses(&iface.id),
+    }
+}
+
+fn read_addresses(state: &State) -> Addresses {
+    state
+        .interfaces
+        .values()
+        .map(|i| (i.id.clone(), addresses_of(i)))
+        .collect()
+}
+
+impl Core {
+    pub fn open(cfg: &Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&cfg.state_dir)
+            .with_context(|| format!("creating state directory {}", cfg.state_dir.display()))?;
+        let db = cfg.state_dir.join(paths::DB_FILE);
+        let store = Store::open(&db).with_context(|| format!("opening store {}", db.display()))?;
+        let state = match store.load()? {
+            Some(s) => {
+                info!(
+                    groups = s.groups.len(),
+                    interfaces = s.interfaces.len(),
+                    "state loaded"
+                );
+                s
+            }
+            None => {
+                let s = State::new(&mut RandomIds);
+                store.save(None, &s)?;
+                info!(vpc = %s.default_vpc().id, "new state: default VPC and default group created");
+                s
+            }
+        };
+        let datapath = Datapath::load(DatapathConfig {
+            pin_dir: Some(cfg.pin_dir.clone()),
+            xdp_mode: cfg.xdp_mode,
+            ct_tcp_max: cfg.ct_tcp_max,
+            ct_other_max: cfg.ct_other_max,
+        })?;
+        let mut core = Self {
+            state,
+            store,
+            datapath,
+            quotas: cfg.quotas,
+            addrs: Addresses::new(),
+        };
+        let state = core.state.clone();
+        if let Err(e) = core.enforce(&state, &|_| true) {
+            // Interfaces that are missing now are attached when they appear (refresh).
+            warn!(error = %e.message, "not every interface could be protected at start");
+        }
+        core.datapath.collect_garbage();
+        Ok(core)
+    }
+
+    /// Compiles `state` and brings the datapath to it. Interfaces whose device does not exist
+    /// are skipped (and protected once it appears).
+    /// Returns the first failure of an interface that was protected, or that `concerned` says
+    /// the caller's change is about; failures of other interfaces (already failing before,
+    /// e.g. a device without native XDP) are logged, not blamed on an unrelated request.
+    fn enforce(&mut self, state: &State, concerned: &dyn Fn(&str) -> bool) -> ApiResult<()> {
+        let addrs = read_addresses(state);
+        let compiled = compiler::compile_all(state, &addrs);
+        let mut first_err = None;
+        for (name, iface) in &state.interfaces {
+            if !datapath::device_exists(name) {
+                if self.datapath.is_attached(name) {
+                    let _ = self.datapath.remove(name);
+                }
+                continue;
+            }
+            let was_protected = self.datapath.is_attached(name);
+            if let Err(e) = self.datapath.apply(iface, &compiled[name]) {
+                error!(iface = %name, error = %e, "applying rules failed");
+                if was_protected || concerned(name) {
+                    first_err.get_or_insert(ApiError::internal(format!("{name}: {e}")));
+                }
+            }
+        }
+        for name in self.datapath.attached_ifaces() {
+            if !state.interfaces.contains_key(&name) {
+                let _ = self.datapath.remove(&name);
+            }
+        }
+        self.addrs = addrs;
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Frees replaced rulesets (see `Datapath::reclaim`).
+    pub fn reclaim(&mut self) {
+        self.datapath.reclaim();
+    }
+
+    /// Removes expired tracked flows (their room returns to the allowance, SG-ENF-9).
+    pub fn sweep(&mut self) {
+        let r = self.datapath.sweep(Datapath::now());
+        if r.removed_tcp + r.removed_other > 0 {
+            info!(
+                examined = r.examined,
+                tcp = r.removed_tcp,
+                other = r.removed_other,
+                "swept expired flows"
+            );
+        }
+    }
+
+    /// Re-reads devices and addresses; re-applies when they changed (SG-IF-3).
+    pub fn refresh(&mut self) {
+        let addrs = read_addresses(&self.state);
+        let missing = self
+            .state
+            .interfaces
+            .keys()
+            .any(|n| datapath::device_exists(n) != self.datapath.is_attached(n));
+        if addrs != self.addrs || missing {
+            let state = self.state.clone();
+            let _ = self.enforce(&state, &|_| true);
+        }
+    }
+
+    /// Answers one request; a refusal is logged here, once, whatever room refused it.
+    pub fn handle(&mut self, req: Request) -> Response {
+        match self.execute(&req) {
+            Ok(v) => Response::Ok(v),
+            Err(e) => {
+                info!(operation = req.operation(), code = %e.code, "request refused");
+                Response::Error(e)
+            }
+        }
+    }
+
+    /// The one dispatch: every operation runs on `next`, a copy of the state, or reads the
+    /// current state and the datapath; [`Self::commit`] then makes a changed copy current.
+    fn execute(&mut self, req: &Request) -> ApiResult<Value> {
+        let mut next = self.state.clone();
+        let ids = &mut RandomIds;
+        let q = &self.quotas;
+        let out = match req {
+            // Security groups and rules (`model`; rule counters in `groups`).
+            Request::CreateSecurityGroup(r) => ops::create_security_group(&mut next, ids, q, r),
+            Request::DeleteSecurityGroup(r) => ops::delete_security_group(&mut next, r),
+            Request::DescribeSecurityGroups(r) => ops::describe_security_groups(&self.state, r),
+            Request::DescribeSecurityGroupRules(r) => self.describe_security_group_rules(r),
+            Request::AuthorizeSecurityGroupIngress(r) => {
+                rules::authorize(&mut next, ids, q, r, false)
+            }
+            Request::AuthorizeSecurityGroupEgress(r) => {
+                rules::authorize(&mut next, ids, q, r, true)
+            }
+            Request::RevokeSecurityGroupIngress(r) => rules::revoke(&mut next, r, false),
+            Request::RevokeSecurityGroupEgress(r) => rules::revoke(&mut next, r, true),
+            Request::ModifySecurityGroupRules(r) => rules::modify_rules(&mut next, q, r),
+            Request::UpdateSecurityGroupRuleDescriptionsIngress(r) => {
+                rules::update_descriptions(&mut next, r, false)
+            }
+            Request::UpdateSecurityGroupRuleDescriptionsEgress(r) => {
+                rules::update_descriptions(&mut next, r, true)
+            }
+            Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
+            // VPCs and prefix lists (`model`).
+            Request::CreateVpc(r) => vpcs::create_vpc(&mut next, ids, r),
+            Request::DescribeVpcs(r) => vpcs::describe_vpcs(&self.state, r),
+            Request::CreateManagedPrefixList(r) => prefix_lists::create(&mut next, ids, r),
+            Request::ModifyManagedPrefixList(r) => prefix_lists::modify(&mut next, q, r),
+            Request::DeleteManagedPrefixList(r) => prefix_lists::delete(&mut next, r),
+            Request::DescribeManagedPrefixLists(r) => prefix_lists::describe(&self.state, r),
+            Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
+            // Network interfaces (`interfaces`, or `model` where only the state changes).
+            Request::CreateNetworkInterface(r) => {
+                interfaces::create_network_interface(&mut next, q, r)
+            }
+            Request::DeleteNetworkInterface(r) => {
+                ops::delete_network_interface(&mut next, &r.network_interface_id)
+            }
+            Request::ModifyNetworkInterfaceAttribute(r) => {
+                interfaces::modify_network_interface_attribute(&mut next, q, r)
+            }
+            Request::AssignPrivateIpAddresses(r) => {
+                ops::assign_private_addresses(&mut next, r, true)
+            }
+            Request::UnassignPrivateIpAddresses(r) => {
+                ops::assign_private_addresses(&mut next, r, false)
+            }
+            Request::DescribeNetworkInterfaces(r) => self.describe_network_interfaces(r),
+            Request::ExportInterfaceRules(r) => self.export_interface_rules(r),
+            // Tracked flows (`conntrack`) and counters (`metrics`).
+            Request::DescribeConntrack(r) => self.describe_conntrack(r),
+            Request::FlushConntrack(r) => self.flush_conntrack(r),
+            Request::GetMetrics(_) => Ok(self.get_metrics()),
+        }?;
+        self.commit(next)?;
+        if let Request::CreateNetworkInterface(r) = req
+            && let Some(created) = self.created_network_interface(r)
+        {
+            return Ok(created);
+        }
+        Ok(out)
+    }
+
+    /// Makes `next` the current state if it differs: enforced first, then stored. If either
+    /// step fails the current state is enforced again and stays current, so a failed request
+    /// changes neither the maps nor the store.
+    fn commit(&mut self, next: State) -> ApiResult<()> {
+        if next == self.state {
+            return Ok(());
+        }
+        let old = self.state.clone();
+        let changed = |name: &str| old.interfaces.get(name) != next.interfaces.get(name);
+        if let Err(e) = self.enforce(&next, &changed) {
+            let _ = self.enforce(&old, &|_| false);
+            return Err(e);
+        }
+        if let Err(e) = self.store.save(Some(&old), &next) {
+            error!(error = %e, "saving state failed; change rolled back");
+            let _ = self.enforce(&old, &|_| false);
+            return Err(ApiError::internal(format!("saving the change failed: {e}")));
+        }
+        self.state = next;
+        Ok(())
+    }
+}

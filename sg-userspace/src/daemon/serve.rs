@@ -1,0 +1,97 @@
+//! Serving: [`run`] opens the [`Core`], answers the API socket one request at a time, keeps
+//! interfaces and addresses current (netlink events, a timer as safety net), sweeps expired
+//! flows, serves the metrics when asked, and on shutdown leaves the datapath pinned so the
+//! interfaces stay protected until the next sgd.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use tracing::{info, warn};
+
+use super::{Config, Core, metrics};
+use crate::api::{Request, server};
+
+/// How often expired tracked flows are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs the daemon until `shutdown` completes.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    // Refuse early if another daemon serves this socket; listen only once ready, so a client
+    // that connects finds the datapath loaded and the interfaces protected.
+    server::refuse_if_live(&cfg.socket)?;
+    let core = Core::open(&cfg)?;
+    let listener =
+        server::bind(&cfg.socket).with_context(|| format!("binding {}", cfg.socket.display()))?;
+    let core = Arc::new(Mutex::new(core));
+    info!(socket = %cfg.socket.display(), "sgd ready");
+    let handler = {
+        let core = core.clone();
+        Arc::new(move |req: Request| {
+            let resp = core.lock().unwrap_or_else(|p| p.into_inner()).handle(req);
+            // Free the rulesets this request replaced while the reply goes out: they were
+            // unreachable from the switch on, so enforcement never waits for it.
+            let core = core.clone();
+            tokio::runtime::Handle::current().spawn_blocking(move || {
+                core.lock().unwrap_or_else(|p| p.into_inner()).reclaim();
+            });
+            resp
+        })
+    };
+    // Link and address events trigger a refresh at once; the timer is the safety net.
+    let changed = Arc::new(tokio::sync::Notify::new());
+    if let Err(e) = crate::watch::spawn(changed.clone()) {
+        warn!(error = %e, "cannot watch netlink; interfaces and addresses are polled only");
+    }
+    let refresher = {
+        let core = core.clone();
+        let every = cfg.refresh;
+        async move {
+            let mut tick = tokio::time::interval(every);
+            let mut last_sweep = std::time::Instant::now();
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = changed.notified() => {}
+                }
+                let sweep = last_sweep.elapsed() >= SWEEP_EVERY;
+                if sweep {
+                    last_sweep = std::time::Instant::now();
+                }
+                let core = core.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let mut core = core.lock().unwrap_or_else(|p| p.into_inner());
+                    core.refresh();
+                    // Rulesets that address changes replaced are freed here, with no
+                    // request to wait for.
+                    core.reclaim();
+                    if sweep {
+                        core.sweep();
+                    }
+                })
+                .await;
+            }
+        }
+    };
+    if let Some(addr) = cfg.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        info!(%addr, "serving metrics");
+        tokio::spawn(metrics::serve_metrics(listener, core.clone()));
+    }
+    let result = tokio::select! {
+        r = server::serve(listener, handler) => r.context("serving the API"),
+        () = refresher => Ok(()),
+        () = shutdown => Ok(()),
+    };
+    info!("sgd stopping");
+    // The pinned programs, links and maps stay: the interfaces remain protected, with their
+    // tracked flows, until a new sgd takes over (or `sgd --cleanup`).
+    let _ = std::fs::remove_file(&cfg.socket);
+    drop(core);
+    result
+}
