@@ -33,6 +33,7 @@ use crate::{
     model::{AttachMode, Interface},
 };
 
+/// An interface this datapath protects, and what was written and attached for it.
 pub(super) struct Attached {
     pub(super) ifindex: u32,
     pub(super) slot: u32,
@@ -59,10 +60,12 @@ pub(super) struct OwnedLink {
 }
 
 impl Datapath {
+    /// Whether the interface named `iface` is protected.
     pub fn is_attached(&self, iface: &str) -> bool {
         self.attached.contains_key(iface)
     }
 
+    /// The names of the protected interfaces.
     pub fn attached_ifaces(&self) -> Vec<String> {
         self.attached.keys().cloned().collect()
     }

@@ -41,6 +41,7 @@ const TC_PROGRAMS: [&str; 4] = [
 /// The eBPF object built by `build.rs`.
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sg-ebpf"));
 
+/// `statfs` type of a bpf filesystem.
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 
 /// Makes sure `dir`'s parent is on a bpf filesystem, mounting one there if not (as under

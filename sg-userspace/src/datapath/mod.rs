@@ -59,6 +59,7 @@ use sg_common::{
 use self::{attach::Attached, rulesets::Written};
 use crate::compiler::{CompileError, FastMap};
 
+/// Why a datapath operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DatapathError {
     #[error("cannot prepare the bpf filesystem at {path}: {source}")]
@@ -139,15 +140,24 @@ pub enum XdpModeChoice {
     Tc,
 }
 
+/// How to load the datapath.
 #[derive(Debug, Clone)]
 pub struct DatapathConfig {
     /// Where the maps are pinned; `None` keeps them private to this process (tests).
     pub pin_dir: Option<PathBuf>,
+    /// The hook for arriving packets.
     pub xdp_mode: XdpModeChoice,
+    /// Entries the TCP conntrack table holds (SG-ENF-9).
     pub ct_tcp_max: u32,
+    /// Entries the conntrack table of every other protocol holds (SG-ENF-9).
     pub ct_other_max: u32,
 }
 
+/// The loaded datapath: its programs and maps, and what has been written to them for each
+/// protected interface. The daemon uses [`Datapath::load`], [`Datapath::apply`],
+/// [`Datapath::remove`], [`Datapath::reclaim`] and [`Datapath::collect_garbage`] to enforce;
+/// [`Datapath::stats`], [`Datapath::rule_hits`] and [`Datapath::conntrack`] to report;
+/// [`Datapath::sweep`] and [`Datapath::flush`] to expire and remove flows.
 pub struct Datapath {
     ebpf: Ebpf,
     cfg: DatapathConfig,
@@ -190,6 +200,7 @@ pub struct Datapath {
     sweep_items: Option<mapped::Mapped<SweepItem>>,
 }
 
+/// A program of the loaded object, as its type `P`.
 fn program<'a, P>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut P, DatapathError>
 where
     &'a mut P: TryFrom<&'a mut aya::programs::Program, Error = ProgramError>,
@@ -200,6 +211,7 @@ where
         .try_into()?)
 }
 
+/// `XDP_PASS`, the verdict the XDP programs (and the sweep program) pass with.
 const XDP_PASS: u32 = 2;
 
 /// `CLOCK_MONOTONIC_COARSE` (the clock of the datapath's `bpf_ktime_get_coarse_ns`) on the
