@@ -1,0 +1,144 @@
+//! Counters and statistics: the per-rule counters (SG-ENF-12), harvested from the kernel map
+//! and kept as running totals when a ruleset is freed, the per-interface counters by reason,
+//! and the conversion of map timestamps to wall-clock time.
+
+use std::{
+    collections::HashMap,
+    io,
+    os::fd::{AsFd, AsRawFd},
+};
+
+use aya::maps::IterableMap;
+use sg_common::{
+    rule::{RuleHitKey, RuleHits},
+    stats::NUM_REASONS,
+};
+
+use super::{
+    Datapath, batch, monotonic_ns,
+    rulesets::{Written, delete_batch},
+};
+
+impl Datapath {
+    /// The counters of a ruleset's entries, by rule id; `remove` deletes them from the map.
+    pub(super) fn harvest(&mut self, w: &Written, remove: bool) -> HashMap<String, RuleHits> {
+        let mut out: HashMap<String, RuleHits> = HashMap::new();
+        if w.credits.is_empty() {
+            return out;
+        }
+        // One batch read of the whole (per-CPU) counters map rather than a system call per
+        // key: the map holds up to 65 536 counters under traffic.
+        let mut found: Vec<(RuleHitKey, RuleHits)> = Vec::new();
+        let fd = self.rule_hits.map().fd().as_fd().as_raw_fd();
+        // The kernel writes a value per possible CPU: without that count, no batch read.
+        let read = match aya::util::nr_cpus() {
+            Ok(cpus) => batch::for_each_chunk_per_cpu::<RuleHitKey, RuleHits>(
+                fd,
+                4096,
+                cpus,
+                |keys, values| {
+                    for (i, k) in keys.iter().enumerate() {
+                        if w.credits.contains_key(&k.entry) {
+                            let mut sum = RuleHits::default();
+                            for h in &values[i * cpus..(i + 1) * cpus] {
+                                add_hits(&mut sum, h);
+                            }
+                            found.push((*k, sum));
+                        }
+                    }
+                },
+            ),
+            Err(_) => Err(io::Error::other("the number of possible CPUs is unknown")),
+        };
+        if read.is_err() {
+            // No batch operations on this map: one key at a time.
+            found = self
+                .rule_hits
+                .keys()
+                .flatten()
+                .filter(|k| w.credits.contains_key(&k.entry))
+                .filter_map(|k| {
+                    let per_cpu = self.rule_hits.get(&k, 0).ok()?;
+                    let mut sum = RuleHits::default();
+                    for h in per_cpu.iter() {
+                        add_hits(&mut sum, h);
+                    }
+                    Some((k, sum))
+                })
+                .collect();
+        }
+        for (k, sum) in &found {
+            let credited = w.credits[&k.entry]
+                .iter()
+                .find(|(e, _)| *e == k.element)
+                .map(|(_, r)| *r);
+            if let Some(rule) = credited.and_then(|r| w.rule_ids.get(r as usize)) {
+                add_hits(out.entry(rule.clone()).or_default(), sum);
+            }
+        }
+        if remove {
+            let keys: Vec<RuleHitKey> = found.iter().map(|(k, _)| *k).collect();
+            delete_batch(&mut self.rule_hits, &keys);
+        }
+        out
+    }
+
+    /// Packets, bytes and last hit of the traffic each rule admitted on an interface
+    /// (SG-ENF-12): new flows' first packets and every packet of untracked flows.
+    pub fn rule_hits(&mut self, iface: &str) -> HashMap<String, RuleHits> {
+        // Replaced rulesets' counters join the totals when they are freed.
+        self.reclaim();
+        let mut out: HashMap<String, RuleHits> = self
+            .rule_totals
+            .iter()
+            .filter(|((i, _), _)| i == iface)
+            .map(|((_, r), h)| (r.clone(), *h))
+            .collect();
+        let Some(a) = self.attached.remove(iface) else {
+            return out;
+        };
+        for (rule, hits) in self.harvest(&a.written, false) {
+            add_hits(out.entry(rule).or_default(), &hits);
+        }
+        self.attached.insert(iface.to_owned(), a);
+        out
+    }
+
+    /// Converts a map timestamp to wall-clock time.
+    pub fn wall_time(ns: u64) -> std::time::SystemTime {
+        let ago = monotonic_ns().saturating_sub(ns);
+        std::time::SystemTime::now() - std::time::Duration::from_nanos(ago)
+    }
+
+    pub(super) fn reset_stats(&mut self, slot: u32) {
+        let cpus = match aya::util::nr_cpus() {
+            Ok(n) => n,
+            Err(_) => return,
+        };
+        for reason in 0..NUM_REASONS {
+            let zeros = aya::maps::PerCpuValues::try_from(vec![0u64; cpus]).expect("non-empty");
+            let _ = self.stats.set(slot * NUM_REASONS + reason, zeros, 0);
+        }
+    }
+
+    /// Counters of an interface by reason (see `sg_common::stats`), summed over CPUs.
+    pub fn stats(&self, name: &str) -> Option<Vec<u64>> {
+        let a = self.attached.get(name)?;
+        Some(
+            (0..NUM_REASONS)
+                .map(|r| {
+                    self.stats
+                        .get(&(a.slot * NUM_REASONS + r), 0)
+                        .map(|v| v.iter().sum())
+                        .unwrap_or(0)
+                })
+                .collect(),
+        )
+    }
+}
+
+pub(super) fn add_hits(total: &mut RuleHits, h: &RuleHits) {
+    total.packets += h.packets;
+    total.bytes += h.bytes;
+    total.last_ns = total.last_ns.max(h.last_ns);
+}
