@@ -264,7 +264,7 @@ extern "C" fn merge_cpu(cpu: u64, ctx: *mut c_void) -> i64 {
 /// subprogram (one takes five, in registers; a struct would take room on the caller's
 /// stack): bits 0-31 the length, bit 32 the direction, bits 33-63 `extra` (for `hit_tcp` the
 /// interface's established-flow timeout in seconds, at most 432 000; for
-/// `policy::by_rules` whether the packet is of a tracked kind).
+/// `policy::by_rules` whether the packet may open a tracked flow).
 #[inline(always)]
 pub fn pack(len: u64, dir: u8, extra: u32) -> u64 {
     (len & 0xffff_ffff) | ((dir as u64 & 1) << 32) | ((extra as u64) << 33)
