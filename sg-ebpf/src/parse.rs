@@ -10,7 +10,7 @@ use network_types::{
     udp::UdpHdr,
 };
 
-use sg_common::tcp::{MAX_WSCALE, WSCALE_NONE};
+use sg_common::tcp::{MAX_WSCALE, TCP_SYN, WSCALE_NONE};
 
 pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_TCP: u8 = 6;
@@ -219,6 +219,9 @@ fn parse_v4<const FULL: bool>(
     } else {
         FRAG_NONE
     };
+    // Written out here and in `parse_v6`, not through a shared constructor: built by value
+    // and moved into the scratch value, the constructor cost the verifier 130K more
+    // instructions per program (measured).
     *pkt = Packet {
         family: 4,
         proto,
@@ -446,7 +449,6 @@ fn parse_l4<const FULL: bool>(
     Ok(())
 }
 
-const TCP_SYN: u8 = 0x02;
 /// Options walked before giving up on finding the window scale (a SYN carries five or six).
 const MAX_TCP_OPTIONS: usize = 12;
 

@@ -3,10 +3,6 @@
 
 use aya_ebpf::{helpers::bpf_ktime_get_coarse_ns, maps::lpm_trie::Key};
 
-const TCP_FIN: u8 = 0x01;
-const TCP_SYN: u8 = 0x02;
-const TCP_RST: u8 = 0x04;
-const TCP_ACK: u8 = 0x10;
 use sg_common::{
     conntrack::{
         CLOCK_BASE_NS, CtKey, ECHO_PINGER_LOCAL, ECHO_PINGER_REMOTE, FRAG_TIMEOUT_S, FragKey,
@@ -21,6 +17,7 @@ use sg_common::{
         prefixes_bit,
     },
     stats::*,
+    tcp::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN},
 };
 
 use crate::{

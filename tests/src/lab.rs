@@ -47,6 +47,28 @@ impl Lab {
             .pass
     }
 
+    /// Sets the interface's TCP established timeout (SG-IF-4) through the model and applies it.
+    pub fn set_tcp_established_timeout(&mut self, secs: i64) {
+        let req = sg_userspace::api::ModifyNetworkInterfaceAttribute {
+            network_interface_id: Some(IFACE.into()),
+            connection_tracking_specification: Some(
+                sg_userspace::api::ConnectionTrackingSpecification {
+                    tcp_established_timeout: Some(secs),
+                    ..Default::default()
+                },
+            ),
+            ..Default::default()
+        };
+        sg_userspace::model::ops::modify_network_interface_attribute(
+            &mut self.world.state,
+            &self.world.quotas,
+            &req,
+            &|_| true,
+        )
+        .expect("modify the interface");
+        self.apply();
+    }
+
     /// A counter of the interface by name (`drop_malformed`, ...).
     pub fn counter(&self, name: &str) -> u64 {
         let i = sg_common::stats::REASON_NAMES
@@ -108,4 +130,14 @@ pub fn with_lab_opts<T: Send + 'static>(
         };
         f(&mut lab)
     })
+}
+
+/// Pins the calling thread to `cpu` (or to the one it runs on): every test run then uses one
+/// CPU's flow cache, so a test knows which cache passed what.
+pub fn pin_to_cpu(cpu: Option<usize>) {
+    use nix::{sched, unistd::Pid};
+    let cpu = cpu.unwrap_or_else(|| sched::sched_getcpu().expect("current CPU"));
+    let mut set = sched::CpuSet::new();
+    set.set(cpu).expect("CPU set");
+    sched::sched_setaffinity(Pid::from_raw(0), &set).expect("pin the test thread");
 }

@@ -7,7 +7,7 @@ use std::{thread::sleep, time::Duration};
 
 use sg_tests::{
     frame::{Frame, TCP_ACK, TCP_FIN, TCP_SYN},
-    lab::{IFACE, Lab, with_lab},
+    lab::{IFACE, Lab, pin_to_cpu, with_lab},
     require_root,
 };
 use sg_userspace::{
@@ -27,21 +27,11 @@ macro_rules! lab_test {
             }
             let body: fn(&mut Lab) = $body;
             with_lab(move |l| {
-                pin_to_this_cpu();
+                pin_to_cpu(None);
                 body(l)
             });
         }
     };
-}
-
-/// Every test run of the test then uses one CPU, hence one cache: what a test sees passing
-/// was passed by that cache.
-fn pin_to_this_cpu() {
-    use nix::{sched, unistd::Pid};
-    let cpu = sched::sched_getcpu().expect("current CPU");
-    let mut set = sched::CpuSet::new();
-    set.set(cpu).expect("CPU set");
-    sched::sched_setaffinity(Pid::from_raw(0), &set).expect("pin the test thread");
 }
 
 fn setup(l: &mut Lab, inbound: Vec<sg_userspace::api::IpPermission>) -> String {

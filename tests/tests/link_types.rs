@@ -155,6 +155,22 @@ fn arrives(sock: &UdpSocket, tag: &[u8]) -> bool {
     false
 }
 
+/// A namespace with TUN device `TUN` up (198.51.100.1/24, 2001:db8:99::1/64), and the
+/// device's file descriptor, non-blocking.
+fn tun_namespace(tag: &str) -> (Netns, File) {
+    let ns = Netns::new(tag);
+    let tun = ns.run(|| {
+        let f = open_tun(TUN);
+        // SAFETY: F_SETFL on a file descriptor this function owns.
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        f
+    });
+    ns.ip(&["addr", "add", "198.51.100.1/24", "dev", TUN]);
+    ns.ip(&["addr", "add", "2001:db8:99::1/64", "dev", TUN, "nodad"]);
+    ns.ip(&["link", "set", TUN, "up"]);
+    (ns, tun)
+}
+
 /// A TCP RST written back to the device for the SYN of `sport`: the stack saw the SYN.
 fn rst_for(p: &[u8], sport: u16) -> bool {
     p.len() >= 40 && p[0] >> 4 == 4 && p[9] == 6 && u16::from_be_bytes([p[22], p[23]]) == sport
@@ -165,16 +181,7 @@ fn sg_if_6_a_tun_device_is_filtered_by_its_groups() {
     if !require_root("sg_if_6_a_tun_device_is_filtered_by_its_groups") {
         return;
     }
-    let ns = Netns::new("tun");
-    let mut tun = ns.run(|| {
-        let f = open_tun(TUN);
-        // SAFETY: F_SETFL on a file descriptor this function owns.
-        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
-        f
-    });
-    ns.ip(&["addr", "add", "198.51.100.1/24", "dev", TUN]);
-    ns.ip(&["addr", "add", "2001:db8:99::1/64", "dev", TUN, "nodad"]);
-    ns.ip(&["link", "set", TUN, "up"]);
+    let (ns, mut tun) = tun_namespace("tun");
     let d = Daemon::start(&ns);
     let g = d.create_group("tunnel");
     for (proto, port, cidr) in [
@@ -323,15 +330,7 @@ fn sg_if_6_a_claimed_protocol_does_not_carry_ip_past_the_rules() {
     if !require_root("sg_if_6_a_claimed_protocol_does_not_carry_ip_past_the_rules") {
         return;
     }
-    let ns = Netns::new("tunpi");
-    let mut tun = ns.run(|| {
-        let f = open_tun(TUN);
-        // SAFETY: F_SETFL on a file descriptor this function owns.
-        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
-        f
-    });
-    ns.ip(&["addr", "add", "198.51.100.1/24", "dev", TUN]);
-    ns.ip(&["link", "set", TUN, "up"]);
+    let (ns, mut tun) = tun_namespace("tunpi");
     let udp = udp4(ME4, PEER4, 6000, 9, b"claimed");
     let is_it = |p: &[u8]| p.len() >= 28 && p[9] == 17 && p.ends_with(b"claimed");
     // Unprotected, the bytes go out as they are, whatever the socket claims.

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use sg_common::conntrack::{CT_STATE_CLOSING, CT_STATE_ESTABLISHED, CT_STATE_RST};
 use sg_tests::{
     frame::{Frame, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Tcp},
-    lab::{IFACE, Lab, with_lab},
+    lab::{IFACE, Lab, pin_to_cpu, with_lab},
     require_root,
 };
 use sg_userspace::testkit::ip;
@@ -36,16 +36,6 @@ macro_rules! lab_test {
             });
         }
     };
-}
-
-/// Pins the calling thread to `cpu` (or to the one it runs on): every test run then uses one
-/// CPU's flow cache, so a test knows which cache passed what.
-fn pin_to_cpu(cpu: Option<usize>) {
-    use nix::{sched, unistd::Pid};
-    let cpu = cpu.unwrap_or_else(|| sched::sched_getcpu().expect("current CPU"));
-    let mut set = sched::CpuSet::new();
-    set.set(cpu).expect("CPU set");
-    sched::sched_setaffinity(Pid::from_raw(0), &set).expect("pin the test thread");
 }
 
 /// A group with no inbound rule (and the default outbound rule) on the lab interface.
@@ -278,7 +268,7 @@ lab_test!(
     sg_enf_13_out_of_window_packets_do_not_refresh_a_flow,
     |l| {
         setup(l);
-        set_tcp_established_timeout(l, 60);
+        l.set_tcp_established_timeout(60);
         let mut c = Conn::new(40007, 443, [1000, 2000]);
         c.open(l);
         let ahead = c.seg(IN, TCP_ACK, c.next[IN].wrapping_add(10_000_000), c.next[OUT], 10);
@@ -539,26 +529,4 @@ fn sg_enf_13_copies_of_other_cpus_are_consulted() {
         assert!(l.inbound(&d.next(IN, TCP_FIN, 0)));
         assert_eq!(d.state(l), Some(CT_STATE_CLOSING));
     });
-}
-
-/// Sets the interface's TCP established timeout through the model and applies it.
-fn set_tcp_established_timeout(l: &mut Lab, secs: i64) {
-    let req = sg_userspace::api::ModifyNetworkInterfaceAttribute {
-        network_interface_id: Some(IFACE.into()),
-        connection_tracking_specification: Some(
-            sg_userspace::api::ConnectionTrackingSpecification {
-                tcp_established_timeout: Some(secs),
-                ..Default::default()
-            },
-        ),
-        ..Default::default()
-    };
-    sg_userspace::model::ops::modify_network_interface_attribute(
-        &mut l.world.state,
-        &l.world.quotas,
-        &req,
-        &|_| true,
-    )
-    .expect("modify the interface");
-    l.apply();
 }

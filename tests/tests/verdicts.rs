@@ -41,28 +41,6 @@ fn setup(l: &mut Lab, inbound: Vec<sg_userspace::api::IpPermission>) -> String {
     g
 }
 
-/// Sets the interface's TCP established timeout through the model and applies it.
-fn set_tcp_established_timeout(l: &mut Lab, secs: i64) {
-    let req = sg_userspace::api::ModifyNetworkInterfaceAttribute {
-        network_interface_id: Some(IFACE.into()),
-        connection_tracking_specification: Some(
-            sg_userspace::api::ConnectionTrackingSpecification {
-                tcp_established_timeout: Some(secs),
-                ..Default::default()
-            },
-        ),
-        ..Default::default()
-    };
-    sg_userspace::model::ops::modify_network_interface_attribute(
-        &mut l.world.state,
-        &l.world.quotas,
-        &req,
-        &|_| true,
-    )
-    .expect("modify the interface");
-    l.apply();
-}
-
 fn tcp_in(from: &str, sport: u16, dport: u16, flags: u8) -> Frame {
     let to = if from.contains(':') { ME6 } else { ME4 };
     Frame::tcp(ip(from), ip(to), sport, dport, flags)
@@ -295,7 +273,7 @@ lab_test!(sg_enf_6_7_timeouts_are_exact, |l| {
 
 lab_test!(sg_enf_6_per_interface_tcp_timeout, |l| {
     setup(l, vec![]);
-    set_tcp_established_timeout(l, 60);
+    l.set_tcp_established_timeout(60);
     assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
     l.dp.age_conntrack(Duration::from_secs(59));
@@ -730,7 +708,7 @@ lab_test!(sweeper_follows_the_interface_timeout, |l| {
     let t0 = sg_userspace::datapath::Datapath::now();
     assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
-    set_tcp_established_timeout(l, 3600);
+    l.set_tcp_established_timeout(3600);
     assert_eq!(l.dp.sweep(t0 + 3599 * 1_000_000_000).removed_tcp, 0);
     assert_eq!(l.dp.sweep(t0 + 3601 * 1_000_000_000).removed_tcp, 1);
 });
