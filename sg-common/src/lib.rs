@@ -68,19 +68,25 @@ pub mod maps {
     /// The TC programs for devices whose packets start with the IP header.
     pub const PROG_TC_EGRESS_IP: &str = "sg_tc_egress_ip";
     pub const PROG_TC_INGRESS_IP: &str = "sg_tc_ingress_ip";
-    /// Passes everything: the benchmarks' baseline.
-    pub const PROG_NOOP: &str = "sg_noop";
-    /// Benchmarks: a live-frame generator and a counting drop-all baseline.
-    pub const PROG_BENCH_REDIRECT: &str = "sg_bench_redirect";
-    pub const PROG_BENCH_DROP: &str = "sg_bench_drop";
-    /// Benchmarks: one conntrack lookup and nothing else.
-    pub const PROG_BENCH_CT_LOOKUP: &str = "sg_bench_ct_lookup";
     /// Sweeping: the candidates of one run, its result, and the program.
     pub const SWEEP_ITEMS: &str = "SWEEP_ITEMS";
     pub const SWEEP_OUT: &str = "SWEEP_OUT";
     pub const PROG_SWEEP: &str = "sg_sweep";
-    pub const BENCH_TX: &str = "BENCH_TX";
-    pub const BENCH_DROPS: &str = "BENCH_DROPS";
+
+    /// The benchmark-only object (`sg-bench-ebpf`), which sgd never loads.
+    pub mod bench {
+        /// Passes everything: the per-packet figures' baseline.
+        pub const PROG_NOOP: &str = "sg_noop";
+        /// A live-frame generator and a counting drop-all baseline.
+        pub const PROG_REDIRECT: &str = "sg_bench_redirect";
+        pub const PROG_DROP: &str = "sg_bench_drop";
+        /// One conntrack lookup and nothing else.
+        pub const PROG_CT_LOOKUP: &str = "sg_bench_ct_lookup";
+        pub const TX: &str = "BENCH_TX";
+        pub const DROPS: &str = "BENCH_DROPS";
+        /// The table `PROG_CT_LOOKUP` looks up.
+        pub const CT: &str = "BENCH_CT";
+    }
 }
 
 /// Direction of a packet relative to the protected instance.

@@ -54,45 +54,6 @@ pub fn sg_xdp(ctx: XdpContext) -> u32 {
     }
 }
 
-/// An XDP program that passes everything: the baseline `cargo xtask bench` measures the
-/// firewall's per-packet cost against. Never attached by sgd.
-#[xdp]
-pub fn sg_noop(_ctx: XdpContext) -> u32 {
-    xdp_action::XDP_PASS
-}
-
-/// Benchmark traffic generator: with BPF_F_TEST_XDP_LIVE_FRAMES, every test run redirects
-/// its frame into the device in `BENCH_TX[0]`, as a NIC driver would hand frames to XDP.
-#[xdp]
-pub fn sg_bench_redirect(_ctx: XdpContext) -> u32 {
-    maps::BENCH_TX
-        .redirect(0, 0)
-        .unwrap_or(xdp_action::XDP_ABORTED)
-}
-
-/// The key `sg_bench_ct_lookup` looks up (a constant: building it on the stack would cost
-/// the floor a `memset` call the real program does not make).
-static BENCH_CT_KEY: sg_common::conntrack::CtKey = sg_common::conntrack::BENCH_CT_KEY;
-
-/// Benchmark floor: one conntrack lookup (of `BENCH_CT_KEY`) and nothing else, the least any
-/// hash-table conntrack hit costs.
-#[xdp]
-pub fn sg_bench_ct_lookup(_ctx: XdpContext) -> u32 {
-    match unsafe { maps::CT_TCP.get(&BENCH_CT_KEY) } {
-        Some(_) => xdp_action::XDP_PASS,
-        None => xdp_action::XDP_DROP,
-    }
-}
-
-/// Benchmark baseline: drops every frame, counting it.
-#[xdp]
-pub fn sg_bench_drop(_ctx: XdpContext) -> u32 {
-    if let Some(n) = maps::BENCH_DROPS.get_ptr_mut(0) {
-        unsafe { *n += 1 };
-    }
-    xdp_action::XDP_DROP
-}
-
 /// Bytes of headers the policy may read (the deepest L4 offset parsing accepts, plus a TCP
 /// header), pulled into the linear part of the socket buffer when they are not all there.
 const PULL_LEN: u32 = parse::MAX_L4_OFFSET as u32 + 64;

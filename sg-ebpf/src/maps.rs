@@ -2,7 +2,7 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{Array, DevMap, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
 };
 use sg_common::{
     conntrack::{
@@ -138,13 +138,6 @@ pub static SWEEP_ITEMS: Array<SweepItem> = Array::with_max_entries(SWEEP_BATCH, 
 
 #[map(name = "SWEEP_OUT")]
 pub static SWEEP_OUT: Array<u64> = Array::with_max_entries(1, 0);
-
-/// Benchmarks only: where `sg_bench_redirect` sends frames, and `sg_bench_drop`'s count.
-#[map(name = "BENCH_TX")]
-pub static BENCH_TX: DevMap = DevMap::with_max_entries(1, 0);
-
-#[map(name = "BENCH_DROPS")]
-pub static BENCH_DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 #[inline(always)]
 pub fn count(slot: u32, reason: u32) {

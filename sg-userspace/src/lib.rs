@@ -5,6 +5,8 @@
 //! [`store`] and the [`api`] that `sgctl` ([`cli`]) talks to.
 
 pub mod api;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod cli;
 pub mod compiler;
 pub mod conntrack;

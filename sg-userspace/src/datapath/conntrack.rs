@@ -29,6 +29,7 @@ use super::{
 use crate::compiler::FastMap;
 
 /// Map update flags.
+#[cfg(feature = "bench")]
 const BPF_NOEXIST: u64 = 1;
 const BPF_EXIST: u64 = 2;
 
@@ -312,6 +313,7 @@ impl Datapath {
     }
 
     /// Inserts a tracked flow directly (benchmarks fill the table with it).
+    #[cfg(feature = "bench")]
     pub fn insert_conntrack(&mut self, key: CtKey, value: CtValue) -> Result<(), DatapathError> {
         let map = if key.proto == 6 {
             &mut self.ct_tcp

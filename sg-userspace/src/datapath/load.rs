@@ -334,3 +334,40 @@ impl Datapath {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+    use sg_common::maps as names;
+
+    /// The programs an eBPF object defines: its functions outside `.text` (where the
+    /// functions the programs call live), each in its program type's section.
+    fn programs(elf: &[u8]) -> Vec<String> {
+        let file = object::File::parse(elf).expect("an ELF object");
+        let mut out: Vec<String> = file
+            .symbols()
+            .filter(|s| s.kind() == SymbolKind::Text && s.is_global() && s.is_definition())
+            .filter(|s| {
+                s.section_index()
+                    .and_then(|i| file.section_by_index(i).ok())
+                    .is_some_and(|sec| sec.name() != Ok(".text"))
+            })
+            .filter_map(|s| s.name().ok().map(str::to_owned))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// sgd's object holds the programs it attaches (and the sweep program it runs), nothing
+    /// else: the benchmarks' programs live in their own object (issue 13).
+    #[test]
+    fn sgd_object_holds_only_programs_it_uses() {
+        let mut want: Vec<String> = [names::PROG_XDP, names::PROG_SWEEP]
+            .into_iter()
+            .chain(super::TC_PROGRAMS)
+            .map(str::to_owned)
+            .collect();
+        want.sort();
+        assert_eq!(programs(super::EBPF_OBJECT), want);
+    }
+}

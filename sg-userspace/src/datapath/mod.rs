@@ -18,7 +18,7 @@
 //!   deletes, freeing replaced rulesets (`reclaim`).
 //! - `counters`: per-rule counters and per-interface counters by reason.
 //! - `conntrack`: tracked flows: listing, flushing, the sweep and its kernel program.
-//! - `testrun`: BPF_PROG_TEST_RUN for tests, and the benchmark hooks.
+//! - `testrun`: BPF_PROG_TEST_RUN of the hooks' programs, for tests and benchmarks.
 //!
 //! Below them: `iface_table` (interface configurations and the index the programs read),
 //! `hosts` (the host tables), `flow_cache` (the conntrack fast path's filter and epoch),
@@ -106,8 +106,6 @@ pub enum DatapathError {
         #[source]
         source: aya::programs::links::LinkError,
     },
-    #[error("benchmark set-up failed: {0}")]
-    Bench(String),
     #[error("no free interface slot: at most {MAX_IFACES} interfaces can be protected")]
     NoSlot,
     #[error("mapping {map} into memory failed: {source}")]

@@ -1,14 +1,10 @@
 //! Test runs: runs a hook's program on a hand-built frame with BPF_PROG_TEST_RUN (tests and
-//! benchmarks), and the benchmark hooks `sg-bench` uses: the benchmark-only programs, live-frame
-//! floods, and attaching the drop-all or pass-everything program. `sgd` calls none of this.
+//! benchmarks; the benchmarks' own programs are in `crate::bench`).
 
-use aya::{
-    maps::PerCpuArray,
-    programs::{SchedClassifier, TestRun, TestRunOptions, Xdp, XdpMode, links::FdLink},
-};
+use aya::programs::{SchedClassifier, TestRun, TestRunOptions};
 use sg_common::maps as names;
 
-use super::{Datapath, DatapathError, XDP_PASS, map_err, program};
+use super::{Datapath, DatapathError, XDP_PASS, program};
 
 impl Datapath {
     /// Runs one hook's program on a frame with BPF_PROG_TEST_RUN, as if it crossed interface
@@ -55,110 +51,6 @@ impl Datapath {
             pass: res.0,
             per_run: res.1,
         })
-    }
-
-    /// Runs the pass-everything XDP program on a frame, `repeat` times: the baseline of the
-    /// per-packet benchmarks. Loaded on first use.
-    pub fn test_run_noop(
-        &mut self,
-        ifindex: u32,
-        frame: &[u8],
-        repeat: u32,
-    ) -> Result<std::time::Duration, DatapathError> {
-        Ok(self
-            .test_run_bench(names::PROG_NOOP, ifindex, frame, repeat)?
-            .0)
-    }
-
-    /// Runs one of the benchmark-only XDP programs (`sg_common::maps::PROG_*`) on a frame,
-    /// `repeat` times; returns the kernel's time per run and the program's return value.
-    /// Loaded on first use.
-    pub fn test_run_bench(
-        &mut self,
-        name: &'static str,
-        ifindex: u32,
-        frame: &[u8],
-        repeat: u32,
-    ) -> Result<(std::time::Duration, u32), DatapathError> {
-        let noop: &mut Xdp = program(&mut self.ebpf, name)?;
-        if noop.fd().is_err() {
-            noop.load()?;
-        }
-        let mut opts = TestRunOptions::new();
-        opts.data_in = Some(frame);
-        opts.repeat = repeat.max(1);
-        let mut ctx = [0u8; 24];
-        ctx[4..8].copy_from_slice(&(frame.len() as u32).to_ne_bytes());
-        ctx[12..16].copy_from_slice(&ifindex.to_ne_bytes());
-        opts.ctx_in = Some(&ctx);
-        let r = noop.test_run(opts)?;
-        Ok((r.duration, r.return_value))
-    }
-
-    /// Benchmarks: sends `frames` copies of `frame` into device `target` as live XDP frames
-    /// (BPF_F_TEST_XDP_LIVE_FRAMES), `batch` at a time; returns the time it took.
-    pub fn bench_flood(
-        &mut self,
-        target: u32,
-        frame: &[u8],
-        frames: u32,
-        batch: u32,
-    ) -> Result<std::time::Duration, DatapathError> {
-        let mut tx = aya::maps::DevMap::try_from(
-            self.ebpf
-                .map_mut(names::BENCH_TX)
-                .ok_or(DatapathError::Missing(names::BENCH_TX))?,
-        )
-        .map_err(map_err(names::BENCH_TX))?;
-        tx.set(0, target, None, 0)
-            .map_err(|e| DatapathError::Bench(e.to_string()))?;
-        let generator: &mut Xdp = program(&mut self.ebpf, names::PROG_BENCH_REDIRECT)?;
-        if generator.fd().is_err() {
-            generator.load()?;
-        }
-        let mut opts = TestRunOptions::new();
-        opts.data_in = Some(frame);
-        opts.repeat = frames;
-        opts.attrs = aya::programs::TestRunAttrs::new().xdp_live_frames(batch);
-        let start = std::time::Instant::now();
-        generator.test_run(opts)?;
-        Ok(start.elapsed())
-    }
-
-    /// Benchmarks: attaches the counting drop-all program (`drop`) or the pass-everything one to
-    /// an interface in native mode; the returned link detaches it when dropped.
-    pub fn bench_attach(&mut self, ifname: &str, drop: bool) -> Result<FdLink, DatapathError> {
-        let name = if drop {
-            names::PROG_BENCH_DROP
-        } else {
-            names::PROG_NOOP
-        };
-        let drop: &mut Xdp = program(&mut self.ebpf, name)?;
-        if drop.fd().is_err() {
-            drop.load()?;
-        }
-        let id = drop
-            .attach(ifname, XdpMode::Driver)
-            .map_err(|source| DatapathError::Attach {
-                iface: ifname.to_owned(),
-                source,
-            })?;
-        let link = drop.take_link(id)?;
-        FdLink::try_from(link).map_err(|source| DatapathError::Link {
-            iface: ifname.to_owned(),
-            source,
-        })
-    }
-
-    /// Benchmarks: frames the drop-all program dropped.
-    pub fn bench_drops(&self) -> u64 {
-        let Some(map) = self.ebpf.map(names::BENCH_DROPS) else {
-            return 0;
-        };
-        let Ok(arr) = PerCpuArray::<_, u64>::try_from(map) else {
-            return 0;
-        };
-        arr.get(&0, 0).map(|v| v.iter().sum()).unwrap_or(0)
     }
 }
 

@@ -13,13 +13,14 @@ use std::{
 
 use sg_common::{
     conntrack::{CT_STATE_ESTABLISHED, CtKey, CtValue},
-    maps as names,
+    maps::bench as names,
 };
 use sg_tests::{
     frame::{Frame, TCP_ACK, TCP_SYN},
     lab::{IFACE, Lab, with_lab_sized},
 };
 use sg_userspace::{
+    bench::{BenchError, BenchPrograms},
     compiler,
     datapath::{Datapath, Hook},
     testkit::{World, ip, perm, perm_group},
@@ -187,11 +188,10 @@ fn testrun(l: &mut Lab, quick: bool) -> Results {
     l.world = prefixes_world(10);
     l.apply();
     let frame = syn(member(0, false), 40000, 443);
-    // The floor of a conntrack hit on this machine: an XDP program doing one lookup in the
-    // conntrack table (of an entry that is there) and nothing else.
-    let floor_key = sg_common::conntrack::BENCH_CT_KEY;
-    l.dp.insert_conntrack(floor_key, CtValue::default())
-        .expect("insert");
+    // The baselines: the empty program, and the floor of a conntrack hit on this machine (an
+    // XDP program doing one lookup in a conntrack-shaped table, of an entry that is there, and
+    // nothing else).
+    let mut bench = BenchPrograms::load().expect("load the benchmark programs");
     // Established flows: a handshake opens each (only a SYN opens a TCP flow, the reply
     // establishes it), then every repeat of an ACK of the same flow hits conntrack; the
     // counters prove they all did.
@@ -227,10 +227,12 @@ fn testrun(l: &mut Lab, quick: bool) -> Results {
     let before = l.counter("pass_conntrack");
     let mut times: [Vec<f64>; 5] = Default::default();
     for _ in 0..hit_rounds {
-        let noop = l.dp.test_run_noop(l.ifindex, &frame, repeat).expect("noop");
-        let (floor, verdict) =
-            l.dp.test_run_bench(names::PROG_BENCH_CT_LOOKUP, l.ifindex, &frame, repeat)
-                .expect("lookup floor");
+        let noop = bench
+            .test_run_noop(l.ifindex, &frame, repeat)
+            .expect("noop");
+        let (floor, verdict) = bench
+            .test_run(names::PROG_CT_LOOKUP, l.ifindex, &frame, repeat)
+            .expect("lookup floor");
         assert_eq!(verdict, 2, "the floor's lookup finds its entry (XDP_PASS)");
         times[0].push(noop.as_nanos() as f64);
         times[1].push(floor.as_nanos() as f64);
@@ -257,12 +259,12 @@ fn testrun(l: &mut Lab, quick: bool) -> Results {
     r.insert("testrun.v6.ct_hit_ns".into(), hit6);
     r.insert("testrun.udp_stream_hit_ns".into(), udp);
     // A single run of a new flow each time (distinct source ports): single-run baseline.
-    let single = |l: &mut Lab, frames: &[Vec<u8>], noop: bool| -> f64 {
+    let mut single = |l: &mut Lab, frames: &[Vec<u8>], noop: bool| -> f64 {
         let times: Vec<f64> = frames
             .iter()
             .map(|f| {
                 let d = if noop {
-                    l.dp.test_run_noop(l.ifindex, f, 1).expect("noop")
+                    bench.test_run_noop(l.ifindex, f, 1).expect("noop")
                 } else {
                     l.dp.test_run(Hook::Xdp, l.ifindex, f, 1)
                         .expect("run")
@@ -569,15 +571,9 @@ fn conntrack(l: &mut Lab, quick: bool) -> Results {
     r
 }
 
-/// A datapath object loaded privately (no pins) in the calling thread's namespace.
-fn private_datapath() -> Datapath {
-    Datapath::load(sg_userspace::datapath::DatapathConfig {
-        pin_dir: None,
-        xdp_mode: sg_userspace::datapath::XdpModeChoice::Native,
-        ct_tcp_max: 1024,
-        ct_other_max: 1024,
-    })
-    .expect("load datapath")
+/// The benchmark programs, loaded in the calling thread's namespace.
+fn bench_programs() -> BenchPrograms {
+    BenchPrograms::load().expect("load the benchmark programs")
 }
 
 /// Floods the instance's `fwa` from peer a with live XDP frames of disallowed UDP; returns the
@@ -586,15 +582,12 @@ fn flood_from_a(t: &sg_tests::Topology, frames: u32) -> Duration {
     try_flood_from_a(t, frames).expect("flood")
 }
 
-fn try_flood_from_a(
-    t: &sg_tests::Topology,
-    frames: u32,
-) -> Result<Duration, sg_userspace::datapath::DatapathError> {
+fn try_flood_from_a(t: &sg_tests::Topology, frames: u32) -> Result<Duration, BenchError> {
     let frame = Frame::udp(ip(sg_tests::A4), ip(sg_tests::FW_A4), 4000, 9).bytes();
     t.a.run(move || {
-        let mut dp = private_datapath();
+        let mut generator = bench_programs();
         let eth0 = nix::net::if_::if_nametoindex("eth0").expect("eth0");
-        dp.bench_flood(eth0, &frame, frames, 256)
+        generator.flood(eth0, &frame, frames, 256)
     })
 }
 
@@ -658,20 +651,20 @@ fn flood_compare(
             sg.push((dropped(&d) - before) as f64 / took.as_secs_f64());
         }
         let (dp, link, before) = t.fw.run(move || {
-            let mut dp = private_datapath();
-            let link = dp.bench_attach("fwa", true).expect("attach drop-all");
-            let before = dp.bench_drops();
+            let mut dp = bench_programs();
+            let link = dp.attach("fwa", true).expect("attach drop-all");
+            let before = dp.drops();
             (dp, link, before)
         });
         let took = send(&t);
-        drop_all.push((dp.bench_drops() - before) as f64 / took.as_secs_f64());
+        drop_all.push((dp.drops() - before) as f64 / took.as_secs_f64());
         drop(link);
         drop(dp);
         if nft_load(&t, NFT_FLOOD) {
             let pass = nft_behind_pass.then(|| {
                 t.fw.run(move || {
-                    let mut dp = private_datapath();
-                    let link = dp.bench_attach("fwa", false).expect("attach pass");
+                    let mut dp = bench_programs();
+                    let link = dp.attach("fwa", false).expect("attach pass");
                     (dp, link)
                 })
             });
