@@ -1,0 +1,154 @@
+//! Security groups (SG-GRP 1-3, 5, 7): identity, names unique per VPC, the default group,
+//! "copy to new", and a reference to a group that no longer exists.
+
+use serde_json::json;
+
+use super::{code, group_in, inbound, new_vpc, rules_of};
+use crate::{
+    api::{CreateSecurityGroup, ImportSecurityGroups, ImportedGroup, TagSpecification},
+    model::*,
+    testkit::{World, ip, perm, perm_group},
+};
+
+#[test]
+fn sg_grp_1_group_has_id_name_description_vpc_tags_and_rules() {
+    let mut w = World::new();
+    let tags = vec![TagSpecification {
+        resource_type: Some("security-group".into()),
+        tags: vec![Tag {
+            key: "env".into(),
+            value: "prod".into(),
+        }],
+    }];
+    let out = w
+        .create(CreateSecurityGroup {
+            group_name: Some("web".into()),
+            description: Some("web tier".into()),
+            tag_specifications: tags,
+            ..Default::default()
+        })
+        .unwrap();
+    let id = out["GroupId"].as_str().unwrap();
+    assert!(
+        id.len() == 20
+            && id[3..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert_eq!(out["Tags"], json!([{"Key": "env", "Value": "prod"}]));
+    let g = &w.state.groups[id];
+    assert_eq!(
+        (g.name.as_str(), g.description.as_str()),
+        ("web", "web tier")
+    );
+    assert_eq!(g.vpc_id, w.state.default_vpc().id);
+    // Wrong resource type in the tag specification.
+    let bad = vec![TagSpecification {
+        resource_type: Some("vpc".into()),
+        tags: vec![],
+    }];
+    assert_eq!(
+        code(w.create(CreateSecurityGroup {
+            group_name: Some("x".into()),
+            description: Some("d".into()),
+            tag_specifications: bad,
+            ..Default::default()
+        })),
+        "InvalidParameterValue"
+    );
+}
+
+#[test]
+fn sg_grp_2_names_unique_per_vpc_not_across_vpcs() {
+    let mut w = World::new();
+    w.group("web");
+    let vpc = new_vpc(&mut w, false);
+    group_in(&mut w, &vpc, "web").expect("the same name in another VPC is fine");
+    assert_eq!(
+        code(group_in(&mut w, &vpc, "Web")),
+        "InvalidGroup.Duplicate"
+    );
+    assert_eq!(
+        code(group_in(&mut w, "vpc-00000000000000000", "x")),
+        "InvalidVpcID.NotFound"
+    );
+}
+
+#[test]
+fn sg_grp_3_every_vpc_has_a_default_group() {
+    let mut w = World::new();
+    let vpc = new_vpc(&mut w, false);
+    let d = w
+        .state
+        .default_group_of(&vpc)
+        .expect("default group")
+        .clone();
+    assert!(
+        d.rules
+            .iter()
+            .any(|r| !r.egress && r.peer == Peer::Group(d.id.clone()) && r.protocol == PROTO_ALL)
+    );
+    assert_eq!(d.rules.iter().filter(|r| r.egress).count(), 2);
+    // Its rules may be edited.
+    w.revoke(&d.id, true, vec![perm("-1", None, "0.0.0.0/0")])
+        .unwrap();
+    w.authorize(&d.id, false, vec![perm("tcp", Some((22, 22)), "0.0.0.0/0")])
+        .unwrap();
+}
+
+#[test]
+fn sg_grp_5_copy_to_new() {
+    let mut w = World::new();
+    let src = w.group("src");
+    w.authorize(
+        &src,
+        false,
+        vec![perm("tcp", Some((443, 443)), "0.0.0.0/0")],
+    )
+    .unwrap();
+    w.revoke(&src, true, vec![perm("-1", None, "::/0")])
+        .unwrap();
+    let out = w
+        .create(CreateSecurityGroup {
+            group_name: Some("copy".into()),
+            description: Some("d".into()),
+            copy_from_group_id: Some(src.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let copy = out["GroupId"].as_str().unwrap();
+    let (a, b) = (rules_of(&w, &src), rules_of(&w, copy));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!(x.same_permission(y));
+        assert_ne!(x.id, y.id, "copied rules get new ids");
+    }
+}
+
+#[test]
+fn sg_grp_7_stale_reference_matches_nothing_and_can_be_revoked() {
+    let mut w = World::new();
+    let doc = ImportSecurityGroups {
+        security_groups: vec![ImportedGroup {
+            group_id: "sg-0aaaaaaaaaaaaaaa1".into(),
+            group_name: "app".into(),
+            description: "app".into(),
+            ip_permissions: vec![perm_group("tcp", Some((80, 80)), "sg-0bbbbbbbbbbbbbbb2")],
+            ..Default::default()
+        }],
+    };
+    import::import(&mut w.state, &mut w.ids, &w.quotas, &doc).unwrap();
+    let g = "sg-0aaaaaaaaaaaaaaa1";
+    w.attach("eth0", &[g], &[ip("192.0.2.1")]).unwrap();
+    assert!(
+        !w.eval(&inbound("eth0", "192.0.2.9", "192.0.2.1", 6, 80))
+            .allows()
+    );
+    w.revoke(
+        g,
+        false,
+        vec![perm_group("tcp", Some((80, 80)), "sg-0bbbbbbbbbbbbbbb2")],
+    )
+    .unwrap();
+    assert!(rules_of(&w, g).iter().all(|r| r.egress));
+}
