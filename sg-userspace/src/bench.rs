@@ -32,6 +32,8 @@ pub enum BenchError {
         #[source]
         source: MapError,
     },
+    #[error("the kernel's BPF run-time statistics cannot be enabled: {0}")]
+    Stats(String),
     #[error("the flood's target device cannot be set: {0}")]
     Target(#[from] aya::maps::xdp::XdpMapError),
     #[error("the benchmark program's link cannot be owned: {0}")]
@@ -159,6 +161,59 @@ impl BenchPrograms {
             .and_then(|arr| arr.get(&0, 0).ok())
             .map(|v| v.iter().sum())
             .unwrap_or(0)
+    }
+}
+
+/// The kernel's run-time statistics of BPF programs (`BPF_ENABLE_STATS`, the system call behind
+/// `kernel.bpf_stats_enabled`): on while this value lives. Measuring costs every program run
+/// two clock reads, so throughput figures are taken with it off.
+pub struct RunStats {
+    _on: std::os::fd::OwnedFd,
+}
+
+/// What the kernel counted for the programs of one name: total run time and runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProgramRuns {
+    pub time: std::time::Duration,
+    pub count: u64,
+}
+
+impl ProgramRuns {
+    /// Average time per run since `earlier`, ns (NaN when nothing ran).
+    pub fn ns_per_run_since(&self, earlier: ProgramRuns) -> f64 {
+        let runs = self.count.saturating_sub(earlier.count);
+        let time = self.time.saturating_sub(earlier.time);
+        if runs == 0 {
+            f64::NAN
+        } else {
+            time.as_nanos() as f64 / runs as f64
+        }
+    }
+
+    /// Runs since `earlier`.
+    pub fn runs_since(&self, earlier: ProgramRuns) -> u64 {
+        self.count.saturating_sub(earlier.count)
+    }
+}
+
+impl RunStats {
+    pub fn enable() -> Result<Self, BenchError> {
+        let on = aya::sys::enable_stats(aya::sys::Stats::RunTime)
+            .map_err(|e| BenchError::Stats(e.to_string()))?;
+        Ok(Self { _on: on })
+    }
+
+    /// The totals of every loaded program named `name` (names as the kernel keeps them: at
+    /// most 15 characters), whoever loaded it.
+    pub fn of(&self, name: &str) -> ProgramRuns {
+        let kernel_name = &name[..name.len().min(15)];
+        aya::programs::loaded_programs()
+            .flatten()
+            .filter(|p| p.name_as_str() == Some(kernel_name))
+            .fold(ProgramRuns::default(), |acc, p| ProgramRuns {
+                time: acc.time + p.run_time(),
+                count: acc.count + p.run_count(),
+            })
     }
 }
 

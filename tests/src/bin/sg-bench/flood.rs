@@ -3,13 +3,14 @@
 
 use std::time::{Duration, Instant};
 
+use sg_common::maps::bench as names;
 use sg_tests::frame::Frame;
 use sg_userspace::{
-    bench::{BenchError, BenchPrograms},
+    bench::{BenchError, BenchPrograms, RunStats},
     testkit::ip,
 };
 
-use crate::{Results, median};
+use crate::{Results, insert_ratio, insert_spread};
 
 /// The benchmark programs, loaded in the calling thread's namespace.
 pub(crate) fn bench_programs() -> BenchPrograms {
@@ -53,8 +54,9 @@ pub(crate) fn flood(quick: bool) -> Results {
     flood_compare(
         "flood",
         &["--xdp-mode", "native"],
+        sg_common::maps::PROG_XDP,
         true,
-        if quick { 1 } else { 3 },
+        if quick { 2 } else { 7 },
         &|t| flood_from_a(t, frames),
     )
 }
@@ -63,76 +65,131 @@ pub(crate) fn flood(quick: bool) -> Results {
 /// it took), keyed `{key}.pps` for this firewall started with `daemon_args` and no inbound
 /// rule, `{key}.xdp_drop_pps` for a native drop-all XDP program and `{key}.nft_pps` for
 /// nftables at netdev ingress (behind an XDP program that passes everything when
-/// `nft_behind_pass`), with the ratios of the first to the other two.
+/// `nft_behind_pass`), with the ratios of the first to the other two, round by round.
+/// Then, with the kernel's run-time statistics on, one more flood of this firewall's program
+/// (`sg_program`) and of the drop-all one: what each costs per frame under the flood
+/// (`{key}.prog_ns`, `{key}.xdp_drop_prog_ns`), a figure the generator's noise does not blur.
 pub(crate) fn flood_compare(
     key: &str,
     daemon_args: &[&str],
+    sg_program: &str,
     nft_behind_pass: bool,
     rounds: usize,
     send: &dyn Fn(&sg_tests::Topology) -> Duration,
 ) -> Results {
     let t = sg_tests::Topology::new();
-    // The three take turns, `rounds` times, and each figure is the median of its rounds: a
-    // slow spell of this shared machine does not land on one of them only.
-    let (mut sg, mut drop_all, mut nft) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        {
-            let d = sg_tests::Daemon::start_with(&t.fw, None, daemon_args);
-            let g = d.create_group("flood");
-            d.attach("fwa", &[&g]);
-            let dropped = |d: &sg_tests::Daemon| {
-                d.ok(&[
-                    "describe-network-interfaces",
-                    "--network-interface-ids",
-                    "fwa",
-                ])["NetworkInterfaces"][0]["Statistics"]["drop_no_rule"]
-                    .as_u64()
-                    .unwrap_or(0)
+    let nft = nft_load(&t, NFT_FLOOD);
+    let _ = t.fw.exec(&["nft", "flush", "ruleset"]);
+    // This firewall, drop-all and nftables take turns, `rounds` times, each round starting
+    // with the next side (so none always follows the same one), and every ratio is taken
+    // within a round: a slow spell of this shared machine weighs on all sides alike.
+    let sides = if nft { 3 } else { 2 };
+    let mut pps: [Vec<f64>; 3] = Default::default();
+    for round in 0..rounds {
+        for i in 0..sides {
+            let side = (round + i) % sides;
+            let rate = match side {
+                0 => sg_side(&t, daemon_args, send, None).0,
+                1 => drop_all_side(&t, send, None).0,
+                _ => nft_side(&t, nft_behind_pass, send),
             };
-            let before = dropped(&d);
-            let took = send(&t);
-            sg.push((dropped(&d) - before) as f64 / took.as_secs_f64());
-        }
-        let (dp, link, before) = t.fw.run(move || {
-            let mut dp = bench_programs();
-            let link = dp.attach("fwa", true).expect("attach drop-all");
-            let before = dp.drops();
-            (dp, link, before)
-        });
-        let took = send(&t);
-        drop_all.push((dp.drops() - before) as f64 / took.as_secs_f64());
-        drop(link);
-        drop(dp);
-        if nft_load(&t, NFT_FLOOD) {
-            let pass = nft_behind_pass.then(|| {
-                t.fw.run(move || {
-                    let mut dp = bench_programs();
-                    let link = dp.attach("fwa", false).expect("attach pass");
-                    (dp, link)
-                })
-            });
-            let before = nft_flood_count(&t);
-            let took = send(&t);
-            nft.push((nft_flood_count(&t) - before) as f64 / took.as_secs_f64());
-            drop(pass);
-            let _ = t.fw.exec(&["nft", "flush", "ruleset"]);
+            pps[side].push(rate);
         }
     }
     let mut r = Results::new();
-    r.insert(format!("{key}.pps"), median(sg));
-    r.insert(format!("{key}.xdp_drop_pps"), median(drop_all));
-    if !nft.is_empty() {
-        r.insert(format!("{key}.nft_pps"), median(nft));
-        r.insert(
-            format!("{key}.ratio_vs_nft"),
-            r[&format!("{key}.pps")] / r[&format!("{key}.nft_pps")],
-        );
+    let [sg, drop_all, nft_pps] = &pps;
+    insert_spread(&mut r, &format!("{key}.pps"), sg);
+    insert_spread(&mut r, &format!("{key}.xdp_drop_pps"), drop_all);
+    insert_ratio(&mut r, &format!("{key}.ratio_vs_xdp_drop"), sg, drop_all);
+    if nft {
+        insert_spread(&mut r, &format!("{key}.nft_pps"), nft_pps);
+        insert_ratio(&mut r, &format!("{key}.ratio_vs_nft"), sg, nft_pps);
     }
-    r.insert(
-        format!("{key}.ratio_vs_xdp_drop"),
-        r[&format!("{key}.pps")] / r[&format!("{key}.xdp_drop_pps")],
-    );
+    match RunStats::enable() {
+        Ok(stats) => {
+            let (_, ns) = sg_side(&t, daemon_args, send, Some((&stats, sg_program)));
+            r.insert(format!("{key}.prog_ns"), ns);
+            let (_, ns) = drop_all_side(&t, send, Some(&stats));
+            r.insert(format!("{key}.xdp_drop_prog_ns"), ns);
+        }
+        Err(e) => eprintln!("[bench] {key}: no per-program cost: {e}"),
+    }
     r
+}
+
+/// One flood against this firewall (no inbound rule); frames dropped a second and, with
+/// `stats`, the kernel's time per run of `program` meanwhile (else NaN).
+fn sg_side(
+    t: &sg_tests::Topology,
+    daemon_args: &[&str],
+    send: &dyn Fn(&sg_tests::Topology) -> Duration,
+    stats: Option<(&RunStats, &str)>,
+) -> (f64, f64) {
+    let d = sg_tests::Daemon::start_with(&t.fw, None, daemon_args);
+    let g = d.create_group("flood");
+    d.attach("fwa", &[&g]);
+    let dropped = |d: &sg_tests::Daemon| {
+        d.ok(&[
+            "describe-network-interfaces",
+            "--network-interface-ids",
+            "fwa",
+        ])["NetworkInterfaces"][0]["Statistics"]["drop_no_rule"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = dropped(&d);
+    let runs = stats.map(|(s, name)| s.of(name));
+    let took = send(t);
+    let ns = match (stats, runs) {
+        (Some((s, name)), Some(runs)) => s.of(name).ns_per_run_since(runs),
+        _ => f64::NAN,
+    };
+    ((dropped(&d) - before) as f64 / took.as_secs_f64(), ns)
+}
+
+/// One flood against the native drop-all XDP program; as [`sg_side`].
+fn drop_all_side(
+    t: &sg_tests::Topology,
+    send: &dyn Fn(&sg_tests::Topology) -> Duration,
+    stats: Option<&RunStats>,
+) -> (f64, f64) {
+    let (dp, link, before) = t.fw.run(move || {
+        let mut dp = bench_programs();
+        let link = dp.attach("fwa", true).expect("attach drop-all");
+        let before = dp.drops();
+        (dp, link, before)
+    });
+    let runs = stats.map(|s| s.of(names::PROG_DROP));
+    let took = send(t);
+    let ns = match (stats, runs) {
+        (Some(s), Some(runs)) => s.of(names::PROG_DROP).ns_per_run_since(runs),
+        _ => f64::NAN,
+    };
+    let pps = (dp.drops() - before) as f64 / took.as_secs_f64();
+    drop(link);
+    (pps, ns)
+}
+
+/// One flood against nftables at netdev ingress.
+fn nft_side(
+    t: &sg_tests::Topology,
+    behind_pass: bool,
+    send: &dyn Fn(&sg_tests::Topology) -> Duration,
+) -> f64 {
+    assert!(nft_load(t, NFT_FLOOD), "the nftables ruleset loads");
+    let pass = behind_pass.then(|| {
+        t.fw.run(move || {
+            let mut dp = bench_programs();
+            let link = dp.attach("fwa", false).expect("attach pass");
+            (dp, link)
+        })
+    });
+    let before = nft_flood_count(t);
+    let took = send(t);
+    let pps = (nft_flood_count(t) - before) as f64 / took.as_secs_f64();
+    drop(pass);
+    let _ = t.fw.exec(&["nft", "flush", "ruleset"]);
+    pps
 }
 
 /// Floods `fwa` from peer a with `n` socket-buffer frames of disallowed UDP (trafgen, in runs
@@ -210,7 +267,12 @@ pub(crate) fn nft_flood_count(t: &sg_tests::Topology) -> u64 {
 /// must convert each socket buffer).
 pub(crate) fn flood_skb(quick: bool) -> Results {
     let n: u32 = if quick { 300_000 } else { 2_000_000 };
-    flood_compare("flood_skb", &[], false, if quick { 1 } else { 3 }, &|t| {
-        trafgen_from_a(t, n)
-    })
+    flood_compare(
+        "flood_skb",
+        &[],
+        sg_common::maps::PROG_TC_INGRESS,
+        false,
+        if quick { 2 } else { 7 },
+        &|t| trafgen_from_a(t, n),
+    )
 }

@@ -2,7 +2,9 @@
 //! Benchmarks are not tests: they print and record, they do not fail on a slow machine.
 //!
 //! Writes `<out>/results.json` (flat dotted keys, e.g. `testrun.new_allow_ns.10000`) and a
-//! Markdown report.
+//! Markdown report. A figure measured over several rounds is the median of its rounds, with
+//! its spread beside it as `<key>.min` and `<key>.max`; a ratio of two sides is taken round by
+//! round (the sides take turns within each round) and reported the same way.
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
@@ -126,6 +128,38 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
 pub(crate) fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Records the median of `v` (one value per round) as `key`, and its spread as `key.min` and
+/// `key.max` when there was more than one round.
+pub(crate) fn insert_spread(r: &mut Results, key: &str, v: &[f64]) {
+    let v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return;
+    }
+    if v.len() > 1 {
+        let (min, max) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        r.insert(format!("{key}.min"), min);
+        r.insert(format!("{key}.max"), max);
+    }
+    r.insert(key.to_owned(), median(v));
+}
+
+/// Records the ratio of two sides measured in the same rounds: each round's `a` over that
+/// round's `b`, with its spread (see [`insert_spread`]).
+pub(crate) fn insert_ratio(r: &mut Results, key: &str, a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len(), "{key}: both sides in every round");
+    let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    insert_spread(r, key, &ratios);
+}
+
+/// Whether `key` is the spread of another key (`.min`, `.max`).
+pub(crate) fn is_spread(key: &str) -> bool {
+    key.ends_with(".min") || key.ends_with(".max")
 }
 
 /// Median over `rounds` of the kernel's average time per run over `repeat` runs, ns.

@@ -14,7 +14,7 @@ use sg_userspace::{
     testkit::{World, ip, perm_group},
 };
 
-use crate::{ME4, ME6, Results, median, per_run};
+use crate::{ME4, ME6, Results, insert_ratio, insert_spread, is_spread, per_run};
 
 pub(crate) fn me(six: bool) -> IpAddr {
     ip(if six { ME6 } else { ME4 })
@@ -128,12 +128,23 @@ pub(crate) fn testrun(l: &mut Lab, quick: bool) -> Results {
         3 * (hit_rounds as u64) * repeat as u64,
         "every established run hit conntrack"
     );
-    let [noop, floor, hit4, hit6, udp] = times.map(median);
-    r.insert("testrun.noop_ns".into(), noop);
-    r.insert("testrun.ct_lookup_only_ns".into(), floor);
-    r.insert("testrun.ct_hit_ns".into(), hit4);
-    r.insert("testrun.v6.ct_hit_ns".into(), hit6);
-    r.insert("testrun.udp_stream_hit_ns".into(), udp);
+    let [noop, floor, hit4, hit6, udp] = &times;
+    for (key, v) in [
+        ("noop_ns", noop),
+        ("ct_lookup_only_ns", floor),
+        ("ct_hit_ns", hit4),
+        ("v6.ct_hit_ns", hit6),
+        ("udp_stream_hit_ns", udp),
+    ] {
+        insert_spread(&mut r, &format!("testrun.{key}"), v);
+        if key != "noop_ns" {
+            insert_ratio(&mut r, &format!("testrun.ratio.{key}"), v, noop);
+        }
+    }
+    // What an established TCP hit costs over the lookup floor, and over a UDP stream's hit
+    // (the window check), round by round.
+    insert_ratio(&mut r, "testrun.ct_hit_vs_lookup", hit4, floor);
+    insert_ratio(&mut r, "testrun.ct_hit_vs_udp_stream", hit4, udp);
     // A single run of a new flow each time (distinct source ports): single-run baseline.
     let mut single = |l: &mut Lab, frames: &[Vec<u8>], noop: bool| -> f64 {
         let times: Vec<f64> = frames
@@ -194,6 +205,16 @@ pub(crate) fn testrun(l: &mut Lab, quick: bool) -> Results {
             }
         }
     }
+    for six in [false, true] {
+        // The target's ratio, pass by pass: 10 000 prefixes against 10 in the same pass.
+        let tag = if six { "testrun.v6." } else { "testrun." };
+        insert_ratio(
+            &mut r,
+            &format!("{tag}new_allow_10000_vs_10"),
+            &new_allow[&(six, 10_000)],
+            &new_allow[&(six, 10)],
+        );
+    }
     for ((six, n), v) in new_allow {
         let tag = if six { "testrun.v6." } else { "testrun." };
         let size = if n == 10_001 {
@@ -201,7 +222,7 @@ pub(crate) fn testrun(l: &mut Lab, quick: bool) -> Results {
         } else {
             n.to_string()
         };
-        r.insert(format!("{tag}new_allow_ns.{size}"), median(v));
+        insert_spread(&mut r, &format!("{tag}new_allow_ns.{size}"), &v);
     }
     for n in sizes {
         l.world = prefixes_world(n);
@@ -264,14 +285,20 @@ pub(crate) fn testrun(l: &mut Lab, quick: bool) -> Results {
     l.dp.clear_conntrack();
     let flood = Frame::udp(ip("198.51.100.9"), me(false), 4000, 9).bytes();
     let before = l.counter("drop_no_rule");
-    r.insert(
-        "testrun.flood_drop_ns".into(),
-        per_run(hit_rounds, || {
+    // The flood path and the empty program take turns, round by round.
+    let (mut noops, mut floods) = (Vec::new(), Vec::new());
+    for _ in 0..hit_rounds {
+        let noop = bench
+            .test_run_noop(l.ifindex, &flood, repeat)
+            .expect("noop");
+        noops.push(noop.as_nanos() as f64);
+        let took =
             l.dp.test_run(Hook::Xdp, l.ifindex, &flood, repeat)
-                .expect("run")
-                .per_run
-        }),
-    );
+                .expect("run");
+        floods.push(took.per_run.as_nanos() as f64);
+    }
+    insert_spread(&mut r, "testrun.flood_drop_ns", &floods);
+    insert_ratio(&mut r, "testrun.ratio.flood_drop_ns", &floods, &noops);
     assert_eq!(
         l.counter("drop_no_rule") - before,
         hit_rounds as u64 * u64::from(repeat),
@@ -281,7 +308,9 @@ pub(crate) fn testrun(l: &mut Lab, quick: bool) -> Results {
     let single_noop = r["testrun.noop_single_ns"];
     let ratios: Vec<(String, f64)> = r
         .iter()
-        .filter(|(k, _)| k.starts_with("testrun.") && !k.contains("noop"))
+        .filter(|(k, _)| k.starts_with("testrun.") && !k.contains("noop") && !is_spread(k))
+        .filter(|(k, _)| !r.contains_key(&k.replacen("testrun.", "testrun.ratio.", 1)))
+        .filter(|(k, _)| !k.starts_with("testrun.ratio.") && !k.contains("_vs_"))
         .map(|(k, v)| {
             let base = if k.contains("new_allow") {
                 single_noop

@@ -2,7 +2,9 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use crate::{Results, median};
+use sg_userspace::bench::RunStats;
+
+use crate::{Results, flood::nft_load, insert_ratio, insert_spread};
 
 /// One iperf3 TCP stream from peer a into the instance; Gbit/s received.
 fn iperf(t: &sg_tests::Topology, secs: u32) -> f64 {
@@ -31,64 +33,103 @@ fn iperf(t: &sg_tests::Topology, secs: u32) -> f64 {
 
 pub(crate) fn throughput(quick: bool) -> Results {
     let mut r = Results::new();
-    let secs = if quick { 2 } else { 5 };
-    // No firewall and the default mode alternate, five rounds, and the medians are
-    // compared: single runs on this shared VM vary by ~20%.
-    let rounds = if quick { 1 } else { 5 };
+    let secs = if quick { 2 } else { 4 };
+    // Every configuration runs in every round, each round starting with the next one (so none
+    // always follows the same one), and each ratio is taken within a round: single runs on
+    // this shared VM vary by ~20%.
+    let rounds = if quick { 2 } else { 5 };
     let t = sg_tests::Topology::new();
-    let mut ruleset = String::new();
-    let mut runs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let protected = |mode: &str, ruleset: &mut String| {
+    let protected = |mode: &str| {
         let d = sg_tests::Daemon::start_with(&t.fw, None, &["--xdp-mode", mode]);
         let g = d.create_group("bench");
         d.allow_in(&g, "tcp", "5201", "192.0.2.2/32");
         d.attach("fwa", &[&g]);
-        let gbps = iperf(&t, secs);
-        if ruleset.is_empty() {
-            let out = d.sgctl(&["export", "--network-interface-id", "fwa", "--format", "nft"]);
-            *ruleset = String::from_utf8_lossy(&out.stdout).into_owned();
-        }
-        gbps
+        d
     };
+    // The same rules for nftables, as `sgctl export` writes them.
+    let ruleset = {
+        let d = protected("auto");
+        let out = d.sgctl(&["export", "--network-interface-id", "fwa", "--format", "nft"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let nft = nft_load(&t, &ruleset);
+    let _ = t.fw.exec(&["nft", "flush", "ruleset"]);
+    let mut sides: Vec<(&str, Option<&str>)> = vec![
+        ("none", None),
+        ("sg_default", Some("auto")),
+        ("sg_tc", Some("tc")),
+        ("sg_native", Some("native")),
+        ("sg_skb", Some("skb")),
+    ];
+    if nft {
+        sides.push(("nft", None));
+    }
+    let mut runs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for round in 0..rounds {
-        runs.entry("throughput.none_gbps")
-            .or_default()
-            .push(iperf(&t, secs));
-        let gbps = protected("auto", &mut ruleset);
-        runs.entry("throughput.sg_default_gbps")
-            .or_default()
-            .push(gbps);
-        if round == 0 {
-            for (mode, key) in [
-                ("native", "throughput.sg_native_gbps"),
-                ("skb", "throughput.sg_skb_gbps"),
-                ("tc", "throughput.sg_tc_gbps"),
-            ] {
-                let gbps = protected(mode, &mut ruleset);
-                runs.entry(key).or_default().push(gbps);
-            }
+        for i in 0..sides.len() {
+            let (name, mode) = sides[(round + i) % sides.len()];
+            let gbps = match (name, mode) {
+                (_, Some(mode)) => {
+                    let _d = protected(mode);
+                    iperf(&t, secs)
+                }
+                ("nft", None) => {
+                    assert!(nft_load(&t, &ruleset), "the exported ruleset loads");
+                    let gbps = iperf(&t, secs);
+                    let _ = t.fw.exec(&["nft", "flush", "ruleset"]);
+                    gbps
+                }
+                _ => iperf(&t, secs),
+            };
+            runs.entry(name).or_default().push(gbps);
         }
     }
-    for (key, v) in runs {
-        r.insert(key.into(), median(v));
+    for (name, v) in &runs {
+        insert_spread(&mut r, &format!("throughput.{name}_gbps"), v);
     }
-    let file = std::env::temp_dir().join(format!("sg-bench-{}.nft", std::process::id()));
-    std::fs::write(&file, &ruleset).expect("ruleset");
-    let loaded =
-        t.fw.exec(&["nft", "-f", file.to_str().expect("utf-8")])
-            .status
-            .success();
-    let _ = std::fs::remove_file(&file);
-    if loaded {
-        r.insert("throughput.nft_gbps".into(), iperf(&t, secs));
-        r.insert(
-            "throughput.ratio_vs_nft".into(),
-            r["throughput.sg_default_gbps"] / r["throughput.nft_gbps"],
+    insert_ratio(
+        &mut r,
+        "throughput.ratio_vs_none",
+        &runs["sg_default"],
+        &runs["none"],
+    );
+    insert_ratio(
+        &mut r,
+        "throughput.tc_vs_default",
+        &runs["sg_tc"],
+        &runs["sg_default"],
+    );
+    if nft {
+        insert_ratio(
+            &mut r,
+            "throughput.ratio_vs_nft",
+            &runs["sg_default"],
+            &runs["nft"],
         );
     }
-    r.insert(
-        "throughput.ratio_vs_none".into(),
-        r["throughput.sg_default_gbps"] / r["throughput.none_gbps"],
-    );
+    // What the programs cost per run under the stream, from the kernel's run-time statistics
+    // (on only here: they cost every run two clock reads): TC ingress sees the data (socket
+    // buffers of up to 64 KiB), TC egress the ACKs.
+    match RunStats::enable() {
+        Ok(stats) => {
+            let _d = protected("auto");
+            let progs = [
+                (sg_common::maps::PROG_TC_INGRESS, "ingress"),
+                (sg_common::maps::PROG_TC_EGRESS, "egress"),
+            ];
+            let before = progs.map(|(p, _)| stats.of(p));
+            let gbps = iperf(&t, secs);
+            for ((p, dir), b) in progs.into_iter().zip(before) {
+                let now = stats.of(p);
+                r.insert(format!("throughput.prog_ns.{dir}"), now.ns_per_run_since(b));
+                r.insert(
+                    format!("throughput.prog_runs_per_s.{dir}"),
+                    now.runs_since(b) as f64 / f64::from(secs),
+                );
+            }
+            r.insert("throughput.stats_on_gbps".into(), gbps);
+        }
+        Err(e) => eprintln!("[bench] throughput: no per-program cost: {e}"),
+    }
     r
 }
