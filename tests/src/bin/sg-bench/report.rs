@@ -217,11 +217,12 @@ pub(crate) fn report(r: &Results, quick: bool) -> String {
          (TestRun, hot caches: {:.0} ns on the flood path). Under the iperf3 stream \
          ({:.1} Gbit/s), TC ingress took {:.0} ns a run ({:.0} runs/s: socket buffers of up to \
          64 KiB) and TC egress {:.0} ns a run ({:.0} runs/s, the ACKs), against {:.0} ns for \
-         an established hit by TestRun. That gap is not explained yet; the \
-         candidates are cache misses on CPUs shared with the generator and the stack, and, \
-         for TCP, per-CPU window copies falling behind when a flow's two directions run on \
-         different CPUs (each such packet merges every CPU's copy). It is where the next \
-         per-packet work lies.",
+         an established hit by TestRun. It is not the per-CPU window copies: with \
+         the whole stream pinned to one CPU (`taskset -c 0`, no cross-CPU merge possible) one \
+         try gave 367 and 609 ns. Between two runs of a live stream the CPU copies 64 KiB and \
+         runs the stack, so each run most likely finds its dozen cache lines (scratch, \
+         configuration, flow-cache slot, filter, counters) evicted: fewer lines per packet is \
+         where the next per-packet work lies.",
         get("flood_skb.prog_ns"),
         get("flood_skb.xdp_drop_prog_ns"),
         get("testrun.flood_drop_ns"),
