@@ -98,6 +98,10 @@ fn main() {
         r.extend(throughput::throughput(quick));
     }
     std::fs::create_dir_all(&opts.out).expect("output directory");
+    // The previous full run's figures, to say whether this one agrees with it.
+    let previous: Option<Results> = std::fs::read(opts.out.join("results.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
     let json: serde_json::Map<String, serde_json::Value> = r
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::json!((v * 100.0).round() / 100.0)))
@@ -112,7 +116,7 @@ fn main() {
         }
         return;
     }
-    let report = report::report(&r, quick);
+    let report = report::report(&r, previous.as_ref(), quick);
     println!("{report}");
     if let Some(doc) = opts.doc {
         std::fs::write(&doc, report).expect("write report");

@@ -2,7 +2,7 @@
 
 use crate::{Results, is_spread};
 
-pub(crate) fn report(r: &Results, quick: bool) -> String {
+pub(crate) fn report(r: &Results, previous: Option<&Results>, quick: bool) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let machine = std::fs::read_to_string("/proc/cpuinfo")
@@ -121,6 +121,22 @@ pub(crate) fn report(r: &Results, quick: bool) -> String {
             spread(r, key, 2),
             if met { "yes" } else { "no" }
         );
+    }
+    if let Some(p) = previous {
+        // The targets' figures, and the other ratios the text below leans on.
+        let keys: Vec<&str> = targets
+            .iter()
+            .map(|t| t.1)
+            .chain([
+                "flood_skb.ratio_vs_xdp_drop",
+                "testrun.ct_hit_vs_lookup",
+                "testrun.ct_hit_vs_udp_stream",
+                "testrun.ratio.flood_drop_ns",
+                "throughput.ratio_vs_nft",
+                "throughput.tc_vs_default",
+            ])
+            .collect();
+        agreement(&mut s, r, p, &keys);
     }
     if r.contains_key("flood.live_frames_refused") {
         let _ = writeln!(
@@ -315,6 +331,44 @@ pub(crate) fn report(r: &Results, quick: bool) -> String {
         let _ = writeln!(s, "| `{k}` | {v:.1} | {} | {ratio} |", spread(r, k, 1));
     }
     s
+}
+
+/// How this run's target figures compare with the previous run's (`results.json` before it was
+/// overwritten): two runs agree on a figure when each one's median lies within the other's
+/// spread.
+fn agreement(s: &mut String, r: &Results, p: &Results, keys: &[&str]) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        s,
+        "\n### Against the previous run\n\nThe previous `cargo xtask bench` on this machine (its \
+         `results.json`); two runs agree on a figure when each median lies within the other \
+         run's spread.\n"
+    );
+    let _ = writeln!(s, "| figure | previous | this run | agree |");
+    let _ = writeln!(s, "|---|---:|---:|:---:|");
+    let within = |x: f64, of: &Results, k: &str| match (
+        of.get(&format!("{k}.min")),
+        of.get(&format!("{k}.max")),
+    ) {
+        (Some(&lo), Some(&hi)) => lo <= x && x <= hi,
+        _ => false,
+    };
+    for &k in keys {
+        let (Some(&now), Some(&before)) = (r.get(k), p.get(k)) else {
+            continue;
+        };
+        if !r.contains_key(&format!("{k}.min")) {
+            continue;
+        }
+        let agree = within(now, p, k) && within(before, r, k);
+        let _ = writeln!(
+            s,
+            "| `{k}` | {before:.2} ({}) | {now:.2} ({}) | {} |",
+            spread(p, k, 2),
+            spread(r, k, 2),
+            if agree { "yes" } else { "no" }
+        );
+    }
 }
 
 /// `key`'s spread as "(min-max)", or nothing for a figure of one round.
