@@ -12,6 +12,7 @@ pub mod compiler;
 pub mod conntrack;
 pub mod daemon;
 pub mod datapath;
+pub mod ec2;
 pub mod eval;
 pub mod export;
 pub mod model;

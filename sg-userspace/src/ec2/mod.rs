@@ -1,0 +1,10 @@
+//! The EC2 Query API over HTTP (issue 14): what AWS clients (awscli, boto3, Ansible, Terraform)
+//! send and expect when pointed at `sgd` with an endpoint override.
+//!
+//! - `form`: the Query protocol's form-encoded parameters (`IpPermissions.1.IpRanges.1.CidrIp`).
+//! - `xml`: EC2 and STS XML responses and error bodies.
+//! - `sigv4`: verification of AWS Signature Version 4 on a request.
+
+pub mod form;
+pub mod sigv4;
+pub mod xml;
