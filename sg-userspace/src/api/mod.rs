@@ -64,6 +64,10 @@ requests! {
     ExportInterfaceRules(ExportRequest),
     DescribeConntrack(ConntrackQuery),
     FlushConntrack(ConntrackQuery),
+    // The HTTP API's access keys (IAM's names and shapes); over the Unix socket only.
+    CreateAccessKey(CreateAccessKey),
+    ListAccessKeys(Empty),
+    DeleteAccessKey(DeleteAccessKey),
 }
 
 /// `Name=...,Values=...` of the describe operations.
@@ -338,6 +342,21 @@ pub struct ExportRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
+
+/// `sgctl create-access-key`: a new key for the HTTP API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateAccessKey {
+    /// The key may only read (not an IAM parameter: IAM would attach a policy).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteAccessKey {
+    pub access_key_id: Option<String>,
+}
 
 /// Which tracked flows `describe-conntrack` and `flush-conntrack` select.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -265,6 +265,21 @@ pub enum Command {
         #[arg(long, default_value = "nft")]
         format: String,
     },
+    /// Creates an access key for sgd's HTTP API (EC2 Query API): its secret is shown only
+    /// here. Shaped as IAM's CreateAccessKey.
+    CreateAccessKey {
+        /// The key may only read: any change answers UnauthorizedOperation.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Lists the HTTP API's access keys (never their secrets). Shaped as IAM's ListAccessKeys.
+    ListAccessKeys,
+    /// Deletes an access key of the HTTP API: requests signed with it are refused from now on.
+    DeleteAccessKey {
+        /// The ID of the access key.
+        #[arg(long)]
+        access_key_id: String,
+    },
     /// Prints the datapath's counters in the Prometheus text format (also served by
     /// `sgd --metrics-listen`). Not an AWS CLI operation.
     GetMetrics,

@@ -329,6 +329,17 @@ impl Command {
                 })
             }
             Self::GetMetrics => Request::GetMetrics(crate::api::Empty {}),
+            Self::CreateAccessKey { read_only } => {
+                Request::CreateAccessKey(crate::api::CreateAccessKey {
+                    read_only: *read_only,
+                })
+            }
+            Self::ListAccessKeys => Request::ListAccessKeys(crate::api::Empty {}),
+            Self::DeleteAccessKey { access_key_id } => {
+                Request::DeleteAccessKey(crate::api::DeleteAccessKey {
+                    access_key_id: Some(access_key_id.clone()),
+                })
+            }
             Self::Export {
                 network_interface_id,
                 format,

@@ -5,12 +5,13 @@
 //! This file holds the configuration, the [`Core`] (open, enforce, refresh, sweep) and the one
 //! dispatch of requests ([`Core::handle`]). Operations that only read or change the state go
 //! straight to `model`; those that also need the datapath have their handlers in a room per
-//! operation group: `groups`, `interfaces`, `conntrack`, `metrics`. [`run`] (in `serve`)
-//! serves it all.
+//! operation group: `groups`, `interfaces`, `conntrack`, `metrics`, `keys` (the HTTP API's
+//! access keys). [`run`] (in `serve`) serves it all.
 
 mod conntrack;
 mod groups;
 mod interfaces;
+mod keys;
 mod metrics;
 mod serve;
 
@@ -26,6 +27,7 @@ use crate::{
     api::{Request, Response},
     compiler::{self, Addresses},
     datapath::{self, Datapath, DatapathConfig, XdpModeChoice},
+    ec2::keys::{self as key_file, KeyFile},
     model::{
         ApiError, ApiResult, AttachMode, Interface, Quotas, RandomIds, State, import, ops,
         prefix_lists, rules, vpcs,
@@ -83,6 +85,8 @@ pub struct Core {
     quotas: Quotas,
     /// Addresses used for the last compile, to notice changes.
     addrs: Addresses,
+    /// The HTTP API's access keys.
+    keys: KeyFile,
 }
 
 /// The private addresses of an interface (SG-IF-5): declared in host mode, read from the
@@ -130,12 +134,14 @@ impl Core {
             ct_tcp_max: cfg.ct_tcp_max,
             ct_other_max: cfg.ct_other_max,
         })?;
+        let keys = KeyFile::load(&cfg.state_dir.join(key_file::FILE))?;
         let mut core = Self {
             state,
             store,
             datapath,
             quotas: cfg.quotas,
             addrs: Addresses::new(),
+            keys,
         };
         let state = core.state.clone();
         if let Err(e) = core.enforce(&state, &|_| true) {
@@ -280,6 +286,10 @@ impl Core {
             Request::DescribeConntrack(r) => self.describe_conntrack(r),
             Request::FlushConntrack(r) => self.flush_conntrack(r),
             Request::GetMetrics(_) => Ok(self.get_metrics()),
+            // The HTTP API's access keys (`keys`): the credentials file, not the state.
+            Request::CreateAccessKey(r) => self.create_access_key(r),
+            Request::ListAccessKeys(_) => self.list_access_keys(),
+            Request::DeleteAccessKey(r) => self.delete_access_key(r),
         }?;
         self.commit(next)?;
         if let Request::CreateNetworkInterface(r) = req

@@ -4,7 +4,9 @@
 //! - `form`: the Query protocol's form-encoded parameters (`IpPermissions.1.IpRanges.1.CidrIp`).
 //! - `xml`: EC2 and STS XML responses and error bodies.
 //! - `sigv4`: verification of AWS Signature Version 4 on a request.
+//! - `keys`: the access keys requests are signed with (the credentials file).
 
 pub mod form;
+pub mod keys;
 pub mod sigv4;
 pub mod xml;

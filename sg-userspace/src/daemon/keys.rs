@@ -1,0 +1,63 @@
+//! The HTTP API's access keys over the Unix socket (`sgctl create-access-key`,
+//! `list-access-keys`, `delete-access-key`), in IAM's shapes. The keys live in the credentials
+//! file (`ec2::keys`), not in the store: they are the daemon's, not the security groups'.
+
+use serde_json::{Value, json};
+
+use super::Core;
+use crate::{
+    api::{CreateAccessKey, DeleteAccessKey},
+    ec2::keys::AccessKey,
+    model::{ApiError, ApiResult},
+};
+
+/// The IAM user every key belongs to (what `GetCallerIdentity` names).
+pub const USER_NAME: &str = "sgd";
+
+fn metadata(k: &AccessKey) -> Value {
+    json!({
+        "UserName": USER_NAME,
+        "AccessKeyId": k.id,
+        "Status": "Active",
+        "CreateDate": humantime::format_rfc3339_seconds(k.created).to_string(),
+        // Not an IAM member: what the key may do.
+        "ReadOnly": k.read_only,
+    })
+}
+
+impl Core {
+    pub(super) fn create_access_key(&mut self, r: &CreateAccessKey) -> ApiResult<Value> {
+        let k = self
+            .keys
+            .create(r.read_only)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut out = metadata(&k);
+        out["SecretAccessKey"] = json!(k.secret);
+        Ok(json!({ "AccessKey": out }))
+    }
+
+    pub(super) fn list_access_keys(&self) -> ApiResult<Value> {
+        let keys: Vec<Value> = self.keys.keys().iter().map(metadata).collect();
+        Ok(json!({ "AccessKeyMetadata": keys, "IsTruncated": false }))
+    }
+
+    pub(super) fn delete_access_key(&mut self, r: &DeleteAccessKey) -> ApiResult<Value> {
+        let id = r
+            .access_key_id
+            .as_deref()
+            .ok_or_else(|| ApiError::missing("AccessKeyId"))?;
+        match self.keys.delete(id) {
+            Ok(true) => Ok(Value::Null),
+            Ok(false) => Err(ApiError::new(
+                "NoSuchEntity",
+                format!("The Access Key with id {id} cannot be found."),
+            )),
+            Err(e) => Err(ApiError::internal(e.to_string())),
+        }
+    }
+
+    /// The key a request says it was signed with, for the HTTP API's signature check.
+    pub fn access_key(&self, id: &str) -> Option<AccessKey> {
+        self.keys.get(id).cloned()
+    }
+}
