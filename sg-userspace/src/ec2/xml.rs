@@ -1,1 +1,715 @@
-//! (being written)
+//! EC2 and STS XML responses and error bodies (issue 14; design `ec2-query-api.md` §1.2–1.4).
+//!
+//! botocore and the other SDKs parse, from EC2 (protocol `ec2`):
+//! - `<{Action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">`, whose first child
+//!   is `<requestId>`, followed by the result members as direct lowerCamel children;
+//! - lists as a container whose children are all `<item>`. An empty list is still written
+//!   (`<ipPermissions/>`), because Ansible indexes `IpPermissions` directly;
+//! - absent optional members left out, since an empty `<nextToken/>` would keep a paginator
+//!   going.
+//!
+//! STS (protocol `query`) wraps the members in `<{Action}Result>` and ends with
+//! `<ResponseMetadata><RequestId>`. The error bodies of the two protocols differ again, and
+//! [`ec2_error`] and [`sts_error`] write them.
+//!
+//! [`XmlWriter`] makes malformed XML hard to write:
+//! - element names are `&'static str` literals (checked as XML names in debug builds);
+//! - all text is escaped (by `quick-xml`), and characters that XML 1.0 cannot carry are
+//!   replaced;
+//! - nesting is kept on a stack, so an `end()` cannot name the wrong element or close the
+//!   envelope;
+//! - an element holds either text or elements, never both.
+//!
+//! The output is indented, as AWS's own is, so that the golden files stay readable. Every
+//! parser the clients use ignores whitespace between elements.
+
+use std::{borrow::Cow, fmt::Display};
+
+use crate::model::ApiError;
+
+/// The EC2 namespace, with the trailing slash real EC2 sends (design §1.2).
+pub const EC2_XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+/// The STS namespace (botocore `data/sts/2011-06-15/service-2.json`).
+pub const STS_XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// Every document starts with this declaration, which states the encoding. EC2 sends it.
+/// Clients accept it on STS documents too.
+const DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+const INDENT: &str = "  ";
+
+/// What [`XmlWriter::finish`] writes after the members.
+#[derive(Debug)]
+enum Trailer {
+    /// Only the closing tag of the root.
+    Close,
+    /// STS: close `<{Action}Result>`, then `<ResponseMetadata><RequestId>`.
+    Sts { request_id: String },
+}
+
+/// Writes one XML response document. Start it with [`XmlWriter::ec2_response`] or
+/// [`XmlWriter::sts_response`], add members, and call [`XmlWriter::finish`].
+///
+/// ```
+/// use sg_userspace::ec2::xml::XmlWriter;
+///
+/// let mut w = XmlWriter::ec2_response("DeleteSecurityGroup", "req-1");
+/// w.text("return", true).text("groupId", "sg-1");
+/// let xml = w.finish();
+/// assert!(xml.contains("<return>true</return>"));
+/// ```
+#[derive(Debug)]
+pub struct XmlWriter {
+    out: String,
+    /// The elements open, outermost first, including the envelope.
+    open: Vec<Cow<'static, str>>,
+    /// How many of `open` the caller may not close: the envelope's, and those of enclosing
+    /// [`XmlWriter::element`] calls.
+    floor: usize,
+    /// The last start tag is still unterminated (`<name` without `>`), so that an element
+    /// ended with no content can be written `<name/>`.
+    tag_pending: bool,
+    trailer: Trailer,
+}
+
+impl XmlWriter {
+    /// An EC2 response: `<{action}Response xmlns="…2016-11-15/">` and its `<requestId>`.
+    pub fn ec2_response(action: &'static str, request_id: &str) -> Self {
+        let mut w = Self::document(format!("{action}Response").into(), Some(EC2_XMLNS));
+        w.text("requestId", request_id);
+        w
+    }
+
+    /// An STS (awsQuery) response: `<{action}Response xmlns="…2011-06-15/">` with the members
+    /// written inside `<{action}Result>`. `finish` appends the `ResponseMetadata`.
+    pub fn sts_response(action: &'static str, request_id: &str) -> Self {
+        let mut w = Self::document(format!("{action}Response").into(), Some(STS_XMLNS));
+        w.open_element(format!("{action}Result").into(), None);
+        w.floor = w.open.len();
+        w.trailer = Trailer::Sts {
+            request_id: request_id.to_owned(),
+        };
+        w
+    }
+
+    /// A member holding text: `<name>value</name>`. Booleans come out `true`/`false` and
+    /// integers decimal, as EC2 writes them. The empty string gives `<name></name>`, which
+    /// botocore reads as `""`.
+    pub fn text(&mut self, name: &'static str, value: impl Display) -> &mut Self {
+        debug_assert!(is_name(name), "not an XML name: {name:?}");
+        self.terminate_start_tag();
+        self.newline();
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+        push_escaped(&mut self.out, &value.to_string());
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+        self
+    }
+
+    /// An optional member: written as [`XmlWriter::text`] if `Some`, left out if `None`.
+    pub fn opt(&mut self, name: &'static str, value: Option<impl Display>) -> &mut Self {
+        if let Some(value) = value {
+            self.text(name, value);
+        }
+        self
+    }
+
+    /// Opens a member holding elements. Close it with [`XmlWriter::end`]. If nothing is
+    /// written inside, it comes out `<name/>`.
+    pub fn start(&mut self, name: &'static str) -> &mut Self {
+        self.open_element(name.into(), None);
+        self
+    }
+
+    /// Closes the innermost element opened by [`XmlWriter::start`]. It never closes the
+    /// envelope or the element of an enclosing [`XmlWriter::element`] call; trying to is a
+    /// bug, which panics in debug builds and is ignored otherwise.
+    pub fn end(&mut self) -> &mut Self {
+        if self.open.len() > self.floor {
+            self.close_element();
+        } else {
+            debug_assert!(false, "XmlWriter::end without a matching start");
+        }
+        self
+    }
+
+    /// A member holding elements, written by `f`. Anything `f` leaves open is closed, and
+    /// `f` cannot close more than it opened.
+    pub fn element(&mut self, name: &'static str, f: impl FnOnce(&mut Self)) -> &mut Self {
+        self.start(name);
+        let (depth, floor) = (self.open.len(), self.floor);
+        self.floor = depth;
+        f(self);
+        debug_assert_eq!(
+            self.open.len(),
+            depth,
+            "a start() without its end() in <{name}>"
+        );
+        self.close_to(depth);
+        self.floor = floor;
+        self.close_element();
+        self
+    }
+
+    /// A list: the container `name`, with one `<item>` per element of `items`, whose content
+    /// `f` writes. An empty list is written `<name/>`, never left out.
+    pub fn list<T>(
+        &mut self,
+        name: &'static str,
+        items: impl IntoIterator<Item = T>,
+        mut f: impl FnMut(&mut Self, T),
+    ) -> &mut Self {
+        self.element(name, |w| {
+            for item in items {
+                w.element("item", |w| f(w, item));
+            }
+        })
+    }
+
+    /// A list of text values: `<name><item>a</item><item>b</item></name>`, or `<name/>`.
+    pub fn text_list(
+        &mut self,
+        name: &'static str,
+        items: impl IntoIterator<Item = impl Display>,
+    ) -> &mut Self {
+        self.element(name, |w| {
+            for item in items {
+                w.text("item", item);
+            }
+        })
+    }
+
+    /// Closes every element still open (there should be none), writes the envelope's end,
+    /// and returns the document.
+    pub fn finish(mut self) -> String {
+        debug_assert_eq!(self.open.len(), self.floor, "finish() with elements open");
+        match std::mem::replace(&mut self.trailer, Trailer::Close) {
+            Trailer::Close => {}
+            Trailer::Sts { request_id } => {
+                // Close `<{Action}Result>`, leaving the root open.
+                self.close_to(1);
+                self.floor = 1;
+                self.element("ResponseMetadata", |w| {
+                    w.text("RequestId", &request_id);
+                });
+            }
+        }
+        self.close_to(0);
+        self.out.push('\n');
+        self.out
+    }
+
+    /// A document with its root element open. The caller may not close the root.
+    fn document(root: Cow<'static, str>, xmlns: Option<&str>) -> Self {
+        let mut w = Self {
+            out: String::with_capacity(1024),
+            open: Vec::new(),
+            floor: 0,
+            tag_pending: false,
+            trailer: Trailer::Close,
+        };
+        w.out.push_str(DECLARATION);
+        w.open_element(root, xmlns);
+        w.floor = 1;
+        w
+    }
+
+    fn open_element(&mut self, name: Cow<'static, str>, xmlns: Option<&str>) {
+        debug_assert!(is_name(&name), "not an XML name: {name:?}");
+        self.terminate_start_tag();
+        self.newline();
+        self.out.push('<');
+        self.out.push_str(&name);
+        if let Some(xmlns) = xmlns {
+            self.out.push_str(" xmlns=\"");
+            push_escaped(&mut self.out, xmlns);
+            self.out.push('"');
+        }
+        self.tag_pending = true;
+        self.open.push(name);
+    }
+
+    fn close_element(&mut self) {
+        let Some(name) = self.open.pop() else {
+            return;
+        };
+        if self.tag_pending {
+            self.out.push_str("/>");
+            self.tag_pending = false;
+        } else {
+            self.newline();
+            self.out.push_str("</");
+            self.out.push_str(&name);
+            self.out.push('>');
+        }
+    }
+
+    fn close_to(&mut self, depth: usize) {
+        while self.open.len() > depth {
+            self.close_element();
+        }
+    }
+
+    fn terminate_start_tag(&mut self) {
+        if self.tag_pending {
+            self.out.push('>');
+            self.tag_pending = false;
+        }
+    }
+
+    /// A line break and the indentation of the current depth.
+    fn newline(&mut self) {
+        self.out.push('\n');
+        for _ in 0..self.open.len() {
+            self.out.push_str(INDENT);
+        }
+    }
+}
+
+/// An EC2 error body (design §1.3). It has no namespace, and the request ID is in
+/// `<RequestID>`, capital "ID", as real EC2 and aws-sdk-go-v2's `ec2query` expect. Send it
+/// with a non-2xx status: botocore parses an error body sent with 200 as a success.
+pub fn ec2_error(error: &ApiError, request_id: &str) -> String {
+    let mut w = XmlWriter::document("Response".into(), None);
+    w.element("Errors", |w| {
+        w.element("Error", |w| {
+            w.text("Code", &error.code).text("Message", &error.message);
+        });
+    });
+    w.text("RequestID", request_id);
+    w.finish()
+}
+
+/// An STS (awsQuery) error body (design §1.4): `<ErrorResponse>` with `<Type>`, `<Code>` and
+/// `<Message>`, then `<RequestId>`. `Type` is `Receiver` for a fault on sgd's side
+/// (`InternalError`, `InternalFailure`, `ServiceUnavailable`) and `Sender` otherwise.
+pub fn sts_error(error: &ApiError, request_id: &str) -> String {
+    let fault = match error.code.as_str() {
+        "InternalError" | "InternalFailure" | "ServiceUnavailable" => "Receiver",
+        _ => "Sender",
+    };
+    let mut w = XmlWriter::document("ErrorResponse".into(), Some(STS_XMLNS));
+    w.element("Error", |w| {
+        w.text("Type", fault)
+            .text("Code", &error.code)
+            .text("Message", &error.message);
+    });
+    w.text("RequestId", request_id);
+    w.finish()
+}
+
+/// Appends `text` escaped for element content or an attribute value.
+///
+/// `quick-xml` escapes the five markup characters, and a carriage return as `&#13;` (a
+/// literal one would reach the client as `\n`). A character that XML 1.0 cannot carry at all
+/// becomes U+FFFD: the C0 controls other than tab, line feed and carriage return, and U+FFFE
+/// and U+FFFF. Even as a reference such as `&#1;` it would make the document malformed, and a
+/// tag value can hold anything a client sent.
+fn push_escaped(out: &mut String, text: &str) {
+    let escaped = quick_xml::escape::escape(text);
+    if escaped.chars().all(is_xml_char) {
+        out.push_str(&escaped);
+    } else {
+        out.extend(escaped.chars().map(|c| {
+            if is_xml_char(c) {
+                c
+            } else {
+                char::REPLACEMENT_CHARACTER
+            }
+        }));
+    }
+}
+
+/// XML 1.0 `Char` (surrogates cannot occur in a `char`).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// A plain ASCII XML name, which every AWS element name is: a letter or `_`, then letters,
+/// digits, `_`, `-` and `.`.
+fn is_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{
+        IpPermission, IpRange, Ipv6Range, PrefixListId, SecurityGroup, SecurityGroupRule, Tag,
+        UserIdGroupPair,
+    };
+
+    /// `IpPermission` as EC2 writes it (design §1.2): every peer list present, even empty;
+    /// ports left out for protocol `-1`.
+    fn ip_permission(w: &mut XmlWriter, p: &IpPermission) {
+        w.text("ipProtocol", &p.ip_protocol)
+            .opt("fromPort", p.from_port)
+            .opt("toPort", p.to_port)
+            .list("groups", &p.user_id_group_pairs, |w, g| {
+                w.opt("groupId", g.group_id.as_deref())
+                    .opt("userId", g.user_id.as_deref())
+                    .opt("groupName", g.group_name.as_deref())
+                    .opt("vpcId", g.vpc_id.as_deref())
+                    .opt("description", g.description.as_deref());
+            })
+            .list("ipRanges", &p.ip_ranges, |w, r| {
+                w.text("cidrIp", &r.cidr_ip)
+                    .opt("description", r.description.as_deref());
+            })
+            .list("ipv6Ranges", &p.ipv6_ranges, |w, r| {
+                w.text("cidrIpv6", &r.cidr_ipv6)
+                    .opt("description", r.description.as_deref());
+            })
+            .list("prefixListIds", &p.prefix_list_ids, |w, r| {
+                w.text("prefixListId", &r.prefix_list_id)
+                    .opt("description", r.description.as_deref());
+            });
+    }
+
+    fn tag_set(w: &mut XmlWriter, tags: &[Tag]) {
+        w.list("tagSet", tags, |w, t| {
+            w.text("key", &t.key).text("value", &t.value);
+        });
+    }
+
+    fn describe_security_groups(groups: &[SecurityGroup], next_token: Option<&str>) -> String {
+        let mut w = XmlWriter::ec2_response(
+            "DescribeSecurityGroups",
+            "59dbff89-35bd-4eac-99ed-be587EXAMPLE",
+        );
+        w.list("securityGroupInfo", groups, |w, g| {
+            w.text("ownerId", &g.owner_id)
+                .text("groupId", &g.group_id)
+                .text("groupName", &g.group_name)
+                .text("groupDescription", &g.description)
+                .text("vpcId", &g.vpc_id)
+                .opt("securityGroupArn", g.security_group_arn.as_deref())
+                .list("ipPermissions", &g.ip_permissions, ip_permission)
+                .list(
+                    "ipPermissionsEgress",
+                    &g.ip_permissions_egress,
+                    ip_permission,
+                );
+            tag_set(w, &g.tags);
+        })
+        .opt("nextToken", next_token);
+        w.finish()
+    }
+
+    #[test]
+    fn golden_describe_security_groups() {
+        let web = SecurityGroup {
+            description: "web sg".into(),
+            group_name: "web".into(),
+            ip_permissions: vec![
+                IpPermission {
+                    ip_protocol: "tcp".into(),
+                    from_port: Some(22),
+                    to_port: Some(22),
+                    ip_ranges: vec![IpRange {
+                        cidr_ip: "10.0.0.0/8".into(),
+                        description: Some("ssh".into()),
+                    }],
+                    ..Default::default()
+                },
+                IpPermission {
+                    ip_protocol: "tcp".into(),
+                    from_port: Some(443),
+                    to_port: Some(443),
+                    ipv6_ranges: vec![Ipv6Range {
+                        cidr_ipv6: "::/0".into(),
+                        description: None,
+                    }],
+                    prefix_list_ids: vec![PrefixListId {
+                        prefix_list_id: "pl-1".into(),
+                        description: None,
+                    }],
+                    user_id_group_pairs: vec![UserIdGroupPair {
+                        group_id: Some("sg-0b2c".into()),
+                        user_id: Some("123456789012".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            ],
+            owner_id: "123456789012".into(),
+            group_id: "sg-0a1b".into(),
+            ip_permissions_egress: vec![IpPermission {
+                ip_protocol: "-1".into(),
+                ip_ranges: vec![IpRange {
+                    cidr_ip: "0.0.0.0/0".into(),
+                    description: None,
+                }],
+                ..Default::default()
+            }],
+            tags: vec![Tag {
+                key: "Name".into(),
+                value: "web".into(),
+            }],
+            vpc_id: "vpc-5a90".into(),
+            security_group_arn: Some(
+                "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0a1b".into(),
+            ),
+        };
+        // A group with no rules and no tags: the containers are still there.
+        let bare = SecurityGroup {
+            description: "bare".into(),
+            group_name: "bare".into(),
+            ip_permissions: vec![],
+            owner_id: "123456789012".into(),
+            group_id: "sg-0c3d".into(),
+            ip_permissions_egress: vec![],
+            tags: vec![],
+            vpc_id: "vpc-5a90".into(),
+            security_group_arn: None,
+        };
+        assert_eq!(
+            describe_security_groups(&[web, bare], None),
+            include_str!("testdata/describe_security_groups.xml")
+        );
+        assert_eq!(
+            describe_security_groups(&[], Some("token-2")),
+            include_str!("testdata/describe_security_groups_empty.xml")
+        );
+    }
+
+    #[test]
+    fn golden_authorize_security_group_ingress() {
+        let rules = [SecurityGroupRule {
+            security_group_rule_id: "sgr-0123".into(),
+            group_id: "sg-0a1b".into(),
+            group_owner_id: "123456789012".into(),
+            is_egress: false,
+            ip_protocol: "tcp".into(),
+            from_port: 22,
+            to_port: 22,
+            cidr_ipv4: Some("10.0.0.0/8".into()),
+            cidr_ipv6: None,
+            prefix_list_id: None,
+            referenced_group_info: None,
+            description: Some("ssh".into()),
+            tags: vec![],
+        }];
+        let mut w = XmlWriter::ec2_response("AuthorizeSecurityGroupIngress", "req-2");
+        w.text("return", true)
+            .list("securityGroupRuleSet", &rules, |w, r| {
+                w.text("securityGroupRuleId", &r.security_group_rule_id)
+                    .text("groupId", &r.group_id)
+                    .text("groupOwnerId", &r.group_owner_id)
+                    .text("isEgress", r.is_egress)
+                    .text("ipProtocol", &r.ip_protocol)
+                    .text("fromPort", r.from_port)
+                    .text("toPort", r.to_port)
+                    .opt("cidrIpv4", r.cidr_ipv4.as_deref())
+                    .opt("cidrIpv6", r.cidr_ipv6.as_deref())
+                    .opt("prefixListId", r.prefix_list_id.as_deref())
+                    .opt("description", r.description.as_deref());
+                tag_set(w, &r.tags);
+            });
+        assert_eq!(
+            w.finish(),
+            include_str!("testdata/authorize_security_group_ingress.xml")
+        );
+    }
+
+    #[test]
+    fn golden_get_caller_identity() {
+        let mut w = XmlWriter::sts_response("GetCallerIdentity", "req-3");
+        w.text("UserId", "AKIAIOSFODNN7EXAMPLE")
+            .text("Account", "123456789012")
+            .text("Arn", "arn:aws:iam::123456789012:user/sgd");
+        assert_eq!(w.finish(), include_str!("testdata/get_caller_identity.xml"));
+    }
+
+    #[test]
+    fn golden_ec2_error() {
+        let error = ApiError::new(
+            "DryRunOperation",
+            "Request would have succeeded, but DryRun flag is set.",
+        );
+        assert_eq!(
+            ec2_error(&error, "req-4"),
+            include_str!("testdata/ec2_error.xml")
+        );
+    }
+
+    #[test]
+    fn golden_sts_error() {
+        let error = ApiError::new(
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        );
+        assert_eq!(
+            sts_error(&error, "req-5"),
+            include_str!("testdata/sts_error.xml")
+        );
+        let internal = sts_error(&ApiError::internal("disk full"), "req-6");
+        assert!(internal.contains("<Type>Receiver</Type>"), "{internal}");
+    }
+
+    /// Markup characters, non-ASCII, a carriage return and a control character, in text and
+    /// in the request ID.
+    #[test]
+    fn golden_escaping() {
+        let error = ApiError::invalid_value(
+            "Value (<a href=\"x\">&'b'</a>) for parameter Description is invalid: \
+             caf\u{e9} \u{fc}ber \u{1F525} line\r\nbell\u{7}tab\t]]>",
+        );
+        assert_eq!(
+            ec2_error(&error, "id<&>"),
+            include_str!("testdata/escaping.xml")
+        );
+    }
+
+    /// Reads `xml` back with quick-xml: it must be well formed, with matching end tags. Returns
+    /// each element that holds text, with its unescaped text.
+    fn texts(xml: &str) -> Vec<(String, String)> {
+        use quick_xml::{Reader, events::Event};
+        let mut reader = Reader::from_str(xml);
+        let mut stack: Vec<String> = Vec::new();
+        let mut text = String::new();
+        let mut texts = Vec::new();
+        loop {
+            match reader.read_event().expect("well-formed XML") {
+                Event::Start(e) => {
+                    stack.push(e.name().as_ref().to_owned());
+                    text.clear();
+                }
+                Event::End(_) => {
+                    let name = stack.pop().expect("balanced");
+                    if !text.trim().is_empty() {
+                        texts.push((name, std::mem::take(&mut text)));
+                    }
+                    text.clear();
+                }
+                Event::Text(t) => text.push_str(&t.xml10_content()),
+                Event::GeneralRef(r) => match r.resolve_char_ref().unwrap() {
+                    Some(c) => text.push(c),
+                    None => {
+                        let entity = format!("&{};", &*r);
+                        text.push_str(&quick_xml::escape::unescape(&entity).unwrap());
+                    }
+                },
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert!(stack.is_empty(), "unclosed: {stack:?}");
+        texts
+    }
+
+    #[test]
+    fn escaped_text_reads_back() {
+        let message = "<a href=\"x\">&'b'</a> caf\u{e9} \u{1F525} line\r\nend\tbell\u{7}";
+        let xml = ec2_error(&ApiError::invalid_value(message), "r&d");
+        let texts = texts(&xml);
+        assert_eq!(
+            texts,
+            vec![
+                ("Code".to_owned(), "InvalidParameterValue".to_owned()),
+                // The bell, which XML 1.0 cannot carry, is replaced.
+                ("Message".to_owned(), message.replace('\u{7}', "\u{FFFD}")),
+                ("RequestID".to_owned(), "r&d".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn golden_files_are_well_formed() {
+        for xml in [
+            include_str!("testdata/describe_security_groups.xml"),
+            include_str!("testdata/describe_security_groups_empty.xml"),
+            include_str!("testdata/authorize_security_group_ingress.xml"),
+            include_str!("testdata/get_caller_identity.xml"),
+            include_str!("testdata/ec2_error.xml"),
+            include_str!("testdata/sts_error.xml"),
+            include_str!("testdata/escaping.xml"),
+        ] {
+            texts(xml);
+        }
+    }
+
+    #[test]
+    fn start_end_and_empty_containers() {
+        let mut w = XmlWriter::ec2_response("CreateSecurityGroup", "r");
+        w.text("groupId", "sg-1").start("tagSet").end();
+        w.start("a").start("b").text("c", "").end().end();
+        w.text_list("ids", ["x", "y"])
+            .text_list("none", Vec::<&str>::new());
+        w.opt("nextToken", None::<&str>);
+        assert_eq!(
+            w.finish(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <CreateSecurityGroupResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\n\
+             \x20 <requestId>r</requestId>\n\
+             \x20 <groupId>sg-1</groupId>\n\
+             \x20 <tagSet/>\n\
+             \x20 <a>\n\
+             \x20   <b>\n\
+             \x20     <c></c>\n\
+             \x20   </b>\n\
+             \x20 </a>\n\
+             \x20 <ids>\n\
+             \x20   <item>x</item>\n\
+             \x20   <item>y</item>\n\
+             \x20 </ids>\n\
+             \x20 <none/>\n\
+             </CreateSecurityGroupResponse>\n"
+        );
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "end without a matching start")]
+    fn end_cannot_close_the_envelope() {
+        let mut w = XmlWriter::ec2_response("CreateTags", "r");
+        w.end();
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "end without a matching start")]
+    fn end_cannot_escape_an_element() {
+        let mut w = XmlWriter::ec2_response("CreateTags", "r");
+        w.element("a", |w| {
+            w.end();
+        });
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "not an XML name")]
+    fn names_are_checked() {
+        let mut w = XmlWriter::ec2_response("CreateTags", "r");
+        w.text("a b", 1);
+    }
+
+    /// In release builds the misuse above is ignored and the document stays well formed.
+    #[cfg(not(debug_assertions))]
+    #[test]
+    fn misuse_stays_well_formed() {
+        let mut w = XmlWriter::ec2_response("CreateTags", "r");
+        w.start("a");
+        w.end().end().end();
+        w.start("b");
+        texts(&w.finish());
+    }
+
+    #[test]
+    fn xml_names() {
+        for ok in ["requestId", "item", "_x", "a.b-c_1", "RequestID"] {
+            assert!(is_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a b", "a>", "-a", ".a", "ü", "a:b"] {
+            assert!(!is_name(bad), "{bad}");
+        }
+    }
+}
