@@ -130,13 +130,20 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Test { args } => {
             setup::ensure()?;
+            let venv = target_dir(&root).join("aws-venv");
+            setup::ensure_aws_clients(&venv)?;
             println!("[build] sgd, sgctl");
             run(cargo().current_dir(&root).args(["build", "--bins"]))?;
             let bin_dir = target_dir(&root).join("debug");
-            println!("[test] cargo test (SG_BIN_DIR={})", bin_dir.display());
+            println!(
+                "[test] cargo test (SG_BIN_DIR={}, SG_AWS_VENV={})",
+                bin_dir.display(),
+                venv.display()
+            );
             run(cargo()
                 .current_dir(&root)
                 .env("SG_BIN_DIR", &bin_dir)
+                .env("SG_AWS_VENV", &venv)
                 .args(["test"])
                 .args(&args))?;
             println!("[test] all tests passed");

@@ -128,3 +128,50 @@ pub fn ensure_with(extra: &[&str]) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The AWS clients the API tests drive, pinned (the versions `ec2-query-api.md` traced):
+/// awscli 1.x (which vendors its own botocore) and boto3.
+const PYTHON_PACKAGES: &[&str] = &["awscli==1.46.3", "boto3==1.44.18"];
+
+/// Makes the virtual environment `venv` hold [`PYTHON_PACKAGES`] (from PyPI), creating it if
+/// needed; skipped when every pinned version is already there.
+pub fn ensure_aws_clients(venv: &std::path::Path) -> anyhow::Result<()> {
+    let python = venv.join("bin").join("python");
+    let have = quiet(
+        Command::new(&python)
+            .args(["-m", "pip", "freeze", "--disable-pip-version-check"])
+            .env("PIP_NO_INPUT", "1"),
+    )
+    .unwrap_or_default();
+    let missing: Vec<&str> = PYTHON_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !have.lines().any(|l| l.trim().eq_ignore_ascii_case(p)))
+        .collect();
+    if missing.is_empty() {
+        println!(
+            "[setup] AWS clients present in {}: {}",
+            venv.display(),
+            PYTHON_PACKAGES.join(" ")
+        );
+        return Ok(());
+    }
+    if !python.exists() {
+        if !apt_installed("python3-venv") {
+            ensure_with(&["python3-venv"])?;
+        }
+        println!(
+            "[setup] creating the virtual environment {}",
+            venv.display()
+        );
+        run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+    }
+    println!(
+        "[setup] installing AWS clients from PyPI into {}: {}",
+        venv.display(),
+        missing.join(" ")
+    );
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .args(PYTHON_PACKAGES))
+}

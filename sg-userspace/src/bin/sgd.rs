@@ -39,6 +39,24 @@ struct Args {
     /// 127.0.0.1:9120).
     #[arg(long)]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// Serve the EC2 Query API (and STS GetCallerIdentity) over HTTP at this address, for the
+    /// AWS CLI, boto3, Ansible and Terraform (e.g. 127.0.0.1:8443). Off unless given. Every
+    /// request must be signed (SigV4) with a key from `sgctl create-access-key`.
+    #[arg(long)]
+    api_listen: Option<std::net::SocketAddr>,
+    /// The region API requests must be signed for.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Serve the API over TLS with this certificate chain (PEM); needs --api-tls-key.
+    #[arg(long, requires = "api_tls_key")]
+    api_tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --api-tls-cert.
+    #[arg(long, requires = "api_tls_cert")]
+    api_tls_key: Option<PathBuf>,
+    /// Serve the API in clear text on an address other hosts can reach (refused otherwise:
+    /// SigV4 protects integrity, not confidentiality).
+    #[arg(long)]
+    api_insecure_http: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +79,12 @@ fn main() -> anyhow::Result<()> {
         pin_dir: args.pin_dir,
         xdp_mode: args.xdp_mode,
         metrics_listen: args.metrics_listen,
+        api: args.api_listen.map(|listen| daemon::ApiConfig {
+            listen,
+            region: args.region.clone(),
+            tls: args.api_tls_cert.clone().zip(args.api_tls_key.clone()),
+            insecure_http: args.api_insecure_http,
+        }),
         ..Config::default()
     };
     let file = cfg.state_dir.join(paths::CONFIG_FILE);

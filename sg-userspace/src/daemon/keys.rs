@@ -7,12 +7,9 @@ use serde_json::{Value, json};
 use super::Core;
 use crate::{
     api::{CreateAccessKey, DeleteAccessKey},
-    ec2::keys::AccessKey,
+    ec2::keys::{AccessKey, USER_NAME},
     model::{ApiError, ApiResult},
 };
-
-/// The IAM user every key belongs to (what `GetCallerIdentity` names).
-pub const USER_NAME: &str = "sgd";
 
 fn metadata(k: &AccessKey) -> Value {
     json!({
@@ -59,5 +56,12 @@ impl Core {
     /// The key a request says it was signed with, for the HTTP API's signature check.
     pub fn access_key(&self, id: &str) -> Option<AccessKey> {
         self.keys.get(id).cloned()
+    }
+}
+
+impl Core {
+    /// The account every resource belongs to (`ownerId`, `GetCallerIdentity`'s `Account`).
+    pub fn account(&self) -> String {
+        self.state.owner_id.clone()
     }
 }

@@ -49,6 +49,20 @@ pub struct Config {
     pub refresh: Duration,
     /// Where to serve the counters in the Prometheus text format over HTTP.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The HTTP API (EC2 Query API and STS), if it is served.
+    pub api: Option<ApiConfig>,
+}
+
+/// `sgd --api-listen` and its options.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub listen: std::net::SocketAddr,
+    /// The region requests must be signed for (`--region`).
+    pub region: String,
+    /// Certificate chain and private key (PEM) to serve HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Serve clear-text HTTP on a non-loopback address anyway.
+    pub insecure_http: bool,
 }
 
 impl Default for Config {
@@ -63,6 +77,7 @@ impl Default for Config {
             ct_other_max: 1 << 16,
             refresh: Duration::from_secs(1),
             metrics_listen: None,
+            api: None,
         }
     }
 }
@@ -228,9 +243,30 @@ impl Core {
         }
     }
 
+    /// Checks a request as if it ran, and changes nothing (the HTTP API's `DryRun`): it runs
+    /// on a copy of the state that is then dropped. Only operations whose every change goes
+    /// through that copy may be checked.
+    pub fn check(&mut self, req: &Request) -> ApiResult<()> {
+        if matches!(
+            req,
+            Request::CreateAccessKey(_) | Request::DeleteAccessKey(_) | Request::FlushConntrack(_)
+        ) {
+            return Err(ApiError::invalid_value(format!(
+                "{} cannot be checked without running it",
+                req.operation()
+            )));
+        }
+        self.run(req, false).map(|_| ())
+    }
+
     /// The one dispatch: every operation runs on `next`, a copy of the state, or reads the
     /// current state and the datapath; [`Self::commit`] then makes a changed copy current.
     fn execute(&mut self, req: &Request) -> ApiResult<Value> {
+        self.run(req, true)
+    }
+
+    /// [`Self::execute`], committing the changed copy only if `commit`.
+    fn run(&mut self, req: &Request, commit: bool) -> ApiResult<Value> {
         let mut next = self.state.clone();
         let ids = &mut RandomIds;
         let q = &self.quotas;
@@ -291,6 +327,9 @@ impl Core {
             Request::ListAccessKeys(_) => self.list_access_keys(),
             Request::DeleteAccessKey(r) => self.delete_access_key(r),
         }?;
+        if !commit {
+            return Ok(out);
+        }
         self.commit(next)?;
         if let Request::CreateNetworkInterface(r) = req
             && let Some(created) = self.created_network_interface(r)

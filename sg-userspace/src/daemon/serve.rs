@@ -76,6 +76,32 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             }
         }
     };
+    if let Some(api) = &cfg.api {
+        crate::ec2::server::check_plain_http(api.listen, api.tls.is_some(), api.insecure_http)?;
+        let tls = match &api.tls {
+            Some((cert, key)) => Some(crate::ec2::server::tls_acceptor(cert, key)?),
+            None => None,
+        };
+        let listener = tokio::net::TcpListener::bind(api.listen)
+            .await
+            .with_context(|| format!("binding {}", api.listen))?;
+        info!(
+            addr = %api.listen,
+            region = %api.region,
+            tls = tls.is_some(),
+            "serving the EC2 Query API"
+        );
+        let settings = crate::ec2::server::Settings {
+            region: api.region.clone(),
+            max_skew: crate::ec2::sigv4::DEFAULT_MAX_SKEW,
+        };
+        tokio::spawn(crate::ec2::server::serve(
+            listener,
+            tls,
+            settings,
+            Arc::new(CoreBackend(core.clone())),
+        ));
+    }
     if let Some(addr) = cfg.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -94,4 +120,39 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let _ = std::fs::remove_file(&cfg.socket);
     drop(core);
     result
+}
+
+/// The HTTP API's view of the daemon: the same [`Core`], under the same lock, as the socket.
+struct CoreBackend(Arc<Mutex<Core>>);
+
+impl CoreBackend {
+    fn core(&self) -> std::sync::MutexGuard<'_, Core> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl crate::ec2::server::Backend for CoreBackend {
+    fn key(&self, access_key_id: &str) -> Option<(String, bool)> {
+        self.core()
+            .access_key(access_key_id)
+            .map(|k| (k.secret, k.read_only))
+    }
+
+    fn account(&self) -> String {
+        self.core().account()
+    }
+
+    fn check(&self, request: &Request) -> Result<(), crate::model::ApiError> {
+        self.core().check(request)
+    }
+
+    fn run(&self, request: Request) -> crate::api::Response {
+        let resp = self.core().handle(request);
+        // As for the socket: the replaced rulesets are freed while the reply goes out.
+        let core = self.0.clone();
+        tokio::runtime::Handle::current().spawn_blocking(move || {
+            core.lock().unwrap_or_else(|p| p.into_inner()).reclaim();
+        });
+        resp
+    }
 }

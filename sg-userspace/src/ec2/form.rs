@@ -96,6 +96,9 @@ pub enum FormError {
     /// A `=value` piece with no name.
     #[error("The request contains a parameter with an empty name")]
     EmptyName,
+    /// A `NextToken` that no earlier page handed out.
+    #[error("Invalid pagination token: {token}")]
+    PaginationToken { token: String },
 }
 
 impl FormError {
@@ -111,6 +114,7 @@ impl FormError {
             Self::TooManyParameters { .. } | Self::NotUtf8 { .. } | Self::EmptyName => {
                 "MalformedQueryString"
             }
+            Self::PaginationToken { .. } => "InvalidPaginationToken",
         }
     }
 

@@ -26,6 +26,9 @@ use std::{
 
 use rand::Rng as _;
 
+/// The IAM user every key belongs to (what `GetCallerIdentity` and `list-access-keys` name).
+pub const USER_NAME: &str = "sgd";
+
 /// Name of the file in the state directory.
 pub const FILE: &str = "credentials";
 
@@ -326,7 +329,10 @@ mod tests {
         let again = KeyFile::load(&path).expect("reload");
         assert_eq!(again.keys(), &[a.clone(), b.clone()]);
         assert!(again.get(&b.id).expect("b").read_only);
-        assert!(!format!("{a:?}").contains(&a.secret), "Debug hides the secret");
+        assert!(
+            !format!("{a:?}").contains(&a.secret),
+            "Debug hides the secret"
+        );
     }
 
     #[test]
@@ -379,7 +385,10 @@ mod tests {
             ("aws_access_key_id = A\n", 1),
             ("[a]\naws_access_key_id = A\n", 1),
             ("[a]\nnonsense\n", 2),
-            ("[a]\naws_access_key_id = A\naws_secret_access_key = s\nsgd_read_only = yes\n", 4),
+            (
+                "[a]\naws_access_key_id = A\naws_secret_access_key = s\nsgd_read_only = yes\n",
+                4,
+            ),
         ] {
             assert_eq!(parse(text).expect_err(text).0, line, "{text}");
         }

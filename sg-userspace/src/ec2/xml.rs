@@ -13,7 +13,8 @@
 //! [`ec2_error`] and [`sts_error`] write them.
 //!
 //! [`XmlWriter`] makes malformed XML hard to write:
-//! - element names are `&'static str` literals (checked as XML names in debug builds);
+//! - element names are checked as XML names in debug builds (they come from sgd's own output
+//!   shapes, never from a request);
 //! - all text is escaped (by `quick-xml`), and characters that XML 1.0 cannot carry are
 //!   replaced;
 //! - nesting is kept on a stack, so an `end()` cannot name the wrong element or close the
@@ -75,7 +76,7 @@ pub struct XmlWriter {
 
 impl XmlWriter {
     /// An EC2 response: `<{action}Response xmlns="…2016-11-15/">` and its `<requestId>`.
-    pub fn ec2_response(action: &'static str, request_id: &str) -> Self {
+    pub fn ec2_response(action: &str, request_id: &str) -> Self {
         let mut w = Self::document(format!("{action}Response").into(), Some(EC2_XMLNS));
         w.text("requestId", request_id);
         w
@@ -83,7 +84,7 @@ impl XmlWriter {
 
     /// An STS (awsQuery) response: `<{action}Response xmlns="…2011-06-15/">` with the members
     /// written inside `<{action}Result>`. `finish` appends the `ResponseMetadata`.
-    pub fn sts_response(action: &'static str, request_id: &str) -> Self {
+    pub fn sts_response(action: &str, request_id: &str) -> Self {
         let mut w = Self::document(format!("{action}Response").into(), Some(STS_XMLNS));
         w.open_element(format!("{action}Result").into(), None);
         w.floor = w.open.len();
@@ -96,7 +97,7 @@ impl XmlWriter {
     /// A member holding text: `<name>value</name>`. Booleans come out `true`/`false` and
     /// integers decimal, as EC2 writes them. The empty string gives `<name></name>`, which
     /// botocore reads as `""`.
-    pub fn text(&mut self, name: &'static str, value: impl Display) -> &mut Self {
+    pub fn text(&mut self, name: &str, value: impl Display) -> &mut Self {
         debug_assert!(is_name(name), "not an XML name: {name:?}");
         self.terminate_start_tag();
         self.newline();
@@ -111,7 +112,7 @@ impl XmlWriter {
     }
 
     /// An optional member: written as [`XmlWriter::text`] if `Some`, left out if `None`.
-    pub fn opt(&mut self, name: &'static str, value: Option<impl Display>) -> &mut Self {
+    pub fn opt(&mut self, name: &str, value: Option<impl Display>) -> &mut Self {
         if let Some(value) = value {
             self.text(name, value);
         }
@@ -120,8 +121,8 @@ impl XmlWriter {
 
     /// Opens a member holding elements. Close it with [`XmlWriter::end`]. If nothing is
     /// written inside, it comes out `<name/>`.
-    pub fn start(&mut self, name: &'static str) -> &mut Self {
-        self.open_element(name.into(), None);
+    pub fn start(&mut self, name: &str) -> &mut Self {
+        self.open_element(Cow::Owned(name.to_owned()), None);
         self
     }
 
@@ -139,7 +140,7 @@ impl XmlWriter {
 
     /// A member holding elements, written by `f`. Anything `f` leaves open is closed, and
     /// `f` cannot close more than it opened.
-    pub fn element(&mut self, name: &'static str, f: impl FnOnce(&mut Self)) -> &mut Self {
+    pub fn element(&mut self, name: &str, f: impl FnOnce(&mut Self)) -> &mut Self {
         self.start(name);
         let (depth, floor) = (self.open.len(), self.floor);
         self.floor = depth;
@@ -159,7 +160,7 @@ impl XmlWriter {
     /// `f` writes. An empty list is written `<name/>`, never left out.
     pub fn list<T>(
         &mut self,
-        name: &'static str,
+        name: &str,
         items: impl IntoIterator<Item = T>,
         mut f: impl FnMut(&mut Self, T),
     ) -> &mut Self {
@@ -173,7 +174,7 @@ impl XmlWriter {
     /// A list of text values: `<name><item>a</item><item>b</item></name>`, or `<name/>`.
     pub fn text_list(
         &mut self,
-        name: &'static str,
+        name: &str,
         items: impl IntoIterator<Item = impl Display>,
     ) -> &mut Self {
         self.element(name, |w| {

@@ -1,0 +1,205 @@
+"""boto3 against sgd's EC2 Query API (issue 14), as a user's script would drive it.
+
+Run by tests/tests/ec2_api.rs inside the test's network namespace, with
+SG_ENDPOINT, SG_KEY_ID, SG_SECRET, SG_RO_KEY_ID, SG_RO_SECRET and SG_REGION set.
+Prints one JSON object (what the Rust side compares with sgctl's output) and exits
+non-zero on the first failed expectation.
+"""
+
+import datetime
+import json
+import os
+
+import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+import botocore.httpsession
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["SG_ENDPOINT"]
+REGION = os.environ["SG_REGION"]
+
+# Count the HTTP attempts botocore makes, to prove client errors are never retried.
+attempts = []
+
+
+def client(service, key=None, secret=None):
+    c = boto3.client(
+        service,
+        endpoint_url=ENDPOINT,
+        region_name=REGION,
+        aws_access_key_id=key or os.environ["SG_KEY_ID"],
+        aws_secret_access_key=secret or os.environ["SG_SECRET"],
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+    )
+    c.meta.events.register("before-send", lambda request, **_: attempts.append(request.url))
+    return c
+
+
+def expect_error(call, code, status, **kwargs):
+    before = len(attempts)
+    try:
+        call(**kwargs)
+    except ClientError as e:
+        got = (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
+        assert got == (code, status), f"{call.__name__}: expected {code}/{status}, got {got}: {e}"
+        tries = len(attempts) - before
+        assert tries == 1, f"{call.__name__}: {tries} attempts for a client error ({code})"
+        return e.response["Error"]["Message"]
+    raise AssertionError(f"{call.__name__}: expected {code}, got success")
+
+
+def main():
+    out = {}
+    ec2 = client("ec2")
+    sts = client("sts")
+
+    ident = sts.get_caller_identity()
+    assert ident["UserId"] == os.environ["SG_KEY_ID"], ident
+    assert ident["Arn"].split(":")[1] == "aws", ident  # Ansible reads the partition here
+    out["Account"] = ident["Account"]
+
+    vpcs = ec2.describe_vpcs()["Vpcs"]
+    default = [v for v in vpcs if v["IsDefault"]]
+    assert len(default) == 1, vpcs
+    vpc_id = default[0]["VpcId"]
+
+    created = ec2.create_security_group(
+        GroupName="web",
+        Description="web & api servers (a;b)",
+        VpcId=vpc_id,
+        TagSpecifications=[
+            {"ResourceType": "security-group", "Tags": [{"Key": "Name", "Value": "web"}]}
+        ],
+    )
+    gid = created["GroupId"]
+    assert gid.startswith("sg-"), created
+    ec2.get_waiter("security_group_exists").wait(GroupIds=[gid])
+
+    group = ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]
+    # Terraform revokes it and Ansible waits for it: the default egress rule exists.
+    # (sgd also adds ::/0 in every VPC today; AWS only in VPCs with an IPv6 block: issue 14.)
+    egress = group["IpPermissionsEgress"]
+    assert len(egress) == 1 and egress[0]["IpProtocol"] == "-1", egress
+    assert egress[0]["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}], egress
+    assert "FromPort" not in egress[0], egress  # -1 rules carry no ports in IpPermission
+    assert group["IpPermissions"] == [], group
+    assert group["Description"] == "web & api servers (a;b)", group
+    assert group["OwnerId"] == ident["Account"], group
+    assert group["Tags"] == [{"Key": "Name", "Value": "web"}], group
+
+    auth = ec2.authorize_security_group_ingress(
+        GroupId=gid,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "10.0.0.0/8", "Description": "ssh"}],
+            },
+            {
+                "IpProtocol": "udp",
+                "FromPort": 53,
+                "ToPort": 53,
+                "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32"}],
+            },
+        ],
+    )
+    assert auth["Return"] is True, auth
+    rules = auth["SecurityGroupRules"]
+    assert len(rules) == 2 and all(r["SecurityGroupRuleId"].startswith("sgr-") for r in rules), auth
+    assert rules[0]["FromPort"] == 22 and rules[0]["IsEgress"] is False, rules
+
+    listed = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])
+    ids = {r["SecurityGroupRuleId"] for r in listed["SecurityGroupRules"]}
+    assert {r["SecurityGroupRuleId"] for r in rules} <= ids, listed
+
+    # The paginator follows nextToken until it is absent.
+    pages = list(ec2.get_paginator("describe_security_groups").paginate(GroupIds=[gid]))
+    assert sum(len(p["SecurityGroups"]) for p in pages) == 1, pages
+
+    # What boto3 parsed, for the Rust side to compare with sgctl's JSON.
+    described = ec2.describe_security_groups(GroupIds=[gid])
+    described.pop("ResponseMetadata")
+    out["DescribeSecurityGroups"] = described
+
+    # DryRun: checked, answered 412, nothing changed.
+    expect_error(ec2.delete_security_group, "DryRunOperation", 412, GroupId=gid, DryRun=True)
+    expect_error(
+        ec2.create_security_group,
+        "InvalidGroup.Duplicate",
+        400,
+        GroupName="web",
+        Description="again",
+        VpcId=vpc_id,
+        DryRun=True,
+    )
+    assert ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"], "still there"
+
+    # Client errors: 400 with the code, no retry.
+    expect_error(ec2.describe_security_groups, "InvalidGroup.NotFound", 400, GroupIds=["sg-0123456789abcdef0"])
+    expect_error(
+        ec2.authorize_security_group_ingress,
+        "InvalidPermission.Duplicate",
+        400,
+        GroupId=gid,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+        ],
+    )
+
+    # Authentication: a wrong secret, then a read-only key.
+    bad = client("ec2", secret="x" * 40)
+    expect_error(bad.describe_security_groups, "AuthFailure", 401)
+    bad_sts = client("sts", secret="x" * 40)
+    expect_error(bad_sts.get_caller_identity, "SignatureDoesNotMatch", 403)
+    ro = client("ec2", os.environ["SG_RO_KEY_ID"], os.environ["SG_RO_SECRET"])
+    assert ro.describe_security_groups(GroupIds=[gid])["SecurityGroups"]
+    expect_error(ro.delete_security_group, "UnauthorizedOperation", 403, GroupId=gid)
+    expect_error(ro.delete_security_group, "UnauthorizedOperation", 403, GroupId=gid, DryRun=True)
+
+    # A request signed 10 minutes ago, by hand (botocore signs with the current time).
+    creds = botocore.credentials.Credentials(os.environ["SG_KEY_ID"], os.environ["SG_SECRET"])
+    req = botocore.awsrequest.AWSRequest(
+        method="POST",
+        url=ENDPOINT + "/",
+        data="Action=DescribeSecurityGroups&Version=2016-11-15",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    signer = botocore.auth.SigV4Auth(creds, "ec2", REGION)
+    # botocore signs with its clock (botocore.auth.get_current_datetime): turn it back.
+    now = botocore.auth.get_current_datetime
+    botocore.auth.get_current_datetime = lambda: now() - datetime.timedelta(minutes=10)
+    try:
+        signer.add_auth(req)
+    finally:
+        botocore.auth.get_current_datetime = now
+    resp = botocore.httpsession.URLLib3Session().send(req.prepare())
+    assert resp.status_code == 400, (resp.status_code, resp.text)
+    assert "<Code>RequestExpired</Code>" in resp.text, resp.text
+
+    # Not an operation sgd serves.
+    req = botocore.awsrequest.AWSRequest(
+        method="POST",
+        url=ENDPOINT + "/",
+        data="Action=RunInstances&Version=2016-11-15",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    signer.add_auth(req)
+    resp = botocore.httpsession.URLLib3Session().send(req.prepare())
+    assert resp.status_code == 400 and "<Code>InvalidAction</Code>" in resp.text, resp.text
+
+    # Revoke by rule id, then delete; the group is gone.
+    revoked = ec2.revoke_security_group_ingress(
+        GroupId=gid, SecurityGroupRuleIds=[rules[1]["SecurityGroupRuleId"]]
+    )
+    assert revoked["Return"] is True, revoked
+    out["GroupId"] = gid
+    out["RuleId"] = rules[0]["SecurityGroupRuleId"]
+    print(json.dumps(out, default=str))
+
+
+if __name__ == "__main__":
+    main()
