@@ -51,6 +51,22 @@ fn main() {
             }
             "--out" => opts.out = args.next().expect("--out DIR").into(),
             "--doc" => opts.doc = Some(args.next().expect("--doc FILE").into()),
+            // Rewrites the report from a run's results.json (and, for the comparison, the
+            // previous run's) without measuring anything.
+            "--report-from" => {
+                let this = args.next().expect("--report-from RESULTS PREVIOUS");
+                let previous = args.next().expect("--report-from RESULTS PREVIOUS");
+                let read = |f: &str| -> Results {
+                    serde_json::from_slice(&std::fs::read(f).expect("results file"))
+                        .expect("results JSON")
+                };
+                let report = report::report(&read(&this), Some(&read(&previous)), false);
+                match &opts.doc {
+                    Some(doc) => std::fs::write(doc, report).expect("write report"),
+                    None => println!("{report}"),
+                }
+                return;
+            }
             other => panic!("unknown argument {other}"),
         }
     }

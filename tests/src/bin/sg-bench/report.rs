@@ -346,11 +346,14 @@ fn agreement(s: &mut String, r: &Results, p: &Results, keys: &[&str]) {
     );
     let _ = writeln!(s, "| figure | previous | this run | agree |");
     let _ = writeln!(s, "|---|---:|---:|:---:|");
+    // At the precision results.json keeps (two decimals), so a run compares with a previous
+    // one the same way whether it was read back or just measured.
+    let r2 = |x: f64| (x * 100.0).round() / 100.0;
     let within = |x: f64, of: &Results, k: &str| match (
         of.get(&format!("{k}.min")),
         of.get(&format!("{k}.max")),
     ) {
-        (Some(&lo), Some(&hi)) => lo <= x && x <= hi,
+        (Some(&lo), Some(&hi)) => r2(lo) <= r2(x) && r2(x) <= r2(hi),
         _ => false,
     };
     for &k in keys {
