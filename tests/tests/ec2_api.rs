@@ -107,16 +107,25 @@ struct Api {
     d: Daemon,
     key: (String, String),
     ro: (String, String),
+    endpoint: String,
 }
 
 impl Api {
     fn start(ns: &Netns) -> Self {
+        Self::start_with(ns, &[])
+    }
+
+    /// With more `sgd` arguments; `--api-tls-cert` makes the endpoint `https://`.
+    fn start_with(ns: &Netns, extra: &[&str]) -> Self {
         let listen = format!("127.0.0.1:{API_PORT}");
-        let d = Daemon::start_with(
-            ns,
-            None,
-            &["--api-listen", &listen, "--region", "eu-west-3"],
-        );
+        let mut args = vec!["--api-listen", &listen, "--region", "eu-west-3"];
+        args.extend_from_slice(extra);
+        let d = Daemon::start_with(ns, None, &args);
+        let scheme = if extra.contains(&"--api-tls-cert") {
+            "https"
+        } else {
+            "http"
+        };
         let pair = |v: Value| {
             (
                 v["AccessKey"]["AccessKeyId"]
@@ -131,7 +140,12 @@ impl Api {
         };
         let key = pair(d.ok(&["create-access-key"]));
         let ro = pair(d.ok(&["create-access-key", "--read-only"]));
-        Self { d, key, ro }
+        Self {
+            d,
+            key,
+            ro,
+            endpoint: format!("{scheme}://127.0.0.1:{API_PORT}"),
+        }
     }
 
     /// Runs `tests/python/<script>` with the venv's Python inside `ns`, with the endpoint
@@ -145,7 +159,7 @@ impl Api {
             .arg(venv.join("bin/python"))
             .arg(&path)
             .args(args)
-            .env("SG_ENDPOINT", format!("http://127.0.0.1:{API_PORT}"))
+            .env("SG_ENDPOINT", &self.endpoint)
             .env("SG_REGION", "eu-west-3")
             .env("SG_KEY_ID", &self.key.0)
             .env("SG_SECRET", &self.key.1)
@@ -202,4 +216,126 @@ fn boto3_drives_groups_through_the_ec2_query_api() {
         "boto3's parse of the XML equals sgctl's JSON"
     );
     assert_eq!(out["Account"], by_sgctl["SecurityGroups"][0]["OwnerId"]);
+}
+
+/// The AWS CLI v1 through a lifecycle as a user types it: JSON on stdout, `An error
+/// occurred (Code) when calling the Operation operation: ...` on stderr with exit status 255,
+/// `--dry-run`, `--page-size`, `--max-items`, a wrong secret.
+#[test]
+fn the_aws_cli_runs_a_group_lifecycle() {
+    let test = "the_aws_cli_runs_a_group_lifecycle";
+    if !require_root(test) {
+        return;
+    }
+    let Some(venv) = aws_venv(test) else {
+        return;
+    };
+    let ns = Netns::new("awscli");
+    let api = Api::start(&ns);
+    let out: Value =
+        serde_json::from_str(api.python(&ns, &venv, "awscli_api.py", &[]).trim()).expect("json");
+    let gid = out["GroupId"].as_str().expect("GroupId");
+    let gone = api
+        .d
+        .sgctl(&["describe-security-groups", "--group-ids", gid]);
+    assert!(!gone.status.success(), "the CLI deleted {gid}");
+}
+
+/// A rule added through boto3 is enforced in the kernel before the reply: real TCP from
+/// peer a to the instance fails before and connects after.
+#[test]
+fn a_rule_added_through_boto3_admits_real_traffic() {
+    let test = "a_rule_added_through_boto3_admits_real_traffic";
+    if !require_root(test) {
+        return;
+    }
+    let Some(venv) = aws_venv(test) else {
+        return;
+    };
+    let t = Topology::new();
+    let api = Api::start(&t.fw);
+    let g = api.d.create_group("web");
+    api.d.attach("fwa", &[&g]);
+    api.d.attach("fwb", &[&g]);
+    let _server = tcp_server(&t.fw, 8080);
+    assert!(!tcp_connects_quick(&t.a, FW_A4, 8080), "no rule yet");
+    let rule = api.python(
+        &t.fw,
+        &venv,
+        "boto3_authorize.py",
+        &[&g, "8080", &format!("{A4}/32")],
+    );
+    assert!(rule.trim().starts_with("sgr-"), "{rule}");
+    assert!(tcp_connects(&t.a, FW_A4, 8080), "the rule admits a");
+    assert!(!tcp_connects_quick(&t.b, FW_B4, 8080), "and only a");
+}
+
+/// HTTPS with `--api-tls-cert/--api-tls-key` (boto3 verifying the certificate), and clear
+/// text refused on an address other hosts can reach unless forced.
+#[test]
+fn the_api_serves_tls_and_refuses_clear_text_beyond_loopback() {
+    let test = "the_api_serves_tls_and_refuses_clear_text_beyond_loopback";
+    if !require_root(test) {
+        return;
+    }
+    let Some(venv) = aws_venv(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=sgd-test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let ns = Netns::new("tls");
+    let (c, k) = (cert.to_str().expect("utf-8"), key.to_str().expect("utf-8"));
+    let api = Api::start_with(&ns, &["--api-tls-cert", c, "--api-tls-key", k]);
+    let g = api.d.create_group("tls");
+    let rule = api.python(
+        &ns,
+        &venv,
+        "boto3_authorize.py",
+        &[&g, "443", "10.0.0.0/8", c],
+    );
+    assert!(rule.trim().starts_with("sgr-"), "{rule}");
+
+    // Clear text on a non-loopback address: refused at start (before loading anything),
+    // with the way out.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name])
+        .arg(bin("sgd"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .arg("--socket")
+        .arg(dir.path().join("sgd.sock"))
+        .arg("--pin-dir")
+        .arg(dir.path().join("pins"))
+        .args(["--api-listen", &format!("{FW_A4}:{API_PORT}")])
+        .output()
+        .expect("sgd");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing to serve the API without TLS")
+            && err.contains("--api-insecure-http"),
+        "{err}"
+    );
 }

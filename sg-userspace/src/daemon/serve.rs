@@ -23,6 +23,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     // Refuse early if another daemon serves this socket; listen only once ready, so a client
     // that connects finds the datapath loaded and the interfaces protected.
     server::refuse_if_live(&cfg.socket)?;
+    if let Some(api) = &cfg.api {
+        // Refused before anything is loaded or bound.
+        crate::ec2::server::check_plain_http(api.listen, api.tls.is_some(), api.insecure_http)?;
+    }
     let core = Core::open(&cfg)?;
     let listener =
         server::bind(&cfg.socket).with_context(|| format!("binding {}", cfg.socket.display()))?;
@@ -77,7 +81,6 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         }
     };
     if let Some(api) = &cfg.api {
-        crate::ec2::server::check_plain_http(api.listen, api.tls.is_some(), api.insecure_http)?;
         let tls = match &api.tls {
             Some((cert, key)) => Some(crate::ec2::server::tls_acceptor(cert, key)?),
             None => None,

@@ -473,3 +473,6 @@ fn addresses(p: &Params) -> Result<PrivateAddresses, FormError> {
         private_ip_addresses: strings(p, "PrivateIpAddress")?,
     })
 }
+
+#[cfg(test)]
+mod tests;

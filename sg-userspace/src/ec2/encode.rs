@@ -117,3 +117,6 @@ fn scalar_text(v: &Value) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+//! Tests of the per-operation decoders: the wire forms botocore sends (design
+//! `ec2-query-api.md` §1.1) become the requests `sgctl` would send, and what no decoder reads
+//! is refused.
+
+use super::*;
+
+fn decoded(body: &str) -> Result<Decoded, FormError> {
+    let p = Params::parse("", body.as_bytes()).expect("form");
+    let action = p.action().expect("action").to_owned();
+    decode(&action, &p).expect("an operation sgd serves")
+}
+
+#[test]
+fn authorize_with_nested_lists_decodes_every_peer() {
+    let d = decoded(
+        "Action=AuthorizeSecurityGroupIngress&Version=2016-11-15&GroupId=sg-1\
+         &IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=22&IpPermissions.1.ToPort=22\
+         &IpPermissions.1.IpRanges.1.CidrIp=10.0.0.0%2F8&IpPermissions.1.IpRanges.1.Description=ssh\
+         &IpPermissions.1.Ipv6Ranges.1.CidrIpv6=%3A%3A%2F0\
+         &IpPermissions.1.Groups.1.GroupId=sg-2\
+         &IpPermissions.1.PrefixListIds.1.PrefixListId=pl-1\
+         &TagSpecification.1.ResourceType=security-group-rule\
+         &TagSpecification.1.Tag.1.Key=k&TagSpecification.1.Tag.1.Value=v",
+    )
+    .expect("decodes");
+    assert!(d.writes && !d.dry_run);
+    let Request::AuthorizeSecurityGroupIngress(p) = d.request else {
+        panic!("{:?}", d.request);
+    };
+    assert_eq!(p.group_id.as_deref(), Some("sg-1"));
+    let perm = &p.ip_permissions[0];
+    assert_eq!((perm.from_port, perm.to_port), (Some(22), Some(22)));
+    assert_eq!(perm.ip_ranges[0].cidr_ip, "10.0.0.0/8");
+    assert_eq!(perm.ip_ranges[0].description.as_deref(), Some("ssh"));
+    assert_eq!(perm.ipv6_ranges[0].cidr_ipv6, "::/0");
+    assert_eq!(
+        perm.user_id_group_pairs[0].group_id.as_deref(),
+        Some("sg-2")
+    );
+    assert_eq!(perm.prefix_list_ids[0].prefix_list_id, "pl-1");
+    assert_eq!(p.tag_specifications[0].tags[0].key, "k");
+}
+
+#[test]
+fn the_legacy_top_level_form_is_one_permission() {
+    let d = decoded(
+        "Action=AuthorizeSecurityGroupIngress&GroupName=web&IpProtocol=tcp&FromPort=80\
+         &ToPort=80&CidrIp=0.0.0.0%2F0",
+    )
+    .expect("decodes");
+    let Request::AuthorizeSecurityGroupIngress(p) = d.request else {
+        panic!()
+    };
+    assert_eq!(p.group_name.as_deref(), Some("web"));
+    assert_eq!(p.ip_permissions.len(), 1);
+    assert_eq!(p.ip_permissions[0].ip_protocol, "tcp");
+    assert_eq!(p.ip_permissions[0].ip_ranges[0].cidr_ip, "0.0.0.0/0");
+    // Without a protocol: every protocol, from a group by name.
+    let d = decoded(
+        "Action=RevokeSecurityGroupIngress&GroupId=sg-1&SourceSecurityGroupName=db\
+         &SourceSecurityGroupOwnerId=123456789012",
+    )
+    .expect("decodes");
+    let Request::RevokeSecurityGroupIngress(p) = d.request else {
+        panic!()
+    };
+    let pair = &p.ip_permissions[0].user_id_group_pairs[0];
+    assert_eq!(p.ip_permissions[0].ip_protocol, "-1");
+    assert_eq!(pair.group_name.as_deref(), Some("db"));
+    assert_eq!(pair.user_id.as_deref(), Some("123456789012"));
+}
+
+#[test]
+fn describes_read_lists_filters_and_paging_and_do_not_write() {
+    let d = decoded(
+        "Action=DescribeSecurityGroups&GroupId.2=sg-2&GroupId.1=sg-1&Filter.1.Name=vpc-id\
+         &Filter.1.Value.1=vpc-1&Filter.1.Value.2=vpc-2&MaxResults=5&DryRun=true",
+    )
+    .expect("decodes");
+    assert!(!d.writes && d.dry_run);
+    let Request::DescribeSecurityGroups(r) = d.request else {
+        panic!()
+    };
+    assert_eq!(r.group_ids, ["sg-1", "sg-2"]);
+    assert_eq!(r.filters[0].name, "vpc-id");
+    assert_eq!(r.filters[0].values, ["vpc-1", "vpc-2"]);
+    for (body, code) in [
+        (
+            "Action=DescribeSecurityGroups&MaxResults=4",
+            "InvalidParameterValue",
+        ),
+        (
+            "Action=DescribeSecurityGroups&MaxResults=1001",
+            "InvalidParameterValue",
+        ),
+        (
+            "Action=DescribeSecurityGroups&NextToken=abc",
+            "InvalidPaginationToken",
+        ),
+    ] {
+        assert_eq!(decoded(body).expect_err(body).code(), code, "{body}");
+    }
+}
+
+#[test]
+fn modify_rules_reads_the_nested_rule_structure() {
+    let d = decoded(
+        "Action=ModifySecurityGroupRules&GroupId=sg-1\
+         &SecurityGroupRule.1.SecurityGroupRuleId=sgr-1\
+         &SecurityGroupRule.1.SecurityGroupRule.IpProtocol=tcp\
+         &SecurityGroupRule.1.SecurityGroupRule.FromPort=80\
+         &SecurityGroupRule.1.SecurityGroupRule.ToPort=80\
+         &SecurityGroupRule.1.SecurityGroupRule.CidrIpv4=0.0.0.0%2F0\
+         &SecurityGroupRule.1.SecurityGroupRule.Description=x",
+    )
+    .expect("decodes");
+    let Request::ModifySecurityGroupRules(m) = d.request else {
+        panic!()
+    };
+    let u = &m.security_group_rules[0];
+    assert_eq!(u.security_group_rule_id.as_deref(), Some("sgr-1"));
+    let r = u.security_group_rule.as_ref().expect("rule");
+    assert_eq!(r.from_port, Some(80));
+    assert_eq!(r.cidr_ipv4.as_deref(), Some("0.0.0.0/0"));
+}
+
+#[test]
+fn unread_missing_and_malformed_parameters_are_refused() {
+    for (body, code) in [
+        // A misspelt member must not authorise a rule without its ranges.
+        (
+            "Action=AuthorizeSecurityGroupIngress&GroupId=sg-1&IpPermissions.1.IpProtocol=tcp\
+             &IpPermissions.1.IpRange.1.CidrIp=10.0.0.0%2F8",
+            "UnknownParameter",
+        ),
+        // Egress names the group by id only.
+        (
+            "Action=AuthorizeSecurityGroupEgress&GroupName=web&IpProtocol=tcp",
+            "UnknownParameter",
+        ),
+        (
+            "Action=CreateSecurityGroup&GroupName=web",
+            "MissingParameter",
+        ),
+        (
+            "Action=AuthorizeSecurityGroupIngress&GroupId=sg-1&IpPermissions.1.IpProtocol=tcp\
+             &IpPermissions.1.FromPort=99999999999",
+            "InvalidParameterValue",
+        ),
+        (
+            "Action=DeleteSecurityGroup&GroupId=sg-1&DryRun=yes",
+            "InvalidParameterValue",
+        ),
+    ] {
+        assert_eq!(decoded(body).expect_err(body).code(), code, "{body}");
+    }
+    let p = Params::parse("", b"Action=RunInstances").expect("form");
+    assert!(
+        decode("RunInstances", &p).is_none(),
+        "not served: InvalidAction"
+    );
+}
+
+#[test]
+fn every_operation_listed_decodes_its_minimal_form() {
+    for (action, _) in OPERATIONS {
+        let required = match *action {
+            "CreateSecurityGroup" => "&GroupName=g&GroupDescription=d",
+            "ModifySecurityGroupRules" => "&GroupId=sg-1",
+            "CreateManagedPrefixList" => "&PrefixListName=p&MaxEntries=5&AddressFamily=IPv4",
+            "ModifyManagedPrefixList"
+            | "DeleteManagedPrefixList"
+            | "GetManagedPrefixListEntries" => "&PrefixListId=pl-1",
+            "DeleteNetworkInterface"
+            | "ModifyNetworkInterfaceAttribute"
+            | "AssignPrivateIpAddresses"
+            | "UnassignPrivateIpAddresses" => "&NetworkInterfaceId=eth0",
+            _ => "",
+        };
+        let body = format!("Action={action}&Version=2016-11-15{required}");
+        let d = decoded(&body).unwrap_or_else(|e| panic!("{action}: {e}"));
+        assert_eq!(d.request.operation(), *action);
+    }
+}

@@ -1,0 +1,89 @@
+"""The AWS CLI (v1, pinned) against sgd's EC2 Query API (issue 14): a group's lifecycle as
+a user types it, checking stdout JSON, the stderr error line and the exit status.
+
+Run by tests/tests/ec2_api.rs inside the test's network namespace with SG_ENDPOINT,
+SG_KEY_ID, SG_SECRET and SG_REGION set; `aws` is the one beside this Python.
+Exits non-zero on the first failed expectation.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+AWS = os.path.join(os.path.dirname(sys.executable), "aws")
+ENV = dict(
+    os.environ,
+    AWS_ACCESS_KEY_ID=os.environ["SG_KEY_ID"],
+    AWS_SECRET_ACCESS_KEY=os.environ["SG_SECRET"],
+    AWS_DEFAULT_REGION=os.environ["SG_REGION"],
+    AWS_CONFIG_FILE="/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+)
+
+
+def aws(*args, env=ENV):
+    return subprocess.run(
+        [AWS, "--endpoint-url", os.environ["SG_ENDPOINT"], "ec2", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def ok(*args):
+    r = aws(*args)
+    assert r.returncode == 0, f"aws ec2 {' '.join(args)}: {r.returncode}\n{r.stderr}"
+    return json.loads(r.stdout) if r.stdout.strip() else None
+
+
+def fails(code, operation, *args, env=ENV):
+    r = aws(*args, env=env)
+    assert r.returncode == 255, f"aws ec2 {' '.join(args)}: exit {r.returncode}\n{r.stdout}{r.stderr}"
+    line = r.stderr.strip().splitlines()[-1]
+    prefix = f"An error occurred ({code}) when calling the {operation} operation: "
+    assert line.startswith(prefix), f"{line!r} does not start with {prefix!r}"
+    return line[len(prefix):]
+
+
+def main():
+    gid = ok("create-security-group", "--group-name", "cli", "--description", "from the cli")["GroupId"]
+    assert gid.startswith("sg-"), gid
+    group = ok("describe-security-groups", "--group-ids", gid)["SecurityGroups"][0]
+    assert group["GroupName"] == "cli" and group["Description"] == "from the cli", group
+
+    auth = ok(
+        "authorize-security-group-ingress",
+        "--group-id", gid, "--protocol", "tcp", "--port", "22", "--cidr", "203.0.113.0/24",
+    )
+    assert auth["Return"] is True, auth
+    rule = auth["SecurityGroupRules"][0]
+    assert rule["CidrIpv4"] == "203.0.113.0/24" and rule["FromPort"] == 22, rule
+
+    rules = ok("describe-security-group-rules", "--filters", f"Name=group-id,Values={gid}")
+    assert rule["SecurityGroupRuleId"] in {r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"]}
+
+    msg = fails("DryRunOperation", "DeleteSecurityGroup", "delete-security-group", "--group-id", gid, "--dry-run")
+    assert msg == "Request would have succeeded, but DryRun flag is set.", msg
+
+    # Paged describes: the CLI follows nextToken (none: one page) and --max-items cuts.
+    for i in range(6):
+        ok("create-security-group", "--group-name", f"page{i}", "--description", "paging")
+    paged = ok("describe-security-groups", "--page-size", "5")["SecurityGroups"]
+    assert len(paged) >= 7, len(paged)
+    cut = ok("describe-security-groups", "--max-items", "2")
+    assert len(cut["SecurityGroups"]) == 2, cut
+
+    revoked = ok("revoke-security-group-ingress", "--group-id", gid, "--security-group-rule-ids", rule["SecurityGroupRuleId"])
+    assert revoked["Return"] is True, revoked
+    assert ok("delete-security-group", "--group-id", gid) in (None, {"Return": True, "GroupId": gid}), "deleted"
+    msg = fails("InvalidGroup.NotFound", "DescribeSecurityGroups", "describe-security-groups", "--group-ids", gid)
+    assert gid in msg, msg
+
+    wrong = dict(ENV, AWS_SECRET_ACCESS_KEY="x" * 40)
+    fails("AuthFailure", "DescribeSecurityGroups", "describe-security-groups", env=wrong)
+    print(json.dumps({"GroupId": gid}))
+
+
+if __name__ == "__main__":
+    main()
