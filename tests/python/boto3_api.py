@@ -116,9 +116,29 @@ def main():
     ids = {r["SecurityGroupRuleId"] for r in listed["SecurityGroupRules"]}
     assert {r["SecurityGroupRuleId"] for r in rules} <= ids, listed
 
-    # The paginator follows nextToken until it is absent.
-    pages = list(ec2.get_paginator("describe_security_groups").paginate(GroupIds=[gid]))
-    assert sum(len(p["SecurityGroups"]) for p in pages) == 1, pages
+    # Pages: the paginator follows nextToken until it is absent, in order, without repeats.
+    for i in range(11):
+        ec2.create_security_group(GroupName=f"page-{i}", Description="paging", VpcId=vpc_id)
+    everything = ec2.describe_security_groups()["SecurityGroups"]
+    assert len(everything) >= 13, len(everything)
+    pages = list(
+        ec2.get_paginator("describe_security_groups").paginate(PaginationConfig={"PageSize": 5})
+    )
+    assert len(pages) == (len(everything) + 4) // 5, [len(p["SecurityGroups"]) for p in pages]
+    assert "NextToken" not in pages[-1], pages[-1].keys()
+    paged = [g["GroupId"] for p in pages for g in p["SecurityGroups"]]
+    assert paged == [g["GroupId"] for g in everything], "same groups, same order"
+    first = ec2.describe_security_groups(MaxResults=5)
+    expect_error(
+        ec2.describe_security_groups,
+        "InvalidPaginationToken",
+        400,
+        MaxResults=5,
+        NextToken=first["NextToken"],
+        Filters=[{"Name": "group-name", "Values": ["web"]}],
+    )
+    for i in range(11):
+        ec2.delete_security_group(GroupName=f"page-{i}")
 
     # What boto3 parsed, for the Rust side to compare with sgctl's JSON.
     described = ec2.describe_security_groups(GroupIds=[gid])

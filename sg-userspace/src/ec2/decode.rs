@@ -15,6 +15,34 @@ pub struct Decoded {
     pub dry_run: bool,
     /// Whether the operation changes anything (a read-only key may not call it).
     pub writes: bool,
+    /// For the describes that page: which page the caller asks for.
+    pub page: Option<Page>,
+}
+
+/// A describe's `MaxResults` and `NextToken`, and the output list they page through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The output member holding the list (`SecurityGroups`, `SecurityGroupRules`, ...).
+    pub list: &'static str,
+    pub max_results: Option<usize>,
+    pub next_token: Option<String>,
+    /// What tokens of this request are bound to (`Params::digest` of everything but the
+    /// paging and `DryRun`).
+    pub digest: String,
+}
+
+/// The output list of each describe that pages.
+fn paged_list(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "DescribeSecurityGroups" => "SecurityGroups",
+        "DescribeSecurityGroupRules" => "SecurityGroupRules",
+        "DescribeVpcs" => "Vpcs",
+        "DescribeManagedPrefixLists" => "PrefixLists",
+        "GetManagedPrefixListEntries" => "Entries",
+        "DescribeNetworkInterfaces" => "NetworkInterfaces",
+        "DescribeTags" => "Tags",
+        _ => return None,
+    })
 }
 
 /// The EC2 operations served over HTTP, and whether each writes.
@@ -50,11 +78,16 @@ pub fn decode(action: &str, p: &Params) -> Option<Result<Decoded, FormError>> {
     let &(_, writes) = OPERATIONS.iter().find(|(a, _)| *a == action)?;
     Some(decode_known(action, p).and_then(|request| {
         let dry_run = p.bool("DryRun")?.unwrap_or(false);
+        let page = match paged_list(action) {
+            Some(list) => Some(page(p, list)?),
+            None => None,
+        };
         p.deny_unused()?;
         Ok(Decoded {
             request,
             dry_run,
             writes,
+            page,
         })
     }))
 }
@@ -72,16 +105,12 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
             group_id: owned(p.get("GroupId")),
             group_name: owned(p.get("GroupName")),
         }),
-        "DescribeSecurityGroups" => {
-            paging(p)?;
-            Request::DescribeSecurityGroups(DescribeSecurityGroups {
-                group_ids: strings(p, "GroupId")?,
-                group_names: strings(p, "GroupName")?,
-                filters: filters(p)?,
-            })
-        }
+        "DescribeSecurityGroups" => Request::DescribeSecurityGroups(DescribeSecurityGroups {
+            group_ids: strings(p, "GroupId")?,
+            group_names: strings(p, "GroupName")?,
+            filters: filters(p)?,
+        }),
         "DescribeSecurityGroupRules" => {
-            paging(p)?;
             Request::DescribeSecurityGroupRules(DescribeSecurityGroupRules {
                 security_group_rule_ids: strings(p, "SecurityGroupRuleId")?,
                 filters: filters(p)?,
@@ -126,12 +155,9 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
             classic: false,
             tag_specifications: tag_specifications(p)?,
         }),
-        "DescribeVpcs" => {
-            paging(p)?;
-            Request::DescribeVpcs(DescribeVpcs {
-                vpc_ids: strings(p, "VpcId")?,
-            })
-        }
+        "DescribeVpcs" => Request::DescribeVpcs(DescribeVpcs {
+            vpc_ids: strings(p, "VpcId")?,
+        }),
         "CreateManagedPrefixList" => {
             // botocore always sends one; sgd does not keep tokens yet, and a repeat with the
             // same name answers a duplicate error rather than a second list.
@@ -161,21 +187,27 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
             prefix_list_id: Some(p.required("PrefixListId")?.to_owned()),
         }),
         "DescribeManagedPrefixLists" => {
-            paging(p)?;
             Request::DescribeManagedPrefixLists(DescribeManagedPrefixLists {
                 prefix_list_ids: strings(p, "PrefixListId")?,
             })
         }
         "GetManagedPrefixListEntries" => {
-            paging(p)?;
             Request::GetManagedPrefixListEntries(PrefixListIdRequest {
                 prefix_list_id: Some(p.required("PrefixListId")?.to_owned()),
             })
         }
         "DescribeNetworkInterfaces" => {
-            paging(p)?;
+            let ids = strings(p, "NetworkInterfaceId")?;
+            if !ids.is_empty() && p.get("MaxResults").is_some() {
+                // EC2: "MaxResults cannot be combined with NetworkInterfaceIds".
+                return Err(FormError::InvalidValue {
+                    name: p.full_name("MaxResults"),
+                    value: p.get("MaxResults").unwrap_or_default().to_owned(),
+                    expected: "MaxResults cannot be combined with NetworkInterfaceIds.",
+                });
+            }
             Request::DescribeNetworkInterfaces(DescribeNetworkInterfaces {
-                network_interface_ids: strings(p, "NetworkInterfaceId")?,
+                network_interface_ids: ids,
             })
         }
         "DeleteNetworkInterface" => Request::DeleteNetworkInterface(NetworkInterfaceIdRequest {
@@ -240,25 +272,25 @@ fn strings(p: &Params, prefix: &str) -> Result<Vec<String>, FormError> {
     Ok(p.strings(prefix)?.into_iter().map(str::to_owned).collect())
 }
 
-/// `MaxResults` and `NextToken`: read (so they are not refused) and checked. Every describe
-/// answers in one page for now, which every client follows (no `nextToken`: the last page).
-fn paging(p: &Params) -> Result<(), FormError> {
-    if let Some(n) = p.int("MaxResults")?
-        && !(5..=1000).contains(&n)
-    {
-        return Err(FormError::InvalidValue {
-            name: p.full_name("MaxResults"),
-            value: n.to_string(),
-            expected: "Expected a value between 5 and 1000.",
-        });
-    }
-    if let Some(token) = p.get("NextToken") {
-        // No page but the first exists, so no token is valid.
-        return Err(FormError::PaginationToken {
-            token: token.to_owned(),
-        });
-    }
-    Ok(())
+/// `MaxResults` (5 to 1000, as the EC2 model says) and `NextToken` of a describe.
+fn page(p: &Params, list: &'static str) -> Result<Page, FormError> {
+    let max_results = match p.int("MaxResults")? {
+        Some(n) if !(5..=1000).contains(&n) => {
+            return Err(FormError::InvalidValue {
+                name: p.full_name("MaxResults"),
+                value: n.to_string(),
+                expected: "Expected a value between 5 and 1000.",
+            });
+        }
+        Some(n) => Some(n as usize),
+        None => None,
+    };
+    Ok(Page {
+        list,
+        max_results,
+        next_token: owned(p.get("NextToken")),
+        digest: p.digest(&["MaxResults", "NextToken", "DryRun"]),
+    })
 }
 
 fn filters(p: &Params) -> Result<Vec<Filter>, FormError> {

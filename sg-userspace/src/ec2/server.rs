@@ -341,6 +341,7 @@ async fn ec2(
     }
     let request = decoded.request;
     let dry_run = decoded.dry_run;
+    let page = decoded.page;
     // The daemon's core is synchronous and behind a lock: off the async workers.
     let outcome = tokio::task::spawn_blocking(move || {
         if dry_run {
@@ -360,10 +361,17 @@ async fn ec2(
     })
     .await;
     match outcome {
-        Ok(Ok(output)) => Answer {
-            status: 200,
-            body: encode::response(name, request_id, &output),
-        },
+        Ok(Ok(mut output)) => {
+            if let Some(page) = &page
+                && let Err(e) = super::page::cut(&mut output, page)
+            {
+                return ec2_error(status_of(&e), &e, request_id);
+            }
+            Answer {
+                status: 200,
+                body: encode::response(name, request_id, &output),
+            }
+        }
         Ok(Err(e)) => ec2_error(status_of(&e), &e, request_id),
         Err(e) => ec2_error(
             500,
