@@ -65,6 +65,9 @@ def main():
     default = [v for v in vpcs if v["IsDefault"]]
     assert len(default) == 1, vpcs
     vpc_id = default[0]["VpcId"]
+    # What boto3 scripts send to find the default VPC.
+    found = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    assert [v["VpcId"] for v in found] == [vpc_id], found
 
     created = ec2.create_security_group(
         GroupName="web",
@@ -111,6 +114,10 @@ def main():
     rules = auth["SecurityGroupRules"]
     assert len(rules) == 2 and all(r["SecurityGroupRuleId"].startswith("sgr-") for r in rules), auth
     assert rules[0]["FromPort"] == 22 and rules[0]["IsEgress"] is False, rules
+
+    # Terraform looks for lingering interfaces of a group before deleting it.
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [gid]}])
+    assert enis["NetworkInterfaces"] == [], enis
 
     listed = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])
     ids = {r["SecurityGroupRuleId"] for r in listed["SecurityGroupRules"]}

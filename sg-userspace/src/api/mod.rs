@@ -259,6 +259,8 @@ pub struct PrivateAddresses {
 pub struct DescribeNetworkInterfaces {
     #[serde(default)]
     pub network_interface_ids: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,6 +279,8 @@ pub struct CreateVpc {
 pub struct DescribeVpcs {
     #[serde(default)]
     pub vpc_ids: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,6 +330,8 @@ pub struct PrefixListIdRequest {
 pub struct DescribeManagedPrefixLists {
     #[serde(default)]
     pub prefix_list_ids: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
 }
 
 /// `sgctl export`: an interface's effective rules in another firewall's language.

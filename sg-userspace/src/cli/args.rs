@@ -177,6 +177,10 @@ pub enum Command {
         /// The network interface IDs (Linux names).
         #[arg(long, num_args = 1..)]
         network_interface_ids: Vec<String>,
+        /// The filters: Name=string,Values=string,string ... Names: network-interface-id,
+        /// group-id, group-name, vpc-id, private-ip-address, owner-id.
+        #[arg(long, num_args = 1..)]
+        filters: Vec<String>,
     },
     /// Creates a VPC: a separate namespace of security groups with its own default group.
     CreateVpc {
@@ -196,6 +200,10 @@ pub enum Command {
         /// The IDs of the VPCs.
         #[arg(long, num_args = 1..)]
         vpc_ids: Vec<String>,
+        /// The filters: Name=string,Values=string,string ... Names: vpc-id, is-default,
+        /// state, cidr, owner-id, tag:<key>, tag-key.
+        #[arg(long, num_args = 1..)]
+        filters: Vec<String>,
     },
     /// Creates a managed prefix list: a set of CIDR blocks that rules can reference.
     CreateManagedPrefixList {
@@ -248,6 +256,10 @@ pub enum Command {
         /// The IDs of the prefix lists.
         #[arg(long, num_args = 1..)]
         prefix_list_ids: Vec<String>,
+        /// The filters: Name=string,Values=string,string ... Names: prefix-list-id,
+        /// prefix-list-name, owner-id, tag:<key>, tag-key.
+        #[arg(long, num_args = 1..)]
+        filters: Vec<String>,
     },
     /// Gets the entries of a managed prefix list.
     GetManagedPrefixListEntries {

@@ -270,8 +270,10 @@ impl Command {
             }),
             Self::DescribeNetworkInterfaces {
                 network_interface_ids,
+                filters,
             } => Request::DescribeNetworkInterfaces(DescribeNetworkInterfaces {
                 network_interface_ids: network_interface_ids.clone(),
+                filters: each("--filters", filters)?,
             }),
             Self::CreateVpc {
                 cidr_block,
@@ -282,8 +284,9 @@ impl Command {
                 classic: *classic,
                 tag_specifications: each("--tag-specifications", tag_specifications)?,
             }),
-            Self::DescribeVpcs { vpc_ids } => Request::DescribeVpcs(DescribeVpcs {
+            Self::DescribeVpcs { vpc_ids, filters } => Request::DescribeVpcs(DescribeVpcs {
                 vpc_ids: vpc_ids.clone(),
+                filters: each("--filters", filters)?,
             }),
             Self::CreateManagedPrefixList {
                 prefix_list_name,
@@ -318,11 +321,13 @@ impl Command {
                     prefix_list_id: Some(prefix_list_id.clone()),
                 })
             }
-            Self::DescribeManagedPrefixLists { prefix_list_ids } => {
-                Request::DescribeManagedPrefixLists(DescribeManagedPrefixLists {
-                    prefix_list_ids: prefix_list_ids.clone(),
-                })
-            }
+            Self::DescribeManagedPrefixLists {
+                prefix_list_ids,
+                filters,
+            } => Request::DescribeManagedPrefixLists(DescribeManagedPrefixLists {
+                prefix_list_ids: prefix_list_ids.clone(),
+                filters: each("--filters", filters)?,
+            }),
             Self::GetManagedPrefixListEntries { prefix_list_id } => {
                 Request::GetManagedPrefixListEntries(PrefixListIdRequest {
                     prefix_list_id: Some(prefix_list_id.clone()),

@@ -15,7 +15,7 @@ use crate::{
     },
     datapath::{self, Datapath},
     export,
-    model::{ApiError, ApiResult, AttachMode, Interface, Quotas, State, ops},
+    model::{ApiError, ApiResult, AttachMode, Interface, Quotas, State, filters, ops},
 };
 
 /// `create-network-interface`, refused before anything is stored when the datapath cannot
@@ -53,9 +53,19 @@ impl Core {
             }
         }
         let mut out = Vec::new();
-        for iface in self.state.interfaces.values().filter(|i| {
-            req.network_interface_ids.is_empty() || req.network_interface_ids.contains(&i.id)
-        }) {
+        let ifaces: Vec<Interface> = self
+            .state
+            .interfaces
+            .values()
+            .filter(|i| {
+                req.network_interface_ids.is_empty() || req.network_interface_ids.contains(&i.id)
+            })
+            .cloned()
+            .collect();
+        for iface in &ifaces {
+            if !filters::matches(&InterfaceView(&self.state, iface), &req.filters)? {
+                continue;
+            }
             let mut ni = self.interface_json(iface);
             ni["RuleStatistics"] = rule_statistics(&mut self.datapath, &iface.id);
             out.push(ni);
@@ -179,5 +189,45 @@ fn check_link(name: &Option<String>) -> ApiResult<()> {
             Err(ApiError::invalid_value(e.to_string()))
         }
         _ => Ok(()),
+    }
+}
+
+/// The `DescribeNetworkInterfaces` filters sgd can answer.
+struct InterfaceView<'a>(&'a State, &'a Interface);
+
+impl filters::Filterable for InterfaceView<'_> {
+    fn field(&self, name: &str) -> Option<Vec<String>> {
+        let (state, i) = (self.0, self.1);
+        let groups = || -> Vec<&str> {
+            if i.group_ids.is_empty() {
+                // No groups given: the VPC's default group (SG-IF-1).
+                state
+                    .groups
+                    .values()
+                    .filter(|g| g.vpc_id == i.vpc_id && g.name == "default")
+                    .map(|g| g.id.as_str())
+                    .collect()
+            } else {
+                i.group_ids.iter().map(String::as_str).collect()
+            }
+        };
+        Some(match name {
+            "network-interface-id" => vec![i.id.clone()],
+            "vpc-id" => vec![i.vpc_id.clone()],
+            "group-id" => groups().into_iter().map(str::to_owned).collect(),
+            "group-name" => groups()
+                .into_iter()
+                .filter_map(|id| state.groups.get(id).map(|g| g.name.clone()))
+                .collect(),
+            "private-ip-address" | "addresses.private-ip-address" => {
+                i.private_addresses.iter().map(|a| a.to_string()).collect()
+            }
+            "owner-id" => vec![state.owner_id.clone()],
+            _ => return None,
+        })
+    }
+
+    fn tags(&self) -> &[crate::model::Tag] {
+        &[]
     }
 }

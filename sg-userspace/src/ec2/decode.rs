@@ -157,6 +157,7 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
         }),
         "DescribeVpcs" => Request::DescribeVpcs(DescribeVpcs {
             vpc_ids: strings(p, "VpcId")?,
+            filters: filters(p)?,
         }),
         "CreateManagedPrefixList" => {
             // botocore always sends one; sgd does not keep tokens yet, and a repeat with the
@@ -189,6 +190,7 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
         "DescribeManagedPrefixLists" => {
             Request::DescribeManagedPrefixLists(DescribeManagedPrefixLists {
                 prefix_list_ids: strings(p, "PrefixListId")?,
+                filters: filters(p)?,
             })
         }
         "GetManagedPrefixListEntries" => {
@@ -208,6 +210,7 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
             }
             Request::DescribeNetworkInterfaces(DescribeNetworkInterfaces {
                 network_interface_ids: ids,
+                filters: filters(p)?,
             })
         }
         "DeleteNetworkInterface" => Request::DeleteNetworkInterface(NetworkInterfaceIdRequest {

@@ -6,8 +6,8 @@ use ipnet::IpNet;
 use serde_json::{Value, json};
 
 use super::{
-    ApiError, ApiResult, IdSource, Peer, PrefixList, PrefixListEntry, Quotas, State, hex17, ops,
-    rules, validate,
+    ApiError, ApiResult, IdSource, Peer, PrefixList, PrefixListEntry, Quotas, State, Tag, filters,
+    hex17, ops, rules, validate,
 };
 use crate::api::{
     CreateManagedPrefixList, DescribeManagedPrefixLists, ModifyManagedPrefixList,
@@ -204,13 +204,36 @@ pub fn describe(state: &State, req: &DescribeManagedPrefixLists) -> ApiResult<Va
             return Err(not_found(id));
         }
     }
-    let lists: Vec<Value> = state
+    let mut lists = Vec::new();
+    for p in state
         .prefix_lists
         .values()
         .filter(|p| req.prefix_list_ids.is_empty() || req.prefix_list_ids.contains(&p.id))
-        .map(|p| to_json(state, p))
-        .collect();
+    {
+        if filters::matches(&ListView(state, p), &req.filters)? {
+            lists.push(to_json(state, p));
+        }
+    }
     Ok(json!({ "PrefixLists": lists }))
+}
+
+/// The `DescribeManagedPrefixLists` filters sgd can answer.
+struct ListView<'a>(&'a State, &'a PrefixList);
+
+impl filters::Filterable for ListView<'_> {
+    fn field(&self, name: &str) -> Option<Vec<String>> {
+        let p = self.1;
+        Some(match name {
+            "prefix-list-id" => vec![p.id.clone()],
+            "prefix-list-name" => vec![p.name.clone()],
+            "owner-id" => vec![self.0.owner_id.clone()],
+            _ => return None,
+        })
+    }
+
+    fn tags(&self) -> &[Tag] {
+        &self.1.tags
+    }
 }
 
 pub fn entries(state: &State, req: &PrefixListIdRequest) -> ApiResult<Value> {

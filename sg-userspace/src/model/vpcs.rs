@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiResult, IdSource, State, Vpc, hex17, ops, rules};
+use super::{ApiError, ApiResult, IdSource, State, Tag, Vpc, filters, hex17, ops, rules};
 use crate::api::{CreateVpc, DescribeVpcs};
 
 fn to_json(state: &State, v: &Vpc) -> Value {
@@ -48,11 +48,36 @@ pub fn describe_vpcs(state: &State, req: &DescribeVpcs) -> ApiResult<Value> {
             return Err(ops::vpc_not_found(id));
         }
     }
-    let vpcs: Vec<Value> = state
+    let mut vpcs = Vec::new();
+    for v in state
         .vpcs
         .values()
         .filter(|v| req.vpc_ids.is_empty() || req.vpc_ids.contains(&v.id))
-        .map(|v| to_json(state, v))
-        .collect();
+    {
+        if filters::matches(&VpcView(state, v), &req.filters)? {
+            vpcs.push(to_json(state, v));
+        }
+    }
     Ok(json!({ "Vpcs": vpcs }))
+}
+
+/// The `DescribeVpcs` filters sgd can answer.
+struct VpcView<'a>(&'a State, &'a Vpc);
+
+impl filters::Filterable for VpcView<'_> {
+    fn field(&self, name: &str) -> Option<Vec<String>> {
+        let v = self.1;
+        Some(match name {
+            "vpc-id" => vec![v.id.clone()],
+            "is-default" => vec![v.is_default.to_string()],
+            "state" => vec!["available".into()],
+            "cidr" | "cidr-block-association.cidr-block" => vec![v.cidr_block.clone()],
+            "owner-id" => vec![self.0.owner_id.clone()],
+            _ => return None,
+        })
+    }
+
+    fn tags(&self) -> &[Tag] {
+        &self.1.tags
+    }
 }

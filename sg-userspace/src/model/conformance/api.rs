@@ -215,3 +215,68 @@ fn sg_api_export_nft() {
         "InvalidNetworkInterfaceID.NotFound"
     );
 }
+
+/// `DescribeVpcs` and `DescribeManagedPrefixLists` filters (issue 14: what boto3 scripts and
+/// the peer suite send), unknown names refused.
+#[test]
+fn sg_api_vpc_and_prefix_list_filters() {
+    let mut w = World::new();
+    let f = |name: &str, v: &str| Filter {
+        name: name.into(),
+        values: vec![v.into()],
+    };
+    let vpcs = |w: &World, filters: Vec<Filter>| -> usize {
+        let req = crate::api::DescribeVpcs {
+            filters,
+            ..Default::default()
+        };
+        vpcs::describe_vpcs(&w.state, &req).unwrap()["Vpcs"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let all = vpcs(&w, vec![]);
+    assert_eq!(vpcs(&w, vec![f("is-default", "true")]), 1);
+    assert_eq!(vpcs(&w, vec![f("is-default", "false")]), all - 1);
+    assert_eq!(vpcs(&w, vec![f("state", "available")]), all);
+    let default = w.state.default_vpc().clone();
+    assert_eq!(vpcs(&w, vec![f("cidr", &default.cidr_block)]), 1);
+    let err = vpcs::describe_vpcs(
+        &w.state,
+        &crate::api::DescribeVpcs {
+            filters: vec![f("nonsense", "x")],
+            ..Default::default()
+        },
+    );
+    assert_eq!(code(err), "InvalidParameterValue");
+
+    let create = CreateManagedPrefixList {
+        prefix_list_name: Some("office-nets".into()),
+        max_entries: Some(5),
+        address_family: Some("IPv4".into()),
+        ..Default::default()
+    };
+    let id = prefix_lists::create(&mut w.state, &mut w.ids, &create).unwrap()["PrefixList"]
+        ["PrefixListId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lists = |filters: Vec<Filter>| -> Vec<String> {
+        let req = crate::api::DescribeManagedPrefixLists {
+            filters,
+            ..Default::default()
+        };
+        prefix_lists::describe(&w.state, &req).unwrap()["PrefixLists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["PrefixListId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        lists(vec![f("prefix-list-name", "office-*")]),
+        vec![id.clone()]
+    );
+    assert_eq!(lists(vec![f("prefix-list-id", &id)]), vec![id]);
+    assert!(lists(vec![f("prefix-list-name", "home")]).is_empty());
+}
