@@ -339,3 +339,28 @@ fn the_api_serves_tls_and_refuses_clear_text_beyond_loopback() {
         "{err}"
     );
 }
+
+/// Terraform's `hashicorp/aws` provider cannot be installed here: its call sequence for
+/// `aws_security_group` and `aws_vpc_security_group_ingress_rule`, replayed with boto3 call
+/// for call from the provider's source (cited in the script), must run through.
+#[test]
+fn terraforms_call_sequence_runs_through() {
+    let test = "terraforms_call_sequence_runs_through";
+    if !require_root(test) {
+        return;
+    }
+    let Some(venv) = aws_venv(test) else {
+        return;
+    };
+    let ns = Netns::new("terraform");
+    let api = Api::start(&ns);
+    let out: Value =
+        serde_json::from_str(api.python(&ns, &venv, "terraform_replay.py", &[]).trim())
+            .expect("json");
+    assert!(
+        out["Arn"]
+            .as_str()
+            .expect("Arn")
+            .starts_with("arn:aws:ec2:eu-west-3:")
+    );
+}
