@@ -42,6 +42,9 @@ pub const OPERATIONS: &[(&str, bool)] = &[
     ("ModifyNetworkInterfaceAttribute", true),
     ("AssignPrivateIpAddresses", true),
     ("UnassignPrivateIpAddresses", true),
+    ("CreateTags", true),
+    ("DeleteTags", true),
+    ("DescribeTags", false),
 ];
 
 /// Decodes an EC2 request of operation `action`; `None` if it is not one of [`OPERATIONS`]
@@ -202,6 +205,34 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
         }
         "AssignPrivateIpAddresses" => Request::AssignPrivateIpAddresses(addresses(p)?),
         "UnassignPrivateIpAddresses" => Request::UnassignPrivateIpAddresses(addresses(p)?),
+        // `Resources` and `Tags` go on the wire as `ResourceId.N` and `Tag.N` (their
+        // locationNames). A `Tag.N.Value` left out means "any value" to DeleteTags, and the
+        // empty value to CreateTags (EC2 API reference).
+        "CreateTags" => Request::CreateTags(CreateTags {
+            resources: strings(p, "ResourceId")?,
+            tags: tags(p, "Tag")?,
+        }),
+        "DeleteTags" => Request::DeleteTags(DeleteTags {
+            resources: strings(p, "ResourceId")?,
+            tags: p
+                .structs("Tag")?
+                .iter()
+                .map(|t| {
+                    Ok(TagToDelete {
+                        key: t.required("Key")?.to_owned(),
+                        value: owned(t.get("Value")),
+                    })
+                })
+                .collect::<Result<_, FormError>>()?,
+        }),
+        "DescribeTags" => {
+            let (max_results, next_token) = page(p)?;
+            Request::DescribeTags(DescribeTags {
+                filters: filters(p)?,
+                max_results,
+                next_token: owned(next_token),
+            })
+        }
         _ => unreachable!("decode_known is called for OPERATIONS only"),
     })
 }
@@ -240,10 +271,10 @@ fn strings(p: &Params, prefix: &str) -> Result<Vec<String>, FormError> {
     Ok(p.strings(prefix)?.into_iter().map(str::to_owned).collect())
 }
 
-/// `MaxResults` and `NextToken`: read (so they are not refused) and checked. Every describe
-/// answers in one page for now, which every client follows (no `nextToken`: the last page).
-fn paging(p: &Params) -> Result<(), FormError> {
-    if let Some(n) = p.int("MaxResults")?
+/// `MaxResults` (checked: 5..=1000) and `NextToken`, for the describes that page.
+fn page(p: &Params) -> Result<(Option<i64>, Option<&str>), FormError> {
+    let max = p.int("MaxResults")?;
+    if let Some(n) = max
         && !(5..=1000).contains(&n)
     {
         return Err(FormError::InvalidValue {
@@ -252,8 +283,13 @@ fn paging(p: &Params) -> Result<(), FormError> {
             expected: "Expected a value between 5 and 1000.",
         });
     }
-    if let Some(token) = p.get("NextToken") {
-        // No page but the first exists, so no token is valid.
+    Ok((max, p.get("NextToken")))
+}
+
+/// [`page`] for the describes that answer in one page for now, which every client follows
+/// (no `nextToken`: the last page): no `NextToken` is valid.
+fn paging(p: &Params) -> Result<(), FormError> {
+    if let (_, Some(token)) = page(p)? {
         return Err(FormError::PaginationToken {
             token: token.to_owned(),
         });
