@@ -63,6 +63,18 @@ def main():
     rules = ok("describe-security-group-rules", "--filters", f"Name=group-id,Values={gid}")
     assert rule["SecurityGroupRuleId"] in {r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"]}
 
+    # CreateTags and DeleteTags have no output shape: the CLI prints nothing (sgctl neither).
+    for args in (
+        ["create-tags", "--resources", gid, "--tags", "Key=env,Value=prod", "Key=note,Value="],
+        ["delete-tags", "--resources", gid, "--tags", "Key=env"],
+    ):
+        r = aws(*args)
+        assert r.returncode == 0 and r.stdout == "", (args, r.returncode, r.stdout, r.stderr)
+    tags = ok("describe-tags", "--filters", f"Name=resource-id,Values={gid}")["Tags"]
+    assert tags == [{"Key": "note", "ResourceId": gid, "ResourceType": "security-group", "Value": ""}], tags
+    msg = fails("InvalidGroup.NotFound", "CreateTags", "create-tags", "--resources", "sg-0123456789abcdef0", "--tags", "Key=k")
+    assert msg == "The security group 'sg-0123456789abcdef0' does not exist", msg
+
     msg = fails("DryRunOperation", "DeleteSecurityGroup", "delete-security-group", "--group-id", gid, "--dry-run")
     assert msg == "Request would have succeeded, but DryRun flag is set.", msg
 

@@ -218,6 +218,112 @@ fn boto3_drives_groups_through_the_ec2_query_api() {
     assert_eq!(out["Account"], by_sgctl["SecurityGroups"][0]["OwnerId"]);
 }
 
+/// Tags on all four taggable kinds (`sg-`, `sgr-`, `pl-`, `vpc-`) through boto3: CreateTags,
+/// DeleteTags' value semantics, DescribeTags' filters and pages, tags given on create,
+/// EC2's errors (missing and malformed ids, 50 tags, `aws:`), DryRun and a read-only key.
+/// Then `sgctl` on the same daemon: the same rows as boto3 parsed, `create-tags` and
+/// `delete-tags` print nothing (as `aws ec2 create-tags` does), errors in the AWS CLI's
+/// form, and the tags survive a restart (they are stored with their resources).
+#[test]
+fn boto3_and_sgctl_tag_groups_rules_prefix_lists_and_vpcs() {
+    let test = "boto3_and_sgctl_tag_groups_rules_prefix_lists_and_vpcs";
+    if !require_root(test) {
+        return;
+    }
+    let Some(venv) = aws_venv(test) else {
+        return;
+    };
+    let ns = Netns::new("tags");
+    let mut api = Api::start(&ns);
+    let out: Value =
+        serde_json::from_str(api.python(&ns, &venv, "boto3_tags.py", &[]).trim()).expect("json");
+    let id = |k: &str| out[k].as_str().expect(k).to_owned();
+    let (gid, rid, plid, vpc) = (id("GroupId"), id("RuleId"), id("PrefixListId"), id("VpcId"));
+    let all = format!("Name=resource-id,Values={gid},{rid},{plid},{vpc}");
+    let by_sgctl = api.d.ok(&["describe-tags", "--filters", &all]);
+    assert_eq!(
+        by_sgctl, out["DescribeTags"],
+        "boto3's parse of the XML equals sgctl's JSON"
+    );
+    let rows = |v: &Value| v["Tags"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(rows(&by_sgctl), 1 + 1 + 50 + 3);
+
+    // The AWS CLI prints nothing for create-tags and delete-tags.
+    let tagged = api.d.sgctl(&[
+        "create-tags",
+        "--resources",
+        &gid,
+        &rid,
+        "--tags",
+        "Key=cli,Value=yes",
+        "Key=empty,Value=",
+    ]);
+    assert!(tagged.status.success(), "{}", stderr(&tagged));
+    assert!(
+        tagged.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&tagged.stdout)
+    );
+    let cli = api
+        .d
+        .ok(&["describe-tags", "--filters", "Name=key,Values=cli,empty"]);
+    assert_eq!(rows(&cli), 4);
+    assert_eq!(
+        cli["Tags"][0],
+        serde_json::json!({"Key": "cli", "ResourceId": gid, "ResourceType": "security-group", "Value": "yes"})
+    );
+    // Kept across a restart: stored with their resources.
+    let before = api.d.ok(&["describe-tags"]);
+    assert_eq!(rows(&before), rows(&by_sgctl) + 4);
+    api.d.restart();
+    assert_eq!(api.d.ok(&["describe-tags"]), before);
+    // A key alone, and `Value=` (only an empty value).
+    let untagged = api.d.sgctl(&[
+        "delete-tags",
+        "--resources",
+        &gid,
+        "--tags",
+        "Key=cli",
+        "Key=empty,Value=",
+    ]);
+    assert!(untagged.status.success(), "{}", stderr(&untagged));
+    assert!(untagged.stdout.is_empty());
+    let left = api
+        .d
+        .ok(&["describe-tags", "--filters", "Name=key,Values=cli,empty"]);
+    let left: Vec<&str> = left["Tags"]
+        .as_array()
+        .expect("Tags")
+        .iter()
+        .map(|t| t["ResourceId"].as_str().expect("id"))
+        .collect();
+    assert_eq!(left, [rid.as_str(), rid.as_str()]);
+    // No --tags: every tag of the resource goes.
+    api.d.ok(&["delete-tags", "--resources", &rid]);
+    let none = api.d.ok(&[
+        "describe-tags",
+        "--filters",
+        &format!("Name=resource-id,Values={rid}"),
+    ]);
+    assert_eq!(rows(&none), 0);
+
+    let missing = "sg-0123456789abcdef0";
+    let err = api.d.sgctl(&[
+        "create-tags",
+        "--resources",
+        missing,
+        "--tags",
+        "Key=k,Value=v",
+    ]);
+    assert_eq!(err.status.code(), Some(254));
+    assert_eq!(
+        stderr(&err),
+        format!(
+            "An error occurred (InvalidGroup.NotFound) when calling the CreateTags operation: The security group '{missing}' does not exist"
+        )
+    );
+}
+
 /// The AWS CLI v1 through a lifecycle as a user types it: JSON on stdout, `An error
 /// occurred (Code) when calling the Operation operation: ...` on stderr with exit status 255,
 /// `--dry-run`, `--page-size`, `--max-items`, a wrong secret.

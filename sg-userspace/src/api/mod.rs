@@ -56,6 +56,9 @@ requests! {
     DescribeManagedPrefixLists(DescribeManagedPrefixLists),
     GetManagedPrefixListEntries(PrefixListIdRequest),
     ImportSecurityGroups(ImportSecurityGroups),
+    CreateTags(CreateTags),
+    DeleteTags(DeleteTags),
+    DescribeTags(DescribeTags),
     CreateNetworkInterface(CreateNetworkInterface),
     DeleteNetworkInterface(NetworkInterfaceIdRequest),
     AssignPrivateIpAddresses(PrivateAddresses),
@@ -332,6 +335,50 @@ pub struct DescribeManagedPrefixLists {
     pub prefix_list_ids: Vec<String>,
     #[serde(default)]
     pub filters: Vec<Filter>,
+}
+
+/// `CreateTags`: adds or overwrites tags on security groups (`sg-`), rules (`sgr-`), managed
+/// prefix lists (`pl-`) and VPCs (`vpc-`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateTags {
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// A tag to delete: without a value it goes whatever its value; with one (even `""`), only
+/// if its value is that.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct TagToDelete {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// `DeleteTags`: no `Tags` at all deletes every tag not prefixed `aws:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteTags {
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<TagToDelete>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeTags {
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+    /// 5..=1000 items per page; all of them when absent.
+    #[serde(default)]
+    pub max_results: Option<i64>,
+    /// The `NextToken` of the previous page.
+    #[serde(default)]
+    pub next_token: Option<String>,
 }
 
 /// `sgctl export`: an interface's effective rules in another firewall's language.

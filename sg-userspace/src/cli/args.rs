@@ -267,6 +267,36 @@ pub enum Command {
         #[arg(long)]
         prefix_list_id: String,
     },
+    /// Adds or overwrites tags on security groups, security group rules, managed prefix lists
+    /// and VPCs: on every resource given, or on none. A resource can have 50 tags.
+    CreateTags {
+        /// The IDs of the resources (sg-..., sgr-..., pl-..., vpc-...).
+        #[arg(long, num_args = 1.., required = true)]
+        resources: Vec<String>,
+        /// The tags: Key=string,Value=string ... or JSON. Keys: 1 to 128 characters, not
+        /// starting with aws:; values: up to 256 characters, may be empty (Key=k,Value=).
+        #[arg(long, num_args = 1.., required = true)]
+        tags: Vec<String>,
+    },
+    /// Deletes tags from security groups, security group rules, managed prefix lists and VPCs.
+    DeleteTags {
+        /// The IDs of the resources (sg-..., sgr-..., pl-..., vpc-...).
+        #[arg(long, num_args = 1.., required = true)]
+        resources: Vec<String>,
+        /// The tags to delete: Key=string[,Value=string] ... or JSON. A key alone deletes the
+        /// tag whatever its value; with Value= the tag goes only if its value is empty.
+        /// Without --tags, every tag not prefixed aws: is deleted.
+        #[arg(long, num_args = 1..)]
+        tags: Vec<String>,
+    },
+    /// Describes the tags of your security groups, rules, managed prefix lists and VPCs.
+    DescribeTags {
+        /// The filters: Name=string,Values=string,string ... Names: key, value, resource-id,
+        /// resource-type (security-group | security-group-rule | prefix-list | vpc),
+        /// tag:<key>. Values may use * and ?.
+        #[arg(long, num_args = 1..)]
+        filters: Vec<String>,
+    },
     /// Prints an interface's effective rules as an equivalent nftables ruleset (stateful, inet
     /// family), e.g. to compare with `nft -f`. Not an AWS CLI operation.
     Export {

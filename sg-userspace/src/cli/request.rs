@@ -333,6 +333,18 @@ impl Command {
                     prefix_list_id: Some(prefix_list_id.clone()),
                 })
             }
+            Self::CreateTags { resources, tags } => Request::CreateTags(crate::api::CreateTags {
+                resources: resources.clone(),
+                tags: each("--tags", tags)?,
+            }),
+            Self::DeleteTags { resources, tags } => Request::DeleteTags(crate::api::DeleteTags {
+                resources: resources.clone(),
+                tags: each("--tags", tags)?,
+            }),
+            Self::DescribeTags { filters } => Request::DescribeTags(crate::api::DescribeTags {
+                filters: each("--filters", filters)?,
+                ..Default::default()
+            }),
             Self::GetMetrics => Request::GetMetrics(crate::api::Empty {}),
             Self::CreateAccessKey { read_only } => {
                 Request::CreateAccessKey(crate::api::CreateAccessKey {

@@ -30,7 +30,7 @@ use crate::{
     ec2::keys::{self as key_file, KeyFile},
     model::{
         ApiError, ApiResult, AttachMode, Interface, Quotas, RandomIds, State, import, ops,
-        prefix_lists, rules, vpcs,
+        prefix_lists, rules, tags, vpcs,
     },
     paths,
     store::Store,
@@ -300,6 +300,10 @@ impl Core {
             Request::DeleteManagedPrefixList(r) => prefix_lists::delete(&mut next, r),
             Request::DescribeManagedPrefixLists(r) => prefix_lists::describe(&self.state, r),
             Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
+            // Tags of groups, rules, prefix lists and VPCs (`model`).
+            Request::CreateTags(r) => tags::create_tags(&mut next, r),
+            Request::DeleteTags(r) => tags::delete_tags(&mut next, r),
+            Request::DescribeTags(r) => tags::describe_tags(&self.state, r),
             // Network interfaces (`interfaces`, or `model` where only the state changes).
             Request::CreateNetworkInterface(r) => {
                 interfaces::create_network_interface(&mut next, q, r)

@@ -40,7 +40,6 @@ fn paged_list(action: &str) -> Option<&'static str> {
         "DescribeManagedPrefixLists" => "PrefixLists",
         "GetManagedPrefixListEntries" => "Entries",
         "DescribeNetworkInterfaces" => "NetworkInterfaces",
-        "DescribeTags" => "Tags",
         _ => return None,
     })
 }
@@ -70,6 +69,9 @@ pub const OPERATIONS: &[(&str, bool)] = &[
     ("ModifyNetworkInterfaceAttribute", true),
     ("AssignPrivateIpAddresses", true),
     ("UnassignPrivateIpAddresses", true),
+    ("CreateTags", true),
+    ("DeleteTags", true),
+    ("DescribeTags", false),
 ];
 
 /// Decodes an EC2 request of operation `action`; `None` if it is not one of [`OPERATIONS`]
@@ -237,6 +239,34 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
         }
         "AssignPrivateIpAddresses" => Request::AssignPrivateIpAddresses(addresses(p)?),
         "UnassignPrivateIpAddresses" => Request::UnassignPrivateIpAddresses(addresses(p)?),
+        // `Resources` and `Tags` go on the wire as `ResourceId.N` and `Tag.N` (their
+        // locationNames). A `Tag.N.Value` left out means "any value" to DeleteTags, and the
+        // empty value to CreateTags (EC2 API reference).
+        "CreateTags" => Request::CreateTags(CreateTags {
+            resources: strings(p, "ResourceId")?,
+            tags: tags(p, "Tag")?,
+        }),
+        "DeleteTags" => Request::DeleteTags(DeleteTags {
+            resources: strings(p, "ResourceId")?,
+            tags: p
+                .structs("Tag")?
+                .iter()
+                .map(|t| {
+                    Ok(TagToDelete {
+                        key: t.required("Key")?.to_owned(),
+                        value: owned(t.get("Value")),
+                    })
+                })
+                .collect::<Result<_, FormError>>()?,
+        }),
+        "DescribeTags" => {
+            let (max_results, next_token) = model_page(p)?;
+            Request::DescribeTags(DescribeTags {
+                filters: filters(p)?,
+                max_results,
+                next_token: owned(next_token),
+            })
+        }
         _ => unreachable!("decode_known is called for OPERATIONS only"),
     })
 }
@@ -294,6 +324,23 @@ fn page(p: &Params, list: &'static str) -> Result<Page, FormError> {
         next_token: owned(p.get("NextToken")),
         digest: p.digest(&["MaxResults", "NextToken", "DryRun"]),
     })
+}
+
+/// `MaxResults` (checked: 5..=1000) and `NextToken` handed to the model, for `DescribeTags`,
+/// whose pages the model cuts itself (its token names the last row, so a page boundary
+/// survives tags added or removed in between).
+fn model_page(p: &Params) -> Result<(Option<i64>, Option<&str>), FormError> {
+    let max = p.int("MaxResults")?;
+    if let Some(n) = max
+        && !(5..=1000).contains(&n)
+    {
+        return Err(FormError::InvalidValue {
+            name: p.full_name("MaxResults"),
+            value: n.to_string(),
+            expected: "Expected a value between 5 and 1000.",
+        });
+    }
+    Ok((max, p.get("NextToken")))
 }
 
 fn filters(p: &Params) -> Result<Vec<Filter>, FormError> {

@@ -9,6 +9,7 @@ pub mod import;
 pub mod ops;
 pub mod prefix_lists;
 pub mod rules;
+pub mod tags;
 pub mod validate;
 pub mod vpcs;
 

@@ -17,7 +17,7 @@ use crate::api::{
 /// Largest `MaxEntries` of a managed prefix list.
 pub const MAX_ENTRIES_LIMIT: u32 = 1000;
 
-fn not_found(id: &str) -> ApiError {
+pub fn not_found(id: &str) -> ApiError {
     ApiError::new(
         "InvalidPrefixListID.NotFound",
         format!("The prefix list ID '{id}' does not exist"),

@@ -15,6 +15,8 @@ use crate::api::{
     UpdateDescriptions, UserIdGroupPair,
 };
 
+pub use super::tags::tags_for;
+
 pub fn new_rule_id(ids: &mut dyn IdSource) -> String {
     format!("sgr-{}", hex17(ids.next()))
 }
@@ -369,33 +371,6 @@ pub fn check_rule_quota(state: &State, quotas: &Quotas, g: &Group) -> ApiResult<
         }
     }
     Ok(())
-}
-
-/// Tags from `TagSpecifications` for one resource type.
-pub fn tags_for(specs: &[crate::api::TagSpecification], resource: &str) -> ApiResult<Vec<Tag>> {
-    let mut tags = Vec::new();
-    for s in specs {
-        match s.resource_type.as_deref() {
-            Some(t) if t == resource => {}
-            other => {
-                return Err(ApiError::invalid_value(format!(
-                    "'{}' is not a valid taggable resource type for this operation (expected '{resource}')",
-                    other.unwrap_or("")
-                )));
-            }
-        }
-        for t in &s.tags {
-            validate::tag(t)?;
-            if tags.iter().any(|o: &Tag| o.key == t.key) {
-                return Err(ApiError::invalid_value(format!(
-                    "Duplicate tag key '{}'",
-                    t.key
-                )));
-            }
-            tags.push(t.clone());
-        }
-    }
-    Ok(tags)
 }
 
 pub fn authorize(

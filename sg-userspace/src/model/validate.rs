@@ -71,23 +71,27 @@ pub fn rule_description(d: &Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
-/// A tag: key 1..=128 characters, value up to 256, and the `aws:` prefix is reserved.
+/// A tag: key 1..=128 characters, value up to 256 (EC2 user guide, "Tag restrictions"), and
+/// the `aws:` prefix, in any case, is reserved. The wording is EC2's ("Value ( aws:x ) for
+/// parameter key is invalid. Tag keys starting with 'aws:' are reserved for internal use", as
+/// quoted in cloud-custodian#5975 and kubernetes-sigs/cluster-api-provider-aws#5120).
 pub fn tag(t: &super::Tag) -> ApiResult<()> {
     if t.key.is_empty() || t.key.chars().count() > 128 {
         return Err(ApiError::invalid_value(format!(
-            "Tag key '{}' must be 1 to 128 characters",
+            "Value ( {} ) for parameter key is invalid. A tag key must be 1 to 128 characters",
             t.key
         )));
     }
     if t.value.chars().count() > 256 {
         return Err(ApiError::invalid_value(format!(
-            "The value of tag '{}' is longer than 256 characters",
+            "The value of tag '{}' is invalid: a tag value may have up to 256 characters",
             t.key
         )));
     }
     if t.key.to_ascii_lowercase().starts_with("aws:") {
         return Err(ApiError::invalid_value(format!(
-            "Tag keys starting with 'aws:' are reserved: '{}'",
+            "Value ( {} ) for parameter key is invalid. Tag keys starting with 'aws:' are \
+             reserved for internal use",
             t.key
         )));
     }

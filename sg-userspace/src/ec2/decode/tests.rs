@@ -180,3 +180,81 @@ fn every_operation_listed_decodes_its_minimal_form() {
         assert_eq!(d.request.operation(), *action);
     }
 }
+
+#[test]
+fn tag_operations_read_resource_ids_tags_filters_and_pages() {
+    // The wire forms of design §1.1: `Tag.N.Value=` is an empty value, a missing one "any".
+    let d = decoded(
+        "Action=CreateTags&Version=2016-11-15&ResourceId.1=sg-1&ResourceId.2=sgr-1\
+         &Tag.1.Key=a&Tag.1.Value=b&Tag.2.Key=c&Tag.2.Value=",
+    )
+    .expect("decodes");
+    assert!(d.writes);
+    let Request::CreateTags(c) = d.request else {
+        panic!("{:?}", d.request)
+    };
+    assert_eq!(c.resources, ["sg-1", "sgr-1"]);
+    assert_eq!(
+        c.tags,
+        [
+            Tag {
+                key: "a".into(),
+                value: "b".into()
+            },
+            Tag {
+                key: "c".into(),
+                value: String::new()
+            }
+        ]
+    );
+    let d = decoded(
+        "Action=DeleteTags&ResourceId.1=pl-1&Tag.1.Key=a&Tag.2.Key=b&Tag.2.Value=\
+         &Tag.3.Key=c&Tag.3.Value=x",
+    )
+    .expect("decodes");
+    assert!(d.writes);
+    let Request::DeleteTags(del) = d.request else {
+        panic!()
+    };
+    assert_eq!(del.resources, ["pl-1"]);
+    let values: Vec<Option<&str>> = del.tags.iter().map(|t| t.value.as_deref()).collect();
+    assert_eq!(values, [None, Some(""), Some("x")]);
+    // No `Tag.N` at all: every user tag goes (the model's job); not a missing parameter.
+    let d = decoded("Action=DeleteTags&ResourceId.1=vpc-1").expect("decodes");
+    let Request::DeleteTags(del) = d.request else {
+        panic!()
+    };
+    assert!(del.tags.is_empty());
+
+    let d = decoded(
+        "Action=DescribeTags&Filter.1.Name=resource-type&Filter.1.Value.1=security-group\
+         &Filter.1.Value.2=vpc&Filter.2.Name=key&Filter.2.Value.1=Na*&MaxResults=5\
+         &NextToken=abc",
+    )
+    .expect("decodes");
+    assert!(!d.writes);
+    let Request::DescribeTags(r) = d.request else {
+        panic!()
+    };
+    assert_eq!(r.filters[0].values, ["security-group", "vpc"]);
+    assert_eq!(r.filters[1].name, "key");
+    assert_eq!(
+        (r.max_results, r.next_token.as_deref()),
+        (Some(5), Some("abc"))
+    );
+    for (body, code) in [
+        ("Action=DescribeTags&MaxResults=4", "InvalidParameterValue"),
+        ("Action=DescribeTags&MaxResults=x", "InvalidParameterValue"),
+        (
+            "Action=CreateTags&ResourceId.1=sg-1&Tag.1.Value=v",
+            "MissingParameter",
+        ),
+        (
+            "Action=DeleteTags&ResourceId.1=sg-1&Tag.1.Valu=v",
+            "MissingParameter",
+        ),
+        ("Action=CreateTags&ResourceIds.1=sg-1", "UnknownParameter"),
+    ] {
+        assert_eq!(decoded(body).expect_err(body).code(), code, "{body}");
+    }
+}

@@ -70,3 +70,36 @@ fn scalars_lists_and_booleans() {
     let xml = response("DeleteSecurityGroup", "r", &serde_json::Value::Null);
     assert!(xml.contains("<requestId>r</requestId>"), "{xml}");
 }
+
+#[test]
+fn tag_operations_answer_return_and_describe_tags_items() {
+    // CreateTags and DeleteTags output nothing (the AWS CLI prints nothing), but EC2 sends
+    // `return`.
+    for action in ["CreateTags", "DeleteTags"] {
+        let xml = response(action, "r", &serde_json::Value::Null);
+        assert!(
+            xml.contains(&format!("<{action}Response")) && xml.contains("<return>true</return>"),
+            "{xml}"
+        );
+    }
+    let xml = response("DeleteNetworkInterface", "r", &serde_json::Value::Null);
+    assert!(!xml.contains("<return>"), "{xml}");
+    // DescribeTagsResponse: tagSet/item{resourceId,resourceType,key,value}, nextToken.
+    let xml = response(
+        "DescribeTags",
+        "r",
+        &json!({
+            "Tags": [{"Key": "Name", "ResourceId": "sgr-1", "ResourceType": "security-group-rule", "Value": ""}],
+            "NextToken": "t",
+        }),
+    );
+    // Whitespace between elements aside.
+    let flat: String = xml.lines().map(str::trim).collect();
+    for want in [
+        "<tagSet><item><key>Name</key><resourceId>sgr-1</resourceId>\
+         <resourceType>security-group-rule</resourceType><value></value></item></tagSet>",
+        "<nextToken>t</nextToken>",
+    ] {
+        assert!(flat.contains(want), "{want} not in\n{xml}");
+    }
+}
