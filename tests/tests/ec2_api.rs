@@ -470,3 +470,92 @@ fn terraforms_call_sequence_runs_through() {
             .starts_with("arn:aws:ec2:eu-west-3:")
     );
 }
+
+/// Ansible's `amazon.aws.ec2_security_group` (bundled in the pinned `ansible`): create,
+/// rerun without change, update, `_info`, delete, with the module's own STS call on every
+/// task, and no rule-propagation warning (the module re-describes for a minute when the
+/// rules it reads back differ from the ones it wrote).
+#[test]
+fn ansible_manages_a_group() {
+    let test = "ansible_manages_a_group";
+    if !require_root(test) {
+        return;
+    }
+    let Some(venv) = aws_venv(test) else {
+        return;
+    };
+    let playbook = venv.join("bin/ansible-playbook");
+    if !playbook.exists() {
+        assert!(
+            std::env::var("SG_REQUIRE_ROOT").as_deref() != Ok("1"),
+            "{test}: no ansible-playbook in {} (cargo xtask test installs it)",
+            venv.display()
+        );
+        return;
+    }
+    let ns = Netns::new("ansible");
+    let api = Api::start(&ns);
+    let vpc = api.d.ok(&["describe-vpcs"])["Vpcs"]
+        .as_array()
+        .expect("vpcs")
+        .iter()
+        .find(|v| v["IsDefault"] == true)
+        .and_then(|v| v["VpcId"].as_str())
+        .expect("default VPC")
+        .to_owned();
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::write(home.path().join("ansible.cfg"), "[defaults]\n").expect("ansible.cfg");
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ansible/security_group.yml");
+    let vars = serde_json::json!({
+        "endpoint": api.endpoint,
+        "region": "eu-west-3",
+        "key_id": api.key.0,
+        "secret": api.key.1,
+        "vpc_id": vpc,
+    });
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name])
+        .arg(&playbook)
+        .arg(&file)
+        .args(["-e", &vars.to_string()])
+        // Nothing of this host's Ansible or AWS set-up; modules run with the venv's Python,
+        // which has boto3.
+        // An empty configuration of our own, not /etc/ansible or ~/.ansible.cfg.
+        .env("ANSIBLE_CONFIG", home.path().join("ansible.cfg"))
+        .env("ANSIBLE_HOME", home.path())
+        .env("ANSIBLE_LOCAL_TEMP", home.path().join("tmp"))
+        .env("ANSIBLE_PYTHON_INTERPRETER", venv.join("bin/python"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_INVENTORY_UNPARSED_WARNING", "false")
+        .env("ANSIBLE_LOCALHOST_WARNING", "false")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                venv.join("bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .expect("ansible-playbook");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "ansible-playbook failed:\n{stdout}\n{}\nsgd log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        api.d.log()
+    );
+    let recap = stdout
+        .lines()
+        .find(|l| l.starts_with("localhost"))
+        .expect("PLAY RECAP line");
+    assert!(recap.contains("failed=0"), "{recap}");
+    // amazon.aws's wait_for_rule_propagation re-describes for a minute, then warns.
+    assert!(
+        !stdout.contains("Ran out of time waiting for")
+            && !String::from_utf8_lossy(&out.stderr).contains("Ran out of time waiting for"),
+        "the module waited for its rules to show up:\n{stdout}"
+    );
+}

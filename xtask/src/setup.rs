@@ -130,8 +130,9 @@ pub fn ensure_with(extra: &[&str]) -> anyhow::Result<()> {
 }
 
 /// The AWS clients the API tests drive, pinned (the versions `ec2-query-api.md` traced):
-/// awscli 1.x (which vendors its own botocore) and boto3.
-const PYTHON_PACKAGES: &[&str] = &["awscli==1.46.3", "boto3==1.44.18"];
+/// awscli 1.x (which vendors its own botocore), boto3, and ansible (which bundles the
+/// amazon.aws collection, 10.1.2 in this release).
+const PYTHON_PACKAGES: &[&str] = &["awscli==1.46.3", "boto3==1.44.18", "ansible==12.3.0"];
 
 /// Makes the virtual environment `venv` hold [`PYTHON_PACKAGES`] (from PyPI), creating it if
 /// needed; skipped when every pinned version is already there.
