@@ -1,7 +1,8 @@
 //! Issue 14, inputs: every form the AWS CLI v1 accepts for a structured option (shorthand,
 //! several items, a JSON list, one JSON object, file://), --cli-input-json and
 //! --generate-cli-skeleton, through the real sgctl against a running daemon. The same rules
-//! given in each form must leave byte-identical describe output.
+//! given in each form must leave byte-identical describe output; and for the same command
+//! line, sgctl must send the parameters the pinned AWS CLI v1 itself would send.
 
 use std::process::Output;
 
@@ -384,4 +385,240 @@ fn cli_input_json_skeleton_and_mistakes() {
         );
     }
     assert_eq!(d.ok(&["describe-security-groups"]), before);
+}
+
+/// Prints the parameters the AWS CLI v1 would send for `aws ARGS` (after its shorthand,
+/// JSON, file:// and --cli-input-json handling, before botocore's own checks) and stops.
+const AWS_PARAMS: &str = r#"
+import json, os, sys
+os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+                  AWS_SECRET_ACCESS_KEY="secret", AWS_CONFIG_FILE="/dev/null",
+                  AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+from awscli.clidriver import create_clidriver
+driver = create_clidriver()
+def stop(params, **kwargs):
+    print(json.dumps(params))
+    sys.stdout.flush()
+    os._exit(0)
+driver.session.register("before-parameter-build.ec2", stop)
+sys.exit(driver.main(sys.argv[1:]) or 1)
+"#;
+
+/// The virtual environment with the pinned AWS CLI (`cargo xtask test` installs it).
+fn aws_venv(test: &str) -> Option<std::path::PathBuf> {
+    let venv = std::env::var_os("SG_AWS_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/aws-venv")
+        });
+    if venv.join("bin/python").exists() {
+        return Some(venv);
+    }
+    assert!(
+        std::env::var("SG_REQUIRE_ROOT").as_deref() != Ok("1"),
+        "{test}: no AWS CLI at {} (cargo xtask test installs it)",
+        venv.display()
+    );
+    eprintln!("{test}: skipped, no AWS CLI at {}", venv.display());
+    None
+}
+
+/// Drops what the API's types print for parameters not given (null, [], false) and the
+/// action name, leaving what was given.
+fn given(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, x)| {
+                    k != "Action"
+                        && !matches!(x, Value::Null | Value::Bool(false))
+                        && x != &Value::Array(vec![])
+                })
+                .map(|(k, x)| (k, given(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(given).collect()),
+        other => other,
+    }
+}
+
+/// The request `sgctl ARGS` sends, read by a stand-in for sgd on a socket of our own.
+fn sgctl_request(dir: &std::path::Path, args: &[&str]) -> Value {
+    use std::io::{BufRead, BufReader, Write};
+    let socket = dir.join("fake.sock");
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        let mut line = String::new();
+        BufReader::new(&conn).read_line(&mut line).expect("read");
+        conn.write_all(b"{\"Ok\":null}\n").expect("answer");
+        line
+    });
+    let out = std::process::Command::new(bin("sgctl"))
+        .arg("--socket")
+        .arg(&socket)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("sgctl");
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    serde_json::from_str(&server.join().expect("server")).expect("request JSON")
+}
+
+#[test]
+fn parameters_agree_with_the_aws_cli() {
+    if !require_root("parameters_agree_with_the_aws_cli") {
+        return;
+    }
+    let Some(venv) = aws_venv("parameters_agree_with_the_aws_cli") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("perms.json"), JSON_LIST).unwrap();
+    std::fs::write(dir.path().join("desc.txt"), "from a file\n").unwrap();
+    std::fs::write(
+        dir.path().join("input.json"),
+        r#"{"GroupName": "json", "Description": "d", "VpcId": "vpc-1"}"#,
+    )
+    .unwrap();
+    let cases: &[&[&str]] = &[
+        &[
+            "describe-security-groups",
+            "--filters",
+            "Name=vpc-id,Values=vpc-1,vpc-2",
+            "Name=tag:Name,Values=[web, 'a,b']",
+            r"Name=description,Values=x\,y",
+        ],
+        &[
+            "describe-security-groups",
+            "--filters",
+            r#"[{"Name":"group-name","Values":["g"]}]"#,
+        ],
+        &[
+            "describe-security-groups",
+            "--group-ids",
+            r#"["sg-1","sg-2"]"#,
+        ],
+        &[
+            "authorize-security-group-ingress",
+            "--group-id",
+            "sg-1",
+            "--ip-permissions",
+            SHORTHAND[0],
+            SHORTHAND[1],
+            "--tag-specifications",
+            TAGS,
+        ],
+        &[
+            "authorize-security-group-ingress",
+            "--group-id",
+            "sg-1",
+            "--ip-permissions",
+            "IpProtocol=-1,UserIdGroupPairs=[{GroupId=sg-2,Description=app}],PrefixListIds=[{PrefixListId=pl-1}]",
+        ],
+        &[
+            "authorize-security-group-egress",
+            "--group-id",
+            "sg-1",
+            "--ip-permissions",
+            "file://perms.json",
+        ],
+        &[
+            "authorize-security-group-ingress",
+            "--group-id",
+            "sg-1",
+            "--protocol",
+            "udp",
+            "--port",
+            "53",
+            "--cidr",
+            "10.0.0.0/8",
+        ],
+        &[
+            "revoke-security-group-ingress",
+            "--group-id",
+            "sg-1",
+            "--ip-permissions",
+            JSON_LIST,
+        ],
+        &[
+            "modify-security-group-rules",
+            "--group-id",
+            "sg-1",
+            "--security-group-rules",
+            "SecurityGroupRuleId=sgr-1,SecurityGroupRule={IpProtocol=tcp,FromPort=22,ToPort=22,CidrIpv4=10.0.0.0/8,Description=\"a b\"}",
+        ],
+        &[
+            "update-security-group-rule-descriptions-ingress",
+            "--group-id",
+            "sg-1",
+            "--security-group-rule-descriptions",
+            r#"{"SecurityGroupRuleId":"sgr-1","Description":"x"}"#,
+            r#"{"SecurityGroupRuleId":"sgr-2","Description":"y"}"#,
+        ],
+        &[
+            "create-managed-prefix-list",
+            "--prefix-list-name",
+            "p",
+            "--max-entries",
+            "5",
+            "--address-family",
+            "IPv4",
+            "--entries",
+            "Cidr=10.0.0.0/8,Description=hq",
+            "Cidr=10.1.0.0/16",
+        ],
+        &[
+            "modify-managed-prefix-list",
+            "--prefix-list-id",
+            "pl-1",
+            "--current-version",
+            "2",
+            "--add-entries",
+            r#"[{"Cidr":"10.2.0.0/16"}]"#,
+            "--remove-entries",
+            "Cidr=10.0.0.0/8",
+        ],
+        &[
+            "modify-network-interface-attribute",
+            "--network-interface-id",
+            "eni-1",
+            "--connection-tracking-specification",
+            "TcpEstablishedTimeout=3600,UdpTimeout=60",
+        ],
+        &[
+            "create-vpc",
+            "--cidr-block",
+            "10.0.0.0/16",
+            "--tag-specifications",
+            "ResourceType=vpc,Tags=[{Key=Name,Value=v}]",
+        ],
+        &[
+            "create-security-group",
+            "--group-name",
+            "g",
+            "--description",
+            "file://desc.txt",
+        ],
+        &[
+            "create-security-group",
+            "--cli-input-json",
+            "file://input.json",
+            "--group-name",
+            "cli",
+        ],
+    ];
+    for args in cases {
+        let out = std::process::Command::new(venv.join("bin/python"))
+            .args(["-c", AWS_PARAMS, "ec2"])
+            .args(*args)
+            .current_dir(dir.path())
+            .output()
+            .expect("python");
+        assert!(out.status.success(), "aws {args:?}: {}", stderr(&out));
+        let aws: Value = serde_json::from_slice(&out.stdout).expect("AWS parameters");
+        let ours = given(sgctl_request(dir.path(), args));
+        assert_eq!(ours, aws, "sgctl {args:?}");
+    }
 }
