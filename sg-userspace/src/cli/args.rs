@@ -18,9 +18,24 @@ pub struct Cli {
     /// The formatting style for command output.
     #[arg(long, global = true, value_enum, default_value_t = Output::Json)]
     pub output: Output,
+    /// Reads the operation's parameters from a JSON object (or file://path holding one)
+    /// whose members are the API's names, as --generate-cli-skeleton prints them. Options
+    /// given on the command line win over the same parameter here.
+    #[arg(long, global = true, value_name = "JSON")]
+    pub cli_input_json: Option<String>,
+    /// Prints a JSON skeleton of every parameter of the operation (for --cli-input-json)
+    /// and exits without calling sgd.
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "input",
+          value_parser = ["input"])]
+    pub generate_cli_skeleton: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// With either, the options that are otherwise required may be left out.
+const INPUT: [&str; 2] = ["cli_input_json", "generate_cli_skeleton"];
+/// `--group-id`, unless `--group-name` or one of `INPUT` is given.
+const GROUP: [&str; 3] = ["group_name", "cli_input_json", "generate_cli_skeleton"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -35,11 +50,11 @@ pub enum Command {
     CreateSecurityGroup {
         /// The name of the security group. Constraints: up to 255 characters; a-z, A-Z, 0-9,
         /// spaces, and ._-:/()#,@[]+=&;{}!$* (EC2-Classic: any ASCII); cannot start with sg-.
-        #[arg(long)]
-        group_name: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        group_name: Option<String>,
         /// A description for the security group (same constraints as the name).
-        #[arg(long)]
-        description: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        description: Option<String>,
         /// The ID of the VPC. Defaults to the default VPC.
         #[arg(long)]
         vpc_id: Option<String>,
@@ -55,7 +70,7 @@ pub enum Command {
     /// Deletes a security group. Fails while an interface or another group's rule uses it.
     DeleteSecurityGroup {
         /// The ID of the security group.
-        #[arg(long, required_unless_present = "group_name")]
+        #[arg(long, required_unless_present_any = GROUP)]
         group_id: Option<String>,
         /// [Default VPC] The name of the security group.
         #[arg(long)]
@@ -95,13 +110,13 @@ pub enum Command {
     /// Modifies the rules of a security group in place, keeping their IDs.
     ModifySecurityGroupRules {
         /// The ID of the security group.
-        #[arg(long)]
-        group_id: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        group_id: Option<String>,
         /// Information about the security group properties to update:
         /// SecurityGroupRuleId=string,SecurityGroupRule={IpProtocol=string,FromPort=integer,
         /// ToPort=integer,CidrIpv4=string,CidrIpv6=string,PrefixListId=string,
         /// ReferencedGroupId=string,Description=string} ... or JSON.
-        #[arg(long, num_args = 1.., required = true)]
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
         security_group_rules: Vec<String>,
     },
     /// Updates the description of inbound rules, matched by permission or by rule ID.
@@ -112,8 +127,8 @@ pub enum Command {
     /// of security groups; the interface is protected from then on.
     ModifyNetworkInterfaceAttribute {
         /// The ID of the network interface: its Linux name (e.g. eth0).
-        #[arg(long)]
-        network_interface_id: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        network_interface_id: Option<String>,
         /// Changes the security groups for the network interface (1 to 5 group IDs, all from
         /// one VPC).
         #[arg(long, num_args = 1..)]
@@ -136,17 +151,18 @@ pub enum Command {
     /// check allows). Not every option is the AWS CLI's: --attach-mode is ours.
     CreateNetworkInterface {
         /// The Linux name of the interface.
+        #[arg(long, required_unless_present_any = INPUT)]
+        network_interface_id: Option<String>,
+        /// instance (the default: the firewall runs on the instance; addresses read from the
+        /// device) or host (the firewall runs on the host side of the instance's veth/tap).
         #[arg(long)]
-        network_interface_id: String,
-        /// instance (the firewall runs on the instance; addresses read from the device) or
-        /// host (the firewall runs on the host side of the instance's veth/tap).
-        #[arg(long, default_value = "instance")]
-        attach_mode: String,
-        /// [Host mode] The instance's private IPv4 and IPv6 addresses.
+        attach_mode: Option<String>,
+        /// [Host mode] The instance's private IPv4 and IPv6 addresses: plain addresses, or
+        /// PrivateIpAddress=string,Primary=boolean ... (the primary one first), or JSON.
         #[arg(long, num_args = 1..)]
         private_ip_addresses: Vec<String>,
         /// The IDs of the security groups (1 to 5).
-        #[arg(long, num_args = 1.., required = true)]
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
         groups: Vec<String>,
         /// [Host mode] Turn the source/destination check off.
         #[arg(long)]
@@ -155,21 +171,25 @@ pub enum Command {
     /// Stops protecting a network interface and forgets it.
     DeleteNetworkInterface {
         /// The Linux name of the interface.
-        #[arg(long)]
-        network_interface_id: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        network_interface_id: Option<String>,
     },
     /// [Host mode] Assigns more private addresses to an instance's interface.
     AssignPrivateIpAddresses {
-        #[arg(long)]
-        network_interface_id: String,
-        #[arg(long, num_args = 1.., required = true)]
+        /// The Linux name of the interface.
+        #[arg(long, required_unless_present_any = INPUT)]
+        network_interface_id: Option<String>,
+        /// The addresses (or PrivateIpAddress=string ... or JSON).
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
         private_ip_addresses: Vec<String>,
     },
     /// [Host mode] Removes private addresses from an instance's interface.
     UnassignPrivateIpAddresses {
-        #[arg(long)]
-        network_interface_id: String,
-        #[arg(long, num_args = 1.., required = true)]
+        /// The Linux name of the interface.
+        #[arg(long, required_unless_present_any = INPUT)]
+        network_interface_id: Option<String>,
+        /// The addresses (or PrivateIpAddress=string ... or JSON).
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
         private_ip_addresses: Vec<String>,
     },
     /// Describes the protected network interfaces: groups, addresses, timeouts, counters.
@@ -185,8 +205,8 @@ pub enum Command {
     /// Creates a VPC: a separate namespace of security groups with its own default group.
     CreateVpc {
         /// The IPv4 network range for the VPC, in CIDR notation (/16 to /28).
-        #[arg(long)]
-        cidr_block: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        cidr_block: Option<String>,
         /// Give the VPC's groups EC2-Classic semantics: inbound rules only, TCP/UDP/ICMP only,
         /// an interface's groups fixed once attached.
         #[arg(long)]
@@ -208,15 +228,15 @@ pub enum Command {
     /// Creates a managed prefix list: a set of CIDR blocks that rules can reference.
     CreateManagedPrefixList {
         /// A name for the prefix list (cannot start with com.amazonaws).
-        #[arg(long)]
-        prefix_list_name: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        prefix_list_name: Option<String>,
         /// The maximum number of entries (1-1000); a rule referencing the list counts this many
         /// rules against the group's quota.
-        #[arg(long)]
-        max_entries: u32,
+        #[arg(long, required_unless_present_any = INPUT)]
+        max_entries: Option<u32>,
         /// The IP address type: IPv4 | IPv6.
-        #[arg(long)]
-        address_family: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        address_family: Option<String>,
         /// The entries: Cidr=string,Description=string ... or JSON.
         #[arg(long, num_args = 1..)]
         entries: Vec<String>,
@@ -227,8 +247,8 @@ pub enum Command {
     /// Modifies a managed prefix list: add or remove entries, rename, resize.
     ModifyManagedPrefixList {
         /// The ID of the prefix list.
-        #[arg(long)]
-        prefix_list_id: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        prefix_list_id: Option<String>,
         /// The current version of the prefix list (the change fails if it has moved on).
         #[arg(long)]
         current_version: Option<u64>,
@@ -238,18 +258,18 @@ pub enum Command {
         /// A new maximum number of entries.
         #[arg(long)]
         max_entries: Option<u32>,
-        /// Entries to add: Cidr=string,Description=string ...
+        /// Entries to add: Cidr=string,Description=string ... or JSON.
         #[arg(long, num_args = 1..)]
         add_entries: Vec<String>,
-        /// Entries to remove: Cidr=string ...
+        /// Entries to remove: Cidr=string ... or JSON.
         #[arg(long, num_args = 1..)]
         remove_entries: Vec<String>,
     },
     /// Deletes a managed prefix list that no rule references.
     DeleteManagedPrefixList {
         /// The ID of the prefix list.
-        #[arg(long)]
-        prefix_list_id: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        prefix_list_id: Option<String>,
     },
     /// Describes your managed prefix lists.
     DescribeManagedPrefixLists {
@@ -264,24 +284,24 @@ pub enum Command {
     /// Gets the entries of a managed prefix list.
     GetManagedPrefixListEntries {
         /// The ID of the prefix list.
-        #[arg(long)]
-        prefix_list_id: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        prefix_list_id: Option<String>,
     },
     /// Adds or overwrites tags on security groups, security group rules, managed prefix lists
     /// and VPCs: on every resource given, or on none. A resource can have 50 tags.
     CreateTags {
         /// The IDs of the resources (sg-..., sgr-..., pl-..., vpc-...).
-        #[arg(long, num_args = 1.., required = true)]
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
         resources: Vec<String>,
         /// The tags: Key=string,Value=string ... or JSON. Keys: 1 to 128 characters, not
         /// starting with aws:; values: up to 256 characters, may be empty (Key=k,Value=).
-        #[arg(long, num_args = 1.., required = true)]
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
         tags: Vec<String>,
     },
     /// Deletes tags from security groups, security group rules, managed prefix lists and VPCs.
     DeleteTags {
         /// The IDs of the resources (sg-..., sgr-..., pl-..., vpc-...).
-        #[arg(long, num_args = 1.., required = true)]
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
         resources: Vec<String>,
         /// The tags to delete: Key=string[,Value=string] ... or JSON. A key alone deletes the
         /// tag whatever its value; with Value= the tag goes only if its value is empty.
@@ -301,11 +321,11 @@ pub enum Command {
     /// family), e.g. to compare with `nft -f`. Not an AWS CLI operation.
     Export {
         /// The interface.
+        #[arg(long, required_unless_present_any = INPUT)]
+        network_interface_id: Option<String>,
+        /// The output format: nft (the default and only one).
         #[arg(long)]
-        network_interface_id: String,
-        /// The output format.
-        #[arg(long, default_value = "nft")]
-        format: String,
+        format: Option<String>,
     },
     /// Creates an access key for sgd's HTTP API (EC2 Query API): its secret is shown only
     /// here. Shaped as IAM's CreateAccessKey.
@@ -319,8 +339,8 @@ pub enum Command {
     /// Deletes an access key of the HTTP API: requests signed with it are refused from now on.
     DeleteAccessKey {
         /// The ID of the access key.
-        #[arg(long)]
-        access_key_id: String,
+        #[arg(long, required_unless_present_any = INPUT)]
+        access_key_id: Option<String>,
     },
     /// Prints the datapath's counters in the Prometheus text format (also served by
     /// `sgd --metrics-listen`). Not an AWS CLI operation.
@@ -337,14 +357,15 @@ pub enum Command {
     /// operation.
     Import {
         /// The file to read (`-` for standard input, `file://path` accepted).
-        file: String,
+        #[arg(required_unless_present_any = INPUT)]
+        file: Option<String>,
     },
 }
 
 #[derive(Args, Debug)]
 pub struct PermissionArgs {
     /// The ID of the security group.
-    #[arg(long, required_unless_present = "group_name")]
+    #[arg(long, required_unless_present_any = GROUP)]
     pub group_id: Option<String>,
     /// [Default VPC] The name of the security group.
     #[arg(long)]
@@ -363,11 +384,12 @@ pub struct PermissionArgs {
     /// The ID of the security group whose members' private addresses the rule matches.
     #[arg(long)]
     pub source_group: Option<String>,
-    /// The sets of IP permissions, as JSON in the AWS shape (IpProtocol, FromPort, ToPort,
-    /// IpRanges, Ipv6Ranges, UserIdGroupPairs, PrefixListIds), or file://path to read it
-    /// from a file.
-    #[arg(long, conflicts_with_all = ["protocol", "port", "cidr", "source_group"])]
-    pub ip_permissions: Option<String>,
+    /// The sets of IP permissions: IpProtocol=string,FromPort=integer,ToPort=integer,
+    /// IpRanges=[{CidrIp=string,Description=string}],Ipv6Ranges=[{CidrIpv6=string,...}],
+    /// UserIdGroupPairs=[{GroupId=string,...}],PrefixListIds=[{PrefixListId=string,...}] ...
+    /// or JSON (a list or one object), or file://path holding either.
+    #[arg(long, num_args = 1.., conflicts_with_all = ["protocol", "port", "cidr", "source_group"])]
+    pub ip_permissions: Vec<String>,
     /// [Revoke] The IDs of the security group rules to remove.
     #[arg(long, num_args = 1.., conflicts_with_all = ["protocol", "port", "cidr", "source_group"])]
     pub security_group_rule_ids: Vec<String>,
@@ -391,15 +413,16 @@ pub struct ConntrackArgs {
 #[derive(Args, Debug)]
 pub struct DescriptionArgs {
     /// The ID of the security group.
-    #[arg(long, required_unless_present = "group_name")]
+    #[arg(long, required_unless_present_any = GROUP)]
     pub group_id: Option<String>,
     /// [Default VPC] The name of the security group.
     #[arg(long)]
     pub group_name: Option<String>,
-    /// The IP permissions whose descriptions to set (JSON in the AWS shape, or file://path);
-    /// each must match an existing rule, its Description fields are the new descriptions.
-    #[arg(long)]
-    pub ip_permissions: Option<String>,
+    /// The IP permissions whose descriptions to set (shorthand or JSON as for
+    /// authorize-security-group-ingress, or file://path); each must match an existing rule,
+    /// its Description fields are the new descriptions.
+    #[arg(long, num_args = 1..)]
+    pub ip_permissions: Vec<String>,
     /// The rules by ID: SecurityGroupRuleId=string,Description=string ... or JSON.
     #[arg(long, num_args = 1..)]
     pub security_group_rule_descriptions: Vec<String>,

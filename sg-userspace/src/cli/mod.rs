@@ -1,8 +1,12 @@
-//! `sgctl`: operations named and shaped as the AWS CLI's `aws ec2` subcommands. Output is the
-//! AWS response JSON (or `--output table`); errors are printed as the AWS CLI prints them.
+//! `sgctl`: operations named and shaped as the AWS CLI's `aws ec2` subcommands. Input takes
+//! the AWS CLI's forms (shorthand, JSON, file://, --cli-input-json, --generate-cli-skeleton);
+//! output is the AWS response JSON (or `--output table`); errors are printed as the AWS CLI
+//! prints them.
 
 mod args;
+mod input;
 mod request;
+mod shapes;
 mod shorthand;
 mod table;
 
@@ -10,7 +14,7 @@ use clap::Parser;
 use serde_json::Value;
 
 pub use args::{Cli, Command, ConntrackArgs, DescriptionArgs, Output, PermissionArgs};
-pub use request::UsageError;
+pub use request::{Prepared, UsageError};
 
 use crate::api::{Request, Response, client};
 
@@ -34,8 +38,12 @@ pub fn to_aws_json(v: &Value) -> String {
 /// Runs `sgctl` with the process's arguments; returns the exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    let req = match cli.command.to_request() {
-        Ok(r) => r,
+    let req = match cli.prepare() {
+        Ok(Prepared::Request(r)) => r,
+        Ok(Prepared::Skeleton(s)) => {
+            println!("{s}");
+            return 0;
+        }
         Err(UsageError(msg)) => {
             eprintln!("sgctl: error: {msg}");
             return EXIT_USAGE;
@@ -82,80 +90,4 @@ pub fn main() -> i32 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::IpPermission;
-
-    fn perms(args: &[&str]) -> Result<Vec<IpPermission>, UsageError> {
-        let mut full = vec![
-            "sgctl",
-            "authorize-security-group-ingress",
-            "--group-id",
-            "sg-12345678",
-        ];
-        full.extend_from_slice(args);
-        match Cli::try_parse_from(full).expect("parses").command {
-            Command::AuthorizeSecurityGroupIngress(a) => a.to_permissions(),
-            _ => unreachable!(),
-        }
-    }
-
-    #[test]
-    fn shorthand_tcp_port_and_range() {
-        let p = perms(&[
-            "--protocol",
-            "tcp",
-            "--port",
-            "22",
-            "--cidr",
-            "203.0.113.0/24",
-        ])
-        .unwrap();
-        assert_eq!((p[0].from_port, p[0].to_port), (Some(22), Some(22)));
-        assert_eq!(p[0].ip_ranges[0].cidr_ip, "203.0.113.0/24");
-        let p = perms(&[
-            "--protocol",
-            "udp",
-            "--port",
-            "8000-8100",
-            "--cidr",
-            "2001:db8::/32",
-        ])
-        .unwrap();
-        assert_eq!((p[0].from_port, p[0].to_port), (Some(8000), Some(8100)));
-        assert_eq!(p[0].ipv6_ranges[0].cidr_ipv6, "2001:db8::/32");
-        let p = perms(&["--protocol", "tcp", "--port", "-1", "--cidr", "0.0.0.0/0"]).unwrap();
-        assert_eq!((p[0].from_port, p[0].to_port), (Some(0), Some(65535)));
-    }
-
-    #[test]
-    fn shorthand_icmp_and_all() {
-        let p = perms(&["--protocol", "icmp", "--port", "8-0", "--cidr", "0.0.0.0/0"]).unwrap();
-        assert_eq!((p[0].from_port, p[0].to_port), (Some(8), Some(0)));
-        let p = perms(&["--protocol", "icmp", "--port", "-1", "--cidr", "0.0.0.0/0"]).unwrap();
-        assert_eq!((p[0].from_port, p[0].to_port), (Some(-1), Some(-1)));
-        let p = perms(&["--protocol", "all", "--source-group", "sg-12345678"]).unwrap();
-        assert_eq!(p[0].ip_protocol, "-1");
-        assert_eq!(
-            p[0].user_id_group_pairs[0].group_id.as_deref(),
-            Some("sg-12345678")
-        );
-    }
-
-    #[test]
-    fn ip_permissions_json_in_the_aws_shape() {
-        let json = r#"[{"IpProtocol":"tcp","FromPort":443,"ToPort":443,
-            "IpRanges":[{"CidrIp":"198.51.100.0/24","Description":"web"}]}]"#;
-        let p = perms(&["--ip-permissions", json]).unwrap();
-        assert_eq!(p[0].ip_ranges[0].description.as_deref(), Some("web"));
-        assert!(perms(&["--ip-permissions", "[{\"Bogus\":1}]"]).is_err());
-        assert!(perms(&["--protocol", "tcp", "--port", "x", "--cidr", "0.0.0.0/0"]).is_err());
-        assert!(perms(&["--protocol", "tcp", "--port", "22"]).is_err());
-    }
-
-    #[test]
-    fn aws_json_indentation() {
-        let v = serde_json::json!({"GroupId": "sg-1"});
-        assert_eq!(to_aws_json(&v), "{\n    \"GroupId\": \"sg-1\"\n}");
-    }
-}
+mod tests;

@@ -1,26 +1,183 @@
-//! From parsed arguments to the `Request` sent to sgd: shorthand and JSON option values,
-//! `--protocol`/`--port`/`--cidr` folded into permissions, and the `UsageError` for a mistake
-//! found before anything is sent.
+//! From parsed arguments to the `Request` sent to sgd: each option's value read into its
+//! parameter (`input`), `--protocol`/`--port`/`--cidr` folded into a permission, the
+//! parameters of `--cli-input-json` merged under the options, and the `UsageError` for a
+//! mistake found before anything is sent.
 
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::{Command, ConntrackArgs, DescriptionArgs, PermissionArgs, shorthand};
+use super::{
+    Cli, Command, ConntrackArgs, DescriptionArgs, PermissionArgs, input,
+    shapes::{self, Operation, Shape, check},
+};
 use crate::{
-    api::{
-        ConntrackQuery, CreateManagedPrefixList, CreateNetworkInterface, CreateSecurityGroup,
-        CreateVpc, DeleteSecurityGroup, DescribeManagedPrefixLists, DescribeNetworkInterfaces,
-        DescribeSecurityGroupRules, DescribeSecurityGroups, DescribeVpcs, ImportSecurityGroups,
-        IpPermission, IpRange, Ipv6Range, ModifyManagedPrefixList, ModifyNetworkInterfaceAttribute,
-        ModifySecurityGroupRules, NetworkInterfaceIdRequest, Permissions, PrefixListIdRequest,
-        PrivateAddresses, Request, UpdateDescriptions, UserIdGroupPair,
-    },
+    api::{IpPermission, IpRange, Ipv6Range, Request, UserIdGroupPair},
     model::{PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, parse_protocol},
 };
 
 /// A command-line mistake, reported before anything is sent.
 #[derive(Debug)]
 pub struct UsageError(pub String);
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Prepared {
+    /// `--generate-cli-skeleton`: print this and stop.
+    Skeleton(String),
+    Request(Request),
+}
+
+impl Cli {
+    pub fn prepare(&self) -> Result<Prepared, UsageError> {
+        let params = self.command.params()?;
+        if self.generate_cli_skeleton.is_some() {
+            return Ok(Prepared::Skeleton(shapes::skeleton(params.op)));
+        }
+        params
+            .finish(self.cli_input_json.as_deref())
+            .map(Prepared::Request)
+    }
+}
+
+/// The parameters of one operation, as the command line gave them.
+pub struct Params {
+    op: &'static Operation,
+    map: Map<String, Value>,
+}
+
+impl Params {
+    fn new(op: &str) -> Self {
+        Self {
+            op: Operation::named(op),
+            map: Map::new(),
+        }
+    }
+
+    fn shape(&self, option: &str, name: &str) -> Result<&'static Shape, UsageError> {
+        match self.op.field(name) {
+            Some(f) => Ok(&f.shape),
+            None => Err(UsageError(format!(
+                "argument {option}: not a parameter of {}",
+                self.op.name
+            ))),
+        }
+    }
+
+    fn set(&mut self, name: &str, v: impl Into<Value>) {
+        self.map.insert(name.to_owned(), v.into());
+    }
+
+    fn string(&mut self, option: &str, name: &str, v: &Option<String>) -> Result<(), UsageError> {
+        if let Some(v) = v {
+            self.set(name, input::string(option, v)?);
+        }
+        Ok(())
+    }
+
+    /// A list parameter; an option not given (no values) leaves it out.
+    fn list(&mut self, option: &str, name: &str, values: &[String]) -> Result<(), UsageError> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let Shape::List(member) = self.shape(option, name)? else {
+            unreachable!("{name} is a list");
+        };
+        let items = input::list(option, name, member, values)?;
+        self.set(name, items);
+        Ok(())
+    }
+
+    fn structure(
+        &mut self,
+        option: &str,
+        name: &str,
+        v: &Option<String>,
+    ) -> Result<(), UsageError> {
+        if let Some(v) = v {
+            let shape = self.shape(option, name)?;
+            self.set(name, input::structure(option, name, shape, v)?);
+        }
+        Ok(())
+    }
+
+    fn number(&mut self, name: &str, v: Option<impl Into<Value>>) {
+        if let Some(v) = v {
+            self.set(name, v);
+        }
+    }
+
+    fn flag(&mut self, name: &str, on: bool) {
+        if on {
+            self.set(name, true);
+        }
+    }
+
+    /// Merges `--cli-input-json` under the options (a parameter the command line gave is kept
+    /// whole, as the AWS CLI does), checks what is required, and makes the request.
+    pub fn finish(self, cli_input_json: Option<&str>) -> Result<Request, UsageError> {
+        let Self { op, mut map } = self;
+        if let Some(text) = cli_input_json {
+            let bad = |e: String| UsageError(format!("argument --cli-input-json: {e}"));
+            for (k, v) in input::cli_input_json(text)? {
+                let v = match op.field(&k) {
+                    Some(f) => check(&f.shape, v, &k).map_err(bad)?,
+                    None if matches!(op.input, Shape::Open(_)) => v,
+                    None => {
+                        let names: Vec<&str> = op.fields().iter().map(|f| f.name).collect();
+                        return Err(bad(format!(
+                            "unknown parameter in input: \"{k}\", must be one of: {}",
+                            names.join(", ")
+                        )));
+                    }
+                };
+                // A parameter the command line gave is kept whole.
+                map.entry(k).or_insert(v);
+            }
+        }
+        if op.name.contains("SecurityGroupIngress") || op.name.contains("SecurityGroupEgress") {
+            let given = |k: &str| map.get(k).is_some_and(|v| v != &Value::Array(vec![]));
+            if !given("IpPermissions") && !given("SecurityGroupRuleIds") {
+                return Err(UsageError(
+                    "one of --ip-permissions or --protocol (with --cidr or --source-group) is required"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(f) = op
+            .fields()
+            .iter()
+            .find(|f| f.required && !map.contains_key(f.name))
+        {
+            let option = if op.name == "ImportSecurityGroups" {
+                "<FILE>".to_owned()
+            } else {
+                kebab_option(f.name)
+            };
+            return Err(UsageError(format!(
+                "the following arguments are required: {option} (or \"{}\" in --cli-input-json)",
+                f.name
+            )));
+        }
+        if let Some(Value::Array(items)) = map.remove("PrivateIpAddresses") {
+            let addrs = input::private_addresses("--private-ip-addresses", items)?;
+            map.insert("PrivateIpAddresses".into(), addrs);
+        }
+        map.insert("Action".into(), op.name.into());
+        serde_json::from_value(Value::Object(map))
+            .map_err(|e| UsageError(format!("invalid parameters for {}: {e}", op.name)))
+    }
+}
+
+/// `GroupName` → `--group-name`.
+fn kebab_option(name: &str) -> String {
+    let mut out = String::from("-");
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
 
 fn parse_port(proto: i16, s: Option<&str>) -> Result<(Option<i32>, Option<i32>), UsageError> {
     let bad = || {
@@ -54,24 +211,21 @@ fn parse_port(proto: i16, s: Option<&str>) -> Result<(Option<i32>, Option<i32>),
 }
 
 impl PermissionArgs {
-    /// The permissions to send: `--ip-permissions` as given, or one built from the shorthand
-    /// options.
-    pub fn to_permissions(&self) -> Result<Vec<IpPermission>, UsageError> {
-        if let Some(text) = &self.ip_permissions {
-            return ip_permissions(text);
-        }
-        if self.protocol.is_none() && !self.security_group_rule_ids.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// The permission that `--protocol`, `--port` and `--cidr` or `--source-group` describe
+    /// (the AWS CLI's simplified options), if `--protocol` is given.
+    fn simplified(&self) -> Result<Option<IpPermission>, UsageError> {
         let Some(protocol) = &self.protocol else {
-            return Err(UsageError(
-                "one of --ip-permissions or --protocol (with --cidr or --source-group) is required"
-                    .into(),
-            ));
+            return Ok(None);
         };
+        let protocol = input::string("--protocol", protocol)?;
+        let port = self
+            .port
+            .as_deref()
+            .map(|p| input::string("--port", p))
+            .transpose()?;
         // An unknown protocol goes to sgd as given; it answers InvalidPermission.Malformed.
-        let proto = parse_protocol(protocol).unwrap_or(PROTO_TCP);
-        let (from_port, to_port) = parse_port(proto, self.port.as_deref())?;
+        let proto = parse_protocol(&protocol).unwrap_or(PROTO_TCP);
+        let (from_port, to_port) = parse_port(proto, port.as_deref())?;
         let mut p = IpPermission {
             ip_protocol: if proto == PROTO_ALL {
                 "-1".into()
@@ -83,16 +237,22 @@ impl PermissionArgs {
             ..Default::default()
         };
         match (&self.cidr, &self.source_group) {
-            (Some(c), None) if c.contains(':') => p.ipv6_ranges.push(Ipv6Range {
-                cidr_ipv6: c.clone(),
-                description: None,
-            }),
-            (Some(c), None) => p.ip_ranges.push(IpRange {
-                cidr_ip: c.clone(),
-                description: None,
-            }),
+            (Some(c), None) => {
+                let c = input::string("--cidr", c)?;
+                if c.contains(':') {
+                    p.ipv6_ranges.push(Ipv6Range {
+                        cidr_ipv6: c,
+                        description: None,
+                    });
+                } else {
+                    p.ip_ranges.push(IpRange {
+                        cidr_ip: c,
+                        description: None,
+                    });
+                }
+            }
             (None, Some(g)) => p.user_id_group_pairs.push(UserIdGroupPair {
-                group_id: Some(g.clone()),
+                group_id: Some(input::string("--source-group", g)?),
                 ..Default::default()
             }),
             _ => {
@@ -101,61 +261,73 @@ impl PermissionArgs {
                 ));
             }
         }
-        Ok(vec![p])
+        Ok(Some(p))
     }
 
-    fn request(&self) -> Result<Permissions, UsageError> {
-        Ok(Permissions {
-            group_id: self.group_id.clone(),
-            group_name: self.group_name.clone(),
-            ip_permissions: self.to_permissions()?,
-            security_group_rule_ids: self.security_group_rule_ids.clone(),
-            tag_specifications: each("--tag-specifications", &self.tag_specifications)?,
-        })
+    fn params(&self, op: &str) -> Result<Params, UsageError> {
+        let mut p = Params::new(op);
+        p.string("--group-id", "GroupId", &self.group_id)?;
+        p.string("--group-name", "GroupName", &self.group_name)?;
+        p.list("--ip-permissions", "IpPermissions", &self.ip_permissions)?;
+        if let Some(perm) = self.simplified()? {
+            p.set(
+                "IpPermissions",
+                serde_json::to_value(vec![perm]).expect("serialises"),
+            );
+        }
+        p.list(
+            "--security-group-rule-ids",
+            "SecurityGroupRuleIds",
+            &self.security_group_rule_ids,
+        )?;
+        p.list(
+            "--tag-specifications",
+            "TagSpecifications",
+            &self.tag_specifications,
+        )?;
+        Ok(p)
+    }
+}
+
+impl DescriptionArgs {
+    fn params(&self, op: &str) -> Result<Params, UsageError> {
+        let mut p = Params::new(op);
+        p.string("--group-id", "GroupId", &self.group_id)?;
+        p.string("--group-name", "GroupName", &self.group_name)?;
+        p.list("--ip-permissions", "IpPermissions", &self.ip_permissions)?;
+        p.list(
+            "--security-group-rule-descriptions",
+            "SecurityGroupRuleDescriptions",
+            &self.security_group_rule_descriptions,
+        )?;
+        Ok(p)
     }
 }
 
 impl ConntrackArgs {
-    fn query(&self) -> Result<ConntrackQuery, UsageError> {
-        Ok(ConntrackQuery {
-            network_interface_id: self.network_interface_id.clone(),
-            filters: each("--filters", &self.filters)?,
-        })
+    fn params(&self, op: &str) -> Result<Params, UsageError> {
+        let mut p = Params::new(op);
+        p.string(
+            "--network-interface-id",
+            "NetworkInterfaceId",
+            &self.network_interface_id,
+        )?;
+        p.list("--filters", "Filters", &self.filters)?;
+        Ok(p)
     }
-}
-
-/// Parses every value of a repeated structured option.
-fn each<T: DeserializeOwned>(option: &str, values: &[String]) -> Result<Vec<T>, UsageError> {
-    values
-        .iter()
-        .map(|v| shorthand::parse(option, v).map_err(UsageError))
-        .collect()
-}
-
-/// Reads `file://path` (or returns the text itself).
-fn file_or_text(option: &str, text: &str) -> Result<String, UsageError> {
-    match text.strip_prefix("file://") {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| UsageError(format!("argument {option}: cannot read {path}: {e}"))),
-        None => Ok(text.to_owned()),
-    }
-}
-
-fn ip_permissions(text: &str) -> Result<Vec<IpPermission>, UsageError> {
-    let text = file_or_text("--ip-permissions", text)?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| UsageError(format!("argument --ip-permissions: invalid JSON: {e}")))?;
-    // Accept one permission object as well as a list.
-    let value = if value.is_object() {
-        Value::Array(vec![value])
-    } else {
-        value
-    };
-    serde_json::from_value(value).map_err(|e| UsageError(format!("argument --ip-permissions: {e}")))
 }
 
 impl Command {
-    pub fn to_request(&self) -> Result<Request, UsageError> {
+    /// The request the command line describes (with `--cli-input-json`'s parameters, if
+    /// given).
+    pub fn to_request(&self, cli_input_json: Option<&str>) -> Result<Request, UsageError> {
+        self.params()?.finish(cli_input_json)
+    }
+
+    /// The operation's parameters given as options.
+    pub fn params(&self) -> Result<Params, UsageError> {
+        const NI: &str = "--network-interface-id";
+        const PL: &str = "--prefix-list-id";
         Ok(match self {
             Self::CreateSecurityGroup {
                 group_name,
@@ -163,58 +335,74 @@ impl Command {
                 vpc_id,
                 tag_specifications,
                 copy_from,
-            } => Request::CreateSecurityGroup(CreateSecurityGroup {
-                group_name: Some(group_name.clone()),
-                description: Some(description.clone()),
-                vpc_id: vpc_id.clone(),
-                tag_specifications: each("--tag-specifications", tag_specifications)?,
-                copy_from_group_id: copy_from.clone(),
-            }),
+            } => {
+                let mut p = Params::new("CreateSecurityGroup");
+                p.string("--description", "Description", description)?;
+                p.string("--group-name", "GroupName", group_name)?;
+                p.string("--vpc-id", "VpcId", vpc_id)?;
+                p.list(
+                    "--tag-specifications",
+                    "TagSpecifications",
+                    tag_specifications,
+                )?;
+                p.string("--copy-from", "CopyFromGroupId", copy_from)?;
+                p
+            }
             Self::DeleteSecurityGroup {
                 group_id,
                 group_name,
-            } => Request::DeleteSecurityGroup(DeleteSecurityGroup {
-                group_id: group_id.clone(),
-                group_name: group_name.clone(),
-            }),
+            } => {
+                let mut p = Params::new("DeleteSecurityGroup");
+                p.string("--group-id", "GroupId", group_id)?;
+                p.string("--group-name", "GroupName", group_name)?;
+                p
+            }
             Self::DescribeSecurityGroups {
                 group_ids,
                 group_names,
                 filters,
-            } => Request::DescribeSecurityGroups(DescribeSecurityGroups {
-                group_ids: group_ids.clone(),
-                group_names: group_names.clone(),
-                filters: each("--filters", filters)?,
-            }),
+            } => {
+                let mut p = Params::new("DescribeSecurityGroups");
+                p.list("--filters", "Filters", filters)?;
+                p.list("--group-ids", "GroupIds", group_ids)?;
+                p.list("--group-names", "GroupNames", group_names)?;
+                p
+            }
             Self::DescribeSecurityGroupRules {
                 security_group_rule_ids,
                 filters,
-            } => Request::DescribeSecurityGroupRules(DescribeSecurityGroupRules {
-                security_group_rule_ids: security_group_rule_ids.clone(),
-                filters: each("--filters", filters)?,
-            }),
-            Self::AuthorizeSecurityGroupIngress(a) => {
-                Request::AuthorizeSecurityGroupIngress(a.request()?)
+            } => {
+                let mut p = Params::new("DescribeSecurityGroupRules");
+                p.list("--filters", "Filters", filters)?;
+                p.list(
+                    "--security-group-rule-ids",
+                    "SecurityGroupRuleIds",
+                    security_group_rule_ids,
+                )?;
+                p
             }
-            Self::AuthorizeSecurityGroupEgress(a) => {
-                Request::AuthorizeSecurityGroupEgress(a.request()?)
-            }
-            Self::RevokeSecurityGroupIngress(a) => {
-                Request::RevokeSecurityGroupIngress(a.request()?)
-            }
-            Self::RevokeSecurityGroupEgress(a) => Request::RevokeSecurityGroupEgress(a.request()?),
+            Self::AuthorizeSecurityGroupIngress(a) => a.params("AuthorizeSecurityGroupIngress")?,
+            Self::AuthorizeSecurityGroupEgress(a) => a.params("AuthorizeSecurityGroupEgress")?,
+            Self::RevokeSecurityGroupIngress(a) => a.params("RevokeSecurityGroupIngress")?,
+            Self::RevokeSecurityGroupEgress(a) => a.params("RevokeSecurityGroupEgress")?,
             Self::ModifySecurityGroupRules {
                 group_id,
                 security_group_rules,
-            } => Request::ModifySecurityGroupRules(ModifySecurityGroupRules {
-                group_id: Some(group_id.clone()),
-                security_group_rules: each("--security-group-rules", security_group_rules)?,
-            }),
+            } => {
+                let mut p = Params::new("ModifySecurityGroupRules");
+                p.string("--group-id", "GroupId", group_id)?;
+                p.list(
+                    "--security-group-rules",
+                    "SecurityGroupRules",
+                    security_group_rules,
+                )?;
+                p
+            }
             Self::UpdateSecurityGroupRuleDescriptionsIngress(a) => {
-                Request::UpdateSecurityGroupRuleDescriptionsIngress(a.request()?)
+                a.params("UpdateSecurityGroupRuleDescriptionsIngress")?
             }
             Self::UpdateSecurityGroupRuleDescriptionsEgress(a) => {
-                Request::UpdateSecurityGroupRuleDescriptionsEgress(a.request()?)
+                a.params("UpdateSecurityGroupRuleDescriptionsEgress")?
             }
             Self::ModifyNetworkInterfaceAttribute {
                 network_interface_id,
@@ -222,85 +410,124 @@ impl Command {
                 connection_tracking_specification,
                 source_dest_check,
                 no_source_dest_check,
-            } => Request::ModifyNetworkInterfaceAttribute(ModifyNetworkInterfaceAttribute {
-                network_interface_id: Some(network_interface_id.clone()),
-                groups: groups.clone(),
-                connection_tracking_specification: connection_tracking_specification
-                    .as_deref()
-                    .map(|s| shorthand::parse("--connection-tracking-specification", s))
-                    .transpose()
-                    .map_err(UsageError)?,
-                source_dest_check: match (source_dest_check, no_source_dest_check) {
-                    (true, _) => Some(true),
-                    (_, true) => Some(false),
-                    _ => None,
-                },
-            }),
+            } => {
+                let mut p = Params::new("ModifyNetworkInterfaceAttribute");
+                p.structure(
+                    "--connection-tracking-specification",
+                    "ConnectionTrackingSpecification",
+                    connection_tracking_specification,
+                )?;
+                p.string(NI, "NetworkInterfaceId", network_interface_id)?;
+                if *source_dest_check || *no_source_dest_check {
+                    p.set("SourceDestCheck", *source_dest_check);
+                }
+                if let Some(groups) = groups {
+                    p.list("--groups", "Groups", groups)?;
+                }
+                p
+            }
             Self::CreateNetworkInterface {
                 network_interface_id,
                 attach_mode,
                 private_ip_addresses,
                 groups,
                 no_source_dest_check,
-            } => Request::CreateNetworkInterface(CreateNetworkInterface {
-                network_interface_id: Some(network_interface_id.clone()),
-                attach_mode: Some(attach_mode.clone()),
-                private_ip_addresses: private_ip_addresses.clone(),
-                groups: groups.clone(),
-                source_dest_check: no_source_dest_check.then_some(false),
-            }),
+            } => {
+                let mut p = Params::new("CreateNetworkInterface");
+                p.string(NI, "NetworkInterfaceId", network_interface_id)?;
+                p.string("--attach-mode", "AttachMode", attach_mode)?;
+                p.list("--groups", "Groups", groups)?;
+                p.list(
+                    "--private-ip-addresses",
+                    "PrivateIpAddresses",
+                    private_ip_addresses,
+                )?;
+                if *no_source_dest_check {
+                    p.set("SourceDestCheck", false);
+                }
+                p
+            }
             Self::DeleteNetworkInterface {
                 network_interface_id,
-            } => Request::DeleteNetworkInterface(NetworkInterfaceIdRequest {
-                network_interface_id: Some(network_interface_id.clone()),
-            }),
+            } => {
+                let mut p = Params::new("DeleteNetworkInterface");
+                p.string(NI, "NetworkInterfaceId", network_interface_id)?;
+                p
+            }
             Self::AssignPrivateIpAddresses {
                 network_interface_id,
                 private_ip_addresses,
-            } => Request::AssignPrivateIpAddresses(PrivateAddresses {
-                network_interface_id: Some(network_interface_id.clone()),
-                private_ip_addresses: private_ip_addresses.clone(),
-            }),
-            Self::UnassignPrivateIpAddresses {
+            }
+            | Self::UnassignPrivateIpAddresses {
                 network_interface_id,
                 private_ip_addresses,
-            } => Request::UnassignPrivateIpAddresses(PrivateAddresses {
-                network_interface_id: Some(network_interface_id.clone()),
-                private_ip_addresses: private_ip_addresses.clone(),
-            }),
+            } => {
+                let mut p = Params::new(if matches!(self, Self::AssignPrivateIpAddresses { .. }) {
+                    "AssignPrivateIpAddresses"
+                } else {
+                    "UnassignPrivateIpAddresses"
+                });
+                p.string(NI, "NetworkInterfaceId", network_interface_id)?;
+                p.list(
+                    "--private-ip-addresses",
+                    "PrivateIpAddresses",
+                    private_ip_addresses,
+                )?;
+                p
+            }
             Self::DescribeNetworkInterfaces {
                 network_interface_ids,
                 filters,
-            } => Request::DescribeNetworkInterfaces(DescribeNetworkInterfaces {
-                network_interface_ids: network_interface_ids.clone(),
-                filters: each("--filters", filters)?,
-            }),
+            } => {
+                let mut p = Params::new("DescribeNetworkInterfaces");
+                p.list(
+                    "--network-interface-ids",
+                    "NetworkInterfaceIds",
+                    network_interface_ids,
+                )?;
+                p.list("--filters", "Filters", filters)?;
+                p
+            }
             Self::CreateVpc {
                 cidr_block,
                 classic,
                 tag_specifications,
-            } => Request::CreateVpc(CreateVpc {
-                cidr_block: Some(cidr_block.clone()),
-                classic: *classic,
-                tag_specifications: each("--tag-specifications", tag_specifications)?,
-            }),
-            Self::DescribeVpcs { vpc_ids, filters } => Request::DescribeVpcs(DescribeVpcs {
-                vpc_ids: vpc_ids.clone(),
-                filters: each("--filters", filters)?,
-            }),
+            } => {
+                let mut p = Params::new("CreateVpc");
+                p.string("--cidr-block", "CidrBlock", cidr_block)?;
+                p.flag("Classic", *classic);
+                p.list(
+                    "--tag-specifications",
+                    "TagSpecifications",
+                    tag_specifications,
+                )?;
+                p
+            }
+            Self::DescribeVpcs { vpc_ids, filters } => {
+                let mut p = Params::new("DescribeVpcs");
+                p.list("--vpc-ids", "VpcIds", vpc_ids)?;
+                p.list("--filters", "Filters", filters)?;
+                p
+            }
             Self::CreateManagedPrefixList {
                 prefix_list_name,
                 max_entries,
                 address_family,
                 entries,
                 tag_specifications,
-            } => Request::CreateManagedPrefixList(CreateManagedPrefixList {
-                prefix_list_name: Some(prefix_list_name.clone()),
-                max_entries: Some(*max_entries),
-                address_family: Some(address_family.clone()),
-                entries: each("--entries", entries)?,
-                tag_specifications: each("--tag-specifications", tag_specifications)?,
-            }),
+            } => {
+                let mut p = Params::new("CreateManagedPrefixList");
+                p.string("--prefix-list-name", "PrefixListName", prefix_list_name)?;
+                p.list("--entries", "Entries", entries)?;
+                p.number("MaxEntries", *max_entries);
+                p.list(
+                    "--tag-specifications",
+                    "TagSpecifications",
+                    tag_specifications,
+                )?;
+                p.string("--address-family", "AddressFamily", address_family)?;
+                p
+            }
             Self::ModifyManagedPrefixList {
                 prefix_list_id,
                 current_version,
@@ -308,101 +535,107 @@ impl Command {
                 max_entries,
                 add_entries,
                 remove_entries,
-            } => Request::ModifyManagedPrefixList(ModifyManagedPrefixList {
-                prefix_list_id: Some(prefix_list_id.clone()),
-                current_version: *current_version,
-                prefix_list_name: prefix_list_name.clone(),
-                max_entries: *max_entries,
-                add_entries: each("--add-entries", add_entries)?,
-                remove_entries: each("--remove-entries", remove_entries)?,
-            }),
-            Self::DeleteManagedPrefixList { prefix_list_id } => {
-                Request::DeleteManagedPrefixList(PrefixListIdRequest {
-                    prefix_list_id: Some(prefix_list_id.clone()),
-                })
+            } => {
+                let mut p = Params::new("ModifyManagedPrefixList");
+                p.string(PL, "PrefixListId", prefix_list_id)?;
+                p.number("CurrentVersion", *current_version);
+                p.string("--prefix-list-name", "PrefixListName", prefix_list_name)?;
+                p.list("--add-entries", "AddEntries", add_entries)?;
+                p.list("--remove-entries", "RemoveEntries", remove_entries)?;
+                p.number("MaxEntries", *max_entries);
+                p
+            }
+            Self::DeleteManagedPrefixList { prefix_list_id }
+            | Self::GetManagedPrefixListEntries { prefix_list_id } => {
+                let mut p = Params::new(if matches!(self, Self::DeleteManagedPrefixList { .. }) {
+                    "DeleteManagedPrefixList"
+                } else {
+                    "GetManagedPrefixListEntries"
+                });
+                p.string(PL, "PrefixListId", prefix_list_id)?;
+                p
             }
             Self::DescribeManagedPrefixLists {
                 prefix_list_ids,
                 filters,
-            } => Request::DescribeManagedPrefixLists(DescribeManagedPrefixLists {
-                prefix_list_ids: prefix_list_ids.clone(),
-                filters: each("--filters", filters)?,
-            }),
-            Self::GetManagedPrefixListEntries { prefix_list_id } => {
-                Request::GetManagedPrefixListEntries(PrefixListIdRequest {
-                    prefix_list_id: Some(prefix_list_id.clone()),
-                })
+            } => {
+                let mut p = Params::new("DescribeManagedPrefixLists");
+                p.list("--prefix-list-ids", "PrefixListIds", prefix_list_ids)?;
+                p.list("--filters", "Filters", filters)?;
+                p
             }
-            Self::CreateTags { resources, tags } => Request::CreateTags(crate::api::CreateTags {
-                resources: resources.clone(),
-                tags: each("--tags", tags)?,
-            }),
-            Self::DeleteTags { resources, tags } => Request::DeleteTags(crate::api::DeleteTags {
-                resources: resources.clone(),
-                tags: each("--tags", tags)?,
-            }),
-            Self::DescribeTags { filters } => Request::DescribeTags(crate::api::DescribeTags {
-                filters: each("--filters", filters)?,
-                ..Default::default()
-            }),
-            Self::GetMetrics => Request::GetMetrics(crate::api::Empty {}),
+            Self::CreateTags { resources, tags } | Self::DeleteTags { resources, tags } => {
+                let mut p = Params::new(if matches!(self, Self::CreateTags { .. }) {
+                    "CreateTags"
+                } else {
+                    "DeleteTags"
+                });
+                p.list("--resources", "Resources", resources)?;
+                p.list("--tags", "Tags", tags)?;
+                p
+            }
+            Self::DescribeTags { filters } => {
+                let mut p = Params::new("DescribeTags");
+                p.list("--filters", "Filters", filters)?;
+                p
+            }
+            Self::GetMetrics => Params::new("GetMetrics"),
             Self::CreateAccessKey { read_only } => {
-                Request::CreateAccessKey(crate::api::CreateAccessKey {
-                    read_only: *read_only,
-                })
+                let mut p = Params::new("CreateAccessKey");
+                p.flag("ReadOnly", *read_only);
+                p
             }
-            Self::ListAccessKeys => Request::ListAccessKeys(crate::api::Empty {}),
+            Self::ListAccessKeys => Params::new("ListAccessKeys"),
             Self::DeleteAccessKey { access_key_id } => {
-                Request::DeleteAccessKey(crate::api::DeleteAccessKey {
-                    access_key_id: Some(access_key_id.clone()),
-                })
+                let mut p = Params::new("DeleteAccessKey");
+                p.string("--access-key-id", "AccessKeyId", access_key_id)?;
+                p
             }
             Self::Export {
                 network_interface_id,
                 format,
-            } => Request::ExportInterfaceRules(crate::api::ExportRequest {
-                network_interface_id: Some(network_interface_id.clone()),
-                format: Some(format.clone()),
-            }),
-            Self::DescribeConntrack(a) => Request::DescribeConntrack(a.query()?),
-            Self::FlushConntrack(a) => Request::FlushConntrack(a.query()?),
+            } => {
+                let mut p = Params::new("ExportInterfaceRules");
+                p.string(NI, "NetworkInterfaceId", network_interface_id)?;
+                p.string("--format", "Format", format)?;
+                p
+            }
+            Self::DescribeConntrack(a) => a.params("DescribeConntrack")?,
+            Self::FlushConntrack(a) => a.params("FlushConntrack")?,
             Self::Import { file } => {
-                let text = if file == "-" {
-                    let mut s = String::new();
-                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                        .map_err(|e| UsageError(format!("reading standard input: {e}")))?;
-                    s
-                } else {
-                    let path = file.strip_prefix("file://").unwrap_or(file);
-                    std::fs::read_to_string(path)
-                        .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?
-                };
-                let doc: ImportSecurityGroups = serde_json::from_str(&text).map_err(|e| {
-                    UsageError(format!(
-                        "{file} is not the output of describe-security-groups: {e}"
-                    ))
-                })?;
-                Request::ImportSecurityGroups(doc)
+                let mut p = Params::new("ImportSecurityGroups");
+                if let Some(file) = file {
+                    p.map = import_document(file)?;
+                }
+                p
             }
         })
     }
 }
 
-impl DescriptionArgs {
-    fn request(&self) -> Result<UpdateDescriptions, UsageError> {
-        Ok(UpdateDescriptions {
-            group_id: self.group_id.clone(),
-            group_name: self.group_name.clone(),
-            ip_permissions: self
-                .ip_permissions
-                .as_deref()
-                .map(ip_permissions)
-                .transpose()?
-                .unwrap_or_default(),
-            security_group_rule_descriptions: each(
-                "--security-group-rule-descriptions",
-                &self.security_group_rule_descriptions,
-            )?,
-        })
+/// `sgctl import FILE`: the output of describe-security-groups, from a file or `-`.
+fn import_document(file: &str) -> Result<Map<String, Value>, UsageError> {
+    let text = if file == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| UsageError(format!("reading standard input: {e}")))?;
+        s
+    } else {
+        let path = file.strip_prefix("file://").unwrap_or(file);
+        std::fs::read_to_string(path).map_err(|e| UsageError(format!("cannot read {path}: {e}")))?
+    };
+    let not_output = |e: &dyn std::fmt::Display| {
+        UsageError(format!(
+            "{file} is not the output of describe-security-groups: {e}"
+        ))
+    };
+    let doc: Value = serde_json::from_str(&text).map_err(|e| not_output(&e))?;
+    let op = Operation::named("ImportSecurityGroups");
+    match check(&op.input, doc, "input").map_err(|e| not_output(&e))? {
+        Value::Object(map) => Ok(map),
+        _ => unreachable!("a structure stays one"),
     }
 }
+
+#[cfg(test)]
+mod tests;

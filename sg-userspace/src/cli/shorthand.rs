@@ -1,220 +1,321 @@
-//! The AWS CLI's shorthand syntax for structured options, e.g.
-//! `Name=vpc-id,Values=vpc-1,vpc-2`, `ResourceType=security-group,Tags=[{Key=env,Value=prod}]`,
-//! `SecurityGroupRuleId=sgr-1,SecurityGroupRule={IpProtocol=tcp,FromPort=22,ToPort=22}`.
-//! An argument that starts with `{` or `[` is JSON instead.
+//! The AWS CLI's shorthand syntax, as awscli v1's `ShorthandParser` reads it: the text of one
+//! option value to untyped JSON (strings, lists, structures). Typing it (numbers, booleans, a
+//! lone value where a list is due) is `shapes::coerce`'s job, as `BackCompatVisitor`'s is in
+//! awscli.
+//!
+//! ```text
+//! parameter     = keyval *("," keyval)
+//! keyval        = key "=" [values]
+//! key           = 1*(ALPHA / DIGIT / "-" / "_" / "." / "#" / "/" / ":")
+//! values        = csv-list / explicit-list / hash-literal
+//! csv-list      = first-value *("," second-value)    ; one value is a scalar, more a list
+//! explicit-list = "[" [explicit *("," explicit)] "]"
+//! hash-literal  = "{" [key "=" explicit *("," key "=" explicit)] "}"
+//! explicit      = explicit-list / hash-literal / first-value
+//! first-value   = 'single quoted' / "double quoted" / word   ; `\,` is a literal comma
+//! ```
+//!
+//! `Name=vpc-id,Values=vpc-1,vpc-2` gives `{"Name": "vpc-id", "Values": ["vpc-1", "vpc-2"]}`:
+//! a comma followed by `key=` starts the next pair. A word's trailing whitespace is dropped.
 
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-/// Keys whose scalar values are numbers.
-const NUMERIC: &[&str] = &[
-    "FromPort",
-    "ToPort",
-    "MaxEntries",
-    "CurrentVersion",
-    "TcpEstablishedTimeout",
-    "UdpStreamTimeout",
-    "UdpTimeout",
-];
-/// Keys whose value is a list even when one scalar is given.
-const LISTS: &[&str] = &["Values"];
+/// A syntax error: what was expected where, and what was there instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub expected: String,
+    pub found: String,
+    pub at: usize,
+    pub input: String,
+}
 
-/// Parses one option value (shorthand or JSON) into `T`.
-pub fn parse<T: DeserializeOwned>(option: &str, text: &str) -> Result<T, String> {
-    let value = if text.trim_start().starts_with(['{', '[']) {
-        serde_json::from_str(text).map_err(|e| format!("argument {option}: invalid JSON: {e}"))?
-    } else {
-        let mut p = Parser {
-            s: text.as_bytes(),
-            i: 0,
-        };
-        let v = p
-            .structure(None)
-            .map_err(|e| format!("argument {option}: {e} in '{text}'"))?;
-        if p.i != p.s.len() {
-            return Err(format!(
-                "argument {option}: unexpected '{}' in '{text}'",
-                &text[p.i..]
-            ));
-        }
-        v
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "expected {} at character {}, found {}, in '{}'",
+            self.expected,
+            self.at + 1,
+            self.found,
+            self.input
+        )
+    }
+}
+
+/// Parses one shorthand value (`key=value,...`) to a JSON structure of strings.
+pub fn parse(text: &str) -> Result<Value, ParseError> {
+    let mut p = Parser {
+        s: text.chars().collect(),
+        i: 0,
+        input: text,
     };
-    serde_json::from_value(value).map_err(|e| format!("argument {option}: {e}"))
+    p.parameter()
+}
+
+fn is_ws(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+}
+
+/// The first character of an unquoted word: not a quote, `,`, `=`, `[`, `{` or a space.
+fn starts_word(c: char) -> bool {
+    matches!(c, '!' | '#'..='&' | '('..='+' | '-'..='<' | '>'..='Z' | '\\'..='z' | '|'..)
+}
+
+/// The rest of a first value: `=`, `[` and `{` allowed; `,`, `]`, `}` and quotes end it.
+fn follows_first(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '!' | '#'..='&' | '('..='+' | '-'..='\\' | '^'..='|' | '~'..)
+}
+
+/// The rest of a later value of a comma-separated list: `=`, `,` and quotes end it.
+fn follows_second(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '!' | '#'..='&' | '('..='+' | '-'..='<' | '>'..)
+}
+
+fn is_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '#' | '/' | ':')
 }
 
 struct Parser<'a> {
-    s: &'a [u8],
+    s: Vec<char>,
     i: usize,
+    input: &'a str,
 }
 
 impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
+    fn current(&self) -> Option<char> {
         self.s.get(self.i).copied()
     }
 
-    /// `key=value,key=value,...` up to `close` (or the end).
-    fn structure(&mut self, close: Option<u8>) -> Result<Value, String> {
+    fn at_eof(&self) -> bool {
+        self.i >= self.s.len()
+    }
+
+    fn error(&self, expected: &str) -> ParseError {
+        ParseError {
+            expected: expected.to_owned(),
+            found: match self.current() {
+                Some(c) => format!("'{c}'"),
+                None => "the end".into(),
+            },
+            at: self.i,
+            input: self.input.to_owned(),
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while self.current().is_some_and(is_ws) {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, c: char, skip_ws: bool) -> Result<(), ParseError> {
+        if skip_ws {
+            self.skip_ws();
+        }
+        if self.current() != Some(c) {
+            return Err(self.error(&format!("'{c}'")));
+        }
+        self.i += 1;
+        if skip_ws {
+            self.skip_ws();
+        }
+        Ok(())
+    }
+
+    /// `keyval *("," keyval)`; a key given twice is a mistake (often a `,` meant as a space
+    /// between two list items).
+    fn parameter(&mut self) -> Result<Value, ParseError> {
         let mut map = Map::new();
-        let mut last: Option<String> = None;
         loop {
-            if self.peek() == close || self.peek().is_none() {
-                break;
+            let at = self.i;
+            let key = self.key();
+            self.expect('=', true)?;
+            let value = self.values()?;
+            if map.insert(key.clone(), value).is_some() {
+                return Err(ParseError {
+                    expected: format!(
+                        "one \"{key}\" (a second one is often a ',' meant as a space between two items)"
+                    ),
+                    found: format!("\"{key}\" again"),
+                    at,
+                    input: self.input.to_owned(),
+                });
             }
-            let start = self.i;
-            while let Some(c) = self.peek() {
-                if c == b'=' || c == b',' || Some(c) == close {
+            if self.at_eof() {
+                return Ok(Value::Object(map));
+            }
+            self.expect(',', true)?;
+        }
+    }
+
+    fn key(&mut self) -> String {
+        let start = self.i;
+        while self.current().is_some_and(is_key_char) {
+            self.i += 1;
+        }
+        self.s[start..self.i].iter().collect()
+    }
+
+    fn values(&mut self) -> Result<Value, ParseError> {
+        match self.current() {
+            None => Ok(Value::String(String::new())),
+            Some('[') => self.explicit_list(),
+            Some('{') => self.hash_literal(),
+            Some(_) => self.csv_value(),
+        }
+    }
+
+    /// `a` is a scalar; `a,b,c` a list, up to a `,` followed by `key=`.
+    fn csv_value(&mut self) -> Result<Value, ParseError> {
+        let first = self.first_value()?;
+        self.skip_ws();
+        if self.current() != Some(',') {
+            return Ok(Value::String(first));
+        }
+        self.expect(',', true)?;
+        let mut list = vec![Value::String(first)];
+        loop {
+            let attempt = (|| {
+                let v = self.second_value()?;
+                self.skip_ws();
+                if self.at_eof() {
+                    return Ok((v, true));
+                }
+                self.expect(',', true)?;
+                Ok((v, false))
+            })();
+            match attempt {
+                Ok((v, last)) => {
+                    list.push(Value::String(v));
+                    if last {
+                        break;
+                    }
+                }
+                Err(e) if self.at_eof() => return Err(e),
+                Err(_) => {
+                    // `a=b,c=d`: `c` is the next key; go back to the comma before it.
+                    while self.i > 0 && self.current() != Some(',') {
+                        self.i -= 1;
+                    }
                     break;
                 }
-                self.i += 1;
-            }
-            let word = String::from_utf8_lossy(&self.s[start..self.i])
-                .trim()
-                .to_owned();
-            if self.peek() == Some(b'=') {
-                self.i += 1;
-                let v = self.value(&word, close)?;
-                map.insert(word.clone(), v);
-                last = Some(word);
-            } else {
-                // A bare word continues the previous key's list: `Values=a,b,c`.
-                let Some(key) = &last else {
-                    return Err(format!("expected key=value, found '{word}'"));
-                };
-                let entry = map.get_mut(key).expect("inserted");
-                if !entry.is_array() {
-                    *entry = Value::Array(vec![entry.take()]);
-                }
-                entry
-                    .as_array_mut()
-                    .expect("array")
-                    .push(Value::String(word));
-            }
-            if self.peek() == Some(b',') {
-                self.i += 1;
             }
         }
+        Ok(if list.len() == 1 {
+            list.pop().expect("one")
+        } else {
+            Value::Array(list)
+        })
+    }
+
+    fn explicit_list(&mut self) -> Result<Value, ParseError> {
+        self.expect('[', true)?;
+        let mut items = Vec::new();
+        while self.current() != Some(']') {
+            items.push(self.explicit_value()?);
+            self.skip_ws();
+            if self.current() != Some(']') {
+                self.expect(',', false)?;
+                self.skip_ws();
+            }
+        }
+        self.expect(']', false)?;
+        Ok(Value::Array(items))
+    }
+
+    fn hash_literal(&mut self) -> Result<Value, ParseError> {
+        self.expect('{', true)?;
+        let mut map = Map::new();
+        while self.current() != Some('}') {
+            let key = self.key();
+            self.expect('=', true)?;
+            let v = self.explicit_value()?;
+            self.skip_ws();
+            if self.current() != Some('}') {
+                self.expect(',', false)?;
+                self.skip_ws();
+            }
+            map.insert(key, v);
+        }
+        self.expect('}', false)?;
         Ok(Value::Object(map))
     }
 
-    fn value(&mut self, key: &str, close: Option<u8>) -> Result<Value, String> {
-        match self.peek() {
-            Some(b'{') => {
-                self.i += 1;
-                let v = self.structure(Some(b'}'))?;
-                self.expect(b'}')?;
-                Ok(v)
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                while self.peek() != Some(b']') {
-                    if self.peek().is_none() {
-                        return Err("unclosed '['".into());
-                    }
-                    if self.peek() == Some(b'{') {
-                        self.i += 1;
-                        items.push(self.structure(Some(b'}'))?);
-                        self.expect(b'}')?;
-                    } else {
-                        items.push(self.scalar(key, Some(b']'))?);
-                    }
-                    if self.peek() == Some(b',') {
-                        self.i += 1;
-                    }
-                }
-                self.i += 1;
-                Ok(Value::Array(items))
-            }
-            _ => {
-                let v = self.scalar(key, close)?;
-                Ok(if LISTS.contains(&key) {
-                    Value::Array(vec![v])
-                } else {
-                    v
-                })
-            }
+    fn explicit_value(&mut self) -> Result<Value, ParseError> {
+        match self.current() {
+            Some('[') => self.explicit_list(),
+            Some('{') => self.hash_literal(),
+            _ => Ok(Value::String(self.first_value()?)),
         }
     }
 
-    fn scalar(&mut self, key: &str, close: Option<u8>) -> Result<Value, String> {
-        let start = self.i;
-        while let Some(c) = self.peek() {
-            if c == b',' || Some(c) == close {
+    fn first_value(&mut self) -> Result<String, ParseError> {
+        match self.current() {
+            Some(q @ ('\'' | '"')) => self.quoted(q),
+            _ => Ok(self.word(follows_first).unwrap_or_default()),
+        }
+    }
+
+    fn second_value(&mut self) -> Result<String, ParseError> {
+        match self.current() {
+            Some(q @ ('\'' | '"')) => self.quoted(q),
+            _ => self
+                .word(follows_second)
+                .ok_or_else(|| self.error("a value")),
+        }
+    }
+
+    /// An unquoted word (`None` if none starts here): `\,` is a comma, trailing whitespace
+    /// is dropped.
+    fn word(&mut self, follows: fn(char) -> bool) -> Option<String> {
+        let mut out = String::new();
+        let mut first = true;
+        while let Some(c) = self.current() {
+            if c == '\\' && self.s.get(self.i + 1) == Some(&',') {
+                out.push(',');
+                self.i += 2;
+            } else if (first && starts_word(c)) || (!first && follows(c)) {
+                out.push(c);
+                self.i += 1;
+            } else {
                 break;
             }
-            self.i += 1;
+            first = false;
         }
-        let text = String::from_utf8_lossy(&self.s[start..self.i])
-            .trim()
-            .to_owned();
-        if NUMERIC.contains(&key) {
-            return text
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| format!("{key} must be a number"));
+        if first {
+            return None;
         }
-        Ok(Value::String(text))
+        Some(out.trim_end().to_owned())
     }
 
-    fn expect(&mut self, c: u8) -> Result<(), String> {
-        if self.peek() == Some(c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            Err(format!("expected '{}'", c as char))
+    /// `'...'` or `"..."`: `\'` (or `\"`) is the quote, `\\` a backslash.
+    fn quoted(&mut self, q: char) -> Result<String, ParseError> {
+        let start = self.i;
+        let mut j = self.i + 1;
+        loop {
+            match self.s.get(j) {
+                None => {
+                    return Err(ParseError {
+                        expected: format!("a closing {q}"),
+                        found: "the end".into(),
+                        at: start,
+                        input: self.input.to_owned(),
+                    });
+                }
+                Some('\\') if matches!(self.s.get(j + 1), Some(&c) if c == '\\' || c == q) => {
+                    j += 2
+                }
+                Some(&c) if c == q => break,
+                Some(_) => j += 1,
+            }
         }
+        self.i = j + 1;
+        let inner: String = self.s[start + 1..j].iter().collect();
+        Ok(inner
+            .replace(&format!("\\{q}"), &q.to_string())
+            .replace("\\\\", "\\"))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::{
-        ConnectionTrackingSpecification, Filter, SecurityGroupRuleUpdate, TagSpecification,
-    };
-
-    #[test]
-    fn filters_with_value_lists() {
-        let f: Filter = parse("--filters", "Name=vpc-id,Values=vpc-1,vpc-2").unwrap();
-        assert_eq!(f.name, "vpc-id");
-        assert_eq!(f.values, vec!["vpc-1", "vpc-2"]);
-        let f: Filter = parse("--filters", "Name=group-name,Values=web").unwrap();
-        assert_eq!(f.values, vec!["web"]);
-    }
-
-    #[test]
-    fn nested_structures_and_json() {
-        let t: TagSpecification = parse(
-            "--tag-specifications",
-            "ResourceType=security-group,Tags=[{Key=env,Value=prod},{Key=team,Value=42}]",
-        )
-        .unwrap();
-        assert_eq!(t.tags.len(), 2);
-        assert_eq!(t.tags[1].value, "42");
-        let u: SecurityGroupRuleUpdate = parse(
-            "--security-group-rules",
-            "SecurityGroupRuleId=sgr-1,SecurityGroupRule={IpProtocol=tcp,FromPort=22,ToPort=22,CidrIpv4=10.0.0.0/8}",
-        )
-        .unwrap();
-        assert_eq!(u.security_group_rule.unwrap().from_port, Some(22));
-        let c: ConnectionTrackingSpecification = parse(
-            "--connection-tracking-specification",
-            "TcpEstablishedTimeout=3600,UdpTimeout=60",
-        )
-        .unwrap();
-        assert_eq!(
-            (c.tcp_established_timeout, c.udp_timeout),
-            (Some(3600), Some(60))
-        );
-        let c: ConnectionTrackingSpecification = parse(
-            "--connection-tracking-specification",
-            r#"{"UdpStreamTimeout": 90}"#,
-        )
-        .unwrap();
-        assert_eq!(c.udp_stream_timeout, Some(90));
-        assert!(
-            parse::<ConnectionTrackingSpecification>("x", "TcpEstablishedTimeout=soon").is_err()
-        );
-        assert!(parse::<Filter>("x", "Bogus=1").is_err());
-    }
-}
+mod tests;
