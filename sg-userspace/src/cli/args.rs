@@ -85,7 +85,9 @@ pub enum Command {
         #[arg(long, num_args = 1..)]
         group_names: Vec<String>,
         /// The filters: Name=string,Values=string,string ... Names: group-id, group-name,
-        /// vpc-id, description, owner-id, tag:<key>, tag-key. Values may use * and ?.
+        /// vpc-id, description, owner-id, tag:<key>, tag-key, and of the rules
+        /// ip-permission.{protocol,from-port,to-port,cidr,ipv6-cidr,prefix-list-id,group-id,
+        /// group-name,user-id} (egress.ip-permission.* for outbound). Values may use * and ?.
         #[arg(long, num_args = 1..)]
         filters: Vec<String>,
     },

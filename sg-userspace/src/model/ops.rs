@@ -199,7 +199,61 @@ impl filters::Filterable for GroupView<'_> {
             "vpc-id" => vec![g.vpc_id.clone()],
             "description" => vec![g.description.clone()],
             "owner-id" => vec![self.0.owner_of(g).to_owned()],
-            _ => return None,
+            other => {
+                // `ip-permission.*` (inbound rules) and `egress.ip-permission.*` (outbound):
+                // each filter matches if any rule of that direction has the value, as on EC2
+                // (two such filters need not match the same rule).
+                let (egress, field) = match other.strip_prefix("egress.ip-permission.") {
+                    Some(f) => (true, f),
+                    None => (false, other.strip_prefix("ip-permission.")?),
+                };
+                let rules = g.rules.iter().filter(|r| r.egress == egress);
+                let port = |p: Option<i32>| p.unwrap_or(-1).to_string();
+                match field {
+                    "protocol" => rules.map(|r| super::protocol_name(r.protocol)).collect(),
+                    "from-port" => rules.map(|r| port(r.from_port)).collect(),
+                    "to-port" => rules.map(|r| port(r.to_port)).collect(),
+                    "cidr" => rules
+                        .filter_map(|r| match &r.peer {
+                            Peer::Ipv4(n) => Some(n.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                    "ipv6-cidr" => rules
+                        .filter_map(|r| match &r.peer {
+                            Peer::Ipv6(n) => Some(n.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                    "prefix-list-id" => rules
+                        .filter_map(|r| match &r.peer {
+                            Peer::PrefixList(id) => Some(id.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    "group-id" => rules
+                        .filter_map(|r| match &r.peer {
+                            Peer::Group(id) => Some(id.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    "group-name" => rules
+                        .filter_map(|r| match &r.peer {
+                            Peer::Group(id) => self.0.groups.get(id).map(|o| o.name.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    "user-id" => rules
+                        .filter_map(|r| match &r.peer {
+                            Peer::Group(id) => {
+                                self.0.groups.get(id).map(|o| self.0.owner_of(o).to_owned())
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => return None,
+                }
+            }
         })
     }
 

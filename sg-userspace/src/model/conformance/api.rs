@@ -280,3 +280,73 @@ fn sg_api_vpc_and_prefix_list_filters() {
     assert_eq!(lists(vec![f("prefix-list-id", &id)]), vec![id]);
     assert!(lists(vec![f("prefix-list-name", "home")]).is_empty());
 }
+
+/// `ip-permission.*` and `egress.ip-permission.*` filters of `DescribeSecurityGroups` (issue
+/// 14): each matches a group if any rule of that direction has the value, wildcards allowed.
+#[test]
+fn sg_api_rule_filters_on_groups() {
+    let mut w = World::new();
+    let web = w.group("web");
+    let db = w.group("db");
+    w.authorize(
+        &web,
+        false,
+        vec![
+            perm("tcp", Some((443, 443)), "0.0.0.0/0"),
+            perm("udp", Some((53, 53)), "2001:db8::/32"),
+        ],
+    )
+    .unwrap();
+    w.authorize(
+        &db,
+        false,
+        vec![perm_group("tcp", Some((5432, 5432)), &web)],
+    )
+    .unwrap();
+    let f = |name: &str, v: &str| Filter {
+        name: name.into(),
+        values: vec![v.into()],
+    };
+    let names = |filters: Vec<Filter>| -> Vec<String> {
+        let req = DescribeSecurityGroups {
+            filters,
+            ..Default::default()
+        };
+        let mut n: Vec<String> =
+            ops::describe_security_groups(&w.state, &req).unwrap()["SecurityGroups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["GroupName"].as_str().unwrap().to_owned())
+                .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(vec![f("ip-permission.from-port", "443")]), ["web"]);
+    assert_eq!(names(vec![f("ip-permission.protocol", "udp")]), ["web"]);
+    assert_eq!(names(vec![f("ip-permission.cidr", "0.0.0.0/0")]), ["web"]);
+    assert_eq!(
+        names(vec![f("ip-permission.ipv6-cidr", "2001:db8:*")]),
+        ["web"]
+    );
+    assert_eq!(names(vec![f("ip-permission.group-id", &web)]), ["db"]);
+    assert_eq!(names(vec![f("ip-permission.group-name", "web")]), ["db"]);
+    assert_eq!(names(vec![f("ip-permission.to-port", "5432")]), ["db"]);
+    // Every new group's default outbound rule: all protocols to 0.0.0.0/0.
+    assert_eq!(
+        names(vec![
+            f("egress.ip-permission.protocol", "-1"),
+            f("egress.ip-permission.cidr", "0.0.0.0/0")
+        ]),
+        ["db", "default", "web"]
+    );
+    assert!(names(vec![f("egress.ip-permission.from-port", "443")]).is_empty());
+    let bad = DescribeSecurityGroups {
+        filters: vec![f("ip-permission.colour", "red")],
+        ..Default::default()
+    };
+    assert_eq!(
+        code(ops::describe_security_groups(&w.state, &bad)),
+        "InvalidParameterValue"
+    );
+}
