@@ -89,6 +89,7 @@ impl Store {
         };
         Ok(Some(State {
             owner_id,
+            region: crate::model::default_region(),
             vpcs: decode(read(VPCS)?, "vpcs")?,
             groups: decode(read(GROUPS)?, "groups")?,
             interfaces: decode(read(INTERFACES)?, "interfaces")?,

@@ -79,6 +79,8 @@ def main():
     )
     gid = created["GroupId"]
     assert gid.startswith("sg-"), created
+    arn = f"arn:aws:ec2:{REGION}:{ident['Account']}:security-group/{gid}"
+    assert created["SecurityGroupArn"] == arn, created
     ec2.get_waiter("security_group_exists").wait(GroupIds=[gid])
 
     group = ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]
@@ -92,6 +94,7 @@ def main():
     assert group["Description"] == "web & api servers (a;b)", group
     assert group["OwnerId"] == ident["Account"], group
     assert group["Tags"] == [{"Key": "Name", "Value": "web"}], group
+    assert group["SecurityGroupArn"] == arn, group
 
     auth = ec2.authorize_security_group_ingress(
         GroupId=gid,
@@ -114,6 +117,9 @@ def main():
     rules = auth["SecurityGroupRules"]
     assert len(rules) == 2 and all(r["SecurityGroupRuleId"].startswith("sgr-") for r in rules), auth
     assert rules[0]["FromPort"] == 22 and rules[0]["IsEgress"] is False, rules
+    for r in rules:
+        want = f"arn:aws:ec2:{REGION}:{ident['Account']}:security-group-rule/{r['SecurityGroupRuleId']}"
+        assert r["SecurityGroupRuleArn"] == want, r
 
     # Terraform looks for lingering interfaces of a group before deleting it.
     enis = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [gid]}])

@@ -117,4 +117,6 @@ pub struct SecurityGroupRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub tags: Vec<Tag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group_rule_arn: Option<String>,
 }

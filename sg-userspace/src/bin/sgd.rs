@@ -44,7 +44,8 @@ struct Args {
     /// request must be signed (SigV4) with a key from `sgctl create-access-key`.
     #[arg(long)]
     api_listen: Option<std::net::SocketAddr>,
-    /// The region API requests must be signed for.
+    /// The region of this host's resources: in their ARNs, and what API requests must be
+    /// signed for.
     #[arg(long, default_value = "us-east-1")]
     region: String,
     /// Serve the API over TLS with this certificate chain (PEM); needs --api-tls-key.
@@ -79,9 +80,9 @@ fn main() -> anyhow::Result<()> {
         pin_dir: args.pin_dir,
         xdp_mode: args.xdp_mode,
         metrics_listen: args.metrics_listen,
+        region: args.region.clone(),
         api: args.api_listen.map(|listen| daemon::ApiConfig {
             listen,
-            region: args.region.clone(),
             tls: args.api_tls_cert.clone().zip(args.api_tls_key.clone()),
             insecure_http: args.api_insecure_http,
         }),

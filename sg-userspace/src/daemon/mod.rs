@@ -51,14 +51,15 @@ pub struct Config {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// The HTTP API (EC2 Query API and STS), if it is served.
     pub api: Option<ApiConfig>,
+    /// The region of this host's resources: in their ARNs, and what API requests must be
+    /// signed for.
+    pub region: String,
 }
 
-/// `sgd --api-listen` and its options.
+/// `sgd --api-listen` and its options (the region is [`Config::region`]).
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub listen: std::net::SocketAddr,
-    /// The region requests must be signed for (`--region`).
-    pub region: String,
     /// Certificate chain and private key (PEM) to serve HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Serve clear-text HTTP on a non-loopback address anyway.
@@ -78,6 +79,7 @@ impl Default for Config {
             refresh: Duration::from_secs(1),
             metrics_listen: None,
             api: None,
+            region: crate::model::default_region(),
         }
     }
 }
@@ -143,6 +145,8 @@ impl Core {
                 s
             }
         };
+        let mut state = state;
+        state.region = cfg.region.clone();
         let datapath = Datapath::load(DatapathConfig {
             pin_dir: Some(cfg.pin_dir.clone()),
             xdp_mode: cfg.xdp_mode,

@@ -90,12 +90,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             .with_context(|| format!("binding {}", api.listen))?;
         info!(
             addr = %api.listen,
-            region = %api.region,
+            region = %cfg.region,
             tls = tls.is_some(),
             "serving the EC2 Query API"
         );
         let settings = crate::ec2::server::Settings {
-            region: api.region.clone(),
+            region: cfg.region.clone(),
             max_skew: crate::ec2::sigv4::DEFAULT_MAX_SKEW,
         };
         tokio::spawn(crate::ec2::server::serve(

@@ -252,6 +252,9 @@ impl Quotas {
 pub struct State {
     /// The account id shown as `OwnerId` (12 digits).
     pub owner_id: String,
+    /// The region in ARNs (`sgd --region`). Not stored: the daemon's setting, not state.
+    #[serde(skip, default = "default_region")]
+    pub region: String,
     pub vpcs: BTreeMap<String, Vpc>,
     pub groups: BTreeMap<String, Group>,
     pub interfaces: BTreeMap<String, Interface>,
@@ -278,11 +281,22 @@ pub struct PrefixListEntry {
     pub description: Option<String>,
 }
 
+/// The region ARNs name when none is configured (`sgd --region`'s default).
+pub fn default_region() -> String {
+    "us-east-1".into()
+}
+
 impl State {
+    /// An EC2 ARN of this account and region: `arn:aws:ec2:{region}:{account}:{kind}/{id}`.
+    pub fn arn(&self, owner: &str, kind: &str, id: &str) -> String {
+        format!("arn:aws:ec2:{}:{owner}:{kind}/{id}", self.region)
+    }
+
     /// A fresh state: the default VPC and its `default` group (SG-GRP-3).
     pub fn new(ids: &mut dyn IdSource) -> Self {
         let mut state = Self {
             owner_id: format!("{:012}", ids.next() % 1_000_000_000_000),
+            region: default_region(),
             vpcs: BTreeMap::new(),
             groups: BTreeMap::new(),
             interfaces: BTreeMap::new(),

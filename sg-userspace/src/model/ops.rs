@@ -148,10 +148,12 @@ pub fn create_security_group(
     };
     rules::check_rule_quota(state, quotas, &group)?;
     state.groups.insert(id.clone(), group);
+    let arn = state.arn(&state.owner_id, "security-group", &id);
     let mut out = json!({ "GroupId": id });
     if !tags.is_empty() {
         out["Tags"] = json!(tags);
     }
+    out["SecurityGroupArn"] = json!(arn);
     Ok(out)
 }
 
@@ -296,7 +298,12 @@ pub fn to_security_group(state: &State, g: &Group) -> SecurityGroup {
         ip_permissions_egress: to_permissions(state, owner, &egress),
         tags: g.tags.clone(),
         vpc_id: g.vpc_id.clone(),
-        security_group_arn: g.arn.clone(),
+        // An imported group keeps the ARN AWS gave it.
+        security_group_arn: Some(
+            g.arn
+                .clone()
+                .unwrap_or_else(|| state.arn(owner, "security-group", &g.id)),
+        ),
     }
 }
 

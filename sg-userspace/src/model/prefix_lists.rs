@@ -34,7 +34,7 @@ fn to_json(state: &State, pl: &PrefixList) -> Value {
         "PrefixListId": pl.id,
         "AddressFamily": pl.address_family,
         "State": "create-complete",
-        "PrefixListArn": format!("arn:aws:ec2:local:{}:prefix-list/{}", state.owner_id, pl.id),
+        "PrefixListArn": state.arn(&state.owner_id, "prefix-list", &pl.id),
         "PrefixListName": pl.name,
         "MaxEntries": pl.max_entries,
         "Version": pl.version,

@@ -308,6 +308,7 @@ pub fn to_rule_out(state: &State, g: &Group, r: &Rule) -> SecurityGroupRule {
         referenced_group_info: None,
         description: r.description.clone(),
         tags: r.tags.clone(),
+        security_group_rule_arn: Some(state.arn(owner, "security-group-rule", &r.id)),
     };
     match &r.peer {
         Peer::Ipv4(n) => out.cidr_ipv4 = Some(n.to_string()),

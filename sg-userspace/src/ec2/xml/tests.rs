@@ -156,6 +156,7 @@ fn golden_authorize_security_group_ingress() {
         referenced_group_info: None,
         description: Some("ssh".into()),
         tags: vec![],
+        security_group_rule_arn: None,
     }];
     let mut w = XmlWriter::ec2_response("AuthorizeSecurityGroupIngress", "req-2");
     w.text("return", true)
