@@ -2,6 +2,11 @@
 //! `list-access-keys`, `delete-access-key`), in IAM's shapes. The keys live in the credentials
 //! file (`ec2::keys`), not in the store: they are the daemon's, not the security groups'.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
 use serde_json::{Value, json};
 
 use super::Core;
@@ -10,6 +15,9 @@ use crate::{
     ec2::keys::{AccessKey, USER_NAME},
     model::{ApiError, ApiResult},
 };
+
+/// The keys by id, shared with the HTTP API (see [`Core::shared_keys`]).
+pub type SharedKeys = Arc<RwLock<HashMap<String, AccessKey>>>;
 
 fn metadata(k: &AccessKey) -> Value {
     json!({
@@ -28,6 +36,7 @@ impl Core {
             .keys
             .create(r.read_only)
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        self.share_keys();
         let mut out = metadata(&k);
         out["SecretAccessKey"] = json!(k.secret);
         Ok(json!({ "AccessKey": out }))
@@ -44,7 +53,10 @@ impl Core {
             .as_deref()
             .ok_or_else(|| ApiError::missing("AccessKeyId"))?;
         match self.keys.delete(id) {
-            Ok(true) => Ok(Value::Null),
+            Ok(true) => {
+                self.share_keys();
+                Ok(Value::Null)
+            }
             Ok(false) => Err(ApiError::new(
                 "NoSuchEntity",
                 format!("The Access Key with id {id} cannot be found."),
@@ -53,9 +65,21 @@ impl Core {
         }
     }
 
-    /// The key a request says it was signed with, for the HTTP API's signature check.
-    pub fn access_key(&self, id: &str) -> Option<AccessKey> {
-        self.keys.get(id).cloned()
+    /// The keys as the HTTP API reads them: a copy kept current with every change, readable
+    /// without the lock on this `Core`.
+    pub fn shared_keys(&self) -> SharedKeys {
+        self.shared_keys.clone()
+    }
+
+    /// Brings the shared copy up to date with the file.
+    pub(super) fn share_keys(&self) {
+        let keys = self
+            .keys
+            .keys()
+            .iter()
+            .map(|k| (k.id.clone(), k.clone()))
+            .collect();
+        *self.shared_keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
     }
 }
 

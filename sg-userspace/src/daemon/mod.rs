@@ -104,6 +104,9 @@ pub struct Core {
     addrs: Addresses,
     /// The HTTP API's access keys.
     keys: KeyFile,
+    /// A copy of the keys the HTTP API reads without taking the lock on this `Core` (a
+    /// request's signature is checked while another request commits).
+    shared_keys: keys::SharedKeys,
 }
 
 /// The private addresses of an interface (SG-IF-5): declared in host mode, read from the
@@ -160,8 +163,10 @@ impl Core {
             datapath,
             quotas: cfg.quotas,
             addrs: Addresses::new(),
+            shared_keys: keys::SharedKeys::default(),
             keys,
         };
+        core.share_keys();
         let state = core.state.clone();
         if let Err(e) = core.enforce(&state, &|_| true) {
             // Interfaces that are missing now are attached when they appear (refresh).

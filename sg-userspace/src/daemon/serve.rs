@@ -102,7 +102,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             listener,
             tls,
             settings,
-            Arc::new(CoreBackend(core.clone())),
+            Arc::new({
+                let c = core.lock().unwrap_or_else(|p| p.into_inner());
+                CoreBackend {
+                    keys: c.shared_keys(),
+                    account: c.account(),
+                    core: core.clone(),
+                }
+            }),
         ));
     }
     if let Some(addr) = cfg.metrics_listen {
@@ -125,24 +132,32 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     result
 }
 
-/// The HTTP API's view of the daemon: the same [`Core`], under the same lock, as the socket.
-struct CoreBackend(Arc<Mutex<Core>>);
+/// The HTTP API's view of the daemon: the same [`Core`], under the same lock, as the socket;
+/// the keys from their shared copy, so checking a signature never waits for that lock.
+struct CoreBackend {
+    core: Arc<Mutex<Core>>,
+    keys: super::keys::SharedKeys,
+    /// The account never changes once the state exists.
+    account: String,
+}
 
 impl CoreBackend {
     fn core(&self) -> std::sync::MutexGuard<'_, Core> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl crate::ec2::server::Backend for CoreBackend {
     fn key(&self, access_key_id: &str) -> Option<(String, bool)> {
-        self.core()
-            .access_key(access_key_id)
-            .map(|k| (k.secret, k.read_only))
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(access_key_id)
+            .map(|k| (k.secret.clone(), k.read_only))
     }
 
     fn account(&self) -> String {
-        self.core().account()
+        self.account.clone()
     }
 
     fn check(&self, request: &Request) -> Result<(), crate::model::ApiError> {
@@ -152,7 +167,7 @@ impl crate::ec2::server::Backend for CoreBackend {
     fn run(&self, request: Request) -> crate::api::Response {
         let resp = self.core().handle(request);
         // As for the socket: the replaced rulesets are freed while the reply goes out.
-        let core = self.0.clone();
+        let core = self.core.clone();
         tokio::runtime::Handle::current().spawn_blocking(move || {
             core.lock().unwrap_or_else(|p| p.into_inner()).reclaim();
         });

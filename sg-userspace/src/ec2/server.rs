@@ -20,10 +20,10 @@ use hyper::{
     Request as HttpRequest, Response as HttpResponse, StatusCode, body::Bytes, body::Incoming,
     header, server::conn::http1, service::service_fn,
 };
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::{
     decode, encode,
@@ -36,9 +36,17 @@ use crate::{
     model::ApiError,
 };
 
-/// Largest request body read (form-encoded parameters; the largest legitimate calls are a
-/// few hundred KiB).
-pub const MAX_BODY: usize = 4 << 20;
+/// Largest request body read (form-encoded parameters; the largest legitimate calls, an
+/// authorize with many permissions, are tens of KiB).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Connections served at once; more wait in the kernel's accept queue.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// How long a client may take to send a request's headers, and its TLS handshake.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The EC2 Query API version every client sends.
 pub const EC2_VERSION: &str = "2016-11-15";
@@ -74,7 +82,13 @@ pub async fn serve(
     backend: Arc<dyn Backend>,
 ) {
     let settings = Arc::new(settings);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        // A connection holds one slot until it ends: a client that opens many (or sends
+        // slowly) cannot take every descriptor of the daemon.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
@@ -85,27 +99,28 @@ pub async fn serve(
         };
         let (settings, backend, tls) = (settings.clone(), backend.clone(), tls.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |req| {
                 let (settings, backend) = (settings.clone(), backend.clone());
                 async move { Ok::<_, Infallible>(answer(req, peer, &settings, backend).await) }
             });
+            // Headers must arrive in time (hyper enforces it only with a timer).
+            let mut http = http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
             let result = match tls {
-                Some(tls) => match tls.accept(stream).await {
-                    Ok(s) => {
-                        http1::Builder::new()
-                            .serve_connection(TokioIo::new(s), service)
-                            .await
-                    }
-                    Err(e) => {
+                Some(tls) => match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
+                    Ok(Ok(s)) => http.serve_connection(TokioIo::new(s), service).await,
+                    Ok(Err(e)) => {
                         debug!(%peer, error = %e, "TLS handshake failed");
                         return;
                     }
+                    Err(_) => {
+                        debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
                 },
-                None => {
-                    http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
-                }
+                None => http.serve_connection(TokioIo::new(stream), service).await,
             };
             if let Err(e) = result {
                 debug!(%peer, error = %e, "API connection ended");
@@ -175,19 +190,32 @@ async fn handle(
             request_id,
         );
     }
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return ec2_error(
-                413,
-                &ApiError::invalid_value(format!(
-                    "The request body is larger than {MAX_BODY} bytes or was cut short."
-                )),
-                request_id,
-            );
-        }
-    };
+    let body =
+        match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(_)) | Err(_) => {
+                return ec2_error(
+                    413,
+                    &ApiError::invalid_value(format!(
+                        "The request body is larger than {MAX_BODY} bytes or was cut short."
+                    )),
+                    request_id,
+                );
+            }
+        };
     let query = parts.uri.query().unwrap_or("");
+    // The signature covers the query with `+` as a literal plus, while form decoding reads it
+    // as a space: refused, so that what was signed is what is read.
+    if query.contains('+') {
+        return ec2_error(
+            400,
+            &ApiError::new(
+                "MalformedQueryString",
+                "A '+' in the query string is ambiguous: encode a space as %20 and a plus as %2B.",
+            ),
+            request_id,
+        );
+    }
     let headers: Vec<(&str, &[u8])> = parts
         .headers
         .iter()
@@ -209,7 +237,8 @@ async fn handle(
     let verified = match sigv4::verify(&signed, &policy, &lookup) {
         Ok(v) => v,
         Err(e) => {
-            info!(error = %e, "API request refused: signature");
+            // Debug, not info: anyone can send unsigned requests, and must not fill the log.
+            debug!(error = %e, "API request refused: signature");
             let err = ApiError::new(e.code(claimed), e.message(claimed));
             return Answer {
                 status: e.status(claimed),
@@ -373,11 +402,15 @@ async fn ec2(
             }
         }
         Ok(Err(e)) => ec2_error(status_of(&e), &e, request_id),
-        Err(e) => ec2_error(
-            500,
-            &ApiError::internal(format!("the request could not be carried out: {e}")),
-            request_id,
-        ),
+        Err(e) => {
+            // A panic's text stays in the log, not in the answer.
+            tracing::error!(error = %e, request_id, "an API request failed inside sgd");
+            ec2_error(
+                500,
+                &ApiError::internal("the request could not be carried out"),
+                request_id,
+            )
+        }
     }
 }
 
