@@ -19,7 +19,7 @@ use std::{
     fmt::Write as _,
     fs,
     io::{self, Write as _},
-    os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _},
+    os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _},
     path::{Path, PathBuf},
     time::SystemTime,
 };
@@ -79,6 +79,12 @@ pub enum KeyFileError {
         "{path} may be read by other users (mode {mode:o}): it holds secrets; make it root-only (chmod 600)"
     )]
     Exposed { path: PathBuf, mode: u32 },
+    #[error("{path} is not a regular file of this user (a symbolic link, or someone else's)")]
+    NotAFile { path: PathBuf },
+    #[error(
+        "{dir} may be written by other users (mode {mode:o}): they could replace the access keys in it; make it writable by its owner only"
+    )]
+    OpenDirectory { dir: PathBuf, mode: u32 },
 }
 
 /// The keys of the file, and where it lives.
@@ -89,29 +95,58 @@ pub struct KeyFile {
 }
 
 impl KeyFile {
-    /// Reads the file (none yet: no keys). Refuses a file that others may read.
+    /// Reads the file (none yet: no keys). Refuses a directory others may write to (they
+    /// could swap the file), and a file that is a symbolic link, is not this user's, or that
+    /// others may read; what is checked is the file that was opened, not the path again.
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {
         let io_err = |source| KeyFileError::Io {
             path: path.to_owned(),
             source,
         };
-        let text = match fs::read_to_string(path) {
-            Ok(t) => t,
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let mode = fs::metadata(dir).map_err(io_err)?.permissions().mode();
+            if mode & 0o022 != 0 {
+                return Err(KeyFileError::OpenDirectory {
+                    dir: dir.to_owned(),
+                    mode: mode & 0o7777,
+                });
+            }
+        }
+        let mut file = match fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+        {
+            Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(Self {
                     path: path.to_owned(),
                     keys: Vec::new(),
                 });
             }
+            // O_NOFOLLOW on a symbolic link.
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(KeyFileError::NotAFile {
+                    path: path.to_owned(),
+                });
+            }
             Err(e) => return Err(io_err(e)),
         };
-        let mode = fs::metadata(path).map_err(io_err)?.permissions().mode();
+        let meta = file.metadata().map_err(io_err)?;
+        if !meta.file_type().is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
+            return Err(KeyFileError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+        let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(KeyFileError::Exposed {
                 path: path.to_owned(),
                 mode: mode & 0o777,
             });
         }
+        let mut text = String::new();
+        io::Read::read_to_string(&mut file, &mut text).map_err(io_err)?;
         let keys = parse(&text).map_err(|(line, reason)| KeyFileError::Syntax {
             path: path.to_owned(),
             line,
@@ -170,26 +205,27 @@ impl KeyFile {
         Ok(true)
     }
 
-    /// Writes `keys` to a new root-only file beside the old one and renames it over it.
+    /// Writes `keys` to a new root-only file beside the old one and renames it over it. The
+    /// new file gets a fresh random name and is created exclusively (never through a link
+    /// someone left there).
     fn write(&self, keys: &[AccessKey]) -> Result<(), KeyFileError> {
         let io_err = |source| KeyFileError::Io {
             path: self.path.clone(),
             source,
         };
-        let tmp = self.path.with_extension("new");
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io_err)?;
-        // A file left by an older umask keeps its mode on open: set it.
-        f.set_permissions(fs::Permissions::from_mode(0o600))
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut f = tempfile::Builder::new()
+            .prefix(".credentials.")
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)
             .map_err(io_err)?;
         f.write_all(render(keys).as_bytes()).map_err(io_err)?;
-        f.sync_all().map_err(io_err)?;
-        fs::rename(&tmp, &self.path).map_err(io_err)?;
+        f.as_file().sync_all().map_err(io_err)?;
+        f.persist(&self.path).map_err(|e| io_err(e.error))?;
         if let Some(dir) = self.path.parent() {
             fs::File::open(dir)
                 .and_then(|d| d.sync_all())
@@ -358,6 +394,45 @@ mod tests {
             KeyFile::load(&path),
             Err(KeyFileError::Exposed { mode: 0o644, .. })
         ));
+    }
+
+    #[test]
+    fn links_foreign_files_and_open_directories_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE);
+        // A link to a file someone else controls.
+        let elsewhere = dir.path().join("elsewhere");
+        fs::write(&elsewhere, "").expect("write");
+        fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o600)).expect("chmod");
+        std::os::unix::fs::symlink(&elsewhere, &path).expect("symlink");
+        assert!(matches!(
+            KeyFile::load(&path),
+            Err(KeyFileError::NotAFile { .. })
+        ));
+        fs::remove_file(&path).expect("unlink");
+        // A directory anyone may write to.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
+        assert!(matches!(
+            KeyFile::load(&path),
+            Err(KeyFileError::OpenDirectory { .. })
+        ));
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+        // Writing leaves no temporary file behind, and never writes through a link.
+        let mut f = KeyFile::load(&path).expect("load");
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("credentials.new"))
+            .expect("symlink");
+        f.create(false).expect("create");
+        assert_eq!(
+            fs::read_to_string(&elsewhere).expect("read"),
+            "",
+            "untouched"
+        );
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".credentials."))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 
     #[test]
