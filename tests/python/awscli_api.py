@@ -78,11 +78,17 @@ def main():
     msg = fails("DryRunOperation", "DeleteSecurityGroup", "delete-security-group", "--group-id", gid, "--dry-run")
     assert msg == "Request would have succeeded, but DryRun flag is set.", msg
 
-    # Paged describes: the CLI follows nextToken (none: one page) and --max-items cuts.
+    # Paged describes: with --page-size the CLI sends MaxResults and follows nextToken to
+    # the end; with --no-paginate (and the raw --max-results) it shows sgd's first page and
+    # its token as they are.
     for i in range(6):
         ok("create-security-group", "--group-name", f"page{i}", "--description", "paging")
+    everything = ok("describe-security-groups")["SecurityGroups"]
+    assert len(everything) >= 8, len(everything)
     paged = ok("describe-security-groups", "--page-size", "5")["SecurityGroups"]
-    assert len(paged) >= 7, len(paged)
+    assert [g["GroupId"] for g in paged] == [g["GroupId"] for g in everything], "all pages"
+    first = ok("describe-security-groups", "--max-results", "5", "--no-paginate")
+    assert len(first["SecurityGroups"]) == 5 and first.get("NextToken"), first.keys()
     cut = ok("describe-security-groups", "--max-items", "2")
     assert len(cut["SecurityGroups"]) == 2, cut
 

@@ -170,6 +170,21 @@ def main():
         DryRun=True,
     )
     assert ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"], "still there"
+    before = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])
+    expect_error(
+        ec2.authorize_security_group_ingress,
+        "DryRunOperation",
+        412,
+        GroupId=gid,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}],
+        DryRun=True,
+    )
+    expect_error(
+        ec2.create_security_group, "DryRunOperation", 412, GroupName="dry", Description="d", VpcId=vpc_id, DryRun=True
+    )
+    after = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])
+    assert before["SecurityGroupRules"] == after["SecurityGroupRules"], "DryRun changed the rules"
+    assert ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["dry"]}])["SecurityGroups"] == []
 
     # Client errors: 400 with the code, no retry.
     expect_error(ec2.describe_security_groups, "InvalidGroup.NotFound", 400, GroupIds=["sg-0123456789abcdef0"])

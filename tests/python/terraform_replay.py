@@ -144,6 +144,7 @@ def main():
     ec2.delete_security_group(GroupId=gid)
     try:
         ec2.delete_security_group(GroupId=gid)
+        raise AssertionError("deleted twice")
     except ClientError as e:
         assert code(e) == "InvalidGroup.NotFound", e  # counts as done
     try:

@@ -154,8 +154,9 @@ impl Api {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("python")
             .join(script);
-        let out = std::process::Command::new("ip")
-            .args(["netns", "exec", &ns.name])
+        // A hung client fails the test instead of hanging CI.
+        let out = std::process::Command::new("timeout")
+            .args(["300", "ip", "netns", "exec", &ns.name])
             .arg(venv.join("bin/python"))
             .arg(&path)
             .args(args)
@@ -425,8 +426,8 @@ fn the_api_serves_tls_and_refuses_clear_text_beyond_loopback() {
     // Clear text on a non-loopback address: refused at start (before loading anything),
     // with the way out.
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = std::process::Command::new("ip")
-        .args(["netns", "exec", &ns.name])
+    let out = std::process::Command::new("timeout")
+        .args(["60", "ip", "netns", "exec", &ns.name])
         .arg(bin("sgd"))
         .arg("--state-dir")
         .arg(dir.path().join("state"))
@@ -513,8 +514,8 @@ fn ansible_manages_a_group() {
         "secret": api.key.1,
         "vpc_id": vpc,
     });
-    let out = std::process::Command::new("ip")
-        .args(["netns", "exec", &ns.name])
+    let out = std::process::Command::new("timeout")
+        .args(["600", "ip", "netns", "exec", &ns.name])
         .arg(&playbook)
         .arg(&file)
         .args(["-e", &vars.to_string()])

@@ -334,7 +334,12 @@ impl Params {
     /// (no parameter counts as used).
     pub fn digest(&self, except: &[&str]) -> String {
         use sha2::Digest as _;
+        // Keyed with a secret of this process, so that nobody can make a token for a request
+        // of their choosing (tokens do not outlive the daemon).
+        static KEY: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(rand::random);
         let mut h = sha2::Sha256::new();
+        h.update(key);
         for e in self
             .entries
             .iter()
