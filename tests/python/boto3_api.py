@@ -239,6 +239,20 @@ def main():
     resp = botocore.httpsession.URLLib3Session().send(req.prepare())
     assert resp.status_code == 400 and "<Code>InvalidAction</Code>" in resp.text, resp.text
 
+    # Idempotency: a retried create with its ClientToken answers what the first call did,
+    # the same token with other parameters is refused.
+    pl = dict(PrefixListName="office", MaxEntries=5, AddressFamily="IPv4",
+              Entries=[{"Cidr": "198.51.100.0/24"}], ClientToken="retry-1")
+    first = ec2.create_managed_prefix_list(**pl)["PrefixList"]
+    again = ec2.create_managed_prefix_list(**pl)["PrefixList"]
+    assert again["PrefixListId"] == first["PrefixListId"], (first, again)
+    listed = ec2.describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": ["office"]}])["PrefixLists"]
+    assert len(listed) == 1, listed
+    expect_error(ec2.create_managed_prefix_list, "IdempotentParameterMismatch", 400,
+                 **dict(pl, MaxEntries=6))
+    ec2.delete_managed_prefix_list(PrefixListId=first["PrefixListId"])
+
     # Revoke by rule id, then delete; the group is gone.
     revoked = ec2.revoke_security_group_ingress(
         GroupId=gid, SecurityGroupRuleIds=[rules[1]["SecurityGroupRuleId"]]

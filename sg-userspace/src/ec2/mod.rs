@@ -7,12 +7,14 @@
 //! - `decode`: each operation's parameters to the daemon's request.
 //! - `encode`: the daemon's outputs (AWS's shapes and member names) as EC2 XML.
 //! - `server`: the HTTP endpoint: signature, form, operation, read-only keys, `DryRun`.
+//! - `idempotency`: `ClientToken`s, so a retried create does not create twice.
 //! - `page`: the describes' pages (`MaxResults`, `NextToken`).
 //! - `keys`: the access keys requests are signed with (the credentials file).
 
 pub mod decode;
 pub mod encode;
 pub mod form;
+pub mod idempotency;
 pub mod keys;
 pub mod page;
 pub mod server;

@@ -28,6 +28,7 @@ use tracing::{debug, warn};
 use super::{
     decode, encode,
     form::Params,
+    idempotency::{Seen, Tokens},
     sigv4::{self, Service},
     xml,
 };
@@ -82,6 +83,7 @@ pub async fn serve(
     backend: Arc<dyn Backend>,
 ) {
     let settings = Arc::new(settings);
+    let tokens = Arc::new(Tokens::default());
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         // A connection holds one slot until it ends: a client that opens many (or sends
@@ -97,12 +99,18 @@ pub async fn serve(
                 continue;
             }
         };
-        let (settings, backend, tls) = (settings.clone(), backend.clone(), tls.clone());
+        let (settings, backend, tls, tokens) = (
+            settings.clone(),
+            backend.clone(),
+            tls.clone(),
+            tokens.clone(),
+        );
         tokio::spawn(async move {
             let _slot = slot;
             let service = service_fn(move |req| {
-                let (settings, backend) = (settings.clone(), backend.clone());
-                async move { Ok::<_, Infallible>(answer(req, peer, &settings, backend).await) }
+                let (settings, backend, tokens) =
+                    (settings.clone(), backend.clone(), tokens.clone());
+                async move { Ok::<_, Infallible>(answer(req, peer, &settings, backend, &tokens).await) }
             });
             // Headers must arrive in time (hyper enforces it only with a timer).
             let mut http = http1::Builder::new();
@@ -140,9 +148,10 @@ async fn answer(
     peer: SocketAddr,
     settings: &Settings,
     backend: Arc<dyn Backend>,
+    tokens: &Tokens,
 ) -> HttpResponse<Full<Bytes>> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let a = handle(req, settings, backend, &request_id).await;
+    let a = handle(req, settings, backend, tokens, &request_id).await;
     debug!(%peer, status = a.status, request_id, "API request answered");
     HttpResponse::builder()
         .status(StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_REQUEST))
@@ -177,6 +186,7 @@ async fn handle(
     req: HttpRequest<Incoming>,
     settings: &Settings,
     backend: Arc<dyn Backend>,
+    tokens: &Tokens,
     request_id: &str,
 ) -> Answer {
     let (parts, body) = req.into_parts();
@@ -287,7 +297,7 @@ async fn handle(
             backend,
             request_id,
         ),
-        Service::Ec2 => ec2(&action, &params, read_only, backend, request_id).await,
+        Service::Ec2 => ec2(&action, &params, read_only, backend, tokens, request_id).await,
     }
 }
 
@@ -341,6 +351,7 @@ async fn ec2(
     params: &Params,
     read_only: bool,
     backend: Arc<dyn Backend>,
+    tokens: &Tokens,
     request_id: &str,
 ) -> Answer {
     let Some(&(name, _)) = decode::OPERATIONS.iter().find(|(a, _)| *a == action) else {
@@ -371,6 +382,23 @@ async fn ec2(
     let request = decoded.request;
     let dry_run = decoded.dry_run;
     let page = decoded.page;
+    // A retried create with its idempotency token answers what the first call did.
+    let token = (!dry_run && super::idempotency::OPERATIONS.contains(&name))
+        .then(|| params.get("ClientToken"))
+        .flatten()
+        .map(|t| (t.to_owned(), params.digest(&["ClientToken", "DryRun"])));
+    if let Some((t, digest)) = &token {
+        match tokens.seen(t, digest) {
+            Ok(Seen::Again(output)) => {
+                return Answer {
+                    status: 200,
+                    body: encode::response(name, request_id, &output),
+                };
+            }
+            Ok(Seen::New) => {}
+            Err(e) => return ec2_error(400, &e, request_id),
+        }
+    }
     // The daemon's core is synchronous and behind a lock: off the async workers.
     let outcome = tokio::task::spawn_blocking(move || {
         if dry_run {
@@ -391,6 +419,9 @@ async fn ec2(
     .await;
     match outcome {
         Ok(Ok(mut output)) => {
+            if let Some((t, digest)) = &token {
+                tokens.remember(t, digest, &output);
+            }
             if let Some(page) = &page
                 && let Err(e) = super::page::cut(&mut output, page)
             {
