@@ -107,6 +107,9 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Bench { quick } => {
             setup::ensure_with(&["iperf3", "netsniff-ng"])?;
+            let venv = target_dir(&root).join("aws-venv");
+            setup::ensure_aws_clients(&venv)?;
+            setup::ensure_moto(&venv)?;
             println!("[build] sgd, sgctl, sg-bench (release)");
             run(cargo()
                 .current_dir(&root)
@@ -122,6 +125,7 @@ fn main() -> anyhow::Result<()> {
             );
             let mut cmd = Command::new(&bench);
             cmd.env("SG_BIN_DIR", target_dir(&root).join("release"));
+            cmd.env("SG_AWS_VENV", &venv);
             cmd.arg("--out").arg(&out).arg("--doc").arg(&doc);
             if quick {
                 cmd.arg("--quick");

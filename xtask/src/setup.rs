@@ -176,3 +176,22 @@ pub fn ensure_aws_clients(venv: &std::path::Path) -> anyhow::Result<()> {
         .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
         .args(PYTHON_PACKAGES))
 }
+
+/// moto's server (the emulator the API benchmark compares with), pinned, into `venv`.
+const MOTO: &str = "moto==5.2.6";
+
+pub fn ensure_moto(venv: &std::path::Path) -> anyhow::Result<()> {
+    if venv.join("bin").join("moto_server").exists() {
+        println!("[setup] moto_server present in {}", venv.display());
+        return Ok(());
+    }
+    println!(
+        "[setup] installing {MOTO}[server] from PyPI into {}",
+        venv.display()
+    );
+    run(Command::new(venv.join("bin").join("python"))
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .arg(format!("{MOTO}[server]"))
+        // Keep the clients the tests pinned.
+        .args(PYTHON_PACKAGES))
+}

@@ -99,6 +99,9 @@ pub async fn serve(
                 continue;
             }
         };
+        // Answers go out at once (headers and body are separate writes; with Nagle, a client
+        // that delays its ACKs would wait 40 ms for the second).
+        let _ = stream.set_nodelay(true);
         let (settings, backend, tls, tokens) = (
             settings.clone(),
             backend.clone(),

@@ -10,6 +10,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use sg_tests::lab::with_lab_sized;
 
+mod api;
 mod conntrack;
 mod control;
 mod flood;
@@ -112,6 +113,10 @@ fn main() {
     if want("throughput") {
         eprintln!("[bench] single-stream TCP throughput (iperf3)");
         r.extend(throughput::throughput(quick));
+    }
+    if want("api") {
+        eprintln!("[bench] EC2 Query API beside moto_server");
+        r.extend(api::api(quick));
     }
     std::fs::create_dir_all(&opts.out).expect("output directory");
     // The previous full run's figures, to say whether this one agrees with it.
