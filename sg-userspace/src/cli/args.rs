@@ -223,7 +223,9 @@ pub enum Command {
         #[arg(long, num_args = 1..)]
         vpc_ids: Vec<String>,
         /// The filters: Name=string,Values=string,string ... Names: vpc-id, is-default,
-        /// state, cidr, owner-id, tag:<key>, tag-key.
+        /// state, cidr, cidr-block-association.cidr-block,
+        /// cidr-block-association.association-id, cidr-block-association.state,
+        /// dhcp-options-id, owner-id, tag:<key>, tag-key.
         #[arg(long, num_args = 1..)]
         filters: Vec<String>,
     },
