@@ -251,7 +251,18 @@ def main():
     assert len(listed) == 1, listed
     expect_error(ec2.create_managed_prefix_list, "IdempotentParameterMismatch", 400,
                  **dict(pl, MaxEntries=6))
+    assert first["State"] == "create-in-progress", first
+    assert listed[0]["State"] == "create-complete", listed
+    modified = ec2.modify_managed_prefix_list(
+        PrefixListId=first["PrefixListId"], AddEntries=[{"Cidr": "203.0.113.0/24"}]
+    )["PrefixList"]
+    assert modified["State"] == "modify-in-progress", modified
+    # What Terraform's waiter polls for after a modify.
+    listed = ec2.describe_managed_prefix_lists(PrefixListIds=[first["PrefixListId"]])
+    assert listed["PrefixLists"][0]["State"] == "modify-complete", listed
     ec2.delete_managed_prefix_list(PrefixListId=first["PrefixListId"])
+
+    vpcs_api(ec2, out)
 
     # Revoke by rule id, then delete; the group is gone.
     revoked = ec2.revoke_security_group_ingress(
@@ -261,6 +272,38 @@ def main():
     out["GroupId"] = gid
     out["RuleId"] = rules[0]["SecurityGroupRuleId"]
     print(json.dumps(out, default=str))
+
+
+def vpcs_api(ec2, out):
+    """The members botocore parses from a Vpc, CreateVpc's CIDR errors, DeleteVpc and
+    CreateDefaultVpc (issue 14, item 4)."""
+    default = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+    assert default["InstanceTenancy"] == "default", default
+    assert default["State"] == "available", default
+    assert default["Ipv6CidrBlockAssociationSet"] == [], default
+    [assoc] = default["CidrBlockAssociationSet"]
+    assert assoc["AssociationId"].startswith("vpc-cidr-assoc-"), assoc
+    assert assoc["CidrBlock"] == default["CidrBlock"] == "172.31.0.0/16", assoc
+    assert assoc["CidrBlockState"] == {"State": "associated"}, assoc
+    out["DefaultVpc"] = default
+
+    msg = expect_error(ec2.create_vpc, "InvalidParameterValue", 400, CidrBlock="10.0.0.0/33")
+    assert msg == ("Value (10.0.0.0/33) for parameter cidrBlock is invalid. "
+                   "This is not a valid CIDR block."), msg
+    msg = expect_error(ec2.create_vpc, "InvalidVpc.Range", 400, CidrBlock="10.0.0.0/29")
+    assert msg == "The CIDR '10.0.0.0/29' is invalid.", msg
+
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]
+    group = ec2.create_security_group(GroupName="app", Description="d", VpcId=vpc["VpcId"])
+    expect_error(ec2.delete_vpc, "DependencyViolation", 400, VpcId=vpc["VpcId"])
+    ec2.delete_security_group(GroupId=group["GroupId"])
+    expect_error(ec2.delete_vpc, "DryRunOperation", 412, VpcId=vpc["VpcId"], DryRun=True)
+    ec2.delete_vpc(VpcId=vpc["VpcId"])
+    expect_error(ec2.delete_vpc, "InvalidVpcID.NotFound", 400, VpcId=vpc["VpcId"])
+    left = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["SecurityGroups"]
+    assert left == [], left
+    expect_error(ec2.create_default_vpc, "DefaultVpcAlreadyExists", 400)
 
 
 if __name__ == "__main__":

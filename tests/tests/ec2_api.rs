@@ -217,6 +217,18 @@ fn boto3_drives_groups_through_the_ec2_query_api() {
         "boto3's parse of the XML equals sgctl's JSON"
     );
     assert_eq!(out["Account"], by_sgctl["SecurityGroups"][0]["OwnerId"]);
+    let vpc = out["DefaultVpc"]["VpcId"].as_str().expect("VpcId");
+    let mut by_sgctl = api.d.ok(&["describe-vpcs", "--vpc-ids", vpc]);
+    // `Classic` is sgd's own member: not in the EC2 model, so botocore drops it.
+    assert_eq!(by_sgctl["Vpcs"][0]["Classic"], false);
+    by_sgctl["Vpcs"][0]
+        .as_object_mut()
+        .expect("a Vpc")
+        .remove("Classic");
+    assert_eq!(
+        by_sgctl["Vpcs"][0], out["DefaultVpc"],
+        "boto3's parse of a Vpc equals sgctl's JSON"
+    );
 }
 
 /// Tags on all four taggable kinds (`sg-`, `sgr-`, `pl-`, `vpc-`) through boto3: CreateTags,

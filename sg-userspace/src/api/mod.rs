@@ -50,6 +50,8 @@ requests! {
     DescribeNetworkInterfaces(DescribeNetworkInterfaces),
     CreateVpc(CreateVpc),
     DescribeVpcs(DescribeVpcs),
+    DeleteVpc(DeleteVpc),
+    CreateDefaultVpc(Empty),
     CreateManagedPrefixList(CreateManagedPrefixList),
     ModifyManagedPrefixList(ModifyManagedPrefixList),
     DeleteManagedPrefixList(PrefixListIdRequest),
@@ -284,6 +286,12 @@ pub struct DescribeVpcs {
     pub vpc_ids: Vec<String>,
     #[serde(default)]
     pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteVpc {
+    pub vpc_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

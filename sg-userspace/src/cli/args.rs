@@ -223,10 +223,22 @@ pub enum Command {
         #[arg(long, num_args = 1..)]
         vpc_ids: Vec<String>,
         /// The filters: Name=string,Values=string,string ... Names: vpc-id, is-default,
-        /// state, cidr, owner-id, tag:<key>, tag-key.
+        /// state, cidr, cidr-block-association.cidr-block,
+        /// cidr-block-association.association-id, cidr-block-association.state,
+        /// dhcp-options-id, owner-id, tag:<key>, tag-key.
         #[arg(long, num_args = 1..)]
         filters: Vec<String>,
     },
+    /// Deletes a VPC: it must hold no security group but its default group (deleted with
+    /// it) and no network interface. The default VPC can be deleted too.
+    DeleteVpc {
+        /// The ID of the VPC.
+        #[arg(long, required_unless_present_any = INPUT)]
+        vpc_id: Option<String>,
+    },
+    /// Creates a default VPC (172.31.0.0/16) with its default security group, when there is
+    /// none.
+    CreateDefaultVpc,
     /// Creates a managed prefix list: a set of CIDR blocks that rules can reference.
     CreateManagedPrefixList {
         /// A name for the prefix list (cannot start with com.amazonaws).

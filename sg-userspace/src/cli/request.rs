@@ -509,6 +509,12 @@ impl Command {
                 p.list("--filters", "Filters", filters)?;
                 p
             }
+            Self::DeleteVpc { vpc_id } => {
+                let mut p = Params::new("DeleteVpc");
+                p.string("--vpc-id", "VpcId", vpc_id)?;
+                p
+            }
+            Self::CreateDefaultVpc => Params::new("CreateDefaultVpc"),
             Self::CreateManagedPrefixList {
                 prefix_list_name,
                 max_entries,

@@ -208,6 +208,8 @@ pub static OPERATIONS: &[Operation] = &[
         "DescribeVpcs",
         &[opt("Filters", FILTERS), opt("VpcIds", STRINGS)],
     ),
+    op("DeleteVpc", &[req("VpcId", Str)]),
+    op("CreateDefaultVpc", &[]),
     op(
         "CreateManagedPrefixList",
         &[

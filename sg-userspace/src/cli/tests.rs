@@ -145,3 +145,24 @@ fn aws_json_indentation() {
     let v = serde_json::json!({"GroupId": "sg-1"});
     assert_eq!(to_aws_json(&v), "{\n    \"GroupId\": \"sg-1\"\n}");
 }
+
+#[test]
+fn delete_vpc_and_create_default_vpc() {
+    assert_eq!(
+        request(&["delete-vpc", "--vpc-id", "vpc-1"]).unwrap(),
+        Request::DeleteVpc(crate::api::DeleteVpc {
+            vpc_id: Some("vpc-1".into())
+        })
+    );
+    assert_eq!(
+        request(&["delete-vpc", "--cli-input-json", r#"{"VpcId": "vpc-2"}"#]).unwrap(),
+        Request::DeleteVpc(crate::api::DeleteVpc {
+            vpc_id: Some("vpc-2".into())
+        })
+    );
+    assert!(Cli::try_parse_from(["sgctl", "delete-vpc"]).is_err());
+    assert_eq!(
+        request(&["create-default-vpc"]).unwrap(),
+        Request::CreateDefaultVpc(crate::api::Empty {})
+    );
+}

@@ -103,7 +103,7 @@ fn sg_rule_4_group_reference_expands_to_member_addresses() {
 fn sg_grp_3_default_group_allows_its_members() {
     let mut f = Fixture::new();
     // Interfaces with no explicit groups get the VPC's default group (SG-IF-1).
-    let vpc = f.state.default_vpc().id.clone();
+    let vpc = f.state.default_vpc().unwrap().id.clone();
     f.state.interfaces.insert(
         "a0".into(),
         crate::model::Interface::new("a0", &vpc, crate::model::AttachMode::Instance),

@@ -115,9 +115,14 @@ impl Core {
             .filter(|a| a.is_ipv6())
             .map(|a| json!({ "Ipv6Address": a.to_string() }))
             .collect();
+        // EC2's `NetworkInterface` members (botocore `ec2/2016-11-15`), then sgd's own:
+        // `AttachMode`, `Datapath`, `Statistics`, `ConntrackAllowance`, `RuleStatistics`.
         let mut ni = json!({
             "NetworkInterfaceId": iface.id,
+            "Description": "",
             "InterfaceType": "interface",
+            "RequesterManaged": false,
+            "TagSet": [],
             "AttachMode": match iface.mode { AttachMode::Instance => "instance", AttachMode::Host => "host" },
             "Status": if self.datapath.is_attached(&iface.id) { "in-use" } else { "available" },
             "VpcId": iface.vpc_id,
@@ -134,6 +139,9 @@ impl Core {
                 "UdpTimeout": iface.timeouts.udp,
             },
         });
+        if let Some(mac) = datapath::device_mac(&iface.id) {
+            ni["MacAddress"] = json!(mac);
+        }
         if let Some(first) = v4.first() {
             ni["PrivateIpAddress"] = json!(first);
         }

@@ -144,7 +144,7 @@ impl Core {
             None => {
                 let s = State::new(&mut RandomIds);
                 store.save(None, &s)?;
-                info!(vpc = %s.default_vpc().id, "new state: default VPC and default group created");
+                info!(vpc = ?s.default_vpc().map(|v| &v.id), "new state: default VPC and default group created");
                 s
             }
         };
@@ -332,6 +332,8 @@ impl Core {
             // VPCs and prefix lists (`model`).
             Request::CreateVpc(r) => vpcs::create_vpc(&mut next, ids, r),
             Request::DescribeVpcs(r) => vpcs::describe_vpcs(&self.state, r),
+            Request::DeleteVpc(r) => vpcs::delete_vpc(&mut next, r),
+            Request::CreateDefaultVpc(_) => vpcs::create_default_vpc(&mut next, ids),
             Request::CreateManagedPrefixList(r) => prefix_lists::create(&mut next, ids, r),
             Request::ModifyManagedPrefixList(r) => prefix_lists::modify(&mut next, q, r),
             Request::DeleteManagedPrefixList(r) => prefix_lists::delete(&mut next, r),

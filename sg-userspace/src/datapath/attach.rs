@@ -532,3 +532,33 @@ pub fn device_addresses(name: &str) -> Vec<IpAddr> {
     out.dedup();
     out
 }
+
+/// The hardware address of a device as EC2 writes a `MacAddress` (`0a:1b:2c:3d:4e:5f`), if it
+/// has a six-byte one (Ethernet devices; TUN and WireGuard devices have none).
+pub fn device_mac(name: &str) -> Option<String> {
+    let addrs = nix::ifaddrs::getifaddrs().ok()?;
+    addrs
+        .filter(|a| a.interface_name == name)
+        .filter_map(|a| a.address?.as_link_addr().copied())
+        .find(|l| l.halen() == 6)
+        .and_then(|l| l.addr())
+        .map(|m| {
+            m.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        })
+}
+
+#[cfg(test)]
+mod mac_tests {
+    #[test]
+    fn device_macs_are_written_as_ec2_does() {
+        // Loopback has a six-byte, all-zero hardware address; a missing device has none.
+        assert_eq!(
+            super::device_mac("lo").as_deref(),
+            Some("00:00:00:00:00:00")
+        );
+        assert_eq!(super::device_mac("sg-no-such-dev"), None);
+    }
+}

@@ -38,7 +38,7 @@ mod mapped;
 mod rulesets;
 mod testrun;
 
-pub use attach::{device_addresses, device_exists};
+pub use attach::{device_addresses, device_exists, device_mac};
 pub use conntrack::{Flow, SweepReport};
 pub use link::{Link, LinkError, link};
 pub use testrun::{Hook, TestRunOutcome};

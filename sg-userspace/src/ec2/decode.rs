@@ -59,6 +59,8 @@ pub const OPERATIONS: &[(&str, bool)] = &[
     ("UpdateSecurityGroupRuleDescriptionsEgress", true),
     ("CreateVpc", true),
     ("DescribeVpcs", false),
+    ("DeleteVpc", true),
+    ("CreateDefaultVpc", true),
     ("CreateManagedPrefixList", true),
     ("ModifyManagedPrefixList", true),
     ("DeleteManagedPrefixList", true),
@@ -161,6 +163,10 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
             vpc_ids: strings(p, "VpcId")?,
             filters: filters(p)?,
         }),
+        "DeleteVpc" => Request::DeleteVpc(DeleteVpc {
+            vpc_id: Some(p.required("VpcId")?.to_owned()),
+        }),
+        "CreateDefaultVpc" => Request::CreateDefaultVpc(Empty {}),
         "CreateManagedPrefixList" => {
             // botocore always sends one; sgd does not keep tokens yet, and a repeat with the
             // same name answers a duplicate error rather than a second list.

@@ -47,9 +47,10 @@ fn lower_first(s: &str) -> String {
 
 /// Operations without an output shape in the EC2 model, whose output is therefore null (and
 /// the AWS CLI prints nothing), but whose response EC2 documents with `<return>true</return>`
-/// (API reference, CreateTags and DeleteTags "Response Elements"; design §1.2): written here,
-/// the one place that knows the XML, rather than put into the output botocore drops anyway.
-const RETURNS_TRUE: &[&str] = &["CreateTags", "DeleteTags"];
+/// (API reference, CreateTags, DeleteTags and DeleteVpc "Response Elements"; design §1.2):
+/// written here, the one place that knows the XML, rather than put into the output botocore
+/// drops anyway.
+const RETURNS_TRUE: &[&str] = &["CreateTags", "DeleteTags", "DeleteVpc"];
 
 /// The EC2 response to `action` whose output is `output` (null or an object).
 pub fn response(action: &str, request_id: &str, output: &Value) -> String {

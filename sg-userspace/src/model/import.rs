@@ -29,10 +29,10 @@ pub fn import(
                 format!("The security group '{}' already exists", g.group_id),
             ));
         }
-        let vpc_id = g
-            .vpc_id
-            .clone()
-            .unwrap_or_else(|| state.default_vpc().id.clone());
+        let vpc_id = match &g.vpc_id {
+            Some(v) => v.clone(),
+            None => state.default_vpc_id()?,
+        };
         if !state.vpcs.contains_key(&vpc_id) {
             if !vpc_id.starts_with("vpc-") {
                 return Err(ApiError::invalid_value(format!(

@@ -273,6 +273,10 @@ pub struct PrefixList {
     pub version: u64,
     pub entries: Vec<PrefixListEntry>,
     pub tags: Vec<Tag>,
+    /// Whether the list was modified since it was created: its `State` is then
+    /// `modify-complete`, else `create-complete`.
+    #[serde(default)]
+    pub modified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,7 +312,7 @@ impl State {
             Vpc {
                 id: vpc_id.clone(),
                 is_default: true,
-                cidr_block: "172.31.0.0/16".into(),
+                cidr_block: vpcs::DEFAULT_VPC_CIDR.into(),
                 classic: false,
                 tags: Vec::new(),
             },
@@ -317,11 +321,18 @@ impl State {
         state
     }
 
-    pub fn default_vpc(&self) -> &Vpc {
-        self.vpcs
-            .values()
-            .find(|v| v.is_default)
-            .expect("a state always has a default VPC")
+    /// The default VPC: every new state has one, but it can be deleted (`DeleteVpc`), as on
+    /// EC2, until `CreateDefaultVpc` makes a new one.
+    pub fn default_vpc(&self) -> Option<&Vpc> {
+        self.vpcs.values().find(|v| v.is_default)
+    }
+
+    /// The id of the default VPC, for requests that name no VPC; without one, EC2's
+    /// `VPCIdNotSpecified`.
+    pub fn default_vpc_id(&self) -> ApiResult<String> {
+        self.default_vpc()
+            .map(|v| v.id.clone())
+            .ok_or_else(|| ApiError::new("VPCIdNotSpecified", "No default VPC for this user"))
     }
 
     pub fn is_classic(&self, vpc_id: &str) -> bool {

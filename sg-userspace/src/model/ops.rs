@@ -93,7 +93,7 @@ pub fn create_security_group(
     let vpc_id = match &req.vpc_id {
         Some(v) if !state.vpcs.contains_key(v) => return Err(vpc_not_found(v)),
         Some(v) => v.clone(),
-        None => state.default_vpc().id.clone(),
+        None => state.default_vpc_id()?,
     };
     let classic = state.is_classic(&vpc_id);
     let name = validate::group_name(required(&req.group_name, "GroupName")?, classic)?;
@@ -442,7 +442,7 @@ pub fn create_network_interface(
             )));
         }
     };
-    let mut iface = Interface::new(name, &state.default_vpc().id, mode);
+    let mut iface = Interface::new(name, &state.default_vpc_id()?, mode);
     let addrs = private_addresses(&req.private_ip_addresses)?;
     match mode {
         AttachMode::Host if addrs.is_empty() => {
@@ -490,6 +490,7 @@ pub fn delete_network_interface(state: &mut State, id: &Option<String>) -> ApiRe
 }
 
 /// `AssignPrivateIpAddresses` / `UnassignPrivateIpAddresses` on a host-mode interface.
+/// Assigning answers EC2's `AssignPrivateIpAddressesResult`; unassigning answers nothing.
 pub fn assign_private_addresses(
     state: &mut State,
     req: &PrivateAddresses,
@@ -509,7 +510,7 @@ pub fn assign_private_addresses(
     if addrs.is_empty() {
         return Err(ApiError::missing("PrivateIpAddresses"));
     }
-    for a in addrs {
+    for &a in &addrs {
         let present = iface.private_addresses.contains(&a);
         match (assign, present) {
             (true, true) => {
@@ -531,7 +532,16 @@ pub fn assign_private_addresses(
             "{name} must keep at least one private address"
         )));
     }
-    Ok(Value::Null)
+    if !assign {
+        // UnassignPrivateIpAddresses has no output in the EC2 model.
+        return Ok(Value::Null);
+    }
+    // EC2's AssignPrivateIpAddressesResult: the interface and the addresses it was given.
+    let assigned: Vec<Value> = addrs
+        .iter()
+        .map(|a| json!({ "PrivateIpAddress": a.to_string() }))
+        .collect();
+    Ok(json!({ "NetworkInterfaceId": name, "AssignedPrivateIpAddresses": assigned }))
 }
 
 /// `ModifyNetworkInterfaceAttribute`: `--groups` replaces the interface's whole set (SG-IF-1);
@@ -557,11 +567,10 @@ pub fn modify_network_interface_attribute(
             "Groups, ConnectionTrackingSpecification or SourceDestCheck",
         ));
     }
-    let mut iface = state
-        .interfaces
-        .get(name)
-        .cloned()
-        .unwrap_or_else(|| Interface::new(name, &state.default_vpc().id, AttachMode::Instance));
+    let mut iface = match state.interfaces.get(name) {
+        Some(i) => i.clone(),
+        None => Interface::new(name, &state.default_vpc_id()?, AttachMode::Instance),
+    };
     if let Some(groups) = &req.groups {
         set_groups(state, quotas, &mut iface, groups, !known)?;
     }

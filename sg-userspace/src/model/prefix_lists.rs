@@ -29,11 +29,15 @@ fn get<'a>(state: &'a State, id: &Option<String>) -> ApiResult<&'a PrefixList> {
     state.prefix_lists.get(id).ok_or_else(|| not_found(id))
 }
 
+/// The list in EC2's `ManagedPrefixList` shape. Its `State` is what a describe shows: the last
+/// operation on it, complete (sgd applies each change before it answers). The outputs of the
+/// operations themselves say `*-in-progress`, as EC2's do (EC2 API reference,
+/// CreateManagedPrefixList, ModifyManagedPrefixList and DeleteManagedPrefixList examples).
 fn to_json(state: &State, pl: &PrefixList) -> Value {
     json!({
         "PrefixListId": pl.id,
         "AddressFamily": pl.address_family,
-        "State": "create-complete",
+        "State": if pl.modified { "modify-complete" } else { "create-complete" },
         "PrefixListArn": state.arn(&state.owner_id, "prefix-list", &pl.id),
         "PrefixListName": pl.name,
         "MaxEntries": pl.max_entries,
@@ -115,10 +119,12 @@ pub fn create(
             .map(|e| entry(family, e))
             .collect::<ApiResult<_>>()?,
         tags: rules::tags_for(&req.tag_specifications, "prefix-list")?,
+        modified: false,
     };
     check_entries(&pl)?;
     pl.entries.sort_by_key(|e| e.cidr);
-    let out = to_json(state, &pl);
+    let mut out = to_json(state, &pl);
+    out["State"] = json!("create-in-progress");
     state.prefix_lists.insert(pl.id.clone(), pl);
     Ok(json!({ "PrefixList": out }))
 }
@@ -166,6 +172,7 @@ pub fn modify(
     if !req.add_entries.is_empty() || !req.remove_entries.is_empty() {
         pl.version += 1;
     }
+    pl.modified = true;
     let id = pl.id.clone();
     state.prefix_lists.insert(id.clone(), pl);
     // A larger maximum counts against the rule quota of every group using the list.
@@ -177,7 +184,9 @@ pub fn modify(
             rules::check_rule_quota(state, quotas, g)?;
         }
     }
-    Ok(json!({ "PrefixList": to_json(state, &state.prefix_lists[&id]) }))
+    let mut out = to_json(state, &state.prefix_lists[&id]);
+    out["State"] = json!("modify-in-progress");
+    Ok(json!({ "PrefixList": out }))
 }
 
 pub fn delete(state: &mut State, req: &PrefixListIdRequest) -> ApiResult<Value> {
@@ -194,7 +203,7 @@ pub fn delete(state: &mut State, req: &PrefixListIdRequest) -> ApiResult<Value> 
     }
     let pl = state.prefix_lists.remove(&id).expect("found above");
     let mut out = to_json(state, &pl);
-    out["State"] = json!("delete-complete");
+    out["State"] = json!("delete-in-progress");
     Ok(json!({ "PrefixList": out }))
 }
 

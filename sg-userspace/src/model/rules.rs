@@ -39,7 +39,7 @@ pub fn resolve_group(
     match (id.as_deref(), name.as_deref()) {
         (Some(id), _) if !id.is_empty() => Ok(group(state, id)?.id.clone()),
         (_, Some(name)) if !name.is_empty() => {
-            let vpc = &state.default_vpc().id;
+            let vpc = &state.default_vpc_id()?;
             state
                 .groups
                 .values()

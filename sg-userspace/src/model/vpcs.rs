@@ -1,45 +1,142 @@
-//! Additional VPCs (`CreateVpc`, `DescribeVpcs`): each is a namespace of groups with its own
-//! `default` group (SG-GRP-3), optionally with EC2-Classic semantics (SG-CLASSIC).
+//! VPCs (`CreateVpc`, `DescribeVpcs`, `DeleteVpc`, `CreateDefaultVpc`): each is a namespace of
+//! groups with its own `default` group (SG-GRP-3), optionally with EC2-Classic semantics
+//! (SG-CLASSIC).
 
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiResult, IdSource, State, Tag, Vpc, filters, hex17, ops, rules};
-use crate::api::{CreateVpc, DescribeVpcs};
+use super::{ApiError, ApiResult, IdSource, Peer, State, Tag, Vpc, filters, hex17, ops, rules};
+use crate::api::{CreateVpc, DeleteVpc, DescribeVpcs};
 
+/// The CIDR of a default VPC (EC2 User Guide, "Default VPCs": `172.31.0.0/16`).
+pub const DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
+
+/// The id of the association of a VPC's (one) IPv4 CIDR: EC2's `vpc-cidr-assoc-` followed by
+/// the VPC's own 17 hex digits, so that it is stable and unique without being stored.
+pub fn cidr_association_id(vpc_id: &str) -> String {
+    format!(
+        "vpc-cidr-assoc-{}",
+        vpc_id.strip_prefix("vpc-").unwrap_or(vpc_id)
+    )
+}
+
+/// A VPC in EC2's `Vpc` shape (botocore `ec2/2016-11-15`, shape `Vpc`). sgd has no tenancy,
+/// DHCP options nor IPv6 blocks: the tenancy is `default`, the DHCP options `default` (EC2's
+/// value for "no DHCP options", AssociateDhcpOptions), and the IPv6 association set empty.
+/// `Classic` is sgd's own member (SG-CLASSIC).
 fn to_json(state: &State, v: &Vpc) -> Value {
     json!({
         "CidrBlock": v.cidr_block,
+        "DhcpOptionsId": "default",
         "State": "available",
         "VpcId": v.id,
         "OwnerId": state.owner_id,
+        "InstanceTenancy": "default",
+        "Ipv6CidrBlockAssociationSet": [],
+        "CidrBlockAssociationSet": [{
+            "AssociationId": cidr_association_id(&v.id),
+            "CidrBlock": v.cidr_block,
+            "CidrBlockState": { "State": "associated" },
+        }],
         "IsDefault": v.is_default,
         "Tags": v.tags,
         "Classic": v.classic,
     })
 }
 
+/// `CreateVpc`'s CIDR checks, in EC2's codes and words: a value that is no IPv4 CIDR is an
+/// `InvalidParameterValue`, a netmask outside /16../28 an `InvalidVpc.Range`.
+fn vpc_cidr(cidr: &str) -> ApiResult<ipnet::Ipv4Net> {
+    let net = super::validate::cidr_v4(cidr).map_err(|_| {
+        ApiError::invalid_value(format!(
+            "Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+        ))
+    })?;
+    if !(16..=28).contains(&net.prefix_len()) {
+        return Err(ApiError::new(
+            "InvalidVpc.Range",
+            format!("The CIDR '{cidr}' is invalid."),
+        ));
+    }
+    Ok(net)
+}
+
 pub fn create_vpc(state: &mut State, ids: &mut dyn IdSource, req: &CreateVpc) -> ApiResult<Value> {
     let cidr = ops::required(&req.cidr_block, "CidrBlock")?;
-    let net = super::validate::cidr_v4(cidr)?;
-    if !(16..=28).contains(&net.prefix_len()) {
-        return Err(ApiError::invalid_value(format!(
-            "The CIDR '{cidr}' is invalid: a VPC's netmask must be between /16 and /28"
-        )));
-    }
+    let net = vpc_cidr(cidr)?;
     let tags = rules::tags_for(&req.tag_specifications, "vpc")?;
+    let id = add_vpc(state, ids, net.to_string(), false, req.classic, tags);
+    Ok(json!({ "Vpc": to_json(state, &state.vpcs[&id]) }))
+}
+
+/// Adds a VPC and its `default` group; returns its id.
+fn add_vpc(
+    state: &mut State,
+    ids: &mut dyn IdSource,
+    cidr_block: String,
+    is_default: bool,
+    classic: bool,
+    tags: Vec<Tag>,
+) -> String {
     let id = format!("vpc-{}", hex17(ids.next()));
     state.vpcs.insert(
         id.clone(),
         Vpc {
             id: id.clone(),
-            is_default: false,
-            cidr_block: net.to_string(),
-            classic: req.classic,
+            is_default,
+            cidr_block,
+            classic,
             tags,
         },
     );
     ops::create_default_group(state, ids, &id);
+    id
+}
+
+/// `CreateDefaultVpc`: a default VPC (`172.31.0.0/16`) with its `default` group, when the
+/// account has none (`DefaultVpcAlreadyExists` otherwise, as EC2 answers).
+pub fn create_default_vpc(state: &mut State, ids: &mut dyn IdSource) -> ApiResult<Value> {
+    if state.default_vpc().is_some() {
+        return Err(ApiError::new(
+            "DefaultVpcAlreadyExists",
+            "A Default VPC already exists for this account in this region.",
+        ));
+    }
+    let id = add_vpc(state, ids, DEFAULT_VPC_CIDR.into(), true, false, Vec::new());
     Ok(json!({ "Vpc": to_json(state, &state.vpcs[&id]) }))
+}
+
+/// `DeleteVpc`: refused (`DependencyViolation`) while the VPC holds groups other than its
+/// `default` group, or interfaces, or while a group elsewhere references its `default` group;
+/// the `default` group goes with it. The default VPC can be deleted too, as on EC2
+/// (`CreateDefaultVpc` makes a new one). No output (EC2's `<return>true</return>`).
+pub fn delete_vpc(state: &mut State, req: &DeleteVpc) -> ApiResult<Value> {
+    let id = ops::required(&req.vpc_id, "VpcId")?;
+    if !state.vpcs.contains_key(id) {
+        return Err(ops::vpc_not_found(id));
+    }
+    let default_group = state.default_group_of(id).map(|g| g.id.clone());
+    let other_groups = state
+        .groups
+        .values()
+        .any(|g| g.vpc_id == id && Some(&g.id) != default_group.as_ref());
+    let interfaces = state.interfaces.values().any(|i| i.vpc_id == id);
+    let referenced = default_group.as_ref().is_some_and(|dg| {
+        state
+            .groups
+            .values()
+            .any(|g| g.vpc_id != id && g.rules.iter().any(|r| r.peer == Peer::Group(dg.clone())))
+    });
+    if other_groups || interfaces || referenced {
+        return Err(ApiError::new(
+            "DependencyViolation",
+            format!("The vpc '{id}' has dependencies and cannot be deleted."),
+        ));
+    }
+    if let Some(dg) = default_group {
+        state.groups.remove(&dg);
+    }
+    state.vpcs.remove(id);
+    Ok(Value::Null)
 }
 
 pub fn describe_vpcs(state: &State, req: &DescribeVpcs) -> ApiResult<Value> {
@@ -72,6 +169,9 @@ impl filters::Filterable for VpcView<'_> {
             "is-default" => vec![v.is_default.to_string()],
             "state" => vec!["available".into()],
             "cidr" | "cidr-block-association.cidr-block" => vec![v.cidr_block.clone()],
+            "cidr-block-association.association-id" => vec![cidr_association_id(&v.id)],
+            "cidr-block-association.state" => vec!["associated".into()],
+            "dhcp-options-id" => vec!["default".into()],
             "owner-id" => vec![self.0.owner_id.clone()],
             _ => return None,
         })
@@ -81,3 +181,6 @@ impl filters::Filterable for VpcView<'_> {
         &self.1.tags
     }
 }
+
+#[cfg(test)]
+mod tests;

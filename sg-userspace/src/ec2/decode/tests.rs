@@ -173,6 +173,7 @@ fn every_operation_listed_decodes_its_minimal_form() {
             | "ModifyNetworkInterfaceAttribute"
             | "AssignPrivateIpAddresses"
             | "UnassignPrivateIpAddresses" => "&NetworkInterfaceId=eth0",
+            "DeleteVpc" => "&VpcId=vpc-1",
             _ => "",
         };
         let body = format!("Action={action}&Version=2016-11-15{required}");
@@ -257,4 +258,32 @@ fn tag_operations_read_resource_ids_tags_filters_and_pages() {
     ] {
         assert_eq!(decoded(body).expect_err(body).code(), code, "{body}");
     }
+}
+
+#[test]
+fn vpc_deletion_and_the_default_vpc_decode_as_writes() {
+    let d =
+        decoded("Action=DeleteVpc&Version=2016-11-15&VpcId=vpc-1&DryRun=true").expect("decodes");
+    assert!(d.writes && d.dry_run);
+    assert_eq!(
+        d.request,
+        Request::DeleteVpc(DeleteVpc {
+            vpc_id: Some("vpc-1".into())
+        })
+    );
+    assert_eq!(
+        decoded("Action=DeleteVpc&Version=2016-11-15")
+            .expect_err("no VpcId")
+            .code(),
+        "MissingParameter"
+    );
+    let d = decoded("Action=CreateDefaultVpc&Version=2016-11-15").expect("decodes");
+    assert!(d.writes);
+    assert_eq!(d.request, Request::CreateDefaultVpc(Empty {}));
+    assert_eq!(
+        decoded("Action=CreateDefaultVpc&Version=2016-11-15&CidrBlock=10.0.0.0/16")
+            .expect_err("no such parameter")
+            .code(),
+        "UnknownParameter"
+    );
 }

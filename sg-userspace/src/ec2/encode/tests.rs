@@ -103,3 +103,84 @@ fn tag_operations_answer_return_and_describe_tags_items() {
         assert!(flat.contains(want), "{want} not in\n{xml}");
     }
 }
+
+/// The XML without the indentation between elements.
+fn compact(xml: &str) -> String {
+    xml.lines().map(str::trim).collect()
+}
+
+/// The members issue 14 added to `Vpc`, `NetworkInterface` and AssignPrivateIpAddresses'
+/// output, written under the locationNames of botocore's EC2 model (`ec2/2016-11-15`,
+/// shapes `Vpc`, `VpcCidrBlockAssociation`, `NetworkInterface`,
+/// `AssignPrivateIpAddressesResult`).
+#[test]
+fn vpc_interface_and_assigned_address_members_take_the_models_names() {
+    let xml = compact(&response(
+        "DescribeVpcs",
+        "r",
+        &json!({"Vpcs": [{
+            "VpcId": "vpc-1",
+            "InstanceTenancy": "default",
+            "DhcpOptionsId": "default",
+            "CidrBlockAssociationSet": [{
+                "AssociationId": "vpc-cidr-assoc-1",
+                "CidrBlock": "10.0.0.0/16",
+                "CidrBlockState": {"State": "associated"},
+            }],
+            "Ipv6CidrBlockAssociationSet": [],
+            "Tags": [],
+        }]}),
+    ));
+    for want in [
+        "<vpcId>vpc-1</vpcId>",
+        "<instanceTenancy>default</instanceTenancy>",
+        "<dhcpOptionsId>default</dhcpOptionsId>",
+        "<cidrBlockAssociationSet><item><associationId>vpc-cidr-assoc-1</associationId>\
+         <cidrBlock>10.0.0.0/16</cidrBlock><cidrBlockState><state>associated</state>\
+         </cidrBlockState></item></cidrBlockAssociationSet>",
+        "<ipv6CidrBlockAssociationSet/>",
+        "<tagSet/>",
+    ] {
+        assert!(xml.contains(want), "{want} not in\n{xml}");
+    }
+    let xml = compact(&response(
+        "DescribeNetworkInterfaces",
+        "r",
+        &json!({"NetworkInterfaces": [{
+            "Description": "",
+            "Groups": [{"GroupId": "sg-1", "GroupName": "default"}],
+            "MacAddress": "02:00:00:00:00:01",
+            "PrivateIpAddresses": [{"PrivateIpAddress": "10.0.0.1", "Primary": true}],
+            "RequesterManaged": false,
+            "TagSet": [],
+        }]}),
+    ));
+    for want in [
+        "<networkInterfaceSet><item><description></description>",
+        "<groupSet><item><groupId>sg-1</groupId><groupName>default</groupName></item></groupSet>",
+        "<macAddress>02:00:00:00:00:01</macAddress>",
+        "<privateIpAddressesSet><item><primary>true</primary><privateIpAddress>10.0.0.1",
+        "<requesterManaged>false</requesterManaged>",
+        "<tagSet/>",
+    ] {
+        assert!(xml.contains(want), "{want} not in\n{xml}");
+    }
+    let xml = compact(&response(
+        "AssignPrivateIpAddresses",
+        "r",
+        &json!({
+            "NetworkInterfaceId": "veth1",
+            "AssignedPrivateIpAddresses": [{"PrivateIpAddress": "10.0.0.2"}],
+        }),
+    ));
+    assert!(
+        xml.contains(
+            "<assignedPrivateIpAddressesSet><item><privateIpAddress>10.0.0.2</privateIpAddress>\
+             </item></assignedPrivateIpAddressesSet>"
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("<networkInterfaceId>veth1</networkInterfaceId>"));
+    let xml = compact(&response("DeleteVpc", "r", &serde_json::Value::Null));
+    assert!(xml.contains("<return>true</return>"), "{xml}");
+}

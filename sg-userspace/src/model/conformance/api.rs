@@ -38,7 +38,7 @@ fn sg_api_describe_filters_and_rule_listing() {
     all.sort();
     assert_eq!(all, vec!["db-prod", "web-prod"]);
     assert_eq!(names(&w, vec![f("group-id", &web)]), vec!["web-prod"]);
-    let vpc = w.state.default_vpc().id.clone();
+    let vpc = w.state.default_vpc().unwrap().id.clone();
     assert_eq!(names(&w, vec![f("vpc-id", &vpc)]).len(), 3);
     assert!(names(&w, vec![f("vpc-id", "vpc-1")]).is_empty());
     let bad = DescribeSecurityGroups {
@@ -92,6 +92,14 @@ fn sg_api_prefix_lists_are_versioned_peers() {
         .unwrap()
         .to_owned();
     assert_eq!(out["PrefixList"]["Version"], 1);
+    // EC2 answers a create or modify while it is in progress; a describe afterwards shows it
+    // complete (sgd completes it before answering).
+    assert_eq!(out["PrefixList"]["State"], "create-in-progress");
+    let state = |w: &World| {
+        prefix_lists::describe(&w.state, &Default::default()).unwrap()["PrefixLists"][0]["State"]
+            .clone()
+    };
+    assert_eq!(state(&w), "create-complete");
     let entries = prefix_lists::entries(
         &w.state,
         &crate::api::PrefixListIdRequest {
@@ -130,6 +138,8 @@ fn sg_api_prefix_lists_are_versioned_peers() {
     );
     let out = prefix_lists::modify(&mut w.state, &w.quotas, &add(1, "192.0.2.0/24")).unwrap();
     assert_eq!(out["PrefixList"]["Version"], 2);
+    assert_eq!(out["PrefixList"]["State"], "modify-in-progress");
+    assert_eq!(state(&w), "modify-complete");
     assert_eq!(
         code(prefix_lists::modify(
             &mut w.state,
@@ -239,7 +249,7 @@ fn sg_api_vpc_and_prefix_list_filters() {
     assert_eq!(vpcs(&w, vec![f("is-default", "true")]), 1);
     assert_eq!(vpcs(&w, vec![f("is-default", "false")]), all - 1);
     assert_eq!(vpcs(&w, vec![f("state", "available")]), all);
-    let default = w.state.default_vpc().clone();
+    let default = w.state.default_vpc().unwrap().clone();
     assert_eq!(vpcs(&w, vec![f("cidr", &default.cidr_block)]), 1);
     let err = vpcs::describe_vpcs(
         &w.state,

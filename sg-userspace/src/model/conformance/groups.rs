@@ -41,7 +41,7 @@ fn sg_grp_1_group_has_id_name_description_vpc_tags_and_rules() {
         (g.name.as_str(), g.description.as_str()),
         ("web", "web tier")
     );
-    assert_eq!(g.vpc_id, w.state.default_vpc().id);
+    assert_eq!(g.vpc_id, w.state.default_vpc().unwrap().id);
     // Wrong resource type in the tag specification.
     let bad = vec![TagSpecification {
         resource_type: Some("vpc".into()),

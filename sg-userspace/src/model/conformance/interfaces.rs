@@ -2,6 +2,8 @@
 //! and attachments, connection-tracking timeouts, host mode's declared addresses and the
 //! source/destination check.
 
+use serde_json::{Value, json};
+
 use super::{code, group_in, new_vpc};
 use crate::{
     api::{ConnectionTrackingSpecification, ModifyNetworkInterfaceAttribute},
@@ -164,12 +166,19 @@ fn sg_if_5_host_mode_declared_addresses_and_source_dest_check() {
         };
         ops::assign_private_addresses(&mut w.state, &req, on)
     };
-    assign(&mut w, "10.0.0.2", true).unwrap();
+    // EC2's AssignPrivateIpAddressesResult; unassigning answers nothing.
+    assert_eq!(
+        assign(&mut w, "10.0.0.2", true).unwrap(),
+        json!({
+            "NetworkInterfaceId": "veth1",
+            "AssignedPrivateIpAddresses": [{ "PrivateIpAddress": "10.0.0.2" }],
+        })
+    );
     assert_eq!(
         code(assign(&mut w, "10.0.0.2", true)),
         "InvalidParameterValue"
     );
-    assign(&mut w, "10.0.0.1", false).unwrap();
+    assert_eq!(assign(&mut w, "10.0.0.1", false).unwrap(), Value::Null);
     assert_eq!(
         w.state.interfaces["veth1"].private_addresses,
         vec![ip("2001:db8::1"), ip("10.0.0.2")]

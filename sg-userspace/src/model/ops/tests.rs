@@ -78,7 +78,7 @@ fn tcp(port: i32, cidr: &str) -> IpPermission {
 #[test]
 fn sg_grp_3_default_group_rules() {
     let (state, _) = setup();
-    let vpc = state.default_vpc().id.clone();
+    let vpc = state.default_vpc().unwrap().id.clone();
     let g = state.default_group_of(&vpc).expect("default group");
     assert!(g.id.starts_with("sg-") && g.id.len() == 20);
     let ingress: Vec<_> = g.rules.iter().filter(|r| !r.egress).collect();
@@ -103,7 +103,7 @@ fn sg_grp_3_default_group_rules() {
 #[test]
 fn sg_grp_3_default_group_cannot_be_deleted() {
     let (mut state, _) = setup();
-    let vpc = state.default_vpc().id.clone();
+    let vpc = state.default_vpc().unwrap().id.clone();
     let id = state.default_group_of(&vpc).unwrap().id.clone();
     let err = delete_security_group(
         &mut state,

@@ -99,7 +99,7 @@ fn four(w: &mut World) -> [String; 4] {
         .as_str()
         .expect("id")
         .to_owned();
-    let vpc = w.state.default_vpc().id.clone();
+    let vpc = w.state.default_vpc().unwrap().id.clone();
     [g, r, pl, vpc]
 }
 
