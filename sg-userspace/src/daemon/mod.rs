@@ -272,6 +272,8 @@ impl Core {
                 | Request::UpdateSecurityGroupRuleDescriptionsIngress(_)
                 | Request::UpdateSecurityGroupRuleDescriptionsEgress(_)
                 | Request::CreateVpc(_)
+                | Request::DeleteVpc(_)
+                | Request::CreateDefaultVpc(_)
                 | Request::DescribeVpcs(_)
                 | Request::CreateManagedPrefixList(_)
                 | Request::ModifyManagedPrefixList(_)
