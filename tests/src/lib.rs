@@ -612,3 +612,30 @@ pub fn pings(ns: &Netns, addr: &str) -> bool {
 
 pub mod frame;
 pub mod lab;
+
+/// Where the pinned AWS clients live (`cargo xtask test` installs them): `SG_AWS_VENV`, or
+/// `target/aws-venv` of this workspace.
+pub fn aws_venv_path() -> PathBuf {
+    std::env::var_os("SG_AWS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/aws-venv"))
+}
+
+/// The virtual environment with the pinned AWS clients, or `None` to skip `test` outside CI;
+/// under `SG_REQUIRE_ROOT=1` (CI) a missing one fails the test.
+pub fn aws_venv(test: &str) -> Option<PathBuf> {
+    let venv = aws_venv_path();
+    if venv.join("bin/python").exists() {
+        return Some(venv);
+    }
+    assert!(
+        std::env::var("SG_REQUIRE_ROOT").as_deref() != Ok("1"),
+        "{test}: no AWS clients at {} (cargo xtask test installs them)",
+        venv.display()
+    );
+    eprintln!(
+        "{test}: skipped, no AWS clients at {} (run cargo xtask test)",
+        venv.display()
+    );
+    None
+}

@@ -404,25 +404,6 @@ driver.session.register("before-parameter-build.ec2", stop)
 sys.exit(driver.main(sys.argv[1:]) or 1)
 "#;
 
-/// The virtual environment with the pinned AWS CLI (`cargo xtask test` installs it).
-fn aws_venv(test: &str) -> Option<std::path::PathBuf> {
-    let venv = std::env::var_os("SG_AWS_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/aws-venv")
-        });
-    if venv.join("bin/python").exists() {
-        return Some(venv);
-    }
-    assert!(
-        std::env::var("SG_REQUIRE_ROOT").as_deref() != Ok("1"),
-        "{test}: no AWS CLI at {} (cargo xtask test installs it)",
-        venv.display()
-    );
-    eprintln!("{test}: skipped, no AWS CLI at {}", venv.display());
-    None
-}
-
 /// Drops what the API's types print for parameters not given (null, [], false) and the
 /// action name, leaving what was given.
 fn given(v: Value) -> Value {

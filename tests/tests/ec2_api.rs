@@ -76,29 +76,6 @@ fn access_keys_are_created_listed_and_deleted_as_iam_does() {
     assert!(!std::fs::read_to_string(&file).expect("read").contains(&id));
 }
 
-/// The virtual environment with the pinned AWS clients (`cargo xtask test` installs it), or
-/// `None` to skip outside CI; under `SG_REQUIRE_ROOT=1` (CI) a missing one fails the test.
-fn aws_venv(test: &str) -> Option<std::path::PathBuf> {
-    let venv = std::env::var_os("SG_AWS_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/aws-venv")
-        });
-    if venv.join("bin/python").exists() {
-        return Some(venv);
-    }
-    assert!(
-        std::env::var("SG_REQUIRE_ROOT").as_deref() != Ok("1"),
-        "{test}: no AWS clients at {} (cargo xtask test installs them)",
-        venv.display()
-    );
-    eprintln!(
-        "{test}: skipped, no AWS clients at {} (run cargo xtask test)",
-        venv.display()
-    );
-    None
-}
-
 /// The port the API listens on inside each test's own namespace (its loopback only).
 const API_PORT: u16 = 8443;
 

@@ -15,9 +15,7 @@ use crate::Results;
 
 /// The venv with boto3 and moto (`cargo xtask bench` installs them).
 fn venv() -> Option<PathBuf> {
-    let v = std::env::var_os("SG_AWS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/aws-venv"));
+    let v = sg_tests::aws_venv_path();
     v.join("bin/moto_server").exists().then_some(v)
 }
 
