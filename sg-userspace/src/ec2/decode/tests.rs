@@ -287,3 +287,14 @@ fn vpc_deletion_and_the_default_vpc_decode_as_writes() {
         "UnknownParameter"
     );
 }
+
+/// A read-only key may call exactly the describes: every operation that is not a
+/// `Describe*` or `Get*` must be marked as writing (an operation added later without the
+/// flag would let read-only keys change things).
+#[test]
+fn only_describes_and_gets_are_reads() {
+    for (action, writes) in OPERATIONS {
+        let reads = action.starts_with("Describe") || action.starts_with("Get");
+        assert_eq!(*writes, !reads, "{action}");
+    }
+}
