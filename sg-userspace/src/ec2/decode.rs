@@ -109,11 +109,22 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
             group_id: owned(p.get("GroupId")),
             group_name: owned(p.get("GroupName")),
         }),
-        "DescribeSecurityGroups" => Request::DescribeSecurityGroups(DescribeSecurityGroups {
-            group_ids: strings(p, "GroupId")?,
-            group_names: strings(p, "GroupName")?,
-            filters: filters(p)?,
-        }),
+        "DescribeSecurityGroups" => {
+            let group_ids = strings(p, "GroupId")?;
+            if !group_ids.is_empty() && p.get("MaxResults").is_some() {
+                // EC2: MaxResults cannot be combined with GroupIds.
+                return Err(FormError::InvalidValue {
+                    name: p.full_name("MaxResults"),
+                    value: p.get("MaxResults").unwrap_or_default().to_owned(),
+                    expected: "MaxResults cannot be combined with GroupIds.",
+                });
+            }
+            Request::DescribeSecurityGroups(DescribeSecurityGroups {
+                group_ids,
+                group_names: strings(p, "GroupName")?,
+                filters: filters(p)?,
+            })
+        }
         "DescribeSecurityGroupRules" => {
             Request::DescribeSecurityGroupRules(DescribeSecurityGroupRules {
                 security_group_rule_ids: strings(p, "SecurityGroupRuleId")?,
@@ -349,8 +360,14 @@ fn model_page(p: &Params) -> Result<(Option<i64>, Option<&str>), FormError> {
     Ok((max, p.get("NextToken")))
 }
 
+/// Filter values one describe may carry, all filters together: each is matched against
+/// every resource under the daemon's lock, so a key (even a read-only one) must not make a
+/// describe arbitrarily slow. sgd's own bound, far above what clients send.
+pub const MAX_FILTER_VALUES: usize = 1000;
+
 fn filters(p: &Params) -> Result<Vec<Filter>, FormError> {
-    p.structs("Filter")?
+    let filters: Vec<Filter> = p
+        .structs("Filter")?
         .iter()
         .map(|f| {
             Ok(Filter {
@@ -358,7 +375,16 @@ fn filters(p: &Params) -> Result<Vec<Filter>, FormError> {
                 values: strings(f, "Value")?,
             })
         })
-        .collect()
+        .collect::<Result<_, FormError>>()?;
+    let values: usize = filters.iter().map(|f| f.values.len().max(1)).sum();
+    if values > MAX_FILTER_VALUES {
+        return Err(FormError::InvalidValue {
+            name: p.full_name("Filter"),
+            value: values.to_string(),
+            expected: "At most 1000 filter values are allowed in one request.",
+        });
+    }
+    Ok(filters)
 }
 
 fn tags(p: &Params, prefix: &str) -> Result<Vec<Tag>, FormError> {

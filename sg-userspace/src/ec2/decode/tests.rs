@@ -74,7 +74,7 @@ fn the_legacy_top_level_form_is_one_permission() {
 fn describes_read_lists_filters_and_paging_and_do_not_write() {
     let d = decoded(
         "Action=DescribeSecurityGroups&GroupId.2=sg-2&GroupId.1=sg-1&Filter.1.Name=vpc-id\
-         &Filter.1.Value.1=vpc-1&Filter.1.Value.2=vpc-2&MaxResults=5&DryRun=true",
+         &Filter.1.Value.1=vpc-1&Filter.1.Value.2=vpc-2&DryRun=true",
     )
     .expect("decodes");
     assert!(!d.writes && d.dry_run);
@@ -84,6 +84,13 @@ fn describes_read_lists_filters_and_paging_and_do_not_write() {
     assert_eq!(r.group_ids, ["sg-1", "sg-2"]);
     assert_eq!(r.filters[0].name, "vpc-id");
     assert_eq!(r.filters[0].values, ["vpc-1", "vpc-2"]);
+    // Pages: by filter, not by ids (EC2 refuses MaxResults with GroupIds).
+    let d = decoded(
+        "Action=DescribeSecurityGroups&Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1\
+         &MaxResults=5",
+    )
+    .expect("decodes");
+    assert!(matches!(d.request, Request::DescribeSecurityGroups(_)));
     let page = d.page.expect("a describe pages");
     assert_eq!((page.list, page.max_results), ("SecurityGroups", Some(5)));
     for (body, code) in [
@@ -297,4 +304,34 @@ fn only_describes_and_gets_are_reads() {
         let reads = action.starts_with("Describe") || action.starts_with("Get");
         assert_eq!(*writes, !reads, "{action}");
     }
+}
+
+/// EC2 refuses MaxResults with GroupIds (and with NetworkInterfaceIds); sgd bounds the
+/// filter values of one describe.
+#[test]
+fn paging_by_ids_and_too_many_filter_values_are_refused() {
+    for body in [
+        "Action=DescribeSecurityGroups&GroupId.1=sg-1&MaxResults=5",
+        "Action=DescribeNetworkInterfaces&NetworkInterfaceId.1=eth0&MaxResults=5",
+    ] {
+        assert_eq!(
+            decoded(body).expect_err(body).code(),
+            "InvalidParameterValue"
+        );
+    }
+    let many: String = (1..=MAX_FILTER_VALUES + 1)
+        .map(|i| format!("&Filter.1.Value.{i}=v{i}"))
+        .collect();
+    let body = format!("Action=DescribeSecurityGroups&Filter.1.Name=group-name{many}");
+    assert_eq!(
+        decoded(&body).expect_err("too many").code(),
+        "InvalidParameterValue"
+    );
+    let fine: String = (1..=10)
+        .map(|i| format!("&Filter.1.Value.{i}=v{i}"))
+        .collect();
+    decoded(&format!(
+        "Action=DescribeSecurityGroups&Filter.1.Name=group-name{fine}"
+    ))
+    .expect("ten values");
 }
