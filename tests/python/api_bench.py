@@ -1,7 +1,7 @@
 """The EC2 API benchmark (issue 14): one endpoint, as a boto3 script drives it.
 
-`api_bench.py ENDPOINT GROUPS DESCRIBES AUTHORIZES [GROUP_ID]` with SG_KEY_ID, SG_SECRET and
-SG_REGION set. Creates GROUPS security groups (not timed), then times DESCRIBES calls of
+`api_bench.py GROUPS DESCRIBES AUTHORIZES [GROUP_ID]` with SG_ENDPOINT, SG_KEY_ID, SG_SECRET
+and SG_REGION set. Creates GROUPS security groups (not timed), then times DESCRIBES calls of
 DescribeSecurityGroups (every group, one page) and AUTHORIZES calls of
 AuthorizeSecurityGroupIngress (one new rule each, on GROUP_ID if given: sgd enforces it in
 the kernel before answering). Prints JSON: per-call latencies' p50 and p99 in ms and calls
@@ -9,23 +9,14 @@ per second, for each operation. Calls are sequential, over one kept-alive connec
 """
 
 import json
-import os
 import sys
 import time
 
-import boto3
-from botocore.config import Config
+from sgapi import client
 
-endpoint, groups, describes, authorizes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-target = sys.argv[5] if len(sys.argv) > 5 else None
-ec2 = boto3.client(
-    "ec2",
-    endpoint_url=endpoint,
-    region_name=os.environ["SG_REGION"],
-    aws_access_key_id=os.environ["SG_KEY_ID"],
-    aws_secret_access_key=os.environ["SG_SECRET"],
-    config=Config(retries={"mode": "standard", "max_attempts": 1}),
-)
+groups, describes, authorizes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+target = sys.argv[4] if len(sys.argv) > 4 else None
+ec2 = client(max_attempts=1)
 vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
 have = len(ec2.describe_security_groups()["SecurityGroups"])
 for i in range(max(0, groups - have)):

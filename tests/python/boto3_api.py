@@ -10,46 +10,12 @@ import datetime
 import json
 import os
 
-import boto3
 import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 import botocore.httpsession
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ["SG_ENDPOINT"]
-REGION = os.environ["SG_REGION"]
-
-# Count the HTTP attempts botocore makes, to prove client errors are never retried.
-attempts = []
-
-
-def client(service, key=None, secret=None):
-    c = boto3.client(
-        service,
-        endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id=key or os.environ["SG_KEY_ID"],
-        aws_secret_access_key=secret or os.environ["SG_SECRET"],
-        config=Config(retries={"mode": "standard", "max_attempts": 3}),
-    )
-    c.meta.events.register("before-send", lambda request, **_: attempts.append(request.url))
-    return c
-
-
-def expect_error(call, code, status, **kwargs):
-    before = len(attempts)
-    try:
-        call(**kwargs)
-    except ClientError as e:
-        got = (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
-        assert got == (code, status), f"{call.__name__}: expected {code}/{status}, got {got}: {e}"
-        tries = len(attempts) - before
-        assert tries == 1, f"{call.__name__}: {tries} attempts for a client error ({code})"
-        return e.response["Error"]["Message"]
-    raise AssertionError(f"{call.__name__}: expected {code}, got success")
-
+from sgapi import ENDPOINT, REGION, client, expect_error
 
 def main():
     out = {}

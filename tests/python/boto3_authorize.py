@@ -5,20 +5,12 @@ and its certificate must verify against that file. Prints the new rule's id.
 Run by tests/tests/ec2_api.rs with SG_ENDPOINT, SG_KEY_ID, SG_SECRET and SG_REGION set.
 """
 
-import os
 import sys
 
-import boto3
+from sgapi import client
 
 group_id, port, cidr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-ec2 = boto3.client(
-    "ec2",
-    endpoint_url=os.environ["SG_ENDPOINT"],
-    region_name=os.environ["SG_REGION"],
-    aws_access_key_id=os.environ["SG_KEY_ID"],
-    aws_secret_access_key=os.environ["SG_SECRET"],
-    verify=sys.argv[4] if len(sys.argv) > 4 else None,
-)
+ec2 = client(verify=sys.argv[4] if len(sys.argv) > 4 else None)
 out = ec2.authorize_security_group_ingress(
     GroupId=group_id,
     IpPermissions=[

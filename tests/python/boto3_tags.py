@@ -10,43 +10,9 @@ non-zero on the first failed expectation.
 import json
 import os
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from sgapi import client, expect_error
 
-ENDPOINT = os.environ["SG_ENDPOINT"]
-REGION = os.environ["SG_REGION"]
 MISSING = "0123456789abcdef0"
-
-# Count the HTTP attempts botocore makes, to prove client errors are never retried.
-attempts = []
-
-
-def client(key=None, secret=None):
-    c = boto3.client(
-        "ec2",
-        endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id=key or os.environ["SG_KEY_ID"],
-        aws_secret_access_key=secret or os.environ["SG_SECRET"],
-        config=Config(retries={"mode": "standard", "max_attempts": 3}),
-    )
-    c.meta.events.register("before-send", lambda request, **_: attempts.append(request.url))
-    return c
-
-
-def expect_error(call, code, status, **kwargs):
-    before = len(attempts)
-    try:
-        call(**kwargs)
-    except ClientError as e:
-        got = (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
-        assert got == (code, status), f"{call.__name__}: expected {code}/{status}, got {got}: {e}"
-        tries = len(attempts) - before
-        assert tries == 1, f"{call.__name__}: {tries} attempts for a client error ({code})"
-        return e.response["Error"]["Message"]
-    raise AssertionError(f"{call.__name__}: expected {code}, got success")
-
 
 def tags_of(ec2, resource_id):
     """{key: value} of one resource, as DescribeTags lists them."""
@@ -179,7 +145,7 @@ def main():
     expect_error(ec2.create_tags, "DryRunOperation", 412, Resources=[rid], Tags=tag, DryRun=True)
     expect_error(ec2.create_tags, "TagLimitExceeded", 400, Resources=[plid], Tags=[{"Key": "x", "Value": ""}], DryRun=True)
     assert tags_of(ec2, rid) == {}
-    ro = client(os.environ["SG_RO_KEY_ID"], os.environ["SG_RO_SECRET"])
+    ro = client("ec2", os.environ["SG_RO_KEY_ID"], os.environ["SG_RO_SECRET"])
     assert tags_of(ro, gid) == {"Name": "web"}
     expect_error(ro.create_tags, "UnauthorizedOperation", 403, Resources=[gid], Tags=tag)
     expect_error(ro.delete_tags, "UnauthorizedOperation", 403, Resources=[gid])

@@ -18,18 +18,9 @@ Run by tests/tests/ec2_api.rs with SG_ENDPOINT, SG_KEY_ID, SG_SECRET and SG_REGI
 import json
 import os
 
-import boto3
 from botocore.exceptions import ClientError
 
-
-def client(service):
-    return boto3.client(
-        service,
-        endpoint_url=os.environ["SG_ENDPOINT"],
-        region_name=os.environ["SG_REGION"],
-        aws_access_key_id=os.environ["SG_KEY_ID"],
-        aws_secret_access_key=os.environ["SG_SECRET"],
-    )
+from sgapi import client
 
 
 def code(e):

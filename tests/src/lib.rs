@@ -639,3 +639,34 @@ pub fn aws_venv(test: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// A command running `tests/python/<script>` with the venv's Python inside `ns`, for at most
+/// `secs` seconds (a hung client fails the test instead of hanging CI), pointed at `endpoint`
+/// with key `key` for `region`, and finding nothing of this host's own AWS set-up. The
+/// scripts read these through `tests/python/sgapi.py`.
+pub fn aws_python(
+    ns: &Netns,
+    venv: &Path,
+    secs: u32,
+    script: &str,
+    endpoint: &str,
+    region: &str,
+    key: (&str, &str),
+) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.arg(secs.to_string())
+        .args(["ip", "netns", "exec", &ns.name])
+        .arg(venv.join("bin/python"))
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("python")
+                .join(script),
+        )
+        .env("SG_ENDPOINT", endpoint)
+        .env("SG_REGION", region)
+        .env("SG_KEY_ID", key.0)
+        .env("SG_SECRET", key.1)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    cmd
+}

@@ -1,5 +1,8 @@
-//! The EC2 Query API's ground (issue 14): access keys managed over the Unix socket, in IAM's
-//! shapes, kept in a root-only credentials file that survives restarts.
+//! The EC2 Query API (issue 14) through the AWS clients people run: SG-API (the EC2 operation
+//! names and response shapes, now also over HTTP) and SG-ERR (AWS error codes, nothing
+//! changed by a failed request) hold for awscli, boto3, Ansible and Terraform's call
+//! sequence; access keys are managed over the Unix socket, in IAM's shapes, kept in a
+//! root-only credentials file that survives restarts.
 
 use std::os::unix::fs::PermissionsExt as _;
 
@@ -128,24 +131,11 @@ impl Api {
     /// Runs `tests/python/<script>` with the venv's Python inside `ns`, with the endpoint
     /// and keys in its environment; returns its stdout, failing the test with its stderr.
     fn python(&self, ns: &Netns, venv: &std::path::Path, script: &str, args: &[&str]) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("python")
-            .join(script);
-        // A hung client fails the test instead of hanging CI.
-        let out = std::process::Command::new("timeout")
-            .args(["300", "ip", "netns", "exec", &ns.name])
-            .arg(venv.join("bin/python"))
-            .arg(&path)
+        let key = (self.key.0.as_str(), self.key.1.as_str());
+        let out = aws_python(ns, venv, 300, script, &self.endpoint, "eu-west-3", key)
             .args(args)
-            .env("SG_ENDPOINT", &self.endpoint)
-            .env("SG_REGION", "eu-west-3")
-            .env("SG_KEY_ID", &self.key.0)
-            .env("SG_SECRET", &self.key.1)
             .env("SG_RO_KEY_ID", &self.ro.0)
             .env("SG_RO_SECRET", &self.ro.1)
-            // The clients must find nothing of this host's own AWS set-up.
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .output()
             .expect("python");
         assert!(
@@ -162,7 +152,8 @@ impl Api {
 /// boto3 drives the whole group lifecycle through the EC2 Query API and STS: signatures,
 /// waiters, paginators, DryRun (412), client errors (400, one attempt each), a wrong secret
 /// (401/403), a read-only key (403), an expired signature and an unknown action. What boto3
-/// parses from the XML is exactly what `sgctl` prints as JSON: one model, two wires.
+/// parses from the XML is exactly what `sgctl` prints as JSON: one model, two wires (SG-API,
+/// SG-ERR; SG-GRP-4: a new group's default outbound rule; SG-RULE-6: a duplicate authorize).
 #[test]
 fn boto3_drives_groups_through_the_ec2_query_api() {
     let test = "boto3_drives_groups_through_the_ec2_query_api";
@@ -316,7 +307,7 @@ fn boto3_and_sgctl_tag_groups_rules_prefix_lists_and_vpcs() {
 
 /// The AWS CLI v1 through a lifecycle as a user types it: JSON on stdout, `An error
 /// occurred (Code) when calling the Operation operation: ...` on stderr with exit status 255,
-/// `--dry-run`, `--page-size`, `--max-items`, a wrong secret.
+/// `--dry-run`, `--page-size`, `--max-items`, a wrong secret (SG-API, SG-ERR).
 #[test]
 fn the_aws_cli_runs_a_group_lifecycle() {
     let test = "the_aws_cli_runs_a_group_lifecycle";
@@ -338,7 +329,8 @@ fn the_aws_cli_runs_a_group_lifecycle() {
 }
 
 /// A rule added through boto3 is enforced in the kernel before the reply: real TCP from
-/// peer a to the instance fails before and connects after.
+/// peer a to the instance fails before and connects after, and only from the rule's peer
+/// (SG-RULE-4, SG-RULE-5).
 #[test]
 fn a_rule_added_through_boto3_admits_real_traffic() {
     let test = "a_rule_added_through_boto3_admits_real_traffic";
@@ -438,7 +430,8 @@ fn the_api_serves_tls_and_refuses_clear_text_beyond_loopback() {
 
 /// Terraform's `hashicorp/aws` provider cannot be installed here: its call sequence for
 /// `aws_security_group` and `aws_vpc_security_group_ingress_rule`, replayed with boto3 call
-/// for call from the provider's source (cited in the script), must run through.
+/// for call from the provider's source (cited in the script), must run through (SG-API;
+/// SG-RULE-6: revoke by `sgr-` id and of the default -1 egress rule; SG-GRP-6: delete).
 #[test]
 fn terraforms_call_sequence_runs_through() {
     let test = "terraforms_call_sequence_runs_through";

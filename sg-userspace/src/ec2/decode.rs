@@ -324,40 +324,31 @@ fn strings(p: &Params, prefix: &str) -> Result<Vec<String>, FormError> {
 
 /// `MaxResults` (5 to 1000, as the EC2 model says) and `NextToken` of a describe.
 fn page(p: &Params, list: &'static str) -> Result<Page, FormError> {
-    let max_results = match p.int("MaxResults")? {
-        Some(n) if !(5..=1000).contains(&n) => {
-            return Err(FormError::InvalidValue {
-                name: p.full_name("MaxResults"),
-                value: n.to_string(),
-                expected: "Expected a value between 5 and 1000.",
-            });
-        }
-        Some(n) => Some(n as usize),
-        None => None,
-    };
     Ok(Page {
         list,
-        max_results,
+        max_results: max_results(p)?.map(|n| n as usize),
         next_token: owned(p.get("NextToken")),
         digest: p.digest(&["MaxResults", "NextToken", "DryRun"]),
     })
 }
 
-/// `MaxResults` (checked: 5..=1000) and `NextToken` handed to the model, for `DescribeTags`,
-/// whose pages the model cuts itself (its token names the last row, so a page boundary
-/// survives tags added or removed in between).
+/// `MaxResults` and `NextToken` handed to the model, for `DescribeTags`, whose pages the
+/// model cuts itself (its token names the last row, so a page boundary survives tags added
+/// or removed in between).
 fn model_page(p: &Params) -> Result<(Option<i64>, Option<&str>), FormError> {
-    let max = p.int("MaxResults")?;
-    if let Some(n) = max
-        && !(5..=1000).contains(&n)
-    {
-        return Err(FormError::InvalidValue {
+    Ok((max_results(p)?, p.get("NextToken")))
+}
+
+/// `MaxResults`, between 5 and 1000 as the EC2 model says.
+fn max_results(p: &Params) -> Result<Option<i64>, FormError> {
+    match p.int("MaxResults")? {
+        Some(n) if !(5..=1000).contains(&n) => Err(FormError::InvalidValue {
             name: p.full_name("MaxResults"),
             value: n.to_string(),
             expected: "Expected a value between 5 and 1000.",
-        });
+        }),
+        max => Ok(max),
     }
-    Ok((max, p.get("NextToken")))
 }
 
 /// Filter values one describe may carry, all filters together: each is matched against

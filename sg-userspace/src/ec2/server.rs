@@ -253,13 +253,7 @@ async fn handle(
             // Debug, not info: anyone can send unsigned requests, and must not fill the log.
             debug!(error = %e, "API request refused: signature");
             let err = ApiError::new(e.code(claimed), e.message(claimed));
-            return Answer {
-                status: e.status(claimed),
-                body: match claimed {
-                    Service::Sts => xml::sts_error(&err, request_id),
-                    Service::Ec2 => xml::ec2_error(&err, request_id),
-                },
-            };
+            return service_error(claimed, e.status(claimed), &err, request_id);
         }
     };
     let service = Service::from_scope(&verified.service).unwrap_or(Service::Ec2);
@@ -273,13 +267,7 @@ async fn handle(
             code,
             "The security token included in the request is invalid.",
         );
-        return Answer {
-            status,
-            body: match service {
-                Service::Sts => xml::sts_error(&err, request_id),
-                Service::Ec2 => xml::ec2_error(&err, request_id),
-            },
-        };
+        return service_error(service, status, &err, request_id);
     }
     let read_only = backend
         .key(&verified.access_key_id)
@@ -305,12 +293,17 @@ async fn handle(
 }
 
 fn form_error(service: Service, e: &super::form::FormError, request_id: &str) -> Answer {
-    let err = ApiError::from(e.clone());
+    service_error(service, 400, &ApiError::from(e.clone()), request_id)
+}
+
+/// An error in the envelope of the service the request is for (EC2's `<Response><Errors>`,
+/// STS's `<ErrorResponse>`).
+fn service_error(service: Service, status: u16, err: &ApiError, request_id: &str) -> Answer {
     Answer {
-        status: 400,
+        status,
         body: match service {
-            Service::Sts => xml::sts_error(&err, request_id),
-            Service::Ec2 => xml::ec2_error(&err, request_id),
+            Service::Sts => xml::sts_error(err, request_id),
+            Service::Ec2 => xml::ec2_error(err, request_id),
         },
     }
 }
@@ -327,10 +320,7 @@ fn sts(
             "InvalidAction",
             format!("Could not find operation {action} for version {STS_VERSION}"),
         );
-        return Answer {
-            status: 400,
-            body: xml::sts_error(&err, request_id),
-        };
+        return service_error(Service::Sts, 400, &err, request_id);
     }
     if let Err(e) = params.deny_unused() {
         return form_error(Service::Sts, &e, request_id);

@@ -19,10 +19,6 @@ fn venv() -> Option<PathBuf> {
     v.join("bin/moto_server").exists().then_some(v)
 }
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/api_bench.py")
-}
-
 /// Runs the bench script in `ns` against `endpoint`.
 fn run(
     ns: &sg_tests::Netns,
@@ -31,17 +27,8 @@ fn run(
     args: &[String],
     key: (&str, &str),
 ) -> Value {
-    let out = Command::new("timeout")
-        .args(["1800", "ip", "netns", "exec", &ns.name])
-        .arg(venv.join("bin/python"))
-        .arg(script())
-        .arg(endpoint)
+    let out = sg_tests::aws_python(ns, venv, 1800, "api_bench.py", endpoint, "us-east-1", key)
         .args(args)
-        .env("SG_KEY_ID", key.0)
-        .env("SG_SECRET", key.1)
-        .env("SG_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .output()
         .expect("python");
     assert!(
