@@ -4,11 +4,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde_json::{Value, json};
 use sg_common::{conntrack::*, dir};
 
 use crate::{
-    api::ConntrackQuery,
+    api::{ConnectionTrackingEntry, ConntrackQuery},
     datapath::Flow,
     model::{ApiError, ApiResult, Tag, filters, protocol_name},
 };
@@ -98,19 +97,19 @@ pub fn select(
     Ok(out)
 }
 
-pub fn to_json(f: &Flow) -> Value {
+pub fn to_entry(f: &Flow) -> ConnectionTrackingEntry {
     let k = &f.key;
-    json!({
-        "NetworkInterfaceId": f.iface,
-        "Protocol": protocol_name(k.proto as i16),
-        "LocalAddress": addr(k.family, k.local).to_string(),
-        "LocalPort": k.local_port,
-        "RemoteAddress": addr(k.family, k.remote).to_string(),
-        "RemotePort": remote_port(k),
-        "Direction": direction(f),
-        "State": state_name(f),
-        "Packets": f.value.packets,
-        "Bytes": f.value.bytes,
-        "SecondsUntilExpiry": f.expires_in_s,
-    })
+    ConnectionTrackingEntry {
+        network_interface_id: f.iface.clone(),
+        protocol: protocol_name(k.proto as i16),
+        local_address: addr(k.family, k.local).to_string(),
+        local_port: k.local_port,
+        remote_address: addr(k.family, k.remote).to_string(),
+        remote_port: remote_port(k),
+        direction: direction(f).into(),
+        state: state_name(f).into(),
+        packets: f.value.packets,
+        bytes: f.value.bytes,
+        seconds_until_expiry: f.expires_in_s,
+    }
 }

@@ -17,6 +17,7 @@ pub mod eval;
 pub mod export;
 pub mod model;
 pub mod paths;
+pub mod shapes;
 pub mod store;
 pub mod testkit;
 pub mod watch;

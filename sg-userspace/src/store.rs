@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(store.load().unwrap().unwrap(), state);
         store.save(Some(&state), &next).unwrap();
         assert_eq!(store.load().unwrap().unwrap(), next);
-        let gid = id["GroupId"].as_str().unwrap();
+        let gid = id.group_id.as_str();
         let mut after = next.clone();
         after.groups.remove(gid);
         store.save(Some(&next), &after).unwrap();

@@ -3,12 +3,11 @@
 
 use std::net::IpAddr;
 
-use serde_json::Value;
-
 use crate::{
     api::{
-        CreateSecurityGroup, IpPermission, IpRange, Ipv6Range, ModifyNetworkInterfaceAttribute,
-        Permissions, UserIdGroupPair,
+        AuthorizeSecurityGroupResult, CreateSecurityGroup, CreateSecurityGroupResult, IpPermission,
+        IpRange, Ipv6Range, ModifyNetworkInterfaceAttribute, Output, Permissions, ReturnResult,
+        UserIdGroupPair,
     },
     compiler::Addresses,
     eval::{self, Conntrack, Packet, Verdict},
@@ -89,7 +88,7 @@ impl World {
         }
     }
 
-    pub fn create(&mut self, req: CreateSecurityGroup) -> ApiResult<Value> {
+    pub fn create(&mut self, req: CreateSecurityGroup) -> ApiResult<CreateSecurityGroupResult> {
         ops::create_security_group(&mut self.state, &mut self.ids, &self.quotas, &req)
     }
 
@@ -100,10 +99,7 @@ impl World {
             description: Some("test group".into()),
             ..Default::default()
         };
-        self.create(req).expect("create group")["GroupId"]
-            .as_str()
-            .expect("GroupId")
-            .to_owned()
+        self.create(req).expect("create group").group_id
     }
 
     pub fn authorize(
@@ -111,7 +107,7 @@ impl World {
         g: &str,
         egress: bool,
         perms: Vec<IpPermission>,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<AuthorizeSecurityGroupResult> {
         let req = Permissions {
             group_id: Some(g.into()),
             ip_permissions: perms,
@@ -120,7 +116,12 @@ impl World {
         rules::authorize(&mut self.state, &mut self.ids, &self.quotas, &req, egress)
     }
 
-    pub fn revoke(&mut self, g: &str, egress: bool, perms: Vec<IpPermission>) -> ApiResult<Value> {
+    pub fn revoke(
+        &mut self,
+        g: &str,
+        egress: bool,
+        perms: Vec<IpPermission>,
+    ) -> ApiResult<ReturnResult> {
         let req = Permissions {
             group_id: Some(g.into()),
             ip_permissions: perms,
@@ -129,7 +130,7 @@ impl World {
         rules::revoke(&mut self.state, &req, egress)
     }
 
-    pub fn attach(&mut self, iface: &str, groups: &[&str], addrs: &[IpAddr]) -> ApiResult<Value> {
+    pub fn attach(&mut self, iface: &str, groups: &[&str], addrs: &[IpAddr]) -> ApiResult<Output> {
         let req = ModifyNetworkInterfaceAttribute {
             network_interface_id: Some(iface.into()),
             groups: Some(groups.iter().map(|g| g.to_string()).collect()),
@@ -171,4 +172,9 @@ impl World {
     pub fn eval(&self, p: &Packet) -> Verdict {
         eval::evaluate(&self.state, &self.addrs, p, Conntrack::default())
     }
+}
+
+/// An output as the Unix socket carries it (tests read outputs the way `sgctl` prints them).
+pub fn json<T: serde::Serialize>(result: ApiResult<T>) -> ApiResult<serde_json::Value> {
+    result.map(|v| serde_json::to_value(v).expect("outputs are JSON"))
 }

@@ -75,9 +75,7 @@ fn random_world(rng: &mut StdRng) -> World {
             ..Default::default()
         },
     );
-    let pl = pl
-        .ok()
-        .and_then(|v| v["PrefixList"]["PrefixListId"].as_str().map(str::to_owned));
+    let pl = pl.ok().map(|v| v.prefix_list.prefix_list_id);
     for _ in 0..rng.random_range(0..30) {
         let g = groups[rng.random_range(0..3)].clone();
         let six = rng.random_bool(0.35);

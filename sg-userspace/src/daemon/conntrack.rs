@@ -2,21 +2,33 @@
 //! removed. Which flows a query selects and how a flow is shown are `crate::conntrack`'s; this
 //! room only brings the datapath's table and the daemon's interfaces to it.
 
-use serde_json::{Value, json};
-
 use super::Core;
-use crate::{api::ConntrackQuery, conntrack, datapath::Flow, model::ApiResult};
+use crate::{
+    api::{ConntrackQuery, DescribeConntrackResult, FlushConntrackResult},
+    conntrack,
+    datapath::Flow,
+    model::ApiResult,
+};
 
 impl Core {
-    pub(super) fn describe_conntrack(&self, req: &ConntrackQuery) -> ApiResult<Value> {
+    pub(super) fn describe_conntrack(
+        &self,
+        req: &ConntrackQuery,
+    ) -> ApiResult<DescribeConntrackResult> {
         let flows = self.select_flows(req)?;
-        let entries: Vec<Value> = flows.iter().map(conntrack::to_json).collect();
-        Ok(json!({ "ConnectionTrackingEntries": entries }))
+        Ok(DescribeConntrackResult {
+            connection_tracking_entries: flows.iter().map(conntrack::to_entry).collect(),
+        })
     }
 
-    pub(super) fn flush_conntrack(&mut self, req: &ConntrackQuery) -> ApiResult<Value> {
+    pub(super) fn flush_conntrack(
+        &mut self,
+        req: &ConntrackQuery,
+    ) -> ApiResult<FlushConntrackResult> {
         let flows = self.select_flows(req)?;
-        Ok(json!({ "Flushed": self.datapath.flush(&flows) }))
+        Ok(FlushConntrackResult {
+            flushed: self.datapath.flush(&flows) as u64,
+        })
     }
 
     /// The tracked flows `req` selects; naming an interface sgd does not know is an error,

@@ -5,12 +5,11 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
 use sg_common::rule::RuleHits;
 
 use super::{Core, metrics};
 use crate::{
-    api::DescribeSecurityGroupRules,
+    api::{DescribeSecurityGroupRules, DescribeSecurityGroupRulesResult},
     model::{ApiResult, rules},
 };
 
@@ -19,16 +18,15 @@ impl Core {
     pub(super) fn describe_security_group_rules(
         &mut self,
         req: &DescribeSecurityGroupRules,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<DescribeSecurityGroupRulesResult> {
         let mut out = rules::describe_rules(&self.state, req)?;
         let totals = self.rule_totals();
-        for r in out["SecurityGroupRules"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            let id = r["SecurityGroupRuleId"].as_str().unwrap_or_default();
-            r["Statistics"] = metrics::hits_json(&totals.get(id).copied().unwrap_or_default());
+        for r in &mut out.security_group_rules {
+            let hits = totals
+                .get(&r.security_group_rule_id)
+                .copied()
+                .unwrap_or_default();
+            r.statistics = Some(metrics::hit_counters(&hits));
         }
         Ok(out)
     }

@@ -4,14 +4,18 @@
 //! `export-interface-rules`. Deleting an interface and assigning addresses change only the
 //! state, so the dispatch calls `model` for them.
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
 use sg_common::{rule::RuleHits, stats::REASON_NAMES};
 
 use super::{Core, addresses_of, metrics};
 use crate::{
     api::{
-        CreateNetworkInterface, DescribeNetworkInterfaces, ExportRequest,
-        ModifyNetworkInterfaceAttribute,
+        ConnectionTrackingConfiguration, ConntrackAllowance, CreateNetworkInterface,
+        CreateNetworkInterfaceResult, DescribeNetworkInterfaces, DescribeNetworkInterfacesResult,
+        ExportInterfaceRulesResult, ExportRequest, GroupIdentifier, InterfaceDatapath,
+        ModifyNetworkInterfaceAttribute, NetworkInterface, NetworkInterfaceIpv6Address,
+        NetworkInterfacePrivateIpAddress, Output, RuleStatistic, TableUse,
     },
     datapath::{self, Datapath},
     export,
@@ -24,7 +28,7 @@ pub(super) fn create_network_interface(
     next: &mut State,
     quotas: &Quotas,
     req: &CreateNetworkInterface,
-) -> ApiResult<Value> {
+) -> ApiResult<Output> {
     check_link(&req.network_interface_id)?;
     ops::create_network_interface(next, quotas, req, &datapath::device_exists)
 }
@@ -35,18 +39,18 @@ pub(super) fn modify_network_interface_attribute(
     next: &mut State,
     quotas: &Quotas,
     req: &ModifyNetworkInterfaceAttribute,
-) -> ApiResult<Value> {
+) -> ApiResult<Output> {
     check_link(&req.network_interface_id)?;
     ops::modify_network_interface_attribute(next, quotas, req, &datapath::device_exists)
 }
 
 impl Core {
-    /// `describe-network-interfaces`: each interface as [`Self::interface_json`] shows it, and
+    /// `describe-network-interfaces`: each interface as [`Self::interface_shape`] shows it, and
     /// the counters of each of its rules (SG-ENF-12).
     pub(super) fn describe_network_interfaces(
         &mut self,
         req: &DescribeNetworkInterfaces,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<DescribeNetworkInterfacesResult> {
         for id in &req.network_interface_ids {
             if !self.state.interfaces.contains_key(id) {
                 return Err(ApiError::interface_not_found(id));
@@ -66,29 +70,41 @@ impl Core {
             if !filters::matches(&InterfaceView(&self.state, iface), &req.filters)? {
                 continue;
             }
-            let mut ni = self.interface_json(iface);
-            ni["RuleStatistics"] = rule_statistics(&mut self.datapath, &iface.id);
+            let mut ni = self.interface_shape(iface);
+            ni.rule_statistics = Some(rule_statistics(&mut self.datapath, &iface.id));
             out.push(ni);
         }
-        Ok(json!({ "NetworkInterfaces": out }))
+        Ok(DescribeNetworkInterfacesResult {
+            network_interfaces: out,
+            next_token: None,
+        })
     }
 
     /// The output of `create-network-interface`, read after the commit so that it shows the
     /// interface as enforced (its status, hooks and counters), not as the model left it.
-    pub(super) fn created_network_interface(&self, req: &CreateNetworkInterface) -> Option<Value> {
+    pub(super) fn created_network_interface(
+        &self,
+        req: &CreateNetworkInterface,
+    ) -> Option<CreateNetworkInterfaceResult> {
         let iface = req
             .network_interface_id
             .as_ref()
             .and_then(|id| self.state.interfaces.get(id))?;
-        Some(json!({ "NetworkInterface": self.interface_json(iface) }))
+        Some(CreateNetworkInterfaceResult {
+            network_interface: Box::new(self.interface_shape(iface)),
+        })
     }
 
     /// `export-interface-rules`: the interface's rules for another firewall, written for the
     /// addresses of the last compile so the export matches what is enforced.
-    pub(super) fn export_interface_rules(&self, req: &ExportRequest) -> ApiResult<Value> {
+    pub(super) fn export_interface_rules(
+        &self,
+        req: &ExportRequest,
+    ) -> ApiResult<ExportInterfaceRulesResult> {
         let iface = ops::required(&req.network_interface_id, "NetworkInterfaceId")?;
         match req.format.as_deref().unwrap_or("nft") {
-            "nft" => export::nft(&self.state, &self.addrs, iface).map(|t| json!({ "Ruleset": t })),
+            "nft" => export::nft(&self.state, &self.addrs, iface)
+                .map(|ruleset| ExportInterfaceRulesResult { ruleset }),
             other => Err(ApiError::invalid_value(format!(
                 "Unknown export format '{other}': nft"
             ))),
@@ -96,13 +112,16 @@ impl Core {
     }
 
     /// An interface in the shape of `describe-network-interfaces`, with its counters.
-    fn interface_json(&self, iface: &Interface) -> Value {
-        let groups: Vec<Value> = self
+    fn interface_shape(&self, iface: &Interface) -> NetworkInterface {
+        let groups = self
             .state
             .effective_groups(iface)
             .iter()
             .filter_map(|id| self.state.groups.get(id))
-            .map(|g| json!({ "GroupName": g.name, "GroupId": g.id }))
+            .map(|g| GroupIdentifier {
+                group_name: g.name.clone(),
+                group_id: g.id.clone(),
+            })
             .collect();
         let addrs = addresses_of(iface);
         let v4: Vec<String> = addrs
@@ -110,63 +129,86 @@ impl Core {
             .filter(|a| a.is_ipv4())
             .map(|a| a.to_string())
             .collect();
-        let v6: Vec<Value> = addrs
+        let v6 = addrs
             .iter()
             .filter(|a| a.is_ipv6())
-            .map(|a| json!({ "Ipv6Address": a.to_string() }))
+            .map(|a| NetworkInterfaceIpv6Address {
+                ipv6_address: a.to_string(),
+            })
             .collect();
-        // EC2's `NetworkInterface` members (botocore `ec2/2016-11-15`), then sgd's own:
-        // `AttachMode`, `Datapath`, `Statistics`, `ConntrackAllowance`, `RuleStatistics`.
-        let mut ni = json!({
-            "NetworkInterfaceId": iface.id,
-            "Description": "",
-            "InterfaceType": "interface",
-            "RequesterManaged": false,
-            "TagSet": [],
-            "AttachMode": match iface.mode { AttachMode::Instance => "instance", AttachMode::Host => "host" },
-            "Status": if self.datapath.is_attached(&iface.id) { "in-use" } else { "available" },
-            "VpcId": iface.vpc_id,
-            "OwnerId": self.state.owner_id,
-            "Groups": groups,
-            "PrivateIpAddresses": v4.iter().enumerate()
-                .map(|(i, a)| json!({ "PrivateIpAddress": a, "Primary": i == 0 }))
-                .collect::<Vec<_>>(),
-            "Ipv6Addresses": v6,
-            "SourceDestCheck": iface.source_dest_check,
-            "ConnectionTrackingConfiguration": {
-                "TcpEstablishedTimeout": iface.timeouts.tcp_established,
-                "UdpStreamTimeout": iface.timeouts.udp_stream,
-                "UdpTimeout": iface.timeouts.udp,
+        let mut ni = NetworkInterface {
+            network_interface_id: iface.id.clone(),
+            description: String::new(),
+            interface_type: "interface".into(),
+            requester_managed: false,
+            tag_set: Vec::new(),
+            status: if self.datapath.is_attached(&iface.id) {
+                "in-use"
+            } else {
+                "available"
+            }
+            .into(),
+            vpc_id: iface.vpc_id.clone(),
+            owner_id: self.state.owner_id.clone(),
+            groups,
+            mac_address: datapath::device_mac(&iface.id),
+            private_ip_address: v4.first().cloned(),
+            private_ip_addresses: v4
+                .iter()
+                .enumerate()
+                .map(|(i, a)| NetworkInterfacePrivateIpAddress {
+                    private_ip_address: a.clone(),
+                    primary: i == 0,
+                })
+                .collect(),
+            ipv6_addresses: v6,
+            source_dest_check: iface.source_dest_check,
+            connection_tracking_configuration: ConnectionTrackingConfiguration {
+                tcp_established_timeout: iface.timeouts.tcp_established,
+                udp_stream_timeout: iface.timeouts.udp_stream,
+                udp_timeout: iface.timeouts.udp,
             },
-        });
-        if let Some(mac) = datapath::device_mac(&iface.id) {
-            ni["MacAddress"] = json!(mac);
-        }
-        if let Some(first) = v4.first() {
-            ni["PrivateIpAddress"] = json!(first);
-        }
-        if let Some(hook) = self.datapath.arriving_hook(&iface.id) {
+            attach_mode: match iface.mode {
+                AttachMode::Instance => "instance",
+                AttachMode::Host => "host",
+            }
+            .into(),
             // Which programs protect it: arriving packets at XDP or TC ingress, leaving ones
             // at TC egress.
-            ni["Datapath"] = json!({ "Arriving": hook, "Leaving": "tc-egress" });
-        }
+            datapath: self
+                .datapath
+                .arriving_hook(&iface.id)
+                .map(|hook| InterfaceDatapath {
+                    arriving: hook.to_string(),
+                    leaving: "tc-egress".into(),
+                }),
+            statistics: None,
+            conntrack_allowance: None,
+            rule_statistics: None,
+        };
         if let Some(stats) = self.datapath.stats(&iface.id) {
-            let mut m: serde_json::Map<String, Value> = REASON_NAMES
+            let mut m: BTreeMap<String, u64> = REASON_NAMES
                 .iter()
                 .zip(stats)
-                .map(|(k, v)| (k.to_string(), json!(v)))
+                .map(|(k, v)| (k.to_string(), v))
                 .collect();
             // The allowance is the daemon's, shared by its interfaces (SG-ENF-9).
             let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
             m.insert(
                 "conntrack_allowance_available".into(),
-                json!(tcp_max.saturating_sub(tcp) + other_max.saturating_sub(other)),
+                tcp_max.saturating_sub(tcp) + other_max.saturating_sub(other),
             );
-            ni["Statistics"] = Value::Object(m);
-            ni["ConntrackAllowance"] = json!({
-                "Tcp": { "Maximum": tcp_max, "InUse": tcp },
-                "Other": { "Maximum": other_max, "InUse": other },
-                "Swept": self.datapath.swept(),
+            ni.statistics = Some(m);
+            ni.conntrack_allowance = Some(ConntrackAllowance {
+                tcp: TableUse {
+                    maximum: tcp_max,
+                    in_use: tcp,
+                },
+                other: TableUse {
+                    maximum: other_max,
+                    in_use: other,
+                },
+                swept: self.datapath.swept(),
             });
         }
         ni
@@ -174,14 +216,18 @@ impl Core {
 }
 
 /// The counters of each rule on `iface`, ordered by rule id (SG-ENF-12).
-fn rule_statistics(datapath: &mut Datapath, iface: &str) -> Value {
+fn rule_statistics(datapath: &mut Datapath, iface: &str) -> Vec<RuleStatistic> {
     let mut hits: Vec<(String, RuleHits)> = datapath.rule_hits(iface).into_iter().collect();
     hits.sort_by(|a, b| a.0.cmp(&b.0));
     hits.iter()
         .map(|(rule, h)| {
-            let mut v = metrics::hits_json(h);
-            v["SecurityGroupRuleId"] = json!(rule);
-            v
+            let c = metrics::hit_counters(h);
+            RuleStatistic {
+                security_group_rule_id: rule.clone(),
+                packets: c.packets,
+                bytes: c.bytes,
+                last_hit: c.last_hit,
+            }
         })
         .collect()
 }

@@ -7,47 +7,52 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use serde_json::{Value, json};
-
 use super::Core;
 use crate::{
-    api::{CreateAccessKey, DeleteAccessKey},
+    api::{self, CreateAccessKey, CreateAccessKeyResult, DeleteAccessKey, ListAccessKeysResult},
     ec2::keys::{AccessKey, USER_NAME},
     model::{ApiError, ApiResult},
+    shapes::Output,
 };
 
 /// The keys by id, shared with the HTTP API (see [`Core::shared_keys`]).
 pub type SharedKeys = Arc<RwLock<HashMap<String, AccessKey>>>;
 
-fn metadata(k: &AccessKey) -> Value {
-    json!({
-        "UserName": USER_NAME,
-        "AccessKeyId": k.id,
-        "Status": "Active",
-        "CreateDate": humantime::format_rfc3339_seconds(k.created).to_string(),
-        // Not an IAM member: what the key may do.
-        "ReadOnly": k.read_only,
-    })
+/// A key's metadata, without its secret.
+fn metadata(k: &AccessKey) -> api::AccessKey {
+    api::AccessKey {
+        user_name: USER_NAME.into(),
+        access_key_id: k.id.clone(),
+        status: "Active".into(),
+        secret_access_key: None,
+        create_date: humantime::format_rfc3339_seconds(k.created).to_string(),
+        read_only: k.read_only,
+    }
 }
 
 impl Core {
-    pub(super) fn create_access_key(&mut self, r: &CreateAccessKey) -> ApiResult<Value> {
+    pub(super) fn create_access_key(
+        &mut self,
+        r: &CreateAccessKey,
+    ) -> ApiResult<CreateAccessKeyResult> {
         let k = self
             .keys
             .create(r.read_only)
             .map_err(|e| ApiError::internal(e.to_string()))?;
         self.share_keys();
-        let mut out = metadata(&k);
-        out["SecretAccessKey"] = json!(k.secret);
-        Ok(json!({ "AccessKey": out }))
+        let mut access_key = metadata(&k);
+        access_key.secret_access_key = Some(k.secret.clone());
+        Ok(CreateAccessKeyResult { access_key })
     }
 
-    pub(super) fn list_access_keys(&self) -> ApiResult<Value> {
-        let keys: Vec<Value> = self.keys.keys().iter().map(metadata).collect();
-        Ok(json!({ "AccessKeyMetadata": keys, "IsTruncated": false }))
+    pub(super) fn list_access_keys(&self) -> ApiResult<ListAccessKeysResult> {
+        Ok(ListAccessKeysResult {
+            access_key_metadata: self.keys.keys().iter().map(metadata).collect(),
+            is_truncated: false,
+        })
     }
 
-    pub(super) fn delete_access_key(&mut self, r: &DeleteAccessKey) -> ApiResult<Value> {
+    pub(super) fn delete_access_key(&mut self, r: &DeleteAccessKey) -> ApiResult<Output> {
         let id = r
             .access_key_id
             .as_deref()
@@ -55,7 +60,7 @@ impl Core {
         match self.keys.delete(id) {
             Ok(true) => {
                 self.share_keys();
-                Ok(Value::Null)
+                Ok(Output::None)
             }
             Ok(false) => Err(ApiError::new(
                 "NoSuchEntity",

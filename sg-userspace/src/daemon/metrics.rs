@@ -6,17 +6,21 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use serde_json::{Value, json};
 use sg_common::{rule::RuleHits, stats::REASON_NAMES};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::Core;
-use crate::datapath::Datapath;
+use crate::{
+    datapath::Datapath,
+    shapes::{GetMetricsResult, HitCounters},
+};
 
 impl Core {
     /// `get-metrics`: the same text a scraper gets, so it can be read without an HTTP server.
-    pub(super) fn get_metrics(&mut self) -> Value {
-        json!({ "Metrics": self.metrics() })
+    pub(super) fn get_metrics(&mut self) -> GetMetricsResult {
+        GetMetricsResult {
+            metrics: self.metrics(),
+        }
     }
 
     /// The counters in the Prometheus text format (`sgd --metrics-listen`, `sgctl get-metrics`).
@@ -103,13 +107,15 @@ impl Core {
 }
 
 /// Counters as printed: packets, bytes and the time of the last packet (if any).
-pub(super) fn hits_json(h: &RuleHits) -> Value {
-    let mut v = json!({ "Packets": h.packets, "Bytes": h.bytes });
-    if h.last_ns != 0 {
-        let t = Datapath::wall_time(h.last_ns);
-        v["LastHit"] = json!(humantime::format_rfc3339_seconds(t).to_string());
+pub(super) fn hit_counters(h: &RuleHits) -> HitCounters {
+    HitCounters {
+        packets: h.packets,
+        bytes: h.bytes,
+        last_hit: (h.last_ns != 0).then(|| {
+            let t = Datapath::wall_time(h.last_ns);
+            humantime::format_rfc3339_seconds(t).to_string()
+        }),
     }
-    v
 }
 
 /// Answers every HTTP request with the metrics (a scrape endpoint, nothing more).

@@ -20,7 +20,6 @@ pub use serve::run;
 use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
-use serde_json::Value;
 use tracing::{error, info, warn};
 
 use crate::{
@@ -33,6 +32,7 @@ use crate::{
         prefix_lists, rules, tags, vpcs,
     },
     paths,
+    shapes::Output,
     store::Store,
 };
 
@@ -241,15 +241,20 @@ impl Core {
         }
     }
 
-    /// Answers one request; a refusal is logged here, once, whatever room refused it.
+    /// Answers one request on the Unix socket, as JSON.
     pub fn handle(&mut self, req: Request) -> Response {
-        match self.execute(&req) {
-            Ok(v) => Response::Ok(v),
-            Err(e) => {
-                info!(operation = req.operation(), code = %e.code, "request refused");
-                Response::Error(e)
-            }
+        match self.answer(&req) {
+            Ok(v) => Response::Ok(v.to_json()),
+            Err(e) => Response::Error(e),
         }
+    }
+
+    /// Answers one request, either wire; a refusal is logged here, once, whatever room
+    /// refused it.
+    pub fn answer(&mut self, req: &Request) -> ApiResult<Output> {
+        self.execute(req).inspect_err(|e| {
+            info!(operation = req.operation(), code = %e.code, "request refused");
+        })
     }
 
     /// Checks a request as if it ran, and changes nothing (the HTTP API's `DryRun`): it runs
@@ -300,77 +305,86 @@ impl Core {
 
     /// The one dispatch: every operation runs on `next`, a copy of the state, or reads the
     /// current state and the datapath; [`Self::commit`] then makes a changed copy current.
-    fn execute(&mut self, req: &Request) -> ApiResult<Value> {
+    fn execute(&mut self, req: &Request) -> ApiResult<Output> {
         self.run(req, true)
     }
 
     /// [`Self::execute`], committing the changed copy only if `commit`.
-    fn run(&mut self, req: &Request, commit: bool) -> ApiResult<Value> {
+    fn run(&mut self, req: &Request, commit: bool) -> ApiResult<Output> {
         let mut next = self.state.clone();
         let ids = &mut RandomIds;
         let q = &self.quotas;
         let out = match req {
             // Security groups and rules (`model`; rule counters in `groups`).
-            Request::CreateSecurityGroup(r) => ops::create_security_group(&mut next, ids, q, r),
-            Request::DeleteSecurityGroup(r) => ops::delete_security_group(&mut next, r),
-            Request::DescribeSecurityGroups(r) => ops::describe_security_groups(&self.state, r),
-            Request::DescribeSecurityGroupRules(r) => self.describe_security_group_rules(r),
+            Request::CreateSecurityGroup(r) => {
+                output(ops::create_security_group(&mut next, ids, q, r))
+            }
+            Request::DeleteSecurityGroup(r) => output(ops::delete_security_group(&mut next, r)),
+            Request::DescribeSecurityGroups(r) => {
+                output(ops::describe_security_groups(&self.state, r))
+            }
+            Request::DescribeSecurityGroupRules(r) => output(self.describe_security_group_rules(r)),
             Request::AuthorizeSecurityGroupIngress(r) => {
-                rules::authorize(&mut next, ids, q, r, false)
+                output(rules::authorize(&mut next, ids, q, r, false))
             }
             Request::AuthorizeSecurityGroupEgress(r) => {
-                rules::authorize(&mut next, ids, q, r, true)
+                output(rules::authorize(&mut next, ids, q, r, true))
             }
-            Request::RevokeSecurityGroupIngress(r) => rules::revoke(&mut next, r, false),
-            Request::RevokeSecurityGroupEgress(r) => rules::revoke(&mut next, r, true),
-            Request::ModifySecurityGroupRules(r) => rules::modify_rules(&mut next, q, r),
+            Request::RevokeSecurityGroupIngress(r) => output(rules::revoke(&mut next, r, false)),
+            Request::RevokeSecurityGroupEgress(r) => output(rules::revoke(&mut next, r, true)),
+            Request::ModifySecurityGroupRules(r) => output(rules::modify_rules(&mut next, q, r)),
             Request::UpdateSecurityGroupRuleDescriptionsIngress(r) => {
-                rules::update_descriptions(&mut next, r, false)
+                output(rules::update_descriptions(&mut next, r, false))
             }
             Request::UpdateSecurityGroupRuleDescriptionsEgress(r) => {
-                rules::update_descriptions(&mut next, r, true)
+                output(rules::update_descriptions(&mut next, r, true))
             }
-            Request::ImportSecurityGroups(r) => import::import(&mut next, ids, q, r),
+            Request::ImportSecurityGroups(r) => output(import::import(&mut next, ids, q, r)),
             // VPCs and prefix lists (`model`).
-            Request::CreateVpc(r) => vpcs::create_vpc(&mut next, ids, r),
-            Request::DescribeVpcs(r) => vpcs::describe_vpcs(&self.state, r),
-            Request::DeleteVpc(r) => vpcs::delete_vpc(&mut next, r),
-            Request::CreateDefaultVpc(_) => vpcs::create_default_vpc(&mut next, ids),
-            Request::CreateManagedPrefixList(r) => prefix_lists::create(&mut next, ids, r),
-            Request::ModifyManagedPrefixList(r) => prefix_lists::modify(&mut next, q, r),
-            Request::DeleteManagedPrefixList(r) => prefix_lists::delete(&mut next, r),
-            Request::DescribeManagedPrefixLists(r) => prefix_lists::describe(&self.state, r),
-            Request::GetManagedPrefixListEntries(r) => prefix_lists::entries(&self.state, r),
+            Request::CreateVpc(r) => output(vpcs::create_vpc(&mut next, ids, r)),
+            Request::DescribeVpcs(r) => output(vpcs::describe_vpcs(&self.state, r)),
+            Request::DeleteVpc(r) => output(vpcs::delete_vpc(&mut next, r)),
+            Request::CreateDefaultVpc(_) => output(vpcs::create_default_vpc(&mut next, ids)),
+            Request::CreateManagedPrefixList(r) => output(prefix_lists::create(&mut next, ids, r)),
+            Request::ModifyManagedPrefixList(r) => output(prefix_lists::modify(&mut next, q, r)),
+            Request::DeleteManagedPrefixList(r) => output(prefix_lists::delete(&mut next, r)),
+            Request::DescribeManagedPrefixLists(r) => {
+                output(prefix_lists::describe(&self.state, r))
+            }
+            Request::GetManagedPrefixListEntries(r) => {
+                output(prefix_lists::entries(&self.state, r))
+            }
             // Tags of groups, rules, prefix lists and VPCs (`model`).
-            Request::CreateTags(r) => tags::create_tags(&mut next, r),
-            Request::DeleteTags(r) => tags::delete_tags(&mut next, r),
-            Request::DescribeTags(r) => tags::describe_tags(&self.state, r),
+            Request::CreateTags(r) => output(tags::create_tags(&mut next, r)),
+            Request::DeleteTags(r) => output(tags::delete_tags(&mut next, r)),
+            Request::DescribeTags(r) => output(tags::describe_tags(&self.state, r)),
             // Network interfaces (`interfaces`, or `model` where only the state changes).
             Request::CreateNetworkInterface(r) => {
-                interfaces::create_network_interface(&mut next, q, r)
+                output(interfaces::create_network_interface(&mut next, q, r))
             }
-            Request::DeleteNetworkInterface(r) => {
-                ops::delete_network_interface(&mut next, &r.network_interface_id)
-            }
-            Request::ModifyNetworkInterfaceAttribute(r) => {
-                interfaces::modify_network_interface_attribute(&mut next, q, r)
-            }
+            Request::DeleteNetworkInterface(r) => output(ops::delete_network_interface(
+                &mut next,
+                &r.network_interface_id,
+            )),
+            Request::ModifyNetworkInterfaceAttribute(r) => output(
+                interfaces::modify_network_interface_attribute(&mut next, q, r),
+            ),
             Request::AssignPrivateIpAddresses(r) => {
-                ops::assign_private_addresses(&mut next, r, true)
+                output(ops::assign_private_addresses(&mut next, r, true))
             }
             Request::UnassignPrivateIpAddresses(r) => {
-                ops::assign_private_addresses(&mut next, r, false)
+                output(ops::assign_private_addresses(&mut next, r, false))
             }
-            Request::DescribeNetworkInterfaces(r) => self.describe_network_interfaces(r),
-            Request::ExportInterfaceRules(r) => self.export_interface_rules(r),
+            Request::DescribeNetworkInterfaces(r) => output(self.describe_network_interfaces(r)),
+            Request::ExportInterfaceRules(r) => output(self.export_interface_rules(r)),
             // Tracked flows (`conntrack`) and counters (`metrics`).
-            Request::DescribeConntrack(r) => self.describe_conntrack(r),
-            Request::FlushConntrack(r) => self.flush_conntrack(r),
-            Request::GetMetrics(_) => Ok(self.get_metrics()),
+            Request::DescribeConntrack(r) => output(self.describe_conntrack(r)),
+            Request::FlushConntrack(r) => output(self.flush_conntrack(r)),
+            Request::GetMetrics(_) => output(Ok(self.get_metrics())),
             // The HTTP API's access keys (`keys`): the credentials file, not the state.
-            Request::CreateAccessKey(r) => self.create_access_key(r),
-            Request::ListAccessKeys(_) => self.list_access_keys(),
-            Request::DeleteAccessKey(r) => self.delete_access_key(r),
+            Request::CreateAccessKey(r) => output(self.create_access_key(r)),
+            Request::ListAccessKeys(_) => output(self.list_access_keys()),
+            Request::DeleteAccessKey(r) => output(self.delete_access_key(r)),
         }?;
         if !commit {
             return Ok(out);
@@ -379,7 +393,7 @@ impl Core {
         if let Request::CreateNetworkInterface(r) = req
             && let Some(created) = self.created_network_interface(r)
         {
-            return Ok(created);
+            return Ok(created.into());
         }
         Ok(out)
     }
@@ -405,4 +419,9 @@ impl Core {
         self.state = next;
         Ok(())
     }
+}
+
+/// An operation's typed result as the one [`Output`] the wires write.
+fn output<T: Into<Output>>(result: ApiResult<T>) -> ApiResult<Output> {
+    result.map(Into::into)
 }

@@ -164,8 +164,8 @@ impl crate::ec2::server::Backend for CoreBackend {
         self.core().check(request)
     }
 
-    fn run(&self, request: Request) -> crate::api::Response {
-        let resp = self.core().handle(request);
+    fn run(&self, request: Request) -> Result<crate::shapes::Output, crate::model::ApiError> {
+        let resp = self.core().answer(&request);
         // As for the socket: the replaced rulesets are freed while the reply goes out.
         let core = self.core.clone();
         tokio::runtime::Handle::current().spawn_blocking(move || {

@@ -22,8 +22,6 @@ pub struct Decoded {
 /// A describe's `MaxResults` and `NextToken`, and the output list they page through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    /// The output member holding the list (`SecurityGroups`, `SecurityGroupRules`, ...).
-    pub list: &'static str,
     pub max_results: Option<usize>,
     pub next_token: Option<String>,
     /// What tokens of this request are bound to (`Params::digest` of everything but the
@@ -31,17 +29,18 @@ pub struct Page {
     pub digest: String,
 }
 
-/// The output list of each describe that pages.
-fn paged_list(action: &str) -> Option<&'static str> {
-    Some(match action {
-        "DescribeSecurityGroups" => "SecurityGroups",
-        "DescribeSecurityGroupRules" => "SecurityGroupRules",
-        "DescribeVpcs" => "Vpcs",
-        "DescribeManagedPrefixLists" => "PrefixLists",
-        "GetManagedPrefixListEntries" => "Entries",
-        "DescribeNetworkInterfaces" => "NetworkInterfaces",
-        _ => return None,
-    })
+/// Whether `action` is a describe whose pages are cut from its whole answer (its output
+/// implements `shapes::Paged`).
+fn pages(action: &str) -> bool {
+    matches!(
+        action,
+        "DescribeSecurityGroups"
+            | "DescribeSecurityGroupRules"
+            | "DescribeVpcs"
+            | "DescribeManagedPrefixLists"
+            | "GetManagedPrefixListEntries"
+            | "DescribeNetworkInterfaces"
+    )
 }
 
 /// The EC2 operations served over HTTP, and whether each writes.
@@ -82,10 +81,7 @@ pub fn decode(action: &str, p: &Params) -> Option<Result<Decoded, FormError>> {
     let &(_, writes) = OPERATIONS.iter().find(|(a, _)| *a == action)?;
     Some(decode_known(action, p).and_then(|request| {
         let dry_run = p.bool("DryRun")?.unwrap_or(false);
-        let page = match paged_list(action) {
-            Some(list) => Some(page(p, list)?),
-            None => None,
-        };
+        let page = if pages(action) { Some(page(p)?) } else { None };
         p.deny_unused()?;
         Ok(Decoded {
             request,
@@ -323,9 +319,8 @@ fn strings(p: &Params, prefix: &str) -> Result<Vec<String>, FormError> {
 }
 
 /// `MaxResults` (5 to 1000, as the EC2 model says) and `NextToken` of a describe.
-fn page(p: &Params, list: &'static str) -> Result<Page, FormError> {
+fn page(p: &Params) -> Result<Page, FormError> {
     Ok(Page {
-        list,
         max_results: max_results(p)?.map(|n| n as usize),
         next_token: owned(p.get("NextToken")),
         digest: p.digest(&["MaxResults", "NextToken", "DryRun"]),

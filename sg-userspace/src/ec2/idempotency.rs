@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::Value;
+use crate::shapes::Output;
 
 use crate::model::ApiError;
 
@@ -29,7 +29,7 @@ pub const LIFETIME: Duration = Duration::from_secs(24 * 3600);
 struct Entry {
     /// `Params::digest` of the call's parameters but the token and `DryRun`.
     digest: String,
-    output: Value,
+    output: Output,
     at: Instant,
 }
 
@@ -45,7 +45,7 @@ pub enum Seen {
     /// Never seen (or forgotten): run it, then [`Tokens::remember`].
     New,
     /// Seen with these parameters: answer this output again.
-    Again(Value),
+    Again(Output),
 }
 
 impl Tokens {
@@ -70,7 +70,7 @@ impl Tokens {
     }
 
     /// Keeps a successful call's output under its token.
-    pub fn remember(&self, token: &str, digest: &str, output: &Value) {
+    pub fn remember(&self, token: &str, digest: &str, output: &Output) {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let (map, order) = &mut *guard;
         if map
@@ -96,21 +96,24 @@ impl Tokens {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::shapes::{GetMetricsResult, Output};
+
+    /// An output told apart by its text.
+    fn output(text: &str) -> Output {
+        GetMetricsResult {
+            metrics: text.into(),
+        }
+        .into()
+    }
 
     #[test]
     fn the_same_token_answers_the_same_output_and_other_parameters_are_refused() {
         let t = Tokens::default();
         assert!(matches!(t.seen("tok", "d1").expect("new"), Seen::New));
-        t.remember(
-            "tok",
-            "d1",
-            &json!({"PrefixList": {"PrefixListId": "pl-1"}}),
-        );
+        t.remember("tok", "d1", &output("pl-1"));
         match t.seen("tok", "d1").expect("again") {
-            Seen::Again(v) => assert_eq!(v["PrefixList"]["PrefixListId"], "pl-1"),
+            Seen::Again(v) => assert_eq!(v, output("pl-1")),
             Seen::New => panic!("forgotten"),
         }
         let e = t.seen("tok", "d2").err().expect("mismatch");
@@ -122,7 +125,7 @@ mod tests {
     fn the_oldest_tokens_go_first() {
         let t = Tokens::default();
         for i in 0..=CAPACITY {
-            t.remember(&i.to_string(), "d", &json!(i));
+            t.remember(&i.to_string(), "d", &output(&i.to_string()));
         }
         assert!(matches!(t.seen("0", "d").expect("gone"), Seen::New));
         assert!(matches!(t.seen("1", "d").expect("kept"), Seen::Again(_)));

@@ -7,10 +7,8 @@
 //! two pages may shift what the next page starts with, and a token past a list that shrank
 //! gives an empty last page rather than an error.
 
-use serde_json::Value;
-
 use super::decode::Page;
-use crate::model::ApiError;
+use crate::{model::ApiError, shapes::Output};
 
 fn invalid(token: &str) -> ApiError {
     ApiError::new(
@@ -26,7 +24,7 @@ fn token(offset: usize, digest: &str) -> String {
 
 /// Cuts `output`'s list down to the page `page` asks for, and adds the `NextToken` of the
 /// next page if there is one.
-pub fn cut(output: &mut Value, page: &Page) -> Result<(), ApiError> {
+pub fn cut(output: &mut Output, page: &Page) -> Result<(), ApiError> {
     let offset = match &page.next_token {
         None => 0,
         Some(t) => {
@@ -37,43 +35,60 @@ pub fn cut(output: &mut Value, page: &Page) -> Result<(), ApiError> {
             usize::from_str_radix(offset, 16).map_err(|_| invalid(t))?
         }
     };
-    let Some(Value::Array(items)) = output.get_mut(page.list) else {
+    let Some(list) = output.pages() else {
         return match offset {
             0 => Ok(()),
             _ => Err(invalid(page.next_token.as_deref().unwrap_or_default())),
         };
     };
-    let offset = offset.min(items.len());
-    let end = page
-        .max_results
-        .map_or(items.len(), |n| (offset + n).min(items.len()));
-    let rest = items.split_off(end);
-    items.drain(..offset);
-    if !rest.is_empty()
-        && let Value::Object(members) = output
-    {
-        members.insert("NextToken".into(), Value::String(token(end, &page.digest)));
-    }
+    let len = list.count();
+    let offset = offset.min(len);
+    let end = page.max_results.map_or(len, |n| (offset + n).min(len));
+    list.keep(offset, end);
+    list.set_next_token((end < len).then(|| token(end, &page.digest)));
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::shapes::{DescribeSecurityGroupsResult, SecurityGroup};
 
     fn page(max: Option<usize>, token: Option<String>) -> Page {
         Page {
-            list: "SecurityGroups",
             max_results: max,
             next_token: token,
             digest: "abc".into(),
         }
     }
 
-    fn groups(n: usize) -> Value {
-        json!({ "SecurityGroups": (0..n).map(|i| json!({"GroupId": i})).collect::<Vec<_>>() })
+    fn group(i: usize) -> SecurityGroup {
+        SecurityGroup {
+            description: String::new(),
+            group_name: format!("g{i}"),
+            ip_permissions: Vec::new(),
+            owner_id: "123456789012".into(),
+            group_id: format!("sg-{i}"),
+            ip_permissions_egress: Vec::new(),
+            tags: Vec::new(),
+            vpc_id: "vpc-1".into(),
+            security_group_arn: None,
+        }
+    }
+
+    fn groups(n: usize) -> Output {
+        DescribeSecurityGroupsResult {
+            security_groups: (0..n).map(group).collect(),
+            next_token: None,
+        }
+        .into()
+    }
+
+    fn parts(out: Output) -> (Vec<SecurityGroup>, Option<String>) {
+        match out {
+            Output::SecurityGroups(o) => (o.security_groups, o.next_token),
+            other => panic!("not groups: {other:?}"),
+        }
     }
 
     #[test]
@@ -83,33 +98,21 @@ mod tests {
         loop {
             let mut out = groups(12);
             cut(&mut out, &page(Some(5), token.clone())).expect("page");
-            seen.extend(
-                out["SecurityGroups"]
-                    .as_array()
-                    .expect("list")
-                    .iter()
-                    .cloned(),
-            );
-            match out.get("NextToken") {
-                Some(t) => token = Some(t.as_str().expect("token").to_owned()),
+            let (items, next) = parts(out);
+            seen.extend(items);
+            match next {
+                Some(t) => token = Some(t),
                 None => break,
             }
         }
-        assert_eq!(
-            seen,
-            groups(12)["SecurityGroups"]
-                .as_array()
-                .expect("list")
-                .clone()
-        );
+        assert_eq!(seen, parts(groups(12)).0);
     }
 
     #[test]
     fn a_token_past_a_list_that_shrank_gives_an_empty_last_page() {
         let mut out = groups(3);
         cut(&mut out, &page(Some(5), Some(token(10, "abc")))).expect("page");
-        assert_eq!(out["SecurityGroups"], json!([]));
-        assert!(out.get("NextToken").is_none());
+        assert_eq!(parts(out), (Vec::new(), None));
     }
 
     #[test]
@@ -123,7 +126,7 @@ mod tests {
     fn foreign_forged_and_stale_tokens_are_refused() {
         let mut out = groups(12);
         cut(&mut out, &page(Some(5), None)).expect("page");
-        let t = out["NextToken"].as_str().expect("token").to_owned();
+        let t = parts(out).1.expect("token");
         let mut other = page(Some(5), Some(t.clone()));
         other.digest = "other-request".into();
         for (p, why) in [

@@ -33,7 +33,7 @@ use super::{
     xml,
 };
 use crate::{
-    api::{Request, Response},
+    api::{Output, Request},
     model::ApiError,
 };
 
@@ -63,7 +63,7 @@ pub trait Backend: Send + Sync + 'static {
     /// Checks a request as if it ran, changing nothing (`DryRun`).
     fn check(&self, request: &Request) -> Result<(), ApiError>;
     /// Runs a request.
-    fn run(&self, request: Request) -> Response;
+    fn run(&self, request: Request) -> Result<Output, ApiError>;
 }
 
 /// How the endpoint is set up.
@@ -403,10 +403,7 @@ async fn ec2(
                 Err(e) => Err(e),
             }
         } else {
-            match backend.run(request) {
-                Response::Ok(v) => Ok(v),
-                Response::Error(e) => Err(e),
-            }
+            backend.run(request)
         }
     })
     .await;

@@ -310,7 +310,7 @@ pub fn sts_error(error: &ApiError, request_id: &str) -> String {
 /// becomes U+FFFD: the C0 controls other than tab, line feed and carriage return, and U+FFFE
 /// and U+FFFF. Even as a reference such as `&#1;` it would make the document malformed, and a
 /// tag value can hold anything a client sent.
-fn push_escaped(out: &mut String, text: &str) {
+pub(crate) fn push_escaped(out: &mut String, text: &str) {
     let escaped = quick_xml::escape::escape(text);
     if escaped.chars().all(is_xml_char) {
         out.push_str(&escaped);

@@ -2,7 +2,7 @@
 //! wildcards. An unknown filter name is an error, never silently ignored.
 
 use super::{ApiError, ApiResult, Tag};
-use crate::api::Filter;
+use crate::shapes::Filter;
 
 /// Glob match with `*` (any run) and `?` (one character), as EC2 filters do.
 pub fn glob(pattern: &str, value: &str) -> bool {

@@ -2,21 +2,19 @@
 //! prints, keeping group ids, names, descriptions, owners, VPCs, rules and tags, so that
 //! `describe-security-groups` prints the same groups back.
 
-use serde_json::{Value, json};
-
 use super::{
     ApiError, ApiResult, Group, IdSource, Quotas, State, Vpc, ops,
     rules::{self, Peers, new_rule_id, permissions_to_rules},
     validate,
 };
-use crate::api::ImportSecurityGroups;
+use crate::shapes::{ImportSecurityGroups, ImportSecurityGroupsResult};
 
 pub fn import(
     state: &mut State,
     ids: &mut dyn IdSource,
     quotas: &Quotas,
     req: &ImportSecurityGroups,
-) -> ApiResult<Value> {
+) -> ApiResult<ImportSecurityGroupsResult> {
     if req.security_groups.is_empty() {
         return Err(ApiError::missing("SecurityGroups"));
     }
@@ -118,10 +116,12 @@ pub fn import(
             ));
         }
     }
-    let imported: Vec<&str> = req
-        .security_groups
-        .iter()
-        .map(|g| g.group_id.as_str())
-        .collect();
-    Ok(json!({ "Return": true, "GroupIds": imported }))
+    Ok(ImportSecurityGroupsResult {
+        r#return: true,
+        group_ids: req
+            .security_groups
+            .iter()
+            .map(|g| g.group_id.clone())
+            .collect(),
+    })
 }

@@ -115,7 +115,7 @@ impl Rule {
     }
 }
 
-pub use crate::api::Tag;
+pub use crate::shapes::Tag;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {

@@ -3,8 +3,6 @@
 //! fails may have changed the state part-way: callers apply it to a copy and keep the copy only
 //! on success, so a request is all-or-nothing (SG-RULE-6).
 
-use serde_json::{Value, json};
-
 use super::{
     ApiError, ApiResult, AttachMode, Group, IdSource, Interface, PROTO_ALL, Peer, Quotas, Rule,
     State, Tag, Timeouts, filters, hex17,
@@ -13,9 +11,11 @@ use super::{
 };
 use std::net::IpAddr;
 
-use crate::api::{
-    CreateNetworkInterface, CreateSecurityGroup, DeleteSecurityGroup, DescribeSecurityGroups,
-    ModifyNetworkInterfaceAttribute, PrivateAddresses, SecurityGroup,
+use crate::shapes::{
+    AssignPrivateIpAddressesResult, AssignedPrivateIpAddress, CreateNetworkInterface,
+    CreateSecurityGroup, CreateSecurityGroupResult, DeleteSecurityGroup, DeleteSecurityGroupResult,
+    DescribeSecurityGroups, DescribeSecurityGroupsResult, ModifyNetworkInterfaceAttribute, Output,
+    PrivateAddresses, SecurityGroup,
 };
 
 pub use rules::{authorize, revoke};
@@ -89,7 +89,7 @@ pub fn create_security_group(
     ids: &mut dyn IdSource,
     quotas: &Quotas,
     req: &CreateSecurityGroup,
-) -> ApiResult<Value> {
+) -> ApiResult<CreateSecurityGroupResult> {
     let vpc_id = match &req.vpc_id {
         Some(v) if !state.vpcs.contains_key(v) => return Err(vpc_not_found(v)),
         Some(v) => v.clone(),
@@ -148,16 +148,17 @@ pub fn create_security_group(
     };
     rules::check_rule_quota(state, quotas, &group)?;
     state.groups.insert(id.clone(), group);
-    let arn = state.arn(&state.owner_id, "security-group", &id);
-    let mut out = json!({ "GroupId": id });
-    if !tags.is_empty() {
-        out["Tags"] = json!(tags);
-    }
-    out["SecurityGroupArn"] = json!(arn);
-    Ok(out)
+    Ok(CreateSecurityGroupResult {
+        security_group_arn: state.arn(&state.owner_id, "security-group", &id),
+        group_id: id,
+        tags,
+    })
 }
 
-pub fn delete_security_group(state: &mut State, req: &DeleteSecurityGroup) -> ApiResult<Value> {
+pub fn delete_security_group(
+    state: &mut State,
+    req: &DeleteSecurityGroup,
+) -> ApiResult<DeleteSecurityGroupResult> {
     let id = resolve_group(state, &req.group_id, &req.group_name)?;
     let g = &state.groups[&id];
     if g.name == "default" {
@@ -187,7 +188,10 @@ pub fn delete_security_group(state: &mut State, req: &DeleteSecurityGroup) -> Ap
         ));
     }
     state.groups.remove(&id);
-    Ok(json!({ "Return": true, "GroupId": id }))
+    Ok(DeleteSecurityGroupResult {
+        r#return: true,
+        group_id: id,
+    })
 }
 
 struct GroupView<'a>(&'a State, &'a Group);
@@ -264,7 +268,10 @@ impl filters::Filterable for GroupView<'_> {
     }
 }
 
-pub fn describe_security_groups(state: &State, req: &DescribeSecurityGroups) -> ApiResult<Value> {
+pub fn describe_security_groups(
+    state: &State,
+    req: &DescribeSecurityGroups,
+) -> ApiResult<DescribeSecurityGroupsResult> {
     let mut out: Vec<&Group> = Vec::new();
     for id in &req.group_ids {
         out.push(group(state, id)?);
@@ -283,7 +290,10 @@ pub fn describe_security_groups(state: &State, req: &DescribeSecurityGroups) -> 
             groups.push(to_security_group(state, g));
         }
     }
-    Ok(json!({ "SecurityGroups": groups }))
+    Ok(DescribeSecurityGroupsResult {
+        security_groups: groups,
+        next_token: None,
+    })
 }
 
 pub fn to_security_group(state: &State, g: &Group) -> SecurityGroup {
@@ -310,7 +320,7 @@ pub fn to_security_group(state: &State, g: &Group) -> SecurityGroup {
 /// Checks an interface's connection-tracking timeouts (SG-IF-4).
 fn timeouts(
     current: Timeouts,
-    spec: &crate::api::ConnectionTrackingSpecification,
+    spec: &crate::shapes::ConnectionTrackingSpecification,
 ) -> ApiResult<Timeouts> {
     let check = |name: &str, v: Option<i64>, range: std::ops::RangeInclusive<i64>, cur: u32| match v
     {
@@ -423,7 +433,7 @@ pub fn create_network_interface(
     quotas: &Quotas,
     req: &CreateNetworkInterface,
     device_exists: &dyn Fn(&str) -> bool,
-) -> ApiResult<Value> {
+) -> ApiResult<Output> {
     let name = required(&req.network_interface_id, "NetworkInterfaceId")?;
     if !device_exists(name) {
         return Err(ApiError::interface_not_found(name));
@@ -464,7 +474,8 @@ pub fn create_network_interface(
     }
     set_groups(state, quotas, &mut iface, &req.groups, true)?;
     state.interfaces.insert(name.to_owned(), iface);
-    Ok(Value::Null)
+    // The daemon answers with the interface as enforced, once committed.
+    Ok(Output::None)
 }
 
 /// Source/destination check is enforced on the host side only: on the instance itself its
@@ -480,13 +491,13 @@ fn check_source_dest_mode(iface: &Interface, on: bool) -> ApiResult<()> {
 }
 
 /// `DeleteNetworkInterface`: stops protecting the interface.
-pub fn delete_network_interface(state: &mut State, id: &Option<String>) -> ApiResult<Value> {
+pub fn delete_network_interface(state: &mut State, id: &Option<String>) -> ApiResult<Output> {
     let name = required(id, "NetworkInterfaceId")?;
     state
         .interfaces
         .remove(name)
         .ok_or_else(|| ApiError::interface_not_found(name))?;
-    Ok(Value::Null)
+    Ok(Output::None)
 }
 
 /// `AssignPrivateIpAddresses` / `UnassignPrivateIpAddresses` on a host-mode interface.
@@ -495,7 +506,7 @@ pub fn assign_private_addresses(
     state: &mut State,
     req: &PrivateAddresses,
     assign: bool,
-) -> ApiResult<Value> {
+) -> ApiResult<Output> {
     let name = required(&req.network_interface_id, "NetworkInterfaceId")?;
     let iface = state
         .interfaces
@@ -534,14 +545,19 @@ pub fn assign_private_addresses(
     }
     if !assign {
         // UnassignPrivateIpAddresses has no output in the EC2 model.
-        return Ok(Value::Null);
+        return Ok(Output::None);
     }
     // EC2's AssignPrivateIpAddressesResult: the interface and the addresses it was given.
-    let assigned: Vec<Value> = addrs
-        .iter()
-        .map(|a| json!({ "PrivateIpAddress": a.to_string() }))
-        .collect();
-    Ok(json!({ "NetworkInterfaceId": name, "AssignedPrivateIpAddresses": assigned }))
+    Ok(AssignPrivateIpAddressesResult {
+        network_interface_id: name.to_owned(),
+        assigned_private_ip_addresses: addrs
+            .iter()
+            .map(|a| AssignedPrivateIpAddress {
+                private_ip_address: a.to_string(),
+            })
+            .collect(),
+    }
+    .into())
 }
 
 /// `ModifyNetworkInterfaceAttribute`: `--groups` replaces the interface's whole set (SG-IF-1);
@@ -553,7 +569,7 @@ pub fn modify_network_interface_attribute(
     quotas: &Quotas,
     req: &ModifyNetworkInterfaceAttribute,
     device_exists: &dyn Fn(&str) -> bool,
-) -> ApiResult<Value> {
+) -> ApiResult<Output> {
     let name = required(&req.network_interface_id, "NetworkInterfaceId")?;
     let known = state.interfaces.contains_key(name);
     if !known && !device_exists(name) {
@@ -582,7 +598,7 @@ pub fn modify_network_interface_attribute(
         iface.source_dest_check = sdc;
     }
     state.interfaces.insert(name.to_owned(), iface);
-    Ok(Value::Null)
+    Ok(Output::None)
 }
 
 #[cfg(test)]

@@ -3,15 +3,15 @@
 //! against the rule quota (SG-QUOTA).
 
 use ipnet::IpNet;
-use serde_json::{Value, json};
 
 use super::{
     ApiError, ApiResult, IdSource, Peer, PrefixList, PrefixListEntry, Quotas, State, Tag, filters,
     hex17, ops, rules, validate,
 };
-use crate::api::{
-    CreateManagedPrefixList, DescribeManagedPrefixLists, ModifyManagedPrefixList,
-    PrefixListEntryIn, PrefixListIdRequest,
+use crate::shapes::{
+    self, CreateManagedPrefixList, DescribeManagedPrefixLists, DescribeManagedPrefixListsResult,
+    GetManagedPrefixListEntriesResult, ManagedPrefixList, ModifyManagedPrefixList,
+    PrefixListEntryIn, PrefixListIdRequest, PrefixListResult,
 };
 
 /// Largest `MaxEntries` of a managed prefix list.
@@ -33,18 +33,30 @@ fn get<'a>(state: &'a State, id: &Option<String>) -> ApiResult<&'a PrefixList> {
 /// operation on it, complete (sgd applies each change before it answers). The outputs of the
 /// operations themselves say `*-in-progress`, as EC2's do (EC2 API reference,
 /// CreateManagedPrefixList, ModifyManagedPrefixList and DeleteManagedPrefixList examples).
-fn to_json(state: &State, pl: &PrefixList) -> Value {
-    json!({
-        "PrefixListId": pl.id,
-        "AddressFamily": pl.address_family,
-        "State": if pl.modified { "modify-complete" } else { "create-complete" },
-        "PrefixListArn": state.arn(&state.owner_id, "prefix-list", &pl.id),
-        "PrefixListName": pl.name,
-        "MaxEntries": pl.max_entries,
-        "Version": pl.version,
-        "Tags": pl.tags,
-        "OwnerId": state.owner_id,
-    })
+fn to_shape(state: &State, pl: &PrefixList) -> ManagedPrefixList {
+    ManagedPrefixList {
+        prefix_list_id: pl.id.clone(),
+        address_family: pl.address_family.clone(),
+        state: if pl.modified {
+            "modify-complete"
+        } else {
+            "create-complete"
+        }
+        .into(),
+        prefix_list_arn: state.arn(&state.owner_id, "prefix-list", &pl.id),
+        prefix_list_name: pl.name.clone(),
+        max_entries: pl.max_entries,
+        version: pl.version,
+        tags: pl.tags.clone(),
+        owner_id: state.owner_id.clone(),
+    }
+}
+
+/// The output of an operation on a list: the list, in the state the operation left it.
+fn in_progress(state: &State, pl: &PrefixList, what: &str) -> PrefixListResult {
+    let mut out = to_shape(state, pl);
+    out.state = format!("{what}-in-progress");
+    PrefixListResult { prefix_list: out }
 }
 
 fn entry(family: &str, e: &PrefixListEntryIn) -> ApiResult<PrefixListEntry> {
@@ -93,7 +105,7 @@ pub fn create(
     state: &mut State,
     ids: &mut dyn IdSource,
     req: &CreateManagedPrefixList,
-) -> ApiResult<Value> {
+) -> ApiResult<PrefixListResult> {
     let name = ops::required(&req.prefix_list_name, "PrefixListName")?;
     validate::text("PrefixListName", name)?;
     if name.starts_with("com.amazonaws") {
@@ -123,17 +135,16 @@ pub fn create(
     };
     check_entries(&pl)?;
     pl.entries.sort_by_key(|e| e.cidr);
-    let mut out = to_json(state, &pl);
-    out["State"] = json!("create-in-progress");
+    let out = in_progress(state, &pl, "create");
     state.prefix_lists.insert(pl.id.clone(), pl);
-    Ok(json!({ "PrefixList": out }))
+    Ok(out)
 }
 
 pub fn modify(
     state: &mut State,
     quotas: &Quotas,
     req: &ModifyManagedPrefixList,
-) -> ApiResult<Value> {
+) -> ApiResult<PrefixListResult> {
     let mut pl = get(state, &req.prefix_list_id)?.clone();
     if let Some(v) = req.current_version
         && v != pl.version
@@ -184,12 +195,10 @@ pub fn modify(
             rules::check_rule_quota(state, quotas, g)?;
         }
     }
-    let mut out = to_json(state, &state.prefix_lists[&id]);
-    out["State"] = json!("modify-in-progress");
-    Ok(json!({ "PrefixList": out }))
+    Ok(in_progress(state, &state.prefix_lists[&id], "modify"))
 }
 
-pub fn delete(state: &mut State, req: &PrefixListIdRequest) -> ApiResult<Value> {
+pub fn delete(state: &mut State, req: &PrefixListIdRequest) -> ApiResult<PrefixListResult> {
     let id = get(state, &req.prefix_list_id)?.id.clone();
     if state.groups.values().any(|g| {
         g.rules
@@ -202,12 +211,13 @@ pub fn delete(state: &mut State, req: &PrefixListIdRequest) -> ApiResult<Value> 
         ));
     }
     let pl = state.prefix_lists.remove(&id).expect("found above");
-    let mut out = to_json(state, &pl);
-    out["State"] = json!("delete-in-progress");
-    Ok(json!({ "PrefixList": out }))
+    Ok(in_progress(state, &pl, "delete"))
 }
 
-pub fn describe(state: &State, req: &DescribeManagedPrefixLists) -> ApiResult<Value> {
+pub fn describe(
+    state: &State,
+    req: &DescribeManagedPrefixLists,
+) -> ApiResult<DescribeManagedPrefixListsResult> {
     for id in &req.prefix_list_ids {
         if !state.prefix_lists.contains_key(id) {
             return Err(not_found(id));
@@ -220,10 +230,13 @@ pub fn describe(state: &State, req: &DescribeManagedPrefixLists) -> ApiResult<Va
         .filter(|p| req.prefix_list_ids.is_empty() || req.prefix_list_ids.contains(&p.id))
     {
         if filters::matches(&ListView(state, p), &req.filters)? {
-            lists.push(to_json(state, p));
+            lists.push(to_shape(state, p));
         }
     }
-    Ok(json!({ "PrefixLists": lists }))
+    Ok(DescribeManagedPrefixListsResult {
+        prefix_lists: lists,
+        next_token: None,
+    })
 }
 
 /// The `DescribeManagedPrefixLists` filters sgd can answer.
@@ -245,15 +258,21 @@ impl filters::Filterable for ListView<'_> {
     }
 }
 
-pub fn entries(state: &State, req: &PrefixListIdRequest) -> ApiResult<Value> {
+pub fn entries(
+    state: &State,
+    req: &PrefixListIdRequest,
+) -> ApiResult<GetManagedPrefixListEntriesResult> {
     let pl = get(state, &req.prefix_list_id)?;
-    let entries: Vec<Value> = pl
+    let entries = pl
         .entries
         .iter()
-        .map(|e| match &e.description {
-            Some(d) => json!({ "Cidr": e.cidr.to_string(), "Description": d }),
-            None => json!({ "Cidr": e.cidr.to_string() }),
+        .map(|e| shapes::PrefixListEntry {
+            cidr: e.cidr.to_string(),
+            description: e.description.clone(),
         })
         .collect();
-    Ok(json!({ "Entries": entries }))
+    Ok(GetManagedPrefixListEntriesResult {
+        entries,
+        next_token: None,
+    })
 }

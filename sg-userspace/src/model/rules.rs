@@ -2,16 +2,15 @@
 //! operations: authorize, revoke (by permission or by `sgr-` id), modify in place, update
 //! descriptions, describe.
 
-use serde_json::{Value, json};
-
 use super::{
     ApiError, ApiResult, Group, IdSource, PROTO_ALL, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP,
     PROTO_UDP, Peer, Quotas, Rule, State, Tag, filters, hex17, parse_protocol, protocol_name,
     validate,
 };
-use crate::api::{
-    DescribeSecurityGroupRules, IpPermission, IpRange, Ipv6Range, ModifySecurityGroupRules,
-    Permissions, PrefixListId, ReferencedGroupInfo, SecurityGroupRule, SecurityGroupRuleRequest,
+use crate::shapes::{
+    AuthorizeSecurityGroupResult, DescribeSecurityGroupRules, DescribeSecurityGroupRulesResult,
+    IpPermission, IpRange, Ipv6Range, ModifySecurityGroupRules, Permissions, PrefixListId,
+    ReferencedGroupInfo, ReturnResult, SecurityGroupRule, SecurityGroupRuleRequest,
     UpdateDescriptions, UserIdGroupPair,
 };
 
@@ -309,6 +308,7 @@ pub fn to_rule_out(state: &State, g: &Group, r: &Rule) -> SecurityGroupRule {
         description: r.description.clone(),
         tags: r.tags.clone(),
         security_group_rule_arn: Some(state.arn(owner, "security-group-rule", &r.id)),
+        statistics: None,
     };
     match &r.peer {
         Peer::Ipv4(n) => out.cidr_ipv4 = Some(n.to_string()),
@@ -380,7 +380,7 @@ pub fn authorize(
     quotas: &Quotas,
     req: &Permissions,
     egress: bool,
-) -> ApiResult<Value> {
+) -> ApiResult<AuthorizeSecurityGroupResult> {
     let gid = resolve_group(state, &req.group_id, &req.group_name)?;
     if req.ip_permissions.is_empty() {
         return Err(ApiError::missing("IpPermissions"));
@@ -421,10 +421,13 @@ pub fn authorize(
     check_rule_quota(state, quotas, &g)?;
     let out: Vec<SecurityGroupRule> = new.iter().map(|r| to_rule_out(state, &g, r)).collect();
     state.groups.insert(gid, g);
-    Ok(json!({ "Return": true, "SecurityGroupRules": out }))
+    Ok(AuthorizeSecurityGroupResult {
+        r#return: true,
+        security_group_rules: out,
+    })
 }
 
-pub fn revoke(state: &mut State, req: &Permissions, egress: bool) -> ApiResult<Value> {
+pub fn revoke(state: &mut State, req: &Permissions, egress: bool) -> ApiResult<ReturnResult> {
     let gid = resolve_group(state, &req.group_id, &req.group_name)?;
     let g = &state.groups[&gid];
     let classic = state.is_classic(&g.vpc_id);
@@ -461,7 +464,7 @@ pub fn revoke(state: &mut State, req: &Permissions, egress: bool) -> ApiResult<V
     g.rules.retain(|o| {
         !gone.iter().any(|r| r.same_permission(o)) && !req.security_group_rule_ids.contains(&o.id)
     });
-    Ok(json!({ "Return": true }))
+    Ok(ReturnResult::TRUE)
 }
 
 /// A rule's new definition from `ModifySecurityGroupRules` (SG-RULE-7).
@@ -532,7 +535,7 @@ pub fn modify_rules(
     state: &mut State,
     quotas: &Quotas,
     req: &ModifySecurityGroupRules,
-) -> ApiResult<Value> {
+) -> ApiResult<ReturnResult> {
     let gid = resolve_group(state, &req.group_id, &None)?;
     if req.security_group_rules.is_empty() {
         return Err(ApiError::missing("SecurityGroupRules"));
@@ -572,14 +575,14 @@ pub fn modify_rules(
     }
     check_rule_quota(state, quotas, &g)?;
     state.groups.insert(gid, g);
-    Ok(json!({ "Return": true }))
+    Ok(ReturnResult::TRUE)
 }
 
 pub fn update_descriptions(
     state: &mut State,
     req: &UpdateDescriptions,
     egress: bool,
-) -> ApiResult<Value> {
+) -> ApiResult<ReturnResult> {
     let gid = resolve_group(state, &req.group_id, &req.group_name)?;
     let mut g = state.groups[&gid].clone();
     let classic = state.is_classic(&g.vpc_id);
@@ -623,7 +626,7 @@ pub fn update_descriptions(
         r.description = validate::rule_description(&d.description)?;
     }
     state.groups.insert(gid, g);
-    Ok(json!({ "Return": true }))
+    Ok(ReturnResult::TRUE)
 }
 
 struct RuleView<'a> {
@@ -646,7 +649,10 @@ impl filters::Filterable for RuleView<'_> {
     }
 }
 
-pub fn describe_rules(state: &State, req: &DescribeSecurityGroupRules) -> ApiResult<Value> {
+pub fn describe_rules(
+    state: &State,
+    req: &DescribeSecurityGroupRules,
+) -> ApiResult<DescribeSecurityGroupRulesResult> {
     for id in &req.security_group_rule_ids {
         if !state
             .groups
@@ -669,5 +675,8 @@ pub fn describe_rules(state: &State, req: &DescribeSecurityGroupRules) -> ApiRes
             }
         }
     }
-    Ok(json!({ "SecurityGroupRules": out }))
+    Ok(DescribeSecurityGroupRulesResult {
+        security_group_rules: out,
+        next_token: None,
+    })
 }

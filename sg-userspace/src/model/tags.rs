@@ -18,10 +18,11 @@
 //!   `InvalidVpcID.NotFound` for a missing VPC (chef-provisioning-aws#218).
 //! - Up to 1000 resource ids per request, and up to 1000 tags per `DeleteTags`.
 
-use serde_json::{Value, json};
-
 use super::{ApiError, ApiResult, State, Tag, filters, ops, prefix_lists, validate};
-use crate::api::{CreateTags, DeleteTags, DescribeTags, TagSpecification, TagToDelete};
+use crate::shapes::{
+    CreateTags, DeleteTags, DescribeTags, DescribeTagsResult, Output, TagDescription,
+    TagSpecification, TagToDelete,
+};
 
 /// Tags per resource, not counting those prefixed `aws:`.
 pub const MAX_TAGS: usize = 50;
@@ -203,7 +204,7 @@ pub fn tags_for(specs: &[TagSpecification], resource: &str) -> ApiResult<Vec<Tag
 
 /// `CreateTags`: adds each tag to each resource, or overwrites the value of a key it has.
 /// Outputs nothing (the AWS CLI prints nothing; the Query API writes `<return>true</return>`).
-pub fn create_tags(state: &mut State, req: &CreateTags) -> ApiResult<Value> {
+pub fn create_tags(state: &mut State, req: &CreateTags) -> ApiResult<Output> {
     if req.resources.is_empty() {
         return Err(ApiError::missing("ResourceId"));
     }
@@ -224,7 +225,7 @@ pub fn create_tags(state: &mut State, req: &CreateTags) -> ApiResult<Value> {
         }
         Ok(tags)
     })?;
-    Ok(Value::Null)
+    Ok(Output::None)
 }
 
 /// Whether `DeleteTags` tag `d` takes tag `t` away.
@@ -233,7 +234,7 @@ fn deletes(d: &TagToDelete, t: &Tag) -> bool {
 }
 
 /// `DeleteTags`: see the module's documentation for what each form deletes.
-pub fn delete_tags(state: &mut State, req: &DeleteTags) -> ApiResult<Value> {
+pub fn delete_tags(state: &mut State, req: &DeleteTags) -> ApiResult<Output> {
     if req.tags.len() > MAX_PER_REQUEST {
         return Err(ApiError::invalid_value(format!(
             "Up to {MAX_PER_REQUEST} tags may be deleted in one request, not {}",
@@ -255,7 +256,7 @@ pub fn delete_tags(state: &mut State, req: &DeleteTags) -> ApiResult<Value> {
         }
         Ok(tags)
     })?;
-    Ok(Value::Null)
+    Ok(Output::None)
 }
 
 /// One row of `DescribeTags`: a tag of a resource, which filters see with its resource's
@@ -330,7 +331,7 @@ fn parse_token(token: &str) -> ApiResult<(String, String)> {
 /// `DescribeTags`: the tags of sgd's resources, filtered by `key`, `value`, `resource-id`,
 /// `resource-type` and `tag:<key>` (values may use `*` and `?`), a page of `MaxResults` at a
 /// time when it is given.
-pub fn describe_tags(state: &State, req: &DescribeTags) -> ApiResult<Value> {
+pub fn describe_tags(state: &State, req: &DescribeTags) -> ApiResult<DescribeTagsResult> {
     let page = match req.max_results {
         None => None,
         Some(n @ 5..=1000) => Some(n as usize),
@@ -366,18 +367,17 @@ pub fn describe_tags(state: &State, req: &DescribeTags) -> ApiResult<Value> {
             next = out.last().map(|(r, _)| token_after(r));
             break;
         }
-        let item = json!({
-            "Key": row.tag.key,
-            "ResourceId": row.id,
-            "ResourceType": row.kind.resource_type(),
-            "Value": row.tag.value,
-        });
+        let item = TagDescription {
+            key: row.tag.key.clone(),
+            resource_id: row.id.to_owned(),
+            resource_type: row.kind.resource_type().to_owned(),
+            value: row.tag.value.clone(),
+        };
         out.push((row, item));
     }
-    let tags: Vec<Value> = out.into_iter().map(|(_, item)| item).collect();
-    Ok(match next {
-        Some(token) => json!({ "Tags": tags, "NextToken": token }),
-        None => json!({ "Tags": tags }),
+    Ok(DescribeTagsResult {
+        tags: out.into_iter().map(|(_, item)| item).collect(),
+        next_token: next,
     })
 }
 

@@ -2,10 +2,11 @@
 //! groups with its own `default` group (SG-GRP-3), optionally with EC2-Classic semantics
 //! (SG-CLASSIC).
 
-use serde_json::{Value, json};
-
 use super::{ApiError, ApiResult, IdSource, Peer, State, Tag, Vpc, filters, hex17, ops, rules};
-use crate::api::{CreateVpc, DeleteVpc, DescribeVpcs};
+use crate::shapes::{
+    self, CidrBlockState, CreateVpc, DeleteVpc, DescribeVpcs, DescribeVpcsResult, Output,
+    VpcCidrBlockAssociation, VpcResult,
+};
 
 /// The CIDR of a default VPC (EC2 User Guide, "Default VPCs": `172.31.0.0/16`).
 pub const DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
@@ -23,24 +24,26 @@ pub fn cidr_association_id(vpc_id: &str) -> String {
 /// DHCP options nor IPv6 blocks: the tenancy is `default`, the DHCP options `default` (EC2's
 /// value for "no DHCP options", AssociateDhcpOptions), and the IPv6 association set empty.
 /// `Classic` is sgd's own member (SG-CLASSIC).
-fn to_json(state: &State, v: &Vpc) -> Value {
-    json!({
-        "CidrBlock": v.cidr_block,
-        "DhcpOptionsId": "default",
-        "State": "available",
-        "VpcId": v.id,
-        "OwnerId": state.owner_id,
-        "InstanceTenancy": "default",
-        "Ipv6CidrBlockAssociationSet": [],
-        "CidrBlockAssociationSet": [{
-            "AssociationId": cidr_association_id(&v.id),
-            "CidrBlock": v.cidr_block,
-            "CidrBlockState": { "State": "associated" },
+fn to_shape(state: &State, v: &Vpc) -> shapes::Vpc {
+    shapes::Vpc {
+        cidr_block: v.cidr_block.clone(),
+        dhcp_options_id: "default".into(),
+        state: "available".into(),
+        vpc_id: v.id.clone(),
+        owner_id: state.owner_id.clone(),
+        instance_tenancy: "default".into(),
+        ipv6_cidr_block_association_set: Vec::new(),
+        cidr_block_association_set: vec![VpcCidrBlockAssociation {
+            association_id: cidr_association_id(&v.id),
+            cidr_block: v.cidr_block.clone(),
+            cidr_block_state: CidrBlockState {
+                state: "associated".into(),
+            },
         }],
-        "IsDefault": v.is_default,
-        "Tags": v.tags,
-        "Classic": v.classic,
-    })
+        is_default: v.is_default,
+        tags: v.tags.clone(),
+        classic: v.classic,
+    }
 }
 
 /// `CreateVpc`'s CIDR checks, in EC2's codes and words: a value that is no IPv4 CIDR is an
@@ -60,12 +63,18 @@ fn vpc_cidr(cidr: &str) -> ApiResult<ipnet::Ipv4Net> {
     Ok(net)
 }
 
-pub fn create_vpc(state: &mut State, ids: &mut dyn IdSource, req: &CreateVpc) -> ApiResult<Value> {
+pub fn create_vpc(
+    state: &mut State,
+    ids: &mut dyn IdSource,
+    req: &CreateVpc,
+) -> ApiResult<VpcResult> {
     let cidr = ops::required(&req.cidr_block, "CidrBlock")?;
     let net = vpc_cidr(cidr)?;
     let tags = rules::tags_for(&req.tag_specifications, "vpc")?;
     let id = add_vpc(state, ids, net.to_string(), false, req.classic, tags);
-    Ok(json!({ "Vpc": to_json(state, &state.vpcs[&id]) }))
+    Ok(VpcResult {
+        vpc: Box::new(to_shape(state, &state.vpcs[&id])),
+    })
 }
 
 /// Adds a VPC and its `default` group; returns its id.
@@ -94,7 +103,7 @@ fn add_vpc(
 
 /// `CreateDefaultVpc`: a default VPC (`172.31.0.0/16`) with its `default` group, when the
 /// account has none (`DefaultVpcAlreadyExists` otherwise, as EC2 answers).
-pub fn create_default_vpc(state: &mut State, ids: &mut dyn IdSource) -> ApiResult<Value> {
+pub fn create_default_vpc(state: &mut State, ids: &mut dyn IdSource) -> ApiResult<VpcResult> {
     if state.default_vpc().is_some() {
         return Err(ApiError::new(
             "DefaultVpcAlreadyExists",
@@ -102,14 +111,16 @@ pub fn create_default_vpc(state: &mut State, ids: &mut dyn IdSource) -> ApiResul
         ));
     }
     let id = add_vpc(state, ids, DEFAULT_VPC_CIDR.into(), true, false, Vec::new());
-    Ok(json!({ "Vpc": to_json(state, &state.vpcs[&id]) }))
+    Ok(VpcResult {
+        vpc: Box::new(to_shape(state, &state.vpcs[&id])),
+    })
 }
 
 /// `DeleteVpc`: refused (`DependencyViolation`) while the VPC holds groups other than its
 /// `default` group, or interfaces, or while a group elsewhere references its `default` group;
 /// the `default` group goes with it. The default VPC can be deleted too, as on EC2
 /// (`CreateDefaultVpc` makes a new one). No output (EC2's `<return>true</return>`).
-pub fn delete_vpc(state: &mut State, req: &DeleteVpc) -> ApiResult<Value> {
+pub fn delete_vpc(state: &mut State, req: &DeleteVpc) -> ApiResult<Output> {
     let id = ops::required(&req.vpc_id, "VpcId")?;
     if !state.vpcs.contains_key(id) {
         return Err(ops::vpc_not_found(id));
@@ -136,10 +147,10 @@ pub fn delete_vpc(state: &mut State, req: &DeleteVpc) -> ApiResult<Value> {
         state.groups.remove(&dg);
     }
     state.vpcs.remove(id);
-    Ok(Value::Null)
+    Ok(Output::None)
 }
 
-pub fn describe_vpcs(state: &State, req: &DescribeVpcs) -> ApiResult<Value> {
+pub fn describe_vpcs(state: &State, req: &DescribeVpcs) -> ApiResult<DescribeVpcsResult> {
     for id in &req.vpc_ids {
         if !state.vpcs.contains_key(id) {
             return Err(ops::vpc_not_found(id));
@@ -152,10 +163,13 @@ pub fn describe_vpcs(state: &State, req: &DescribeVpcs) -> ApiResult<Value> {
         .filter(|v| req.vpc_ids.is_empty() || req.vpc_ids.contains(&v.id))
     {
         if filters::matches(&VpcView(state, v), &req.filters)? {
-            vpcs.push(to_json(state, v));
+            vpcs.push(to_shape(state, v));
         }
     }
-    Ok(json!({ "Vpcs": vpcs }))
+    Ok(DescribeVpcsResult {
+        vpcs,
+        next_token: None,
+    })
 }
 
 /// The `DescribeVpcs` filters sgd can answer.

@@ -92,7 +92,7 @@ fn describes_read_lists_filters_and_paging_and_do_not_write() {
     .expect("decodes");
     assert!(matches!(d.request, Request::DescribeSecurityGroups(_)));
     let page = d.page.expect("a describe pages");
-    assert_eq!((page.list, page.max_results), ("SecurityGroups", Some(5)));
+    assert_eq!(page.max_results, Some(5));
     for (body, code) in [
         (
             "Action=DescribeSecurityGroups&MaxResults=4",

@@ -184,3 +184,126 @@ fn vpc_interface_and_assigned_address_members_take_the_models_names() {
     let xml = compact(&response("DeleteVpc", "r", &serde_json::Value::Null));
     assert!(xml.contains("<return>true</return>"), "{xml}");
 }
+
+/// Every member of `json` (reached through `via`) has its element in `xml`, and every text
+/// value its text.
+fn all_members_in(xml: &str, via: &str, json: &serde_json::Value, what: &str) {
+    match json {
+        serde_json::Value::Object(members) => {
+            for (name, v) in members {
+                if v.is_null() {
+                    continue;
+                }
+                let element = location_name(via, name);
+                assert!(
+                    xml.contains(&format!("<{element}>")) || xml.contains(&format!("<{element}/>")),
+                    "{what}: member {via}.{name} has no <{element}> in\n{xml}"
+                );
+                all_members_in(xml, name, v, what);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                all_members_in(xml, via, item, what);
+            }
+        }
+        serde_json::Value::String(s) => {
+            let mut escaped = String::new();
+            crate::ec2::xml::push_escaped(&mut escaped, s);
+            assert!(
+                xml.contains(&format!(">{escaped}<")),
+                "{what}: {s:?} missing"
+            );
+        }
+        other => assert!(
+            xml.contains(&format!(">{other}<")),
+            "{what}: {other} missing"
+        ),
+    }
+}
+
+/// One struct, two wires (issue 14, item 3): the outputs the model really returns, written
+/// as the socket's JSON and as EC2 XML, carry the same members and values.
+#[test]
+fn the_json_and_the_xml_of_an_output_are_one_struct() {
+    use crate::{
+        model::{prefix_lists, rules, vpcs},
+        shapes::{
+            CreateManagedPrefixList, DescribeManagedPrefixLists, DescribeSecurityGroupRules,
+            DescribeSecurityGroups, DescribeVpcs, Output, PrefixListEntryIn, PrefixListId,
+        },
+        testkit::{World, perm, perm_group},
+    };
+    let mut w = World::new();
+    let web = w.group("web & {api}");
+    let db = w.group("db");
+    let pl = prefix_lists::create(
+        &mut w.state,
+        &mut w.ids,
+        &CreateManagedPrefixList {
+            prefix_list_name: Some("office".into()),
+            max_entries: Some(2),
+            address_family: Some("IPv4".into()),
+            entries: vec![PrefixListEntryIn {
+                cidr: "198.51.100.0/24".into(),
+                description: Some("hq".into()),
+            }],
+            ..Default::default()
+        },
+    )
+    .expect("prefix list");
+    let pl_id = pl.prefix_list.prefix_list_id.clone();
+    let mut from_pl = perm("tcp", Some((443, 443)), "10.0.0.0/8");
+    from_pl.prefix_list_ids = vec![PrefixListId {
+        prefix_list_id: pl_id,
+        description: Some("office".into()),
+    }];
+    let authorized = w
+        .authorize(
+            &db,
+            false,
+            vec![from_pl, perm("udp", Some((53, 53)), "::/0")],
+        )
+        .expect("authorize");
+    w.authorize(
+        &db,
+        false,
+        vec![perm_group("tcp", Some((5432, 5432)), &web)],
+    )
+    .expect("group reference");
+    let outputs: Vec<(&str, Output)> = vec![
+        ("CreateManagedPrefixList", pl.into()),
+        ("AuthorizeSecurityGroupIngress", authorized.into()),
+        (
+            "DescribeSecurityGroups",
+            crate::model::ops::describe_security_groups(
+                &w.state,
+                &DescribeSecurityGroups::default(),
+            )
+            .expect("groups")
+            .into(),
+        ),
+        (
+            "DescribeSecurityGroupRules",
+            rules::describe_rules(&w.state, &DescribeSecurityGroupRules::default())
+                .expect("rules")
+                .into(),
+        ),
+        (
+            "DescribeVpcs",
+            vpcs::describe_vpcs(&w.state, &DescribeVpcs::default())
+                .expect("vpcs")
+                .into(),
+        ),
+        (
+            "DescribeManagedPrefixLists",
+            prefix_lists::describe(&w.state, &DescribeManagedPrefixLists::default())
+                .expect("lists")
+                .into(),
+        ),
+    ];
+    for (action, output) in outputs {
+        let xml = response(action, "r", &output);
+        all_members_in(&xml, "", &output.to_json(), action);
+    }
+}

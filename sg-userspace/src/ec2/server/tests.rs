@@ -23,7 +23,6 @@ use std::{
     time::SystemTime,
 };
 
-use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::TcpStream,
@@ -42,7 +41,7 @@ const READ: (&str, &str) = ("AKIDREADONLY", "read-only-secret");
 
 /// What the fake's `run` does.
 enum Run {
-    Answer(Response),
+    Answer(Result<Output, ApiError>),
     Panic,
 }
 
@@ -61,10 +60,10 @@ struct Fake {
 impl Fake {
     /// `run` answers one security group, `check` passes.
     fn new() -> Self {
-        Self::running(Response::Ok(groups(1)))
+        Self::running(Ok(groups(1)))
     }
 
-    fn running(answer: Response) -> Self {
+    fn running(answer: Result<Output, ApiError>) -> Self {
         Self {
             runs: AtomicUsize::new(0),
             checks: AtomicUsize::new(0),
@@ -131,7 +130,7 @@ impl Backend for Fake {
         self.check.clone()
     }
 
-    fn run(&self, request: Request) -> Response {
+    fn run(&self, request: Request) -> Result<Output, ApiError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         self.requests.lock().unwrap().push(request);
         match &self.run {
@@ -142,11 +141,25 @@ impl Backend for Fake {
 }
 
 /// A `DescribeSecurityGroups` output of `n` groups, `sg-1` to `sg-n`.
-fn groups(n: usize) -> Value {
-    let groups: Vec<Value> = (1..=n)
-        .map(|i| json!({ "GroupId": format!("sg-{i}"), "GroupName": format!("group-{i}") }))
+fn groups(n: usize) -> Output {
+    let groups = (1..=n)
+        .map(|i| crate::shapes::SecurityGroup {
+            description: String::new(),
+            group_name: format!("group-{i}"),
+            ip_permissions: Vec::new(),
+            owner_id: ACCOUNT.into(),
+            group_id: format!("sg-{i}"),
+            ip_permissions_egress: Vec::new(),
+            tags: Vec::new(),
+            vpc_id: "vpc-1".into(),
+            security_group_arn: None,
+        })
         .collect();
-    json!({ "SecurityGroups": groups })
+    crate::shapes::DescribeSecurityGroupsResult {
+        security_groups: groups,
+        next_token: None,
+    }
+    .into()
 }
 
 /// Serves `fake` on a free loopback port, in clear text, until the test's runtime ends.

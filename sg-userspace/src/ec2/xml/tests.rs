@@ -157,6 +157,7 @@ fn golden_authorize_security_group_ingress() {
         description: Some("ssh".into()),
         tags: vec![],
         security_group_rule_arn: None,
+        statistics: None,
     }];
     let mut w = XmlWriter::ec2_response("AuthorizeSecurityGroupIngress", "req-2");
     w.text("return", true)

@@ -169,10 +169,9 @@ fn sg_rule_4_prefix_list_and_group_peers() {
             ..Default::default()
         },
     )
-    .unwrap()["PrefixList"]["PrefixListId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    .unwrap()
+    .prefix_list
+    .prefix_list_id;
     let db = w.group("db");
     let web = w.group("web");
     let mut p = perm("tcp", Some((5432, 5432)), "0.0.0.0/0");

@@ -27,7 +27,7 @@ fn sg_api_describe_filters_and_rule_listing() {
             filters,
             ..Default::default()
         };
-        ops::describe_security_groups(&w.state, &req).unwrap()["SecurityGroups"]
+        crate::testkit::json(ops::describe_security_groups(&w.state, &req)).unwrap()["SecurityGroups"]
             .as_array()
             .unwrap()
             .iter()
@@ -53,7 +53,7 @@ fn sg_api_describe_filters_and_rule_listing() {
         filters: vec![f("group-id", &web)],
         ..Default::default()
     };
-    let rules = rules::describe_rules(&w.state, &req).unwrap();
+    let rules = crate::testkit::json(rules::describe_rules(&w.state, &req)).unwrap();
     assert_eq!(
         rules["SecurityGroupRules"].as_array().unwrap().len(),
         2,
@@ -72,7 +72,7 @@ fn sg_api_describe_filters_and_rule_listing() {
 #[test]
 fn sg_api_prefix_lists_are_versioned_peers() {
     let mut w = World::new();
-    let out = prefix_lists::create(
+    let out = crate::testkit::json(prefix_lists::create(
         &mut w.state,
         &mut w.ids,
         &CreateManagedPrefixList {
@@ -85,7 +85,7 @@ fn sg_api_prefix_lists_are_versioned_peers() {
             }],
             ..Default::default()
         },
-    )
+    ))
     .unwrap();
     let pl = out["PrefixList"]["PrefixListId"]
         .as_str()
@@ -96,16 +96,16 @@ fn sg_api_prefix_lists_are_versioned_peers() {
     // complete (sgd completes it before answering).
     assert_eq!(out["PrefixList"]["State"], "create-in-progress");
     let state = |w: &World| {
-        prefix_lists::describe(&w.state, &Default::default()).unwrap()["PrefixLists"][0]["State"]
+        crate::testkit::json(prefix_lists::describe(&w.state, &Default::default())).unwrap()["PrefixLists"][0]["State"]
             .clone()
     };
     assert_eq!(state(&w), "create-complete");
-    let entries = prefix_lists::entries(
+    let entries = crate::testkit::json(prefix_lists::entries(
         &w.state,
         &crate::api::PrefixListIdRequest {
             prefix_list_id: Some(pl.clone()),
         },
-    )
+    ))
     .unwrap();
     assert_eq!(
         entries,
@@ -136,7 +136,12 @@ fn sg_api_prefix_lists_are_versioned_peers() {
         )),
         "InvalidParameterValue"
     );
-    let out = prefix_lists::modify(&mut w.state, &w.quotas, &add(1, "192.0.2.0/24")).unwrap();
+    let out = crate::testkit::json(prefix_lists::modify(
+        &mut w.state,
+        &w.quotas,
+        &add(1, "192.0.2.0/24"),
+    ))
+    .unwrap();
     assert_eq!(out["PrefixList"]["Version"], 2);
     assert_eq!(out["PrefixList"]["State"], "modify-in-progress");
     assert_eq!(state(&w), "modify-complete");
@@ -240,7 +245,7 @@ fn sg_api_vpc_and_prefix_list_filters() {
             filters,
             ..Default::default()
         };
-        vpcs::describe_vpcs(&w.state, &req).unwrap()["Vpcs"]
+        crate::testkit::json(vpcs::describe_vpcs(&w.state, &req)).unwrap()["Vpcs"]
             .as_array()
             .unwrap()
             .len()
@@ -266,8 +271,8 @@ fn sg_api_vpc_and_prefix_list_filters() {
         address_family: Some("IPv4".into()),
         ..Default::default()
     };
-    let id = prefix_lists::create(&mut w.state, &mut w.ids, &create).unwrap()["PrefixList"]
-        ["PrefixListId"]
+    let id = crate::testkit::json(prefix_lists::create(&mut w.state, &mut w.ids, &create)).unwrap()
+        ["PrefixList"]["PrefixListId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -276,7 +281,7 @@ fn sg_api_vpc_and_prefix_list_filters() {
             filters,
             ..Default::default()
         };
-        prefix_lists::describe(&w.state, &req).unwrap()["PrefixLists"]
+        crate::testkit::json(prefix_lists::describe(&w.state, &req)).unwrap()["PrefixLists"]
             .as_array()
             .unwrap()
             .iter()
@@ -322,13 +327,15 @@ fn sg_api_rule_filters_on_groups() {
             filters,
             ..Default::default()
         };
-        let mut n: Vec<String> =
-            ops::describe_security_groups(&w.state, &req).unwrap()["SecurityGroups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|g| g["GroupName"].as_str().unwrap().to_owned())
-                .collect();
+        let mut n: Vec<String> = crate::testkit::json(ops::describe_security_groups(
+            &w.state, &req,
+        ))
+        .unwrap()["SecurityGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["GroupName"].as_str().unwrap().to_owned())
+            .collect();
         n.sort();
         n
     };

@@ -1,8 +1,6 @@
 //! Security groups (SG-GRP 1-3, 5, 7): identity, names unique per VPC, the default group,
 //! "copy to new", and a reference to a group that no longer exists.
 
-use serde_json::json;
-
 use super::{code, group_in, inbound, new_vpc, rules_of};
 use crate::{
     api::{CreateSecurityGroup, ImportSecurityGroups, ImportedGroup, TagSpecification},
@@ -28,14 +26,20 @@ fn sg_grp_1_group_has_id_name_description_vpc_tags_and_rules() {
             ..Default::default()
         })
         .unwrap();
-    let id = out["GroupId"].as_str().unwrap();
+    let id = out.group_id.as_str();
     assert!(
         id.len() == 20
             && id[3..]
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     );
-    assert_eq!(out["Tags"], json!([{"Key": "env", "Value": "prod"}]));
+    assert_eq!(
+        out.tags,
+        vec![Tag {
+            key: "env".into(),
+            value: "prod".into()
+        }]
+    );
     let g = &w.state.groups[id];
     assert_eq!(
         (g.name.as_str(), g.description.as_str()),
@@ -116,7 +120,7 @@ fn sg_grp_5_copy_to_new() {
             ..Default::default()
         })
         .unwrap();
-    let copy = out["GroupId"].as_str().unwrap();
+    let copy = out.group_id.as_str();
     let (a, b) = (rules_of(&w, &src), rules_of(&w, copy));
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {

@@ -164,7 +164,7 @@ fn sg_if_5_host_mode_declared_addresses_and_source_dest_check() {
             network_interface_id: Some("veth1".into()),
             private_ip_addresses: vec![a.into()],
         };
-        ops::assign_private_addresses(&mut w.state, &req, on)
+        crate::testkit::json(ops::assign_private_addresses(&mut w.state, &req, on))
     };
     // EC2's AssignPrivateIpAddressesResult; unassigning answers nothing.
     assert_eq!(

@@ -48,10 +48,10 @@ fn new_vpc(w: &mut World, classic: bool) -> String {
         classic,
         ..Default::default()
     };
-    vpcs::create_vpc(&mut w.state, &mut w.ids, &req).unwrap()["Vpc"]["VpcId"]
-        .as_str()
+    vpcs::create_vpc(&mut w.state, &mut w.ids, &req)
         .unwrap()
-        .to_owned()
+        .vpc
+        .vpc_id
 }
 
 fn group_in(w: &mut World, vpc: &str, name: &str) -> ApiResult<String> {
@@ -61,5 +61,5 @@ fn group_in(w: &mut World, vpc: &str, name: &str) -> ApiResult<String> {
         vpc_id: Some(vpc.into()),
         ..Default::default()
     };
-    Ok(w.create(req)?["GroupId"].as_str().unwrap().to_owned())
+    Ok(w.create(req)?.group_id)
 }

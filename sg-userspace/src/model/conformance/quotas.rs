@@ -35,10 +35,9 @@ fn sg_quota_groups_per_vpc_and_prefix_list_size() {
             ..Default::default()
         },
     )
-    .unwrap()["PrefixList"]["PrefixListId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    .unwrap()
+    .prefix_list
+    .prefix_list_id;
     let mut p = perm("tcp", Some((1, 1)), "0.0.0.0/0");
     p.ip_ranges.clear();
     p.prefix_list_ids.push(PrefixListId {

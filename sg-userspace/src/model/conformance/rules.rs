@@ -31,7 +31,14 @@ fn sg_rule_1_rule_ids_descriptions_and_tags() {
         }],
         ..Default::default()
     };
-    let out = rules::authorize(&mut w.state, &mut w.ids, &w.quotas, &req, false).unwrap();
+    let out = crate::testkit::json(rules::authorize(
+        &mut w.state,
+        &mut w.ids,
+        &w.quotas,
+        &req,
+        false,
+    ))
+    .unwrap();
     let r = &out["SecurityGroupRules"][0];
     let id = r["SecurityGroupRuleId"].as_str().unwrap();
     assert!(id.starts_with("sgr-") && id.len() == 21);
@@ -80,10 +87,7 @@ fn sg_rule_6_revoke_by_rule_id_all_or_nothing() {
     let out = w
         .authorize(&g, false, vec![perm("tcp", Some((22, 22)), "0.0.0.0/0")])
         .unwrap();
-    let id = out["SecurityGroupRules"][0]["SecurityGroupRuleId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = out.security_group_rules[0].security_group_rule_id.clone();
     let req = |ids: Vec<String>| Permissions {
         group_id: Some(g.clone()),
         security_group_rule_ids: ids,
@@ -125,10 +129,7 @@ fn sg_rule_7_modify_in_place_and_update_descriptions() {
             ],
         )
         .unwrap();
-    let id = out["SecurityGroupRules"][0]["SecurityGroupRuleId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = out.security_group_rules[0].security_group_rule_id.clone();
     let modify = |w: &mut World, def: SecurityGroupRuleRequest| {
         let req = ModifySecurityGroupRules {
             group_id: Some(g.clone()),

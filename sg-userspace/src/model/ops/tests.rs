@@ -1,3 +1,5 @@
+use serde_json::{Value, json};
+
 use super::*;
 use crate::{
     api::{IpPermission, IpRange, Ipv6Range, Permissions, UserIdGroupPair},
@@ -17,7 +19,7 @@ fn authorize(
         ip_permissions: perms.to_vec(),
         ..Default::default()
     };
-    rules::authorize(state, ids, q, &req, egress)
+    crate::testkit::json(rules::authorize(state, ids, q, &req, egress))
 }
 
 fn revoke(
@@ -31,7 +33,7 @@ fn revoke(
         ip_permissions: perms.to_vec(),
         ..Default::default()
     };
-    rules::revoke(state, &req, egress)
+    crate::testkit::json(rules::revoke(state, &req, egress))
 }
 
 struct Counter(u128);
@@ -59,7 +61,7 @@ fn create(state: &mut State, ids: &mut Counter, name: &str) -> String {
         },
     )
     .expect("create");
-    out["GroupId"].as_str().expect("GroupId").to_owned()
+    out.group_id
 }
 
 fn tcp(port: i32, cidr: &str) -> IpPermission {
@@ -120,14 +122,14 @@ fn sg_grp_3_default_group_cannot_be_deleted() {
 fn sg_grp_4_new_group_has_only_default_egress() {
     let (mut state, mut ids) = setup();
     let id = create(&mut state, &mut ids, "web");
-    let out = describe_security_groups(
+    let out = crate::testkit::json(describe_security_groups(
         &state,
         &DescribeSecurityGroups {
             group_ids: vec![id],
             group_names: vec![],
             filters: vec![],
         },
-    )
+    ))
     .unwrap();
     let g = &out["SecurityGroups"][0];
     assert_eq!(g["GroupName"], "web");

@@ -23,7 +23,7 @@ fn create(w: &mut World, ids: &[&str], tags: &[(&str, &str)]) -> ApiResult<Value
         resources: ids.iter().map(|s| s.to_string()).collect(),
         tags: tags.iter().map(|(k, v)| tag(k, v)).collect(),
     };
-    create_tags(&mut w.state, &req)
+    crate::testkit::json(create_tags(&mut w.state, &req))
 }
 
 fn delete(w: &mut World, ids: &[&str], tags: &[(&str, Option<&str>)]) -> ApiResult<Value> {
@@ -37,7 +37,7 @@ fn delete(w: &mut World, ids: &[&str], tags: &[(&str, Option<&str>)]) -> ApiResu
             })
             .collect(),
     };
-    delete_tags(&mut w.state, &req)
+    crate::testkit::json(delete_tags(&mut w.state, &req))
 }
 
 fn describe(w: &World, filters: &[(&str, &[&str])]) -> Vec<Value> {
@@ -51,7 +51,7 @@ fn describe(w: &World, filters: &[(&str, &[&str])]) -> Vec<Value> {
             .collect(),
         ..Default::default()
     };
-    describe_tags(&w.state, &req).expect("describe")["Tags"]
+    crate::testkit::json(describe_tags(&w.state, &req)).expect("describe")["Tags"]
         .as_array()
         .expect("Tags")
         .clone()
@@ -81,10 +81,7 @@ fn four(w: &mut World) -> [String; 4] {
     let out = w
         .authorize(&g, false, vec![perm("tcp", Some((22, 22)), "10.0.0.0/8")])
         .expect("rule");
-    let r = out["SecurityGroupRules"][0]["SecurityGroupRuleId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let r = out.security_group_rules[0].security_group_rule_id.clone();
     let pl = prefix_lists::create(
         &mut w.state,
         &mut w.ids,
@@ -95,10 +92,11 @@ fn four(w: &mut World) -> [String; 4] {
             ..Default::default()
         },
     )
-    .expect("prefix list")["PrefixList"]["PrefixListId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    .expect("prefix list")
+    .prefix_list
+    .prefix_list_id
+    .as_str()
+    .to_owned();
     let vpc = w.state.default_vpc().unwrap().id.clone();
     [g, r, pl, vpc]
 }
@@ -224,7 +222,7 @@ fn describe_tags_pages_with_max_results_and_next_token() {
     let mut keys = Vec::new();
     let mut pages = 0;
     loop {
-        let out = describe_tags(&w.state, &req).unwrap();
+        let out = crate::testkit::json(describe_tags(&w.state, &req)).unwrap();
         pages += 1;
         keys.extend(
             out["Tags"]
@@ -242,12 +240,7 @@ fn describe_tags_pages_with_max_results_and_next_token() {
     assert_eq!(keys.len(), 12);
     req.max_results = Some(12);
     req.next_token = None;
-    assert!(
-        describe_tags(&w.state, &req)
-            .unwrap()
-            .get("NextToken")
-            .is_none()
-    );
+    assert!(describe_tags(&w.state, &req).unwrap().next_token.is_none());
     for bad in [4, 1001] {
         req.max_results = Some(bad);
         assert_eq!(code(describe_tags(&w.state, &req)), "InvalidParameterValue");
@@ -435,10 +428,10 @@ fn tags_given_on_create_show_in_describe_tags() {
         tag_specifications: vec![spec("vpc")],
         ..Default::default()
     };
-    let vpc = vpcs::create_vpc(&mut w.state, &mut w.ids, &req).unwrap()["Vpc"]["VpcId"]
-        .as_str()
+    let vpc = vpcs::create_vpc(&mut w.state, &mut w.ids, &req)
         .unwrap()
-        .to_owned();
+        .vpc
+        .vpc_id;
     assert_eq!(tags_on(&w, &vpc), ["Name=vpc"]);
     // The VPC's default group is not tagged.
     let default = w.state.default_group_of(&vpc).unwrap().id.clone();

@@ -1,7 +1,7 @@
 //! VPC outputs in EC2's `Vpc` shape, `CreateVpc`'s CIDR errors, `DeleteVpc` and
 //! `CreateDefaultVpc` (issue 14, item 4), against botocore's EC2 model and EC2's answers.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::{
@@ -15,16 +15,16 @@ fn create(w: &mut World, cidr: &str) -> ApiResult<Value> {
         cidr_block: Some(cidr.into()),
         ..Default::default()
     };
-    create_vpc(&mut w.state, &mut w.ids, &req)
+    crate::testkit::json(create_vpc(&mut w.state, &mut w.ids, &req))
 }
 
 fn delete(w: &mut World, id: &str) -> ApiResult<Value> {
-    delete_vpc(
+    crate::testkit::json(delete_vpc(
         &mut w.state,
         &DeleteVpc {
             vpc_id: Some(id.into()),
         },
-    )
+    ))
 }
 
 fn describe(w: &World, id: &str) -> Value {
@@ -32,7 +32,7 @@ fn describe(w: &World, id: &str) -> Value {
         vpc_ids: vec![id.into()],
         ..Default::default()
     };
-    describe_vpcs(&w.state, &req).unwrap()["Vpcs"][0].clone()
+    crate::testkit::json(describe_vpcs(&w.state, &req)).unwrap()["Vpcs"][0].clone()
 }
 
 #[test]
@@ -96,10 +96,7 @@ fn delete_vpc_takes_its_default_group_and_refuses_with_dependencies() {
         vpc_id: Some(id.clone()),
         ..Default::default()
     };
-    let g = w.create(req).unwrap()["GroupId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let g = w.create(req).unwrap().group_id;
     let e = delete(&mut w, &id).unwrap_err();
     assert_eq!(e.code, "DependencyViolation");
     assert_eq!(
@@ -150,7 +147,8 @@ fn default_vpc_can_be_deleted_and_created_again() {
     };
     assert_eq!(w.create(req.clone()).unwrap_err().code, "VPCIdNotSpecified");
 
-    let out = create_default_vpc(&mut w.state, &mut w.ids).unwrap()["Vpc"].clone();
+    let out =
+        crate::testkit::json(create_default_vpc(&mut w.state, &mut w.ids)).unwrap()["Vpc"].clone();
     let id = out["VpcId"].as_str().unwrap().to_owned();
     assert_ne!(id, old);
     assert_eq!(out["IsDefault"], true);

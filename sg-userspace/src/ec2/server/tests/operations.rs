@@ -121,7 +121,7 @@ async fn dry_run_answers_the_error_of_check_with_400() {
 
 #[tokio::test]
 async fn dry_run_false_runs() {
-    let (addr, fake) = start(Fake::running(Response::Ok(json!({ "Return": true })))).await;
+    let (addr, fake) = start(Fake::running(Ok(crate::shapes::ReturnResult::TRUE.into()))).await;
     let reply = Call::ec2(&format!("{DELETE}&DryRun=false"))
         .send(addr)
         .await;
@@ -210,7 +210,7 @@ async fn ec2_action_signed_for_sts_is_not_run() {
 
 #[tokio::test]
 async fn describe_is_cut_to_max_results_with_a_next_token() {
-    let (addr, fake) = start(Fake::running(Response::Ok(groups(7)))).await;
+    let (addr, fake) = start(Fake::running(Ok(groups(7)))).await;
     let reply = Call::ec2(&format!("{DESCRIBE}&MaxResults=5"))
         .send(addr)
         .await;
@@ -222,7 +222,7 @@ async fn describe_is_cut_to_max_results_with_a_next_token() {
 
 #[tokio::test]
 async fn forged_next_token_is_invalid_pagination_token() {
-    let (addr, _fake) = start(Fake::running(Response::Ok(groups(7)))).await;
+    let (addr, _fake) = start(Fake::running(Ok(groups(7)))).await;
     let reply = Call::ec2(&format!("{DESCRIBE}&MaxResults=5&NextToken=5.forged"))
         .send(addr)
         .await;
@@ -236,7 +236,7 @@ async fn forged_next_token_is_invalid_pagination_token() {
 
 #[tokio::test]
 async fn backend_not_found_is_400() {
-    let answer = Response::Error(ApiError::group_not_found("sg-1"));
+    let answer = Err(ApiError::group_not_found("sg-1"));
     let (addr, fake) = start(Fake::running(answer)).await;
     let reply = Call::ec2(DELETE).send(addr).await;
     assert_eq!(
@@ -250,7 +250,7 @@ async fn backend_not_found_is_400() {
 
 #[tokio::test]
 async fn backend_internal_error_is_500() {
-    let answer = Response::Error(ApiError::new("InternalError", "the store failed"));
+    let answer = Err(ApiError::new("InternalError", "the store failed"));
     let (addr, fake) = start(Fake::running(answer)).await;
     let reply = Call::ec2(DELETE).send(addr).await;
     assert_eq!(

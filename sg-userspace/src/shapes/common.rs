@@ -1,6 +1,5 @@
-//! Request and response shapes of the EC2 API, as the AWS CLI prints and accepts them
-//! (SG-API). Field names are AWS's, so `--ip-permissions` JSON and a user's `jq` scripts carry
-//! over unchanged.
+//! Shapes found in both inputs and outputs. Field names are AWS's, so `--ip-permissions` JSON
+//! and a user's `jq` scripts carry over unchanged.
 
 use serde::{Deserialize, Serialize};
 
@@ -71,52 +70,4 @@ pub struct Tag {
     pub key: String,
     #[serde(default)]
     pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SecurityGroup {
-    pub description: String,
-    pub group_name: String,
-    pub ip_permissions: Vec<IpPermission>,
-    pub owner_id: String,
-    pub group_id: String,
-    pub ip_permissions_egress: Vec<IpPermission>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<Tag>,
-    pub vpc_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_group_arn: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ReferencedGroupInfo {
-    pub group_id: String,
-    pub user_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SecurityGroupRule {
-    pub security_group_rule_id: String,
-    pub group_id: String,
-    pub group_owner_id: String,
-    pub is_egress: bool,
-    pub ip_protocol: String,
-    pub from_port: i32,
-    pub to_port: i32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cidr_ipv4: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cidr_ipv6: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix_list_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub referenced_group_info: Option<ReferencedGroupInfo>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub tags: Vec<Tag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_group_rule_arn: Option<String>,
 }

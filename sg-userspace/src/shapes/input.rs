@@ -1,0 +1,390 @@
+//! The operations' inputs, as the AWS CLI accepts them and the EC2 Query decoder builds them.
+//! Members AWS does not have (`Classic`, `AttachMode`, `CopyFromGroupId`) are sgd's own and
+//! say so.
+
+use serde::{Deserialize, Serialize};
+
+use super::{IpPermission, Tag};
+
+/// `Name=...,Values=...` of the describe operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Filter {
+    pub name: String,
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct TagSpecification {
+    pub resource_type: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateSecurityGroup {
+    pub group_name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+    /// "Copy to new" (SG-GRP-5): start with this group's rules instead of the default
+    /// outbound rule. Not an EC2 API parameter (the console's action).
+    #[serde(default)]
+    pub copy_from_group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteSecurityGroup {
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub group_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeSecurityGroups {
+    #[serde(default)]
+    pub group_ids: Vec<String>,
+    #[serde(default)]
+    pub group_names: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeSecurityGroupRules {
+    #[serde(default)]
+    pub security_group_rule_ids: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Permissions {
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub ip_permissions: Vec<IpPermission>,
+    /// Revoke only: the rules to remove, by id.
+    #[serde(default)]
+    pub security_group_rule_ids: Vec<String>,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+}
+
+/// The new definition of a rule in `ModifySecurityGroupRules`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SecurityGroupRuleRequest {
+    pub ip_protocol: Option<String>,
+    #[serde(default)]
+    pub from_port: Option<i32>,
+    #[serde(default)]
+    pub to_port: Option<i32>,
+    #[serde(default)]
+    pub cidr_ipv4: Option<String>,
+    #[serde(default)]
+    pub cidr_ipv6: Option<String>,
+    #[serde(default)]
+    pub prefix_list_id: Option<String>,
+    #[serde(default)]
+    pub referenced_group_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SecurityGroupRuleUpdate {
+    pub security_group_rule_id: Option<String>,
+    pub security_group_rule: Option<SecurityGroupRuleRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ModifySecurityGroupRules {
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub security_group_rules: Vec<SecurityGroupRuleUpdate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RuleDescription {
+    pub security_group_rule_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UpdateDescriptions {
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub ip_permissions: Vec<IpPermission>,
+    #[serde(default)]
+    pub security_group_rule_descriptions: Vec<RuleDescription>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ConnectionTrackingSpecification {
+    #[serde(default)]
+    pub tcp_established_timeout: Option<i64>,
+    #[serde(default)]
+    pub udp_stream_timeout: Option<i64>,
+    #[serde(default)]
+    pub udp_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ModifyNetworkInterfaceAttribute {
+    pub network_interface_id: Option<String>,
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub connection_tracking_specification: Option<ConnectionTrackingSpecification>,
+    #[serde(default)]
+    pub source_dest_check: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateNetworkInterface {
+    pub network_interface_id: Option<String>,
+    /// `instance` (default) or `host`. Not an EC2 API parameter.
+    #[serde(default)]
+    pub attach_mode: Option<String>,
+    #[serde(default)]
+    pub private_ip_addresses: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub source_dest_check: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NetworkInterfaceIdRequest {
+    pub network_interface_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PrivateAddresses {
+    pub network_interface_id: Option<String>,
+    #[serde(default)]
+    pub private_ip_addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeNetworkInterfaces {
+    #[serde(default)]
+    pub network_interface_ids: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateVpc {
+    pub cidr_block: Option<String>,
+    /// EC2-Classic semantics for the VPC's groups (SG-CLASSIC). Not an EC2 API parameter.
+    #[serde(default)]
+    pub classic: bool,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeVpcs {
+    #[serde(default)]
+    pub vpc_ids: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteVpc {
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PrefixListEntryIn {
+    pub cidr: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateManagedPrefixList {
+    pub prefix_list_name: Option<String>,
+    pub max_entries: Option<u32>,
+    pub address_family: Option<String>,
+    #[serde(default)]
+    pub entries: Vec<PrefixListEntryIn>,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ModifyManagedPrefixList {
+    pub prefix_list_id: Option<String>,
+    #[serde(default)]
+    pub current_version: Option<u64>,
+    #[serde(default)]
+    pub prefix_list_name: Option<String>,
+    #[serde(default)]
+    pub max_entries: Option<u32>,
+    #[serde(default)]
+    pub add_entries: Vec<PrefixListEntryIn>,
+    #[serde(default)]
+    pub remove_entries: Vec<PrefixListEntryIn>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PrefixListIdRequest {
+    pub prefix_list_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeManagedPrefixLists {
+    #[serde(default)]
+    pub prefix_list_ids: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+/// `CreateTags`: adds or overwrites tags on security groups (`sg-`), rules (`sgr-`), managed
+/// prefix lists (`pl-`) and VPCs (`vpc-`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateTags {
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// A tag to delete: without a value it goes whatever its value; with one (even `""`), only
+/// if its value is that.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct TagToDelete {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// `DeleteTags`: no `Tags` at all deletes every tag not prefixed `aws:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteTags {
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<TagToDelete>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeTags {
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+    /// 5..=1000 items per page; all of them when absent.
+    #[serde(default)]
+    pub max_results: Option<i64>,
+    /// The `NextToken` of the previous page.
+    #[serde(default)]
+    pub next_token: Option<String>,
+}
+
+/// `sgctl export`: an interface's effective rules in another firewall's language.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ExportRequest {
+    pub network_interface_id: Option<String>,
+    /// `nft` (the only format).
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// A request without parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// `sgctl create-access-key`: a new key for the HTTP API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateAccessKey {
+    /// The key may only read (not an IAM parameter: IAM would attach a policy).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteAccessKey {
+    pub access_key_id: Option<String>,
+}
+
+/// Which tracked flows `describe-conntrack` and `flush-conntrack` select.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ConntrackQuery {
+    #[serde(default)]
+    pub network_interface_id: Option<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+/// `sgctl import`: the output of `aws ec2 describe-security-groups`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportSecurityGroups {
+    pub security_groups: Vec<ImportedGroup>,
+}
+
+/// A group as `describe-security-groups` prints it; fields we do not model are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImportedGroup {
+    pub group_id: String,
+    pub group_name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub ip_permissions: Vec<IpPermission>,
+    #[serde(default)]
+    pub ip_permissions_egress: Vec<IpPermission>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub security_group_arn: Option<String>,
+}
