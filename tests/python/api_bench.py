@@ -6,11 +6,23 @@ DescribeSecurityGroups (every group, one page) and AUTHORIZES calls of
 AuthorizeSecurityGroupIngress (one new rule each, on GROUP_ID if given: sgd enforces it in
 the kernel before answering). Prints JSON: per-call latencies' p50 and p99 in ms and calls
 per second, for each operation. Calls are sequential, over one kept-alive connection.
+
+The describe is timed twice: through boto3 (`describe`: what a script sees, including
+boto3's parse of the XML into Python objects, the same work on both sides), and as the
+server's own throughput (`describe_raw`: the same signed request, its whole answer read
+but not parsed, as a load generator such as wrk would measure an HTTP server).
 """
 
+import http.client
 import json
+import os
 import sys
 import time
+from urllib.parse import urlparse
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from sgapi import client
 
@@ -44,6 +56,30 @@ def timed(n, call):
 count = len(ec2.describe_security_groups()["SecurityGroups"])
 describe = timed(describes, lambda i: ec2.describe_security_groups())
 
+endpoint = urlparse(os.environ["SG_ENDPOINT"])
+conn = http.client.HTTPConnection(endpoint.hostname, endpoint.port)
+credentials = Credentials(os.environ["SG_KEY_ID"], os.environ["SG_SECRET"])
+body = "Action=DescribeSecurityGroups&Version=2016-11-15"
+
+
+def raw_describe(i):
+    """One signed DescribeSecurityGroups, its answer read whole and checked, not parsed."""
+    req = AWSRequest(
+        method="POST",
+        url=os.environ["SG_ENDPOINT"] + "/",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    SigV4Auth(credentials, "ec2", os.environ["SG_REGION"]).add_auth(req)
+    conn.request("POST", "/", body=body, headers=dict(req.headers))
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status != 200 or data.count(b"<groupId>") < count:
+        raise RuntimeError(f"HTTP {resp.status}, {len(data)} bytes")
+
+
+describe_raw = timed(describes, raw_describe)
+
 authorize = timed(
     authorizes,
     lambda i: ec2.authorize_security_group_ingress(
@@ -54,4 +90,9 @@ authorize = timed(
         }],
     ),
 )
-print(json.dumps({"groups": count, "describe": describe, "authorize": authorize}))
+print(json.dumps({
+    "groups": count,
+    "describe": describe,
+    "describe_raw": describe_raw,
+    "authorize": authorize,
+}))
