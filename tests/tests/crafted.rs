@@ -192,6 +192,7 @@ fn setup_host(l: &mut Lab, egress: bool) -> String {
         private_ip_addresses: vec![VM4.into(), VM6.into()],
         groups: vec![g.clone()],
         source_dest_check: None,
+        ..Default::default()
     };
     ops::create_network_interface(&mut l.world.state, &l.world.quotas, &req, &|_| true)
         .expect("host-mode interface");

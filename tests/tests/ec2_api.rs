@@ -328,8 +328,10 @@ fn the_aws_cli_runs_a_group_lifecycle() {
     assert!(!gone.status.success(), "the CLI deleted {gid}");
 }
 
-/// A rule added through boto3 is enforced in the kernel before the reply: real TCP from
-/// peer a to the instance fails before and connects after, and only from the rule's peer
+/// Interfaces protected through boto3's CreateNetworkInterface (the device named by the tag
+/// `sgd:device`, the VPC by its subnet, no groups meaning the default group: SG-IF-1), then a
+/// rule added through boto3, enforced in the kernel before the reply: real TCP from peer a
+/// to the instance fails before and connects after, and only from the rule's peer
 /// (SG-RULE-4, SG-RULE-5).
 #[test]
 fn a_rule_added_through_boto3_admits_real_traffic() {
@@ -343,9 +345,11 @@ fn a_rule_added_through_boto3_admits_real_traffic() {
     let t = Topology::new();
     let api = Api::start(&t.fw);
     let g = api.d.create_group("web");
-    api.d.attach("fwa", &[&g]);
-    api.d.attach("fwb", &[&g]);
     let _server = tcp_server(&t.fw, 8080);
+    assert!(tcp_connects(&t.a, FW_A4, 8080), "nothing protected yet");
+    // The interfaces are protected through CreateNetworkInterface, as EC2 clients send it.
+    let out = api.python(&t.fw, &venv, "boto3_interfaces.py", &[&g, "fwa", "fwb"]);
+    assert_eq!(out.trim(), "ok");
     assert!(!tcp_connects_quick(&t.a, FW_A4, 8080), "no rule yet");
     let rule = api.python(
         &t.fw,

@@ -152,9 +152,20 @@ pub enum Command {
     /// declared here (they are what group references match and what the source/destination
     /// check allows). Not every option is the AWS CLI's: --attach-mode is ours.
     CreateNetworkInterface {
-        /// The Linux name of the interface.
-        #[arg(long, required_unless_present_any = INPUT)]
+        /// The Linux name of the interface (or, as EC2 clients name it, the tag sgd:device).
+        #[arg(long)]
         network_interface_id: Option<String>,
+        /// The subnet, which names the VPC: sgd models one per VPC, subnet- followed by the
+        /// VPC id's digits. Defaults to the VPC of the groups, or the default VPC.
+        #[arg(long)]
+        subnet_id: Option<String>,
+        /// A description for the network interface.
+        #[arg(long)]
+        description: Option<String>,
+        /// ResourceType=network-interface,Tags=[{Key=sgd:device,Value=DEVICE}] or JSON: the
+        /// device to protect, as EC2 clients name it (interfaces keep no other tags).
+        #[arg(long, num_args = 1..)]
+        tag_specifications: Vec<String>,
         /// instance (the default: the firewall runs on the instance; addresses read from the
         /// device) or host (the firewall runs on the host side of the instance's veth/tap).
         #[arg(long)]
@@ -163,8 +174,8 @@ pub enum Command {
         /// PrivateIpAddress=string,Primary=boolean ... (the primary one first), or JSON.
         #[arg(long, num_args = 1..)]
         private_ip_addresses: Vec<String>,
-        /// The IDs of the security groups (1 to 5).
-        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
+        /// The IDs of the security groups (1 to 5); the VPC's default group if none.
+        #[arg(long, num_args = 1..)]
         groups: Vec<String>,
         /// [Host mode] Turn the source/destination check off.
         #[arg(long)]

@@ -428,6 +428,9 @@ impl Command {
             }
             Self::CreateNetworkInterface {
                 network_interface_id,
+                subnet_id,
+                description,
+                tag_specifications,
                 attach_mode,
                 private_ip_addresses,
                 groups,
@@ -435,6 +438,13 @@ impl Command {
             } => {
                 let mut p = Params::new("CreateNetworkInterface");
                 p.string(NI, "NetworkInterfaceId", network_interface_id)?;
+                p.string("--subnet-id", "SubnetId", subnet_id)?;
+                p.string("--description", "Description", description)?;
+                p.list(
+                    "--tag-specifications",
+                    "TagSpecifications",
+                    tag_specifications,
+                )?;
                 p.string("--attach-mode", "AttachMode", attach_mode)?;
                 p.list("--groups", "Groups", groups)?;
                 p.list(

@@ -260,9 +260,12 @@ pub static OPERATIONS: &[Operation] = &[
     op(
         "CreateNetworkInterface",
         &[
-            req("NetworkInterfaceId", Str),
+            opt("NetworkInterfaceId", Str),
+            opt("SubnetId", Str),
+            opt("Description", Str),
+            opt("TagSpecifications", TAG_SPECIFICATIONS),
             opt("AttachMode", Str),
-            req("Groups", STRINGS),
+            opt("Groups", STRINGS),
             opt(
                 "PrivateIpAddresses",
                 List(&Either(&PRIVATE_IP_ADDRESS, &Str)),

@@ -29,7 +29,7 @@ pub(super) fn create_network_interface(
     quotas: &Quotas,
     req: &CreateNetworkInterface,
 ) -> ApiResult<Output> {
-    check_link(&req.network_interface_id)?;
+    check_link(&Some(ops::device_of(req)?.to_owned()))?;
     ops::create_network_interface(next, quotas, req, &datapath::device_exists)
 }
 
@@ -86,10 +86,7 @@ impl Core {
         &self,
         req: &CreateNetworkInterface,
     ) -> Option<CreateNetworkInterfaceResult> {
-        let iface = req
-            .network_interface_id
-            .as_ref()
-            .and_then(|id| self.state.interfaces.get(id))?;
+        let iface = self.state.interfaces.get(ops::device_of(req).ok()?)?;
         Some(CreateNetworkInterfaceResult {
             network_interface: Box::new(self.interface_shape(iface)),
         })
@@ -138,7 +135,7 @@ impl Core {
             .collect();
         let mut ni = NetworkInterface {
             network_interface_id: iface.id.clone(),
-            description: String::new(),
+            description: iface.description.clone(),
             interface_type: "interface".into(),
             requester_managed: false,
             tag_set: Vec::new(),
@@ -149,6 +146,7 @@ impl Core {
             }
             .into(),
             vpc_id: iface.vpc_id.clone(),
+            subnet_id: ops::subnet_of(&iface.vpc_id),
             owner_id: self.state.owner_id.clone(),
             groups,
             mac_address: datapath::device_mac(&iface.id),

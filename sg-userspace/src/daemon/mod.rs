@@ -286,6 +286,7 @@ impl Core {
                 | Request::DescribeManagedPrefixLists(_)
                 | Request::GetManagedPrefixListEntries(_)
                 | Request::DescribeNetworkInterfaces(_)
+                | Request::CreateNetworkInterface(_)
                 | Request::DeleteNetworkInterface(_)
                 | Request::ModifyNetworkInterfaceAttribute(_)
                 | Request::AssignPrivateIpAddresses(_)

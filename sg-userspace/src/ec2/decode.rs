@@ -66,6 +66,7 @@ pub const OPERATIONS: &[(&str, bool)] = &[
     ("DescribeManagedPrefixLists", false),
     ("GetManagedPrefixListEntries", false),
     ("DescribeNetworkInterfaces", false),
+    ("CreateNetworkInterface", true),
     ("DeleteNetworkInterface", true),
     ("ModifyNetworkInterfaceAttribute", true),
     ("AssignPrivateIpAddresses", true),
@@ -175,8 +176,7 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
         }),
         "CreateDefaultVpc" => Request::CreateDefaultVpc(Empty {}),
         "CreateManagedPrefixList" => {
-            // botocore always sends one; sgd does not keep tokens yet, and a repeat with the
-            // same name answers a duplicate error rather than a second list.
+            // botocore always sends one; the endpoint keeps it (`ec2::idempotency`).
             let _ = p.get("ClientToken");
             Request::CreateManagedPrefixList(CreateManagedPrefixList {
                 prefix_list_name: Some(p.required("PrefixListName")?.to_owned()),
@@ -226,6 +226,33 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
             Request::DescribeNetworkInterfaces(DescribeNetworkInterfaces {
                 network_interface_ids: ids,
                 filters: filters(p)?,
+            })
+        }
+        // EC2's parameters; the device is named by the tag `sgd:device` (the model reads
+        // it), the mode follows from whether private addresses are declared.
+        "CreateNetworkInterface" => {
+            let mut private_ip_addresses: Vec<String> =
+                owned(p.get("PrivateIpAddress")).into_iter().collect();
+            for a in p.structs("PrivateIpAddresses")? {
+                let ip = a.required("PrivateIpAddress")?.to_owned();
+                // The primary address first, whatever its place on the wire.
+                if a.bool("Primary")? == Some(true) {
+                    private_ip_addresses.insert(0, ip);
+                } else {
+                    private_ip_addresses.push(ip);
+                }
+            }
+            // Kept by the endpoint (`ec2::idempotency`).
+            let _ = p.get("ClientToken");
+            Request::CreateNetworkInterface(CreateNetworkInterface {
+                network_interface_id: None,
+                attach_mode: None,
+                private_ip_addresses,
+                groups: strings(p, "SecurityGroupId")?,
+                source_dest_check: None,
+                subnet_id: Some(p.required("SubnetId")?.to_owned()),
+                description: owned(p.get("Description")),
+                tag_specifications: tag_specifications(p)?,
             })
         }
         "DeleteNetworkInterface" => Request::DeleteNetworkInterface(NetworkInterfaceIdRequest {

@@ -18,7 +18,7 @@ use crate::shapes::Output;
 use crate::model::ApiError;
 
 /// The EC2 operations sgd serves that take a `ClientToken`.
-pub const OPERATIONS: &[&str] = &["CreateManagedPrefixList"];
+pub const OPERATIONS: &[&str] = &["CreateManagedPrefixList", "CreateNetworkInterface"];
 
 /// Tokens kept at most.
 pub const CAPACITY: usize = 10_000;

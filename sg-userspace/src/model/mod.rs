@@ -178,6 +178,9 @@ pub struct Interface {
     /// another destination (AWS `SourceDestCheck`, SG-IF-5).
     #[serde(default)]
     pub source_dest_check: bool,
+    /// EC2's `Description`, as given at creation.
+    #[serde(default)]
+    pub description: String,
 }
 
 impl Interface {
@@ -191,6 +194,7 @@ impl Interface {
             timeouts: Timeouts::default(),
             private_addresses: Vec::new(),
             source_dest_check: mode == AttachMode::Host,
+            description: String::new(),
         }
     }
 }

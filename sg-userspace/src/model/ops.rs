@@ -426,15 +426,78 @@ fn private_addresses(list: &[String]) -> ApiResult<Vec<IpAddr>> {
     Ok(out)
 }
 
+/// The tag that names the Linux device of a `CreateNetworkInterface` sent by an EC2 client,
+/// which has no parameter for it (`--tag-specifications
+/// 'ResourceType=network-interface,Tags=[{Key=sgd:device,Value=veth0}]'`).
+pub const DEVICE_TAG: &str = "sgd:device";
+
+/// The subnet of a VPC: sgd models one per VPC, named after it (`vpc-0abc…` has
+/// `subnet-0abc…`), so that EC2 clients, which must name a subnet, name the VPC.
+pub fn subnet_of(vpc_id: &str) -> String {
+    format!("subnet-{}", vpc_id.strip_prefix("vpc-").unwrap_or(vpc_id))
+}
+
+/// The device a `CreateNetworkInterface` protects: `NetworkInterfaceId` (sgctl), or the
+/// `sgd:device` tag (EC2 clients). Interfaces keep no other tags, so any other is refused
+/// rather than dropped.
+pub fn device_of(req: &CreateNetworkInterface) -> ApiResult<&str> {
+    let mut tagged = None;
+    for spec in &req.tag_specifications {
+        if spec.resource_type.as_deref() != Some("network-interface") {
+            return Err(ApiError::invalid_value(format!(
+                "Invalid resource type '{}' for tags of a network interface",
+                spec.resource_type.as_deref().unwrap_or_default()
+            )));
+        }
+        for t in &spec.tags {
+            if t.key != DEVICE_TAG {
+                return Err(ApiError::invalid_value(format!(
+                    "sgd keeps no tags on network interfaces; only '{DEVICE_TAG}' (the device \
+                     to protect) is accepted, not '{}'",
+                    t.key
+                )));
+            }
+            tagged = Some(t.value.as_str());
+        }
+    }
+    match (req.network_interface_id.as_deref(), tagged) {
+        (Some(a), Some(b)) if a != b => Err(ApiError::new(
+            "InvalidParameterCombination",
+            format!("NetworkInterfaceId '{a}' and tag {DEVICE_TAG}={b} name different devices"),
+        )),
+        (Some(d), _) | (None, Some(d)) if !d.is_empty() => Ok(d),
+        _ => Err(ApiError::missing(&format!(
+            "NetworkInterfaceId (or the tag {DEVICE_TAG})"
+        ))),
+    }
+}
+
 /// `CreateNetworkInterface`: protects an interface in instance or host mode (host mode
-/// declares the instance's private addresses).
+/// declares the instance's private addresses). Without groups it gets its VPC's `default`
+/// group; with a subnet, it joins that subnet's VPC, else the VPC of its groups.
 pub fn create_network_interface(
     state: &mut State,
     quotas: &Quotas,
     req: &CreateNetworkInterface,
     device_exists: &dyn Fn(&str) -> bool,
 ) -> ApiResult<Output> {
-    let name = required(&req.network_interface_id, "NetworkInterfaceId")?;
+    let name = device_of(req)?;
+    let subnet_vpc = match &req.subnet_id {
+        None => None,
+        Some(s) => Some(
+            state
+                .vpcs
+                .keys()
+                .find(|v| &subnet_of(v) == s)
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "InvalidSubnetID.NotFound",
+                        format!("The subnet ID '{s}' does not exist"),
+                    )
+                })?,
+        ),
+    };
     if !device_exists(name) {
         return Err(ApiError::interface_not_found(name));
     }
@@ -443,7 +506,12 @@ pub fn create_network_interface(
             "The network interface {name} is already protected; use modify-network-interface-attribute"
         )));
     }
-    let mode = match req.attach_mode.as_deref().unwrap_or("instance") {
+    let declared = if req.private_ip_addresses.is_empty() {
+        "instance"
+    } else {
+        "host"
+    };
+    let mode = match req.attach_mode.as_deref().unwrap_or(declared) {
         "instance" => AttachMode::Instance,
         "host" => AttachMode::Host,
         other => {
@@ -452,7 +520,15 @@ pub fn create_network_interface(
             )));
         }
     };
-    let mut iface = Interface::new(name, &state.default_vpc_id()?, mode);
+    let vpc = match &subnet_vpc {
+        Some(v) => v.clone(),
+        None => state.default_vpc_id()?,
+    };
+    let mut iface = Interface::new(name, &vpc, mode);
+    if let Some(d) = &req.description {
+        validate::text("Description", d)?;
+        iface.description = d.clone();
+    }
     let addrs = private_addresses(&req.private_ip_addresses)?;
     match mode {
         AttachMode::Host if addrs.is_empty() => {
@@ -469,10 +545,13 @@ pub fn create_network_interface(
         check_source_dest_mode(&iface, sdc)?;
         iface.source_dest_check = sdc;
     }
-    if req.groups.is_empty() {
+    // No groups: the VPC's `default` group (SG-IF-1), as EC2 does.
+    if !req.groups.is_empty() {
+        set_groups(state, quotas, &mut iface, &req.groups, subnet_vpc.is_none())?;
+    }
+    if state.default_group_of(&iface.vpc_id).is_none() && iface.group_ids.is_empty() {
         return Err(ApiError::missing("Groups"));
     }
-    set_groups(state, quotas, &mut iface, &req.groups, true)?;
     state.interfaces.insert(name.to_owned(), iface);
     // The daemon answers with the interface as enforced, once committed.
     Ok(Output::None)

@@ -164,16 +164,28 @@ pub struct ModifyNetworkInterfaceAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct CreateNetworkInterface {
+    /// The Linux device to protect. Not an EC2 API parameter: EC2 clients name the device
+    /// with the tag `sgd:device` (see `model::ops::DEVICE_TAG`).
+    #[serde(default)]
     pub network_interface_id: Option<String>,
-    /// `instance` (default) or `host`. Not an EC2 API parameter.
+    /// `instance` or `host`; by default `host` when private addresses are declared and
+    /// `instance` otherwise. Not an EC2 API parameter.
     #[serde(default)]
     pub attach_mode: Option<String>,
     #[serde(default)]
     pub private_ip_addresses: Vec<String>,
+    /// The groups; none means the VPC's `default` group, as on EC2.
     #[serde(default)]
     pub groups: Vec<String>,
     #[serde(default)]
     pub source_dest_check: Option<bool>,
+    /// The subnet, which names the VPC: each VPC has one, `subnet-` and the VPC id's digits.
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

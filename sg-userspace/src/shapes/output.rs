@@ -401,6 +401,8 @@ pub struct NetworkInterface {
     pub tag_set: Vec<Tag>,
     pub status: String,
     pub vpc_id: String,
+    /// The VPC's one subnet (sgd models no other).
+    pub subnet_id: String,
     pub owner_id: String,
     pub groups: Vec<GroupIdentifier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -181,12 +181,40 @@ fn every_operation_listed_decodes_its_minimal_form() {
             | "AssignPrivateIpAddresses"
             | "UnassignPrivateIpAddresses" => "&NetworkInterfaceId=eth0",
             "DeleteVpc" => "&VpcId=vpc-1",
+            "CreateNetworkInterface" => "&SubnetId=subnet-1",
             _ => "",
         };
         let body = format!("Action={action}&Version=2016-11-15{required}");
         let d = decoded(&body).unwrap_or_else(|e| panic!("{action}: {e}"));
         assert_eq!(d.request.operation(), *action);
     }
+}
+
+/// botocore's CreateNetworkInterface: the subnet, groups, addresses (the primary first,
+/// wherever it is on the wire), the description and the `sgd:device` tag.
+#[test]
+fn create_network_interface_reads_ec2s_parameters() {
+    let d = decoded(
+        "Action=CreateNetworkInterface&Version=2016-11-15&SubnetId=subnet-0a&Description=vm1\
+         &SecurityGroupId.1=sg-1&SecurityGroupId.2=sg-2\
+         &PrivateIpAddresses.1.PrivateIpAddress=10.0.0.6&PrivateIpAddresses.1.Primary=false\
+         &PrivateIpAddresses.2.PrivateIpAddress=10.0.0.5&PrivateIpAddresses.2.Primary=true\
+         &TagSpecification.1.ResourceType=network-interface\
+         &TagSpecification.1.Tag.1.Key=sgd%3Adevice&TagSpecification.1.Tag.1.Value=veth7\
+         &ClientToken=tok",
+    )
+    .expect("decodes");
+    let Request::CreateNetworkInterface(r) = d.request else {
+        panic!("{:?}", d.request)
+    };
+    assert_eq!(r.subnet_id.as_deref(), Some("subnet-0a"));
+    assert_eq!(r.description.as_deref(), Some("vm1"));
+    assert_eq!(r.groups, ["sg-1", "sg-2"]);
+    assert_eq!(r.private_ip_addresses, ["10.0.0.5", "10.0.0.6"]);
+    assert_eq!(r.network_interface_id, None);
+    assert_eq!(r.tag_specifications[0].tags[0].key, "sgd:device");
+    assert_eq!(r.tag_specifications[0].tags[0].value, "veth7");
+    assert!(d.writes);
 }
 
 #[test]

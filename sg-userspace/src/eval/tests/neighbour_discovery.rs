@@ -129,6 +129,7 @@ fn sg_enf_10_host_mode_neighbour_discovery_is_on_the_instance_s_addresses() {
         private_ip_addresses: vec![vm.into()],
         groups: vec![a.clone()],
         source_dest_check: None,
+        ..Default::default()
     };
     crate::model::ops::create_network_interface(&mut w.state, &w.quotas, &req, &|_| true).unwrap();
     w.addrs.insert("eth0".into(), vec![ip(vm)]);

@@ -127,6 +127,7 @@ fn sg_if_5_host_mode_declared_addresses_and_source_dest_check() {
             private_ip_addresses: addrs.iter().map(|a| a.to_string()).collect(),
             groups: vec![g.clone()],
             source_dest_check: None,
+            ..Default::default()
         };
         ops::create_network_interface(&mut w.state, &w.quotas, &req, &|_| true)
     };
@@ -204,4 +205,97 @@ fn sg_if_5_host_mode_declared_addresses_and_source_dest_check() {
         )),
         "InvalidNetworkInterfaceID.NotFound"
     );
+}
+
+/// `CreateNetworkInterface` as EC2 clients send it (issue 14): the device named by the tag
+/// `sgd:device`, the VPC by its one subnet, no groups meaning the VPC's `default` group
+/// (SG-IF-1), host mode when addresses are declared (SG-IF-5).
+#[test]
+fn sg_if_1_create_network_interface_in_ec2s_form() {
+    use crate::api::{CreateNetworkInterface, Tag, TagSpecification};
+    let mut w = World::new();
+    let vpc = w.state.default_vpc_id().unwrap();
+    let device = |name: &str| TagSpecification {
+        resource_type: Some("network-interface".into()),
+        tags: vec![Tag {
+            key: ops::DEVICE_TAG.into(),
+            value: name.into(),
+        }],
+    };
+    let create = |w: &mut World, req: CreateNetworkInterface| {
+        ops::create_network_interface(&mut w.state, &w.quotas, &req, &|d| d.starts_with("veth"))
+    };
+    let req = CreateNetworkInterface {
+        subnet_id: Some(ops::subnet_of(&vpc)),
+        description: Some("vm 1".into()),
+        private_ip_addresses: vec!["10.0.0.5".into()],
+        tag_specifications: vec![device("veth1")],
+        ..Default::default()
+    };
+    create(&mut w, req.clone()).unwrap();
+    let iface = &w.state.interfaces["veth1"];
+    assert_eq!(iface.vpc_id, vpc);
+    assert!(iface.group_ids.is_empty(), "the VPC's default group");
+    assert_eq!(
+        w.state.effective_groups(iface),
+        [w.state.default_group_of(&vpc).unwrap().id.clone()]
+    );
+    assert_eq!(iface.mode, AttachMode::Host, "addresses declared");
+    assert_eq!(iface.description, "vm 1");
+    // Refusals, each changing nothing.
+    let before = w.state.clone();
+    let cases = [
+        (
+            CreateNetworkInterface {
+                subnet_id: Some("subnet-00000000000000000".into()),
+                tag_specifications: vec![device("veth2")],
+                ..Default::default()
+            },
+            "InvalidSubnetID.NotFound",
+        ),
+        (
+            CreateNetworkInterface {
+                subnet_id: Some(ops::subnet_of(&vpc)),
+                ..Default::default()
+            },
+            "MissingParameter",
+        ),
+        (
+            CreateNetworkInterface {
+                network_interface_id: Some("veth3".into()),
+                tag_specifications: vec![device("veth2")],
+                ..Default::default()
+            },
+            "InvalidParameterCombination",
+        ),
+        (
+            CreateNetworkInterface {
+                tag_specifications: vec![TagSpecification {
+                    resource_type: Some("network-interface".into()),
+                    tags: vec![Tag {
+                        key: "Name".into(),
+                        value: "web".into(),
+                    }],
+                }],
+                network_interface_id: Some("veth2".into()),
+                ..Default::default()
+            },
+            "InvalidParameterValue",
+        ),
+    ];
+    for (req, want) in cases {
+        let mut next = before.clone();
+        let got = ops::create_network_interface(&mut next, &w.quotas, &req, &|_| true);
+        assert_eq!(code(got), want, "{req:?}");
+    }
+    // A group of another VPC than the subnet's.
+    let other = new_vpc(&mut w, false);
+    let g = group_in(&mut w, &other, "elsewhere").unwrap();
+    let req = CreateNetworkInterface {
+        subnet_id: Some(ops::subnet_of(&vpc)),
+        groups: vec![g],
+        tag_specifications: vec![device("veth4")],
+        ..Default::default()
+    };
+    assert_eq!(code(create(&mut w, req)), "InvalidParameterValue");
 }
