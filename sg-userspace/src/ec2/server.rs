@@ -203,58 +203,59 @@ async fn handle(
             request_id,
         );
     }
-    let body =
-        match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
-            Ok(Ok(b)) => b.to_bytes(),
-            Ok(Err(_)) | Err(_) => {
-                return ec2_error(
-                    413,
-                    &ApiError::invalid_value(format!(
-                        "The request body is larger than {MAX_BODY} bytes or was cut short."
-                    )),
-                    request_id,
-                );
-            }
-        };
     let query = parts.uri.query().unwrap_or("");
-    // The signature covers the query with `+` as a literal plus, while form decoding reads it
-    // as a space: refused, so that what was signed is what is read.
-    if query.contains('+') {
-        return ec2_error(
-            400,
-            &ApiError::new(
-                "MalformedQueryString",
-                "A '+' in the query string is ambiguous: encode a space as %20 and a plus as %2B.",
-            ),
-            request_id,
-        );
-    }
     let headers: Vec<(&str, &[u8])> = parts
         .headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
-    let signed = sigv4::Request {
+    let mut signed = sigv4::Request {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query,
         headers: &headers,
-        body: &body,
+        body: &[],
     };
     // Errors before the signature is checked are worded for the service the request names.
     let claimed = Service::claimed_by(&signed).unwrap_or(Service::Ec2);
+    // The signature covers the query with `+` as a literal plus, while form decoding reads it
+    // as a space: refused, so that what was signed is what is read.
+    if query.contains('+') {
+        let err = ApiError::new(
+            "MalformedQueryString",
+            "A '+' in the query string is ambiguous: encode a space as %20 and a plus as %2B.",
+        );
+        return service_error(claimed, 400, &err, request_id);
+    }
     let now = SystemTime::now();
     let mut policy = sigv4::Policy::new(&settings.region, &["ec2", "sts"], now);
     policy.max_skew = settings.max_skew;
     let lookup = |id: &str| backend.key(id).map(|(secret, _)| secret);
+    let refuse = |e: sigv4::SigV4Error| {
+        // Debug, not info: anyone can send unsigned requests, and must not fill the log.
+        debug!(error = %e, "API request refused: signature");
+        let err = ApiError::new(e.code(claimed), e.message(claimed));
+        service_error(claimed, e.status(claimed), &err, request_id)
+    };
+    // Whatever can be refused on the headers is, before the body is read: a client without a
+    // key, or with a stale date or another region, cannot make sgd read and hold a body.
+    if let Err(e) = sigv4::precheck(&signed, &policy, &lookup) {
+        return refuse(e);
+    }
+    let body =
+        match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(_)) | Err(_) => {
+                let err = ApiError::invalid_value(format!(
+                    "The request body is larger than {MAX_BODY} bytes or was cut short."
+                ));
+                return service_error(claimed, 413, &err, request_id);
+            }
+        };
+    signed.body = &body;
     let verified = match sigv4::verify(&signed, &policy, &lookup) {
         Ok(v) => v,
-        Err(e) => {
-            // Debug, not info: anyone can send unsigned requests, and must not fill the log.
-            debug!(error = %e, "API request refused: signature");
-            let err = ApiError::new(e.code(claimed), e.message(claimed));
-            return service_error(claimed, e.status(claimed), &err, request_id);
-        }
+        Err(e) => return refuse(e),
     };
     let service = Service::from_scope(&verified.service).unwrap_or(Service::Ec2);
     if verified.session_token.is_some() {

@@ -80,7 +80,7 @@ pub use authorization::{Authorization, parse_authorization};
 pub use canonical::{canonical_request, signing_key, string_to_sign};
 pub use error::SigV4Error;
 
-use authorization::{basic, is_http_space, request_time};
+use authorization::{RequestTime, basic, is_http_space, request_time};
 use canonical::{hmac_sha256, join_canonical_values};
 
 /// The only signing algorithm accepted: SigV4 with HMAC-SHA256.
@@ -232,6 +232,23 @@ pub struct Verified {
     pub session_token: Option<String>,
 }
 
+/// What can be checked before the body is read: the `Authorization` header, the request
+/// time, the signed headers, the credential scope, the clock, and that the key exists. A
+/// server calls it on the headers alone, so that a request it would refuse anyway cannot make
+/// it read (and hold) a body; [`verify`] checks it all again, then the body and signature.
+pub fn precheck<S>(req: &Request<'_>, policy: &Policy<'_>, secrets: &S) -> Result<(), SigV4Error>
+where
+    S: SecretLookup + ?Sized,
+{
+    let (auth, _) = check_scope(req, policy)?;
+    match secrets.secret(&auth.access_key_id) {
+        Some(_) => Ok(()),
+        None => Err(SigV4Error::UnknownAccessKey {
+            access_key_id: auth.access_key_id,
+        }),
+    }
+}
+
 /// Checks the signature of `req` against `policy`, finding the secret through `secrets`.
 pub fn verify<S>(
     req: &Request<'_>,
@@ -241,6 +258,61 @@ pub fn verify<S>(
 where
     S: SecretLookup + ?Sized,
 {
+    let (auth, time) = check_scope(req, policy)?;
+
+    // 6. The body.
+    let payload_hash = hex::encode(Sha256::digest(req.body));
+    let mut claimed = req.values("x-amz-content-sha256").peekable();
+    if claimed.peek().is_some() {
+        let claimed: Vec<u8> = join_canonical_values(claimed);
+        if claimed != payload_hash.as_bytes() {
+            return Err(SigV4Error::PayloadHashMismatch);
+        }
+    }
+
+    // 7. The signature, with the same work whether or not the key is known.
+    let creq = canonical_request(req, &auth.signed_headers, &payload_hash);
+    let to_sign = string_to_sign(&time.stamp, &auth.scope(), &creq);
+    let secret = secrets.secret(&auth.access_key_id);
+    let key = signing_key(
+        secret.as_deref().unwrap_or(DUMMY_SECRET),
+        &auth.scope_date,
+        &auth.region,
+        &auth.service,
+    );
+    let computed = hmac_sha256(&key, to_sign.as_bytes());
+    let matches = std::hint::black_box(bool::from(computed[..].ct_eq(&auth.signature[..])));
+    match secret {
+        None => Err(SigV4Error::UnknownAccessKey {
+            access_key_id: auth.access_key_id,
+        }),
+        Some(_) if !matches => Err(SigV4Error::SignatureMismatch {
+            access_key_id: auth.access_key_id,
+        }),
+        Some(_) => {
+            let session_token = req.values("x-amz-security-token").next().map(|v| {
+                String::from_utf8_lossy(v)
+                    .trim_matches(is_http_space)
+                    .to_owned()
+            });
+            Ok(Verified {
+                access_key_id: auth.access_key_id,
+                service: auth.service,
+                region: auth.region,
+                timestamp: time.stamp,
+                time: time.time,
+                signed_headers: auth.signed_headers,
+                session_token,
+            })
+        }
+    }
+}
+
+/// Steps 1 to 5 of [`verify`], which need no body: the parsed header and the request time.
+fn check_scope(
+    req: &Request<'_>,
+    policy: &Policy<'_>,
+) -> Result<(Authorization, RequestTime), SigV4Error> {
     // 1. The Authorization header.
     let mut values = req.values("authorization");
     let raw = values.next().ok_or(SigV4Error::MissingAuthorization)?;
@@ -317,53 +389,7 @@ where
             max_skew: policy.max_skew,
         });
     }
-
-    // 6. The body.
-    let payload_hash = hex::encode(Sha256::digest(req.body));
-    let mut claimed = req.values("x-amz-content-sha256").peekable();
-    if claimed.peek().is_some() {
-        let claimed: Vec<u8> = join_canonical_values(claimed);
-        if claimed != payload_hash.as_bytes() {
-            return Err(SigV4Error::PayloadHashMismatch);
-        }
-    }
-
-    // 7. The signature, with the same work whether or not the key is known.
-    let creq = canonical_request(req, &auth.signed_headers, &payload_hash);
-    let to_sign = string_to_sign(&time.stamp, &auth.scope(), &creq);
-    let secret = secrets.secret(&auth.access_key_id);
-    let key = signing_key(
-        secret.as_deref().unwrap_or(DUMMY_SECRET),
-        &auth.scope_date,
-        &auth.region,
-        &auth.service,
-    );
-    let computed = hmac_sha256(&key, to_sign.as_bytes());
-    let matches = std::hint::black_box(bool::from(computed[..].ct_eq(&auth.signature[..])));
-    match secret {
-        None => Err(SigV4Error::UnknownAccessKey {
-            access_key_id: auth.access_key_id,
-        }),
-        Some(_) if !matches => Err(SigV4Error::SignatureMismatch {
-            access_key_id: auth.access_key_id,
-        }),
-        Some(_) => {
-            let session_token = req.values("x-amz-security-token").next().map(|v| {
-                String::from_utf8_lossy(v)
-                    .trim_matches(is_http_space)
-                    .to_owned()
-            });
-            Ok(Verified {
-                access_key_id: auth.access_key_id,
-                service: auth.service,
-                region: auth.region,
-                timestamp: time.stamp,
-                time: time.time,
-                signed_headers: auth.signed_headers,
-                session_token,
-            })
-        }
-    }
+    Ok((auth, time))
 }
 
 /// Signs `req` as an AWS SDK would and returns the `Authorization` header value. Meant for

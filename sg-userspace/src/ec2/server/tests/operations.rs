@@ -280,8 +280,43 @@ async fn panic_in_run_is_500_without_its_text_and_the_server_goes_on() {
 
 #[tokio::test]
 async fn key_revoked_after_its_signature_was_checked_may_not_write() {
-    // The first lookup verifies the signature; by the second the key is gone.
-    let (addr, fake) = start(Fake::forgetting_keys_after(1)).await;
+    // The first lookups check the headers and then the signature; by the third the key is
+    // gone.
+    let (addr, fake) = start(Fake::forgetting_keys_after(2)).await;
     let reply = Call::ec2(DELETE).send(addr).await;
     assert_refused(&reply, 403, "UnauthorizedOperation", &fake);
+}
+
+/// A request refused on its headers (no key, an unknown key, a stale date) is refused before
+/// its body is read: sending the headers alone is enough for the answer.
+#[tokio::test]
+async fn unauthenticated_requests_are_refused_before_the_body_is_read() {
+    let (addr, fake) = start(Fake::new()).await;
+    let sig = "0".repeat(64);
+    for (headers, code) in [
+        ("", "MissingAuthenticationToken"),
+        (
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIDUNKNOWN/20260101/us-east-1/ec2/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature={sig}\r\nX-Amz-Date: 20260101T000000Z\r\n",
+            "RequestExpired",
+        ),
+    ]
+    .map(|(h, c)| (h.replace("{sig}", &sig), c))
+    {
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        // A body announced but never sent: an answer can only come from the headers.
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: \
+             application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("answered without the body")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.contains(code), "{code}: {text}");
+    }
+    assert_eq!(fake.runs() + fake.checks(), 0);
 }
