@@ -78,7 +78,7 @@ pub struct Vpc {
     pub tags: Vec<Tag>,
     /// The VPC's IPv6 block (`AmazonProvidedIpv6CidrBlock`, [`vpcs::IPV6_POOL`]). A VPC with
     /// one is dual-stack: its new groups' default outbound rules include `::/0` (SG-GRP-3/4).
-    /// Absent in stores written before IPv6 blocks existed.
+    /// Absent in stores written before IPv6 blocks existed (see [`vpcs::upgrade`]).
     #[serde(default)]
     pub ipv6_block: Option<Ipv6Block>,
 }

@@ -116,6 +116,25 @@ fn new_ipv6_block(state: &State, ids: &mut dyn IdSource, vpc_id: &str) -> Ipv6Bl
     }
 }
 
+/// Brings a state loaded from a store up to date; returns whether it changed, so that the
+/// caller saves it. Stores written before IPv6 blocks existed hold no `ipv6_block`: a default
+/// VPC among them gets its block here, so it stays dual-stack as it always was in effect (its
+/// groups were given `::/0`) and its new groups still are (see [`add_default_vpc`]). Other
+/// VPCs stay without one, as `CreateVpc` made them, and their groups keep the rules stored.
+pub fn upgrade(state: &mut State, ids: &mut dyn IdSource) -> bool {
+    let missing: Vec<String> = state
+        .vpcs
+        .values()
+        .filter(|v| v.is_default && !v.classic && v.ipv6_block.is_none())
+        .map(|v| v.id.clone())
+        .collect();
+    for id in &missing {
+        let block = new_ipv6_block(state, ids, id);
+        state.vpcs.get_mut(id).expect("listed above").ipv6_block = Some(block);
+    }
+    !missing.is_empty()
+}
+
 /// `CreateVpc`'s CIDR checks, in EC2's codes and words: a value that is no IPv4 CIDR is an
 /// `InvalidParameterValue`, a netmask outside /16../28 an `InvalidVpc.Range`.
 fn vpc_cidr(cidr: &str) -> ApiResult<ipnet::Ipv4Net> {

@@ -346,3 +346,23 @@ fn describe_vpcs_filters_on_the_ipv6_association() {
         assert_eq!(filtered(&w, f, &[v]), both, "{f}");
     }
 }
+
+#[test]
+fn upgrade_gives_an_old_default_vpc_its_block_and_leaves_the_rest() {
+    let mut w = World::new();
+    let plain = create(&mut w, "10.1.0.0/16").unwrap()["Vpc"]["VpcId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // What a store written before IPv6 blocks holds: no VPC has one.
+    let default = w.state.default_vpc().unwrap().id.clone();
+    w.state.vpcs.get_mut(&default).unwrap().ipv6_block = None;
+    let before = w.state.clone();
+    assert!(upgrade(&mut w.state, &mut w.ids));
+    assert!(w.state.vpcs[&default].ipv6_block.is_some());
+    assert!(w.state.vpcs[&plain].ipv6_block.is_none());
+    assert_eq!(w.state.groups, before.groups, "stored rules are kept");
+    let once = w.state.clone();
+    assert!(!upgrade(&mut w.state, &mut w.ids), "nothing more to do");
+    assert_eq!(w.state, once);
+}
