@@ -257,6 +257,9 @@ fn ipv6_blocks_are_unique_among_the_states_vpcs() {
     assert_eq!(first.cidr_block.to_string(), "fd12:3456:789a::/56");
     assert_eq!(second.cidr_block.to_string(), "fd12:3456:789b::/56");
     assert_ne!(first.association_id, second.association_id);
+    // The example of IPV6_POOL's documentation, README.md and docs/design.md.
+    let doc = new_ipv6_block(&w.state, &mut w.ids, "vpc-0123456789abcdef0");
+    assert_eq!(doc.cidr_block.to_string(), "fd78:9abc:def0::/56");
     // An id that is not hex (an imported VPC's) still gets a block of the pool.
     let odd = new_ipv6_block(&w.state, &mut w.ids, "vpc-imported");
     assert_eq!(odd.cidr_block.to_string(), "fd00::/56");
