@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, path::Path};
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::model::State;
+use crate::model::{IdSource, State, vpcs};
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const VPCS: TableDefinition<&str, &str> = TableDefinition::new("vpcs");
@@ -97,6 +97,25 @@ impl Store {
         }))
     }
 
+    /// Loads the saved state brought up to date by [`vpcs::upgrade`] (filling in what stores
+    /// written by older versions lack), and saves that change at once, so that what it drew
+    /// (association ids) stays the same across restarts. `None` for a new store; else the
+    /// state and whether it was upgraded.
+    pub fn load_upgraded(
+        &self,
+        ids: &mut dyn IdSource,
+    ) -> Result<Option<(State, bool)>, StoreError> {
+        let Some(loaded) = self.load()? else {
+            return Ok(None);
+        };
+        let mut state = loaded.clone();
+        let upgraded = vpcs::upgrade(&mut state, ids);
+        if upgraded {
+            self.save(Some(&loaded), &state)?;
+        }
+        Ok(Some((state, upgraded)))
+    }
+
     /// Writes the difference between `old` (what the store holds) and `new` in one transaction.
     pub fn save(&self, old: Option<&State>, new: &State) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
@@ -177,8 +196,9 @@ fn sync<T: Serialize + PartialEq>(
 mod tests {
     use super::*;
     use crate::{
-        api::CreateSecurityGroup,
-        model::{Quotas, RandomIds, ops},
+        api::{CreateSecurityGroup, CreateVpc},
+        model::{Peer, Quotas, RandomIds, ops},
+        testkit::Counter,
     };
 
     #[test]
@@ -209,5 +229,88 @@ mod tests {
         store.save(Some(&next), &after).unwrap();
         drop(store);
         assert_eq!(Store::open(&path).unwrap().load().unwrap().unwrap(), after);
+    }
+
+    /// The outbound peers of the groups `create-security-group` makes in `vpc` now.
+    fn new_group_egress(state: &mut State, ids: &mut dyn IdSource, vpc: &str) -> Vec<Peer> {
+        let req = CreateSecurityGroup {
+            group_name: Some(format!("new-{vpc}")),
+            description: Some("d".into()),
+            vpc_id: Some(vpc.into()),
+            ..Default::default()
+        };
+        let out = ops::create_security_group(state, ids, &Quotas::default(), &req).unwrap();
+        let g = &state.groups[&out.group_id];
+        g.rules.iter().map(|r| r.peer.clone()).collect()
+    }
+
+    /// A store written before VPCs had IPv6 blocks (VPC documents without `ipv6_block`)
+    /// loads; its default VPC comes out dual-stack, saved at once, so its groups behave as
+    /// before (SG-GRP-4: `::/0` too); other VPCs stay IPv4-only, and every group keeps the
+    /// rules it has.
+    #[test]
+    fn old_store_without_ipv6_blocks_loads_with_a_dual_stack_default_vpc() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sg.redb");
+        let mut ids = Counter(0);
+        let mut old = State::new(&mut ids);
+        let req = CreateVpc {
+            cidr_block: Some("10.1.0.0/16".into()),
+            ..Default::default()
+        };
+        let plain = vpcs::create_vpc(&mut old, &mut ids, &req)
+            .unwrap()
+            .vpc
+            .vpc_id;
+        for v in old.vpcs.values_mut() {
+            v.ipv6_block = None;
+        }
+        {
+            let store = Store::open(&path).unwrap();
+            store.save(None, &old).unwrap();
+            // The VPC documents as the older sgd wrote them: no `ipv6_block` at all.
+            let txn = store.db.begin_write().unwrap();
+            {
+                let mut t = txn.open_table(VPCS).unwrap();
+                for (id, v) in &old.vpcs {
+                    let mut doc = serde_json::to_value(v).unwrap();
+                    let m = doc.as_object_mut().unwrap();
+                    m.remove("ipv6_block").unwrap();
+                    let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+                    assert_eq!(keys, ["cidr_block", "classic", "id", "is_default", "tags"]);
+                    t.insert(id.as_str(), doc.to_string().as_str()).unwrap();
+                }
+            }
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.load().unwrap().unwrap(),
+            old,
+            "the old documents load"
+        );
+        let (state, upgraded) = store.load_upgraded(&mut ids).unwrap().unwrap();
+        assert!(upgraded);
+        let default = state.default_vpc().unwrap().id.clone();
+        assert!(state.vpcs[&default].ipv6_block.is_some());
+        assert!(state.vpcs[&plain].ipv6_block.is_none());
+        assert_eq!(state.groups, old.groups, "stored rules are kept");
+        // Saved at once: a restart loads the same block and association id, and has nothing
+        // left to upgrade.
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.load().unwrap().unwrap(), state);
+        let again = store.load_upgraded(&mut ids).unwrap().unwrap();
+        assert_eq!(again, (state.clone(), false));
+        let (v4, v6) = (
+            Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
+            Peer::Ipv6("::/0".parse().unwrap()),
+        );
+        let mut state = state;
+        assert_eq!(
+            new_group_egress(&mut state, &mut ids, &default),
+            [v4.clone(), v6]
+        );
+        assert_eq!(new_group_egress(&mut state, &mut ids, &plain), [v4]);
     }
 }

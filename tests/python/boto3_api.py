@@ -50,11 +50,13 @@ def main():
     ec2.get_waiter("security_group_exists").wait(GroupIds=[gid])
 
     group = ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]
-    # Terraform revokes it and Ansible waits for it: the default egress rule exists.
-    # (sgd also adds ::/0 in every VPC today; AWS only in VPCs with an IPv6 block: issue 14.)
+    # Terraform revokes it and Ansible waits for it: the default egress rule exists. sgd's
+    # default VPC has an IPv6 block (unlike AWS's), so ::/0 is there too, as AWS adds it in
+    # VPCs with a block (vpcs_api checks a VPC without one).
     egress = group["IpPermissionsEgress"]
     assert len(egress) == 1 and egress[0]["IpProtocol"] == "-1", egress
     assert egress[0]["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}], egress
+    assert egress[0]["Ipv6Ranges"] == [{"CidrIpv6": "::/0"}], egress
     assert "FromPort" not in egress[0], egress  # -1 rules carry no ports in IpPermission
     assert group["IpPermissions"] == [], group
     assert group["Description"] == "web & api servers (a;b)", group
@@ -240,18 +242,60 @@ def main():
     print(json.dumps(out, default=str))
 
 
+def ipv6_block(vpc):
+    """The one IPv6 association of a dual-stack VPC, checked as EC2 shows it."""
+    [assoc] = vpc["Ipv6CidrBlockAssociationSet"]
+    assert assoc["AssociationId"].startswith("vpc-cidr-assoc-"), assoc
+    assert assoc["AssociationId"] != vpc["CidrBlockAssociationSet"][0]["AssociationId"], vpc
+    assert assoc["Ipv6CidrBlock"].startswith("fd") and assoc["Ipv6CidrBlock"].endswith("/56"), assoc
+    assert assoc["Ipv6CidrBlockState"] == {"State": "associated"}, assoc
+    assert assoc["NetworkBorderGroup"] == REGION and assoc["Ipv6Pool"] == "Amazon", assoc
+    return assoc
+
+
+def egress_of(ec2, vpc_id, name):
+    """The default outbound rule of a new group `name` in `vpc_id`."""
+    gid = ec2.create_security_group(GroupName=name, Description="d", VpcId=vpc_id)["GroupId"]
+    group = ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]
+    ec2.delete_security_group(GroupId=gid)
+    [rule] = group["IpPermissionsEgress"]
+    return rule
+
+
 def vpcs_api(ec2, out):
-    """The members botocore parses from a Vpc, CreateVpc's CIDR errors, DeleteVpc and
-    CreateDefaultVpc (issue 14, item 4)."""
+    """The members botocore parses from a Vpc, CreateVpc's CIDR errors and IPv6 block,
+    DeleteVpc and CreateDefaultVpc (issue 14, item 4)."""
     default = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     assert default["InstanceTenancy"] == "default", default
     assert default["State"] == "available", default
-    assert default["Ipv6CidrBlockAssociationSet"] == [], default
     [assoc] = default["CidrBlockAssociationSet"]
     assert assoc["AssociationId"].startswith("vpc-cidr-assoc-"), assoc
     assert assoc["CidrBlock"] == default["CidrBlock"] == "172.31.0.0/16", assoc
     assert assoc["CidrBlockState"] == {"State": "associated"}, assoc
+    # sgd's default VPC is dual-stack (AWS's is not): every group there gets ::/0 (SG-GRP-4).
+    ipv6_block(default)
     out["DefaultVpc"] = default
+
+    # CreateVpc follows AWS: ::/0 in the default outbound rule only with an IPv6 block.
+    plain = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]
+    assert plain["Ipv6CidrBlockAssociationSet"] == [], plain
+    rule = egress_of(ec2, plain["VpcId"], "v4")
+    assert rule["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}] and rule["Ipv6Ranges"] == [], rule
+    dual = ec2.create_vpc(CidrBlock="10.8.0.0/16", AmazonProvidedIpv6CidrBlock=True)["Vpc"]
+    block = ipv6_block(dual)
+    assert block["Ipv6CidrBlock"] != default["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+    rule = egress_of(ec2, dual["VpcId"], "v6")
+    assert rule["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}], rule
+    assert rule["Ipv6Ranges"] == [{"CidrIpv6": "::/0"}], rule
+    for name, value in [
+        ("ipv6-cidr-block-association.ipv6-cidr-block", block["Ipv6CidrBlock"]),
+        ("ipv6-cidr-block-association.association-id", block["AssociationId"]),
+    ]:
+        found = ec2.describe_vpcs(Filters=[{"Name": name, "Values": [value]}])["Vpcs"]
+        assert [v["VpcId"] for v in found] == [dual["VpcId"]], found
+    assert ec2.describe_vpcs(VpcIds=[dual["VpcId"]])["Vpcs"] == [dual]
+    for vpc in (plain, dual):
+        ec2.delete_vpc(VpcId=vpc["VpcId"])
 
     msg = expect_error(ec2.create_vpc, "InvalidParameterValue", 400, CidrBlock="10.0.0.0/33")
     assert msg == ("Value (10.0.0.0/33) for parameter cidrBlock is invalid. "

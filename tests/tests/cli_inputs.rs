@@ -576,6 +576,12 @@ fn parameters_agree_with_the_aws_cli() {
             "ResourceType=vpc,Tags=[{Key=Name,Value=v}]",
         ],
         &[
+            "create-vpc",
+            "--cidr-block",
+            "10.0.0.0/16",
+            "--amazon-provided-ipv6-cidr-block",
+        ],
+        &[
             "create-security-group",
             "--group-name",
             "g",

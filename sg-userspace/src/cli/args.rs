@@ -220,6 +220,13 @@ pub enum Command {
         /// The IPv4 network range for the VPC, in CIDR notation (/16 to /28).
         #[arg(long, required_unless_present_any = INPUT)]
         cidr_block: Option<String>,
+        /// Give the VPC a /56 IPv6 block (from sgd's ULA pool): its new security groups then
+        /// allow all outbound IPv6 (::/0) too.
+        #[arg(long, conflicts_with = "no_amazon_provided_ipv6_cidr_block")]
+        amazon_provided_ipv6_cidr_block: bool,
+        /// No IPv6 block (the default).
+        #[arg(long)]
+        no_amazon_provided_ipv6_cidr_block: bool,
         /// Give the VPC's groups EC2-Classic semantics: inbound rules only, TCP/UDP/ICMP only,
         /// an interface's groups fixed once attached.
         #[arg(long)]
@@ -236,7 +243,10 @@ pub enum Command {
         /// The filters: Name=string,Values=string,string ... Names: vpc-id, is-default,
         /// state, cidr, cidr-block-association.cidr-block,
         /// cidr-block-association.association-id, cidr-block-association.state,
-        /// dhcp-options-id, owner-id, tag:<key>, tag-key.
+        /// ipv6-cidr-block-association.ipv6-cidr-block,
+        /// ipv6-cidr-block-association.association-id, ipv6-cidr-block-association.state,
+        /// ipv6-cidr-block-association.ipv6-pool, dhcp-options-id, owner-id, tag:<key>,
+        /// tag-key.
         #[arg(long, num_args = 1..)]
         filters: Vec<String>,
     },

@@ -500,11 +500,19 @@ impl Command {
             }
             Self::CreateVpc {
                 cidr_block,
+                amazon_provided_ipv6_cidr_block,
+                no_amazon_provided_ipv6_cidr_block,
                 classic,
                 tag_specifications,
             } => {
                 let mut p = Params::new("CreateVpc");
                 p.string("--cidr-block", "CidrBlock", cidr_block)?;
+                if *amazon_provided_ipv6_cidr_block || *no_amazon_provided_ipv6_cidr_block {
+                    p.set(
+                        "AmazonProvidedIpv6CidrBlock",
+                        *amazon_provided_ipv6_cidr_block,
+                    );
+                }
                 p.flag("Classic", *classic);
                 p.list(
                     "--tag-specifications",

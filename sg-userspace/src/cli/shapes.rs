@@ -202,6 +202,7 @@ pub static OPERATIONS: &[Operation] = &[
             req("CidrBlock", Str),
             opt("Classic", Bool),
             opt("TagSpecifications", TAG_SPECIFICATIONS),
+            opt("AmazonProvidedIpv6CidrBlock", Bool),
         ],
     ),
     op(

@@ -147,6 +147,34 @@ fn aws_json_indentation() {
 }
 
 #[test]
+fn create_vpc_amazon_provided_ipv6_cidr_block() {
+    let ipv6 = |extra: &[&str]| {
+        let mut args = vec!["create-vpc", "--cidr-block", "10.0.0.0/16"];
+        args.extend_from_slice(extra);
+        match request(&args).unwrap() {
+            Request::CreateVpc(r) => r.amazon_provided_ipv6_cidr_block,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(!ipv6(&[]));
+    assert!(ipv6(&["--amazon-provided-ipv6-cidr-block"]));
+    assert!(!ipv6(&["--no-amazon-provided-ipv6-cidr-block"]));
+    let input = r#"{"CidrBlock": "10.0.0.0/16", "AmazonProvidedIpv6CidrBlock": true}"#;
+    assert!(ipv6(&["--cli-input-json", input]));
+    assert!(
+        Cli::try_parse_from([
+            "sgctl",
+            "create-vpc",
+            "--cidr-block",
+            "10.0.0.0/16",
+            "--amazon-provided-ipv6-cidr-block",
+            "--no-amazon-provided-ipv6-cidr-block",
+        ])
+        .is_err()
+    );
+}
+
+#[test]
 fn delete_vpc_and_create_default_vpc() {
     assert_eq!(
         request(&["delete-vpc", "--vpc-id", "vpc-1"]).unwrap(),

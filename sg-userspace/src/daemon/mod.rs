@@ -132,8 +132,11 @@ impl Core {
             .with_context(|| format!("creating state directory {}", cfg.state_dir.display()))?;
         let db = cfg.state_dir.join(paths::DB_FILE);
         let store = Store::open(&db).with_context(|| format!("opening store {}", db.display()))?;
-        let state = match store.load()? {
-            Some(s) => {
+        let state = match store.load_upgraded(&mut RandomIds)? {
+            Some((s, upgraded)) => {
+                if upgraded {
+                    info!("store upgraded: the default VPC got its IPv6 block (dual-stack)");
+                }
                 info!(
                     groups = s.groups.len(),
                     interfaces = s.interfaces.len(),

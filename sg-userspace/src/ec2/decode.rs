@@ -164,6 +164,9 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
         }
         "CreateVpc" => Request::CreateVpc(CreateVpc {
             cidr_block: owned(p.get("CidrBlock")),
+            amazon_provided_ipv6_cidr_block: p
+                .bool("AmazonProvidedIpv6CidrBlock")?
+                .unwrap_or(false),
             classic: false,
             tag_specifications: tag_specifications(p)?,
         }),

@@ -45,6 +45,9 @@ pub fn import(
                     cidr_block: "0.0.0.0/0".into(),
                     classic: false,
                     tags: vec![],
+                    // Whether it has one on AWS is not in the document: IPv4 only, and its
+                    // groups keep the outbound rules the document gives them.
+                    ipv6_block: None,
                 },
             );
         }

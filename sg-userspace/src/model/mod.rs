@@ -76,6 +76,21 @@ pub struct Vpc {
     pub classic: bool,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// The VPC's IPv6 block (`AmazonProvidedIpv6CidrBlock`, [`vpcs::IPV6_POOL`]). A VPC with
+    /// one is dual-stack: its new groups' default outbound rules include `::/0` (SG-GRP-3/4).
+    /// Absent in stores written before IPv6 blocks existed (see [`vpcs::upgrade`]).
+    #[serde(default)]
+    pub ipv6_block: Option<Ipv6Block>,
+}
+
+/// An IPv6 CIDR block associated with a VPC (EC2's `VpcIpv6CidrBlockAssociation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ipv6Block {
+    /// A /56 from [`vpcs::IPV6_POOL`], unique among the state's VPCs.
+    pub cidr_block: Ipv6Net,
+    /// `vpc-cidr-assoc-...`, drawn when the block was associated; never the id of the VPC's
+    /// IPv4 association.
+    pub association_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -300,7 +315,8 @@ impl State {
         format!("arn:aws:ec2:{}:{owner}:{kind}/{id}", self.region)
     }
 
-    /// A fresh state: the default VPC and its `default` group (SG-GRP-3).
+    /// A fresh state: the default VPC and its `default` group (SG-GRP-3). The default VPC is
+    /// dual-stack, unlike EC2's (see [`vpcs::add_vpc`]).
     pub fn new(ids: &mut dyn IdSource) -> Self {
         let mut state = Self {
             owner_id: format!("{:012}", ids.next() % 1_000_000_000_000),
@@ -310,18 +326,7 @@ impl State {
             interfaces: BTreeMap::new(),
             prefix_lists: BTreeMap::new(),
         };
-        let vpc_id = format!("vpc-{}", hex17(ids.next()));
-        state.vpcs.insert(
-            vpc_id.clone(),
-            Vpc {
-                id: vpc_id.clone(),
-                is_default: true,
-                cidr_block: vpcs::DEFAULT_VPC_CIDR.into(),
-                classic: false,
-                tags: Vec::new(),
-            },
-        );
-        ops::create_default_group(&mut state, ids, &vpc_id);
+        vpcs::add_default_vpc(&mut state, ids);
         state
     }
 
@@ -341,6 +346,13 @@ impl State {
 
     pub fn is_classic(&self, vpc_id: &str) -> bool {
         self.vpcs.get(vpc_id).is_some_and(|v| v.classic)
+    }
+
+    /// Whether the VPC has an IPv6 block, so that its new groups may send to `::/0`.
+    pub fn is_dual_stack(&self, vpc_id: &str) -> bool {
+        self.vpcs
+            .get(vpc_id)
+            .is_some_and(|v| v.ipv6_block.is_some())
     }
 
     /// The owner shown for a group.

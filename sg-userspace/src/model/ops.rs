@@ -34,12 +34,12 @@ fn all_rule(ids: &mut dyn IdSource, egress: bool, peer: Peer) -> Rule {
 }
 
 /// Adds the `default` group of a VPC: inbound all from itself, outbound all to anywhere
-/// (SG-GRP-3); in an EC2-Classic VPC outbound is implicit and not a rule.
+/// (SG-GRP-3, [`default_egress`]); in an EC2-Classic VPC outbound is implicit and not a rule.
 pub fn create_default_group(state: &mut State, ids: &mut dyn IdSource, vpc_id: &str) -> String {
     let id = format!("sg-{}", hex17(ids.next()));
     let mut rules = vec![all_rule(ids, false, Peer::Group(id.clone()))];
     if !state.is_classic(vpc_id) {
-        rules.extend(default_egress(ids));
+        rules.extend(default_egress(ids, state.is_dual_stack(vpc_id)));
     }
     state.groups.insert(
         id.clone(),
@@ -57,17 +57,24 @@ pub fn create_default_group(state: &mut State, ids: &mut dyn IdSource, vpc_id: &
     id
 }
 
-/// The outbound rules every new group starts with (SG-GRP-4): all traffic to `0.0.0.0/0` and
-/// `::/0`.
-fn default_egress(ids: &mut dyn IdSource) -> Vec<Rule> {
-    vec![
-        all_rule(
+/// The outbound rules every new group starts with (SG-GRP-4): all traffic to `0.0.0.0/0`, and
+/// to `::/0` when its VPC is dual-stack, as on EC2 ("if your VPC has an associated IPv6 CIDR
+/// block"). The default VPC always is (`vpcs::add_vpc`), so there SG-GRP-3/4 hold word for
+/// word; a VPC made by `CreateVpc` without `AmazonProvidedIpv6CidrBlock` gets IPv4 only.
+fn default_egress(ids: &mut dyn IdSource, dual_stack: bool) -> Vec<Rule> {
+    let mut rules = vec![all_rule(
+        ids,
+        true,
+        Peer::Ipv4("0.0.0.0/0".parse().expect("valid CIDR")),
+    )];
+    if dual_stack {
+        rules.push(all_rule(
             ids,
             true,
-            Peer::Ipv4("0.0.0.0/0".parse().expect("valid CIDR")),
-        ),
-        all_rule(ids, true, Peer::Ipv6("::/0".parse().expect("valid CIDR"))),
-    ]
+            Peer::Ipv6("::/0".parse().expect("valid CIDR")),
+        ));
+    }
+    rules
 }
 
 pub fn required<'a>(v: &'a Option<String>, name: &str) -> ApiResult<&'a str> {
@@ -134,7 +141,7 @@ pub fn create_security_group(
             copied
         }
         None if classic => Vec::new(),
-        None => default_egress(ids),
+        None => default_egress(ids, state.is_dual_stack(&vpc_id)),
     };
     let group = Group {
         id: id.clone(),

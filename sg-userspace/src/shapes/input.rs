@@ -215,6 +215,10 @@ pub struct DescribeNetworkInterfaces {
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct CreateVpc {
     pub cidr_block: Option<String>,
+    /// A /56 IPv6 block for the VPC, from sgd's pool (`model::vpcs::IPV6_POOL`); its new
+    /// groups then get outbound `::/0` too.
+    #[serde(default)]
+    pub amazon_provided_ipv6_cidr_block: bool,
     /// EC2-Classic semantics for the VPC's groups (SG-CLASSIC). Not an EC2 API parameter.
     #[serde(default)]
     pub classic: bool,

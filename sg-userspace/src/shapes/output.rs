@@ -300,8 +300,8 @@ pub struct VpcIpv6CidrBlockAssociation {
     pub association_id: String,
     pub ipv6_cidr_block: String,
     pub ipv6_cidr_block_state: CidrBlockState,
-    pub network_border_group: String,
     pub ipv6_pool: String,
+    pub network_border_group: String,
 }
 
 /// `VpcCidrBlockState` (`associated`, ...).

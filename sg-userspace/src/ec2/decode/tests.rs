@@ -323,6 +323,33 @@ fn vpc_deletion_and_the_default_vpc_decode_as_writes() {
     );
 }
 
+#[test]
+fn create_vpc_reads_amazon_provided_ipv6_cidr_block() {
+    let body = "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0/16";
+    let vpc = |extra: &str| match decoded(&format!("{body}{extra}")).expect("decodes").request {
+        Request::CreateVpc(r) => r,
+        other => panic!("{other:?}"),
+    };
+    let plain = vpc("");
+    assert!(!plain.amazon_provided_ipv6_cidr_block);
+    assert_eq!(plain.cidr_block.as_deref(), Some("10.0.0.0/16"));
+    assert!(vpc("&AmazonProvidedIpv6CidrBlock=true").amazon_provided_ipv6_cidr_block);
+    assert!(!vpc("&AmazonProvidedIpv6CidrBlock=false").amazon_provided_ipv6_cidr_block);
+    assert_eq!(
+        decoded(&format!("{body}&AmazonProvidedIpv6CidrBlock=yes"))
+            .expect_err("not a boolean")
+            .code(),
+        "InvalidParameterValue"
+    );
+    // A pool or block of the caller's own is not served: refused, not ignored.
+    assert_eq!(
+        decoded(&format!("{body}&Ipv6CidrBlock=2001:db8::/56"))
+            .expect_err("unread")
+            .code(),
+        "UnknownParameter"
+    );
+}
+
 /// A read-only key may call exactly the describes: every operation that is not a
 /// `Describe*` or `Get*` must be marked as writing (an operation added later without the
 /// flag would let read-only keys change things).

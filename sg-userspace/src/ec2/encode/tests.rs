@@ -307,3 +307,38 @@ fn the_json_and_the_xml_of_an_output_are_one_struct() {
         all_members_in(&xml, "", &output.to_json(), action);
     }
 }
+
+/// A dual-stack VPC as `DescribeVpcs` answers it, in the XML botocore parses back: the set
+/// is `ipv6CidrBlockAssociationSet` of `item`s whose members take the locationNames of
+/// botocore's `VpcIpv6CidrBlockAssociation` (`associationId`, `ipv6CidrBlock`,
+/// `ipv6CidrBlockState`/`state`, `ipv6Pool`, `networkBorderGroup`).
+#[test]
+fn ipv6_cidr_block_association_set_takes_the_models_names() {
+    let w = crate::testkit::World::new();
+    let out = crate::model::vpcs::describe_vpcs(&w.state, &Default::default()).unwrap();
+    let xml = compact(&response("DescribeVpcs", "r", &out));
+    // World's ids count from 1: the default VPC is 2, its IPv6 association 3.
+    let want = "<ipv6CidrBlockAssociationSet><item>\
+        <associationId>vpc-cidr-assoc-00000000000000003</associationId>\
+        <ipv6CidrBlock>fd00:0:2::/56</ipv6CidrBlock>\
+        <ipv6CidrBlockState><state>associated</state></ipv6CidrBlockState>\
+        <ipv6Pool>Amazon</ipv6Pool>\
+        <networkBorderGroup>us-east-1</networkBorderGroup>\
+        </item></ipv6CidrBlockAssociationSet>";
+    assert!(xml.contains(want), "{want} not in\n{xml}");
+    assert!(
+        xml.contains("<vpcId>vpc-00000000000000002</vpcId>"),
+        "{xml}"
+    );
+    for (member, element) in [
+        ("Ipv6CidrBlockAssociationSet", "ipv6CidrBlockAssociationSet"),
+        ("Ipv6CidrBlockState", "ipv6CidrBlockState"),
+        ("NetworkBorderGroup", "networkBorderGroup"),
+        ("Ipv6Pool", "ipv6Pool"),
+    ] {
+        assert_eq!(
+            location_name("Ipv6CidrBlockAssociationSet", member),
+            element
+        );
+    }
+}

@@ -1,9 +1,10 @@
-//! Security groups (SG-GRP 1-3, 5, 7): identity, names unique per VPC, the default group,
-//! "copy to new", and a reference to a group that no longer exists.
+//! Security groups (SG-GRP 1-5, 7): identity, names unique per VPC, the default group, the
+//! default outbound rules per VPC, "copy to new", and a reference to a group that no longer
+//! exists.
 
 use super::{code, group_in, inbound, new_vpc, rules_of};
 use crate::{
-    api::{CreateSecurityGroup, ImportSecurityGroups, ImportedGroup, TagSpecification},
+    api::{CreateSecurityGroup, CreateVpc, ImportSecurityGroups, ImportedGroup, TagSpecification},
     model::*,
     testkit::{World, ip, perm, perm_group},
 };
@@ -92,12 +93,79 @@ fn sg_grp_3_every_vpc_has_a_default_group() {
             .iter()
             .any(|r| !r.egress && r.peer == Peer::Group(d.id.clone()) && r.protocol == PROTO_ALL)
     );
-    assert_eq!(d.rules.iter().filter(|r| r.egress).count(), 2);
+    // A VPC made by CreateVpc without an IPv6 block: outbound to 0.0.0.0/0 only, as on EC2.
+    assert_eq!(egress_of(&w, &d.id), vec!["0.0.0.0/0"]);
     // Its rules may be edited.
     w.revoke(&d.id, true, vec![perm("-1", None, "0.0.0.0/0")])
         .unwrap();
     w.authorize(&d.id, false, vec![perm("tcp", Some((22, 22)), "0.0.0.0/0")])
         .unwrap();
+}
+
+/// The peers of a group's outbound rules, all of which allow all traffic.
+fn egress_of(w: &World, g: &str) -> Vec<String> {
+    rules_of(w, g)
+        .iter()
+        .filter(|r| r.egress)
+        .map(|r| {
+            assert_eq!(
+                (r.protocol, r.from_port, r.to_port),
+                (PROTO_ALL, None, None)
+            );
+            match &r.peer {
+                Peer::Ipv4(n) => n.to_string(),
+                Peer::Ipv6(n) => n.to_string(),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect()
+}
+
+/// SG-GRP-3/4 say outbound all to `0.0.0.0/0` and `::/0`; EC2 adds `::/0` only in a VPC with
+/// an IPv6 block. sgd's default VPC always has one (a Linux host is dual-stack), so every
+/// group there gets both, word for word; a VPC made by CreateVpc gets `::/0` only with
+/// AmazonProvidedIpv6CidrBlock, as on EC2.
+#[test]
+fn sg_grp_4_ipv6_default_egress_in_dual_stack_vpcs_only() {
+    let mut w = World::new();
+    let default_vpc = w.state.default_vpc().unwrap().id.clone();
+    let web = w.group("web");
+    let default_group = w.state.default_group_of(&default_vpc).unwrap().id.clone();
+    for g in [&web, &default_group] {
+        assert_eq!(egress_of(&w, g), vec!["0.0.0.0/0", "::/0"], "default VPC");
+    }
+    let v4 = new_vpc(&mut w, false);
+    let req = CreateVpc {
+        cidr_block: Some("10.2.0.0/16".into()),
+        amazon_provided_ipv6_cidr_block: true,
+        ..Default::default()
+    };
+    let dual = vpcs::create_vpc(&mut w.state, &mut w.ids, &req)
+        .unwrap()
+        .vpc
+        .vpc_id;
+    for (vpc, want) in [(&v4, vec!["0.0.0.0/0"]), (&dual, vec!["0.0.0.0/0", "::/0"])] {
+        let g = group_in(&mut w, vpc, "app").unwrap();
+        let d = w.state.default_group_of(vpc).unwrap().id.clone();
+        assert_eq!(egress_of(&w, &g), want, "new group in {vpc}");
+        assert_eq!(egress_of(&w, &d), want, "default group of {vpc}");
+    }
+    // IPv6 rules are allowed in any VPC, and "copy to new" copies what the source has.
+    let copy = w
+        .create(CreateSecurityGroup {
+            group_name: Some("copy".into()),
+            description: Some("d".into()),
+            vpc_id: Some(v4.clone()),
+            copy_from_group_id: Some(web.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let copy = copy.group_id.as_str();
+    assert_eq!(egress_of(&w, copy), vec!["0.0.0.0/0", "::/0"]);
+    let g = group_in(&mut w, &v4, "v6").unwrap();
+    w.authorize(&g, true, vec![perm("-1", None, "::/0")])
+        .unwrap();
+    assert_eq!(egress_of(&w, &g), vec!["0.0.0.0/0", "::/0"]);
 }
 
 #[test]
