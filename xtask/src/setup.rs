@@ -174,7 +174,15 @@ pub fn ensure_aws_clients(venv: &std::path::Path) -> anyhow::Result<()> {
     );
     run(Command::new(&python)
         .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .arg("-c")
+        .arg(constraints())
         .args(PYTHON_PACKAGES))
+}
+
+/// `xtask/python-constraints.txt`: every package of the venv pinned, dependencies included, so
+/// that two machines install the same code.
+fn constraints() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python-constraints.txt")
 }
 
 /// moto's server (the emulator the API benchmark compares with), pinned, into `venv`.
@@ -191,6 +199,8 @@ pub fn ensure_moto(venv: &std::path::Path) -> anyhow::Result<()> {
     );
     run(Command::new(venv.join("bin").join("python"))
         .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .arg("-c")
+        .arg(constraints())
         .arg(format!("{MOTO}[server]"))
         // Keep the clients the tests pinned.
         .args(PYTHON_PACKAGES))
