@@ -15,6 +15,7 @@ pub mod datapath;
 pub mod ec2;
 pub mod eval;
 pub mod export;
+pub mod fleet;
 pub mod model;
 pub mod paths;
 pub mod shapes;

@@ -118,11 +118,35 @@ impl Store {
 
     /// Writes the difference between `old` (what the store holds) and `new` in one transaction.
     pub fn save(&self, old: Option<&State>, new: &State) -> Result<(), StoreError> {
+        self.save_with_meta(old, new, &[])
+    }
+
+    /// A value of the `meta` table (a fleet host keeps the revision of its copy there).
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(meta.get(key)?.map(|v| v.value().to_owned()))
+    }
+
+    /// [`Store::save`], setting `extra` entries of the `meta` table in the same transaction.
+    pub fn save_with_meta(
+        &self,
+        old: Option<&State>,
+        new: &State,
+        extra: &[(&str, String)],
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
             meta.insert("version", STORE_VERSION)?;
             meta.insert("owner_id", new.owner_id.as_str())?;
+            for (k, v) in extra {
+                meta.insert(*k, v.as_str())?;
+            }
             sync(&mut txn.open_table(VPCS)?, old.map(|o| &o.vpcs), &new.vpcs)?;
             sync(
                 &mut txn.open_table(GROUPS)?,

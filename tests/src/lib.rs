@@ -610,6 +610,7 @@ pub fn pings(ns: &Netns, addr: &str) -> bool {
         .success()
 }
 
+pub mod fleet;
 pub mod frame;
 pub mod lab;
 

@@ -133,7 +133,7 @@ fn main() -> anyhow::Result<()> {
             run(&mut cmd)
         }
         Cmd::Test { args } => {
-            setup::ensure()?;
+            setup::ensure_with(setup::ETCD_PACKAGES)?;
             let venv = target_dir(&root).join("aws-venv");
             setup::ensure_aws_clients(&venv)?;
             println!("[build] sgd, sgctl");

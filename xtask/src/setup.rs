@@ -5,9 +5,21 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 
-/// Debian packages: LLVM 22 for bpf-linker (linked at run time too), and the tools the
-/// namespace tests drive.
-const APT_PACKAGES: &[&str] = &["llvm-22-dev", "iproute2", "iputils-ping", "nftables"];
+/// Debian packages: LLVM 22 for bpf-linker (linked at run time too), protoc and the protobuf
+/// well-known types for the etcd client's build script, and the tools the namespace tests
+/// drive.
+const APT_PACKAGES: &[&str] = &[
+    "llvm-22-dev",
+    "protobuf-compiler",
+    "libprotobuf-dev",
+    "iproute2",
+    "iputils-ping",
+    "nftables",
+];
+
+/// What the fleet tests start: etcd (Debian's 3.4; on a host run by systemd its package also
+/// enables an `etcd.service` on localhost:2379, which the tests do not use) and etcdctl.
+pub const ETCD_PACKAGES: &[&str] = &["etcd-server", "etcd-client"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 

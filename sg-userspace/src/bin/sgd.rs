@@ -58,6 +58,23 @@ struct Args {
     /// SigV4 protects integrity, not confidentiality).
     #[arg(long)]
     api_insecure_http: bool,
+    /// Keep the groups in a shared store, for many hosts: etcd://HOST:PORT[,HOST:PORT...]
+    /// (etcds:// for TLS). Without it, this host's own embedded store. Needs --host-id.
+    #[arg(long, requires = "host_id")]
+    store: Option<String>,
+    /// This host's name in the fleet (a-z, 0-9, '-', '.', '_'); its interfaces are
+    /// HOST/DEVICE fleet-wide.
+    #[arg(long, requires = "store")]
+    host_id: Option<String>,
+    /// The CA certificate (PEM) that signed etcd's certificates (etcds://).
+    #[arg(long)]
+    etcd_ca: Option<PathBuf>,
+    /// This host's client certificate (PEM) for etcd; needs --etcd-key.
+    #[arg(long, requires = "etcd_key")]
+    etcd_cert: Option<PathBuf>,
+    /// The private key (PEM) of --etcd-cert.
+    #[arg(long, requires = "etcd_cert")]
+    etcd_key: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -89,6 +106,7 @@ fn main() -> anyhow::Result<()> {
         ..Config::default()
     };
     let file = cfg.state_dir.join(paths::CONFIG_FILE);
+    let mut fleet_file = FileConfig::default();
     if file.exists() {
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {}", file.display()))?;
@@ -103,7 +121,18 @@ fn main() -> anyhow::Result<()> {
         if let Some(n) = fc.conntrack_other_max {
             cfg.ct_other_max = n;
         }
+        fleet_file = fc;
     }
+    let fleet = FleetArgs {
+        store: args.store.or(fleet_file.store),
+        host_id: args.host_id.or(fleet_file.host_id),
+        etcd_ca: args.etcd_ca.or(fleet_file.etcd_ca),
+        etcd_cert: args.etcd_cert.or(fleet_file.etcd_cert),
+        etcd_key: args.etcd_key.or(fleet_file.etcd_key),
+    };
+    cfg.fleet = fleet
+        .config()
+        .with_context(|| "the fleet store (--store)")?;
     cfg.quotas
         .check()
         .map_err(|e| anyhow::anyhow!("invalid quotas in {}: {e}", file.display()))?;
@@ -120,4 +149,50 @@ fn main() -> anyhow::Result<()> {
         };
         daemon::run(cfg, shutdown).await
     })
+}
+
+/// The fleet options, from the command line or `sgd.json`.
+struct FleetArgs {
+    store: Option<String>,
+    host_id: Option<String>,
+    etcd_ca: Option<PathBuf>,
+    etcd_cert: Option<PathBuf>,
+    etcd_key: Option<PathBuf>,
+}
+
+impl FleetArgs {
+    fn config(self) -> anyhow::Result<Option<sg_userspace::fleet::FleetConfig>> {
+        use sg_userspace::fleet::{self, etcd};
+        let Some(url) = self.store else {
+            anyhow::ensure!(
+                self.host_id.is_none(),
+                "a host id (--host-id) needs a shared store (--store)"
+            );
+            return Ok(None);
+        };
+        let host_id = self
+            .host_id
+            .ok_or_else(|| anyhow::anyhow!("a shared store needs this host's --host-id"))?;
+        fleet::check_host_id(&host_id).map_err(anyhow::Error::msg)?;
+        let (endpoints, tls) = etcd::parse_store_url(&url).map_err(anyhow::Error::msg)?;
+        let tls = match (tls, self.etcd_ca) {
+            (true, Some(ca)) => Some(etcd::EtcdTls {
+                ca,
+                cert: self.etcd_cert,
+                key: self.etcd_key,
+            }),
+            (true, None) => anyhow::bail!("etcds:// needs the CA certificate: --etcd-ca"),
+            (false, None) if self.etcd_cert.is_none() => None,
+            (false, _) => anyhow::bail!("TLS options for etcd need an etcds:// store"),
+        };
+        Ok(Some(fleet::FleetConfig {
+            etcd: etcd::EtcdConfig {
+                endpoints,
+                prefix: fleet::layout::DEFAULT_PREFIX.to_owned(),
+                tls,
+                timeout: std::time::Duration::from_secs(3),
+            },
+            host_id,
+        }))
+    }
 }

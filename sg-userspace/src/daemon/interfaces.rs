@@ -28,9 +28,10 @@ pub(super) fn create_network_interface(
     next: &mut State,
     quotas: &Quotas,
     req: &CreateNetworkInterface,
+    host: Option<&str>,
 ) -> ApiResult<Output> {
-    check_link(&Some(ops::device_of(req)?.to_owned()))?;
-    ops::create_network_interface(next, quotas, req, &datapath::device_exists)
+    check_link(&device(host, ops::device_of(req)?).map(str::to_owned))?;
+    ops::create_network_interface(next, quotas, req, &|id| exists_here(host, id))
 }
 
 /// `modify-network-interface-attribute`, with the same link check as creation: on a device
@@ -39,9 +40,27 @@ pub(super) fn modify_network_interface_attribute(
     next: &mut State,
     quotas: &Quotas,
     req: &ModifyNetworkInterfaceAttribute,
+    host: Option<&str>,
 ) -> ApiResult<Output> {
-    check_link(&req.network_interface_id)?;
-    ops::modify_network_interface_attribute(next, quotas, req, &datapath::device_exists)
+    let dev = req
+        .network_interface_id
+        .as_deref()
+        .and_then(|id| device(host, id));
+    check_link(&dev.map(str::to_owned))?;
+    ops::modify_network_interface_attribute(next, quotas, req, &|id| exists_here(host, id))
+}
+
+/// The device of interface `id` if it is this host's (`host`: this host's fleet id).
+fn device<'a>(host: Option<&str>, id: &'a str) -> Option<&'a str> {
+    match host {
+        Some(h) => crate::fleet::local_device(h, id),
+        None => Some(id),
+    }
+}
+
+/// Whether interface `id` is a device of this host: only such interfaces can be created.
+fn exists_here(host: Option<&str>, id: &str) -> bool {
+    device(host, id).is_some_and(datapath::device_exists)
 }
 
 impl Core {
@@ -71,7 +90,11 @@ impl Core {
                 continue;
             }
             let mut ni = self.interface_shape(iface);
-            ni.rule_statistics = Some(rule_statistics(&mut self.datapath, &iface.id));
+            // Counters are the datapath's: this host's interfaces only.
+            ni.rule_statistics = match self.local_device(&iface.id).map(str::to_owned) {
+                Some(dev) => Some(rule_statistics(&mut self.datapath, &dev)),
+                None => None,
+            };
             out.push(ni);
         }
         Ok(DescribeNetworkInterfacesResult {
@@ -120,7 +143,9 @@ impl Core {
                 group_id: g.id.clone(),
             })
             .collect();
-        let addrs = addresses_of(iface);
+        // Another host's interface: what the shared state says; no datapath of ours.
+        let dev = self.local_device(&iface.id).unwrap_or("");
+        let addrs = addresses_of(iface, self.local_device(&iface.id));
         let v4: Vec<String> = addrs
             .iter()
             .filter(|a| a.is_ipv4())
@@ -139,7 +164,7 @@ impl Core {
             interface_type: "interface".into(),
             requester_managed: false,
             tag_set: Vec::new(),
-            status: if self.datapath.is_attached(&iface.id) {
+            status: if self.datapath.is_attached(dev) {
                 "in-use"
             } else {
                 "available"
@@ -149,7 +174,7 @@ impl Core {
             subnet_id: ops::subnet_of(&iface.vpc_id),
             owner_id: self.state.owner_id.clone(),
             groups,
-            mac_address: datapath::device_mac(&iface.id),
+            mac_address: datapath::device_mac(dev),
             private_ip_address: v4.first().cloned(),
             private_ip_addresses: v4
                 .iter()
@@ -175,7 +200,7 @@ impl Core {
             // at TC egress.
             datapath: self
                 .datapath
-                .arriving_hook(&iface.id)
+                .arriving_hook(dev)
                 .map(|hook| InterfaceDatapath {
                     arriving: hook.to_string(),
                     leaving: "tc-egress".into(),
@@ -184,7 +209,7 @@ impl Core {
             conntrack_allowance: None,
             rule_statistics: None,
         };
-        if let Some(stats) = self.datapath.stats(&iface.id) {
+        if let Some(stats) = self.datapath.stats(dev) {
             let mut m: BTreeMap<String, u64> = REASON_NAMES
                 .iter()
                 .zip(stats)

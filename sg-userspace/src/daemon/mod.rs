@@ -9,6 +9,7 @@
 //! access keys). [`run`] (in `serve`) serves it all.
 
 mod conntrack;
+mod fleet;
 mod groups;
 mod interfaces;
 mod keys;
@@ -54,6 +55,8 @@ pub struct Config {
     /// The region of this host's resources: in their ARNs, and what API requests must be
     /// signed for.
     pub region: String,
+    /// The shared store of a fleet (`--store etcd://...`); `None`: this host's own store.
+    pub fleet: Option<crate::fleet::FleetConfig>,
 }
 
 /// `sgd --api-listen` and its options (the region is [`Config::region`]).
@@ -79,6 +82,7 @@ impl Default for Config {
             refresh: Duration::from_secs(1),
             metrics_listen: None,
             api: None,
+            fleet: None,
             region: crate::model::default_region(),
         }
     }
@@ -91,6 +95,12 @@ pub struct FileConfig {
     pub quotas: Option<Quotas>,
     pub conntrack_tcp_max: Option<u32>,
     pub conntrack_other_max: Option<u32>,
+    /// The fleet store, as `--store`, `--host-id` and `--etcd-*` (which take precedence).
+    pub store: Option<String>,
+    pub host_id: Option<String>,
+    pub etcd_ca: Option<PathBuf>,
+    pub etcd_cert: Option<PathBuf>,
+    pub etcd_key: Option<PathBuf>,
 }
 
 /// The state, its store and the datapath, kept in step: every request and every refresh
@@ -107,23 +117,18 @@ pub struct Core {
     /// A copy of the keys the HTTP API reads without taking the lock on this `Core` (a
     /// request's signature is checked while another request commits).
     shared_keys: keys::SharedKeys,
+    /// In a fleet: the shared store and where this host's copy is.
+    fleet: Option<fleet::Fleet>,
 }
 
 /// The private addresses of an interface (SG-IF-5): declared in host mode, read from the
-/// device in instance mode.
-fn addresses_of(iface: &Interface) -> Vec<IpAddr> {
-    match iface.mode {
-        AttachMode::Host => iface.private_addresses.clone(),
-        AttachMode::Instance => datapath::device_addresses(&iface.id),
+/// device in instance mode (`device`: the interface's device on this host; another host's
+/// interface in instance mode has only what its host published).
+fn addresses_of(iface: &Interface, device: Option<&str>) -> Vec<IpAddr> {
+    match (iface.mode, device) {
+        (AttachMode::Instance, Some(dev)) => datapath::device_addresses(dev),
+        _ => iface.private_addresses.clone(),
     }
-}
-
-fn read_addresses(state: &State) -> Addresses {
-    state
-        .interfaces
-        .values()
-        .map(|i| (i.id.clone(), addresses_of(i)))
-        .collect()
 }
 
 impl Core {
@@ -132,24 +137,12 @@ impl Core {
             .with_context(|| format!("creating state directory {}", cfg.state_dir.display()))?;
         let db = cfg.state_dir.join(paths::DB_FILE);
         let store = Store::open(&db).with_context(|| format!("opening store {}", db.display()))?;
-        let state = match store.load_upgraded(&mut RandomIds)? {
-            Some((s, upgraded)) => {
-                if upgraded {
-                    info!("store upgraded: the default VPC got its IPv6 block (dual-stack)");
-                }
-                info!(
-                    groups = s.groups.len(),
-                    interfaces = s.interfaces.len(),
-                    "state loaded"
-                );
-                s
+        let (state, fleet) = match &cfg.fleet {
+            Some(f) => {
+                let (state, fleet) = fleet::open(&store, &cfg.state_dir, f, &cfg.region)?;
+                (state, Some(fleet))
             }
-            None => {
-                let s = State::new(&mut RandomIds);
-                store.save(None, &s)?;
-                info!(vpc = ?s.default_vpc().map(|v| &v.id), "new state: default VPC and default group created");
-                s
-            }
+            None => (Self::load_local(&store)?, None),
         };
         let mut state = state;
         state.region = cfg.region.clone();
@@ -168,6 +161,7 @@ impl Core {
             addrs: Addresses::new(),
             shared_keys: keys::SharedKeys::default(),
             keys,
+            fleet,
         };
         core.share_keys();
         let state = core.state.clone();
@@ -179,37 +173,87 @@ impl Core {
         Ok(core)
     }
 
+    /// This host's own state from the embedded store (a new one on first start).
+    fn load_local(store: &Store) -> anyhow::Result<State> {
+        Ok(match store.load_upgraded(&mut RandomIds)? {
+            Some((s, upgraded)) => {
+                if upgraded {
+                    info!("store upgraded: the default VPC got its IPv6 block (dual-stack)");
+                }
+                info!(
+                    groups = s.groups.len(),
+                    interfaces = s.interfaces.len(),
+                    "state loaded"
+                );
+                s
+            }
+            None => {
+                let s = State::new(&mut RandomIds);
+                store.save(None, &s)?;
+                info!(vpc = ?s.default_vpc().map(|v| &v.id), "new state: default VPC and default group created");
+                s
+            }
+        })
+    }
+
     /// Compiles `state` and brings the datapath to it. Interfaces whose device does not exist
     /// are skipped (and protected once it appears).
     /// Returns the first failure of an interface that was protected, or that `concerned` says
     /// the caller's change is about; failures of other interfaces (already failing before,
     /// e.g. a device without native XDP) are logged, not blamed on an unrelated request.
     fn enforce(&mut self, state: &State, concerned: &dyn Fn(&str) -> bool) -> ApiResult<()> {
-        let addrs = read_addresses(state);
+        let addrs = self.read_addresses(state);
         let compiled = compiler::compile_all(state, &addrs);
         let mut first_err = None;
-        for (name, iface) in &state.interfaces {
-            if !datapath::device_exists(name) {
-                if self.datapath.is_attached(name) {
-                    let _ = self.datapath.remove(name);
+        let mut local = Vec::new();
+        for (id, iface) in &state.interfaces {
+            // In a fleet, other hosts' interfaces are theirs to enforce.
+            let Some(dev) = self.local_device(id) else {
+                continue;
+            };
+            local.push(dev.to_owned());
+            if !datapath::device_exists(dev) {
+                if self.datapath.is_attached(dev) {
+                    let _ = self.datapath.remove(dev);
                 }
                 continue;
             }
-            let was_protected = self.datapath.is_attached(name);
-            if let Err(e) = self.datapath.apply(iface, &compiled[name]) {
-                error!(iface = %name, error = %e, "applying rules failed");
-                if was_protected || concerned(name) {
-                    first_err.get_or_insert(ApiError::internal(format!("{name}: {e}")));
+            let was_protected = self.datapath.is_attached(dev);
+            // The datapath knows devices: the interface under its device's name.
+            let mut on_device = iface.clone();
+            on_device.id = dev.to_owned();
+            if let Err(e) = self.datapath.apply(&on_device, &compiled[id]) {
+                error!(iface = %id, error = %e, "applying rules failed");
+                if was_protected || concerned(id) {
+                    first_err.get_or_insert(ApiError::internal(format!("{id}: {e}")));
                 }
             }
         }
-        for name in self.datapath.attached_ifaces() {
-            if !state.interfaces.contains_key(&name) {
-                let _ = self.datapath.remove(&name);
+        for dev in self.datapath.attached_ifaces() {
+            if !local.contains(&dev) {
+                let _ = self.datapath.remove(&dev);
             }
         }
         self.addrs = addrs;
         first_err.map_or(Ok(()), Err)
+    }
+
+    /// The device of interface `id` if it is this host's: every interface on one host; in a
+    /// fleet, those named `<this host>/<device>`.
+    fn local_device<'a>(&self, id: &'a str) -> Option<&'a str> {
+        match &self.fleet {
+            Some(f) => crate::fleet::local_device(&f.host, id),
+            None => Some(id),
+        }
+    }
+
+    /// Every interface's private addresses, by interface id.
+    fn read_addresses(&self, state: &State) -> Addresses {
+        state
+            .interfaces
+            .values()
+            .map(|i| (i.id.clone(), addresses_of(i, self.local_device(&i.id))))
+            .collect()
     }
 
     /// Frees replaced rulesets (see `Datapath::reclaim`).
@@ -232,12 +276,13 @@ impl Core {
 
     /// Re-reads devices and addresses; re-applies when they changed (SG-IF-3).
     pub fn refresh(&mut self) {
-        let addrs = read_addresses(&self.state);
+        let addrs = self.read_addresses(&self.state);
         let missing = self
             .state
             .interfaces
             .keys()
-            .any(|n| datapath::device_exists(n) != self.datapath.is_attached(n));
+            .filter_map(|id| self.local_device(id))
+            .any(|dev| datapath::device_exists(dev) != self.datapath.is_attached(dev));
         if addrs != self.addrs || missing {
             let state = self.state.clone();
             let _ = self.enforce(&state, &|_| true);
@@ -304,13 +349,38 @@ impl Core {
                 req.operation()
             )));
         }
-        self.run(req, false).map(|_| ())
+        let req = match self.fleet {
+            Some(_) => self.qualify(req),
+            None => req.clone(),
+        };
+        self.run(&req, false).map(|_| ())
     }
 
     /// The one dispatch: every operation runs on `next`, a copy of the state, or reads the
     /// current state and the datapath; [`Self::commit`] then makes a changed copy current.
     fn execute(&mut self, req: &Request) -> ApiResult<Output> {
-        self.run(req, true)
+        if self.fleet.is_none() {
+            return self.run(req, true);
+        }
+        // In a fleet: interfaces named fleet-wide; and when another host's write got in
+        // between this host's read and its write, read again and run the request again.
+        let req = self.qualify(req);
+        for _ in 1..fleet::ATTEMPTS {
+            match self.run(&req, true) {
+                Err(e) if e.code == fleet::CONFLICT => self.resync()?,
+                other => return other,
+            }
+        }
+        self.run(&req, true).map_err(|e| {
+            if e.code == fleet::CONFLICT {
+                ApiError::new(
+                    "RequestLimitExceeded",
+                    "Other hosts kept changing the shared state; try again.",
+                )
+            } else {
+                e
+            }
+        })
     }
 
     /// [`Self::execute`], committing the changed copy only if `commit`.
@@ -318,6 +388,7 @@ impl Core {
         let mut next = self.state.clone();
         let ids = &mut RandomIds;
         let q = &self.quotas;
+        let host = self.fleet.as_ref().map(|f| f.host.as_str());
         let out = match req {
             // Security groups and rules (`model`; rule counters in `groups`).
             Request::CreateSecurityGroup(r) => {
@@ -364,14 +435,14 @@ impl Core {
             Request::DescribeTags(r) => output(tags::describe_tags(&self.state, r)),
             // Network interfaces (`interfaces`, or `model` where only the state changes).
             Request::CreateNetworkInterface(r) => {
-                output(interfaces::create_network_interface(&mut next, q, r))
+                output(interfaces::create_network_interface(&mut next, q, r, host))
             }
             Request::DeleteNetworkInterface(r) => output(ops::delete_network_interface(
                 &mut next,
                 &r.network_interface_id,
             )),
             Request::ModifyNetworkInterfaceAttribute(r) => output(
-                interfaces::modify_network_interface_attribute(&mut next, q, r),
+                interfaces::modify_network_interface_attribute(&mut next, q, r, host),
             ),
             Request::AssignPrivateIpAddresses(r) => {
                 output(ops::assign_private_addresses(&mut next, r, true))
@@ -408,6 +479,9 @@ impl Core {
     fn commit(&mut self, next: State) -> ApiResult<()> {
         if next == self.state {
             return Ok(());
+        }
+        if self.fleet.is_some() {
+            return self.commit_fleet(next);
         }
         let old = self.state.clone();
         let changed = |name: &str| old.interfaces.get(name) != next.interfaces.get(name);

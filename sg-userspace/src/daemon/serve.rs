@@ -15,6 +15,10 @@ use tracing::{info, warn};
 use super::{Config, Core, metrics};
 use crate::api::{Request, server};
 
+/// The lease of a fleet host's liveness record: a host that stops renewing it for this long
+/// is shown as down (its interfaces stay, as a stopped instance keeps its ENI).
+const HOST_TTL: Duration = Duration::from_secs(15);
+
 /// How often expired tracked flows are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -45,6 +49,36 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             resp
         })
     };
+    // In a fleet: follow the shared state (each update applied under the lock, off the async
+    // workers), and keep this host's liveness record.
+    let follower = core.lock().unwrap_or_else(|p| p.into_inner()).follower();
+    if let Some(f) = follower {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        f.etcd.follow(f.from, tx, f.stats.clone());
+        let core = core.clone();
+        tokio::spawn(async move {
+            while let Some(update) = rx.recv().await {
+                let core = core.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    core.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .apply_update(update);
+                })
+                .await;
+            }
+        });
+        let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let host = f.host.clone();
+        f.etcd.keep_host_alive(f.host, HOST_TTL, move || {
+            serde_json::json!({
+                "HostId": host,
+                "AppliedRevision": f.applied.load(std::sync::atomic::Ordering::Relaxed),
+                "Started": started,
+                "Version": env!("CARGO_PKG_VERSION"),
+            })
+            .to_string()
+        });
+    }
     // Link and address events trigger a refresh at once; the timer is the safety net.
     let changed = Arc::new(tokio::sync::Notify::new());
     if let Err(e) = crate::watch::spawn(changed.clone()) {

@@ -1,0 +1,392 @@
+//! A fleet host's side of the shared state (issue 15, `sgd --store etcd://...`).
+//!
+//! - **Reads** answer from this host's copy of the shared state, kept current by the follower
+//!   (`fleet::etcd`) and saved in the local store with its revision, so that sgd can start
+//!   and enforce while etcd is down.
+//! - **Writes** run the model on that copy and commit the difference as one etcd transaction
+//!   guarded by `meta/guard` (`fleet::layout`): if another host wrote in between, the copy is
+//!   brought up to date and the request runs again (a few times, then `Unavailable`). When
+//!   etcd is unreachable a write fails at once and changes nothing anywhere.
+//! - **Enforcement** is local: this host's interfaces (`<host>/<device>`), compiled against
+//!   the whole shared state, so a group reference admits the members of every host. The
+//!   follower's changes are diffed in, never cleared and rebuilt: no window without rules.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Instant,
+};
+
+use anyhow::Context as _;
+use tracing::{error, info, warn};
+
+use super::Core;
+use crate::{
+    fleet::{
+        FleetConfig,
+        etcd::{Etcd, EtcdError, FollowStats, Snapshot, Update},
+        layout,
+    },
+    model::{ApiError, ApiResult, RandomIds, State},
+    store::Store,
+};
+
+const META_REVISION: &str = "fleet_revision";
+const META_CLUSTER: &str = "fleet_cluster_id";
+const META_GUARD: &str = "fleet_guard";
+
+/// The code a conflicting write returns inside the daemon, where it is retried; it never
+/// reaches a client.
+pub(super) const CONFLICT: &str = "sgd.FleetConflict";
+
+/// How many times a request runs again after another host's write got in first.
+pub(super) const ATTEMPTS: usize = 5;
+
+/// What a fleet host knows about the shared state besides the state itself.
+pub struct Fleet {
+    pub(super) etcd: Etcd,
+    pub(super) host: String,
+    /// The revision this host's copy is at.
+    pub(super) revision: i64,
+    pub(super) cluster_id: u64,
+    /// The revision `meta/guard` was last written at, as of `revision`.
+    pub(super) guard: i64,
+    pub(super) stats: Arc<FollowStats>,
+    /// `revision`, shared with the host record.
+    pub(super) applied: Arc<AtomicI64>,
+    /// When the copy was last brought up to date.
+    pub(super) synced: Instant,
+}
+
+impl Fleet {
+    fn meta(&self) -> [(&'static str, String); 3] {
+        [
+            (META_REVISION, self.revision.to_string()),
+            (META_CLUSTER, self.cluster_id.to_string()),
+            (META_GUARD, self.guard.to_string()),
+        ]
+    }
+
+    fn at(&mut self, revision: i64, cluster_id: u64, guard: Option<i64>) {
+        self.revision = revision;
+        self.cluster_id = cluster_id;
+        if let Some(g) = guard {
+            self.guard = g;
+        }
+        self.applied.store(revision, Ordering::Relaxed);
+        self.synced = Instant::now();
+    }
+}
+
+/// This host's state with its interfaces named fleet-wide (a store written on one host holds
+/// bare device names).
+fn qualified(mut state: State, host: &str) -> State {
+    state.interfaces = std::mem::take(&mut state.interfaces)
+        .into_values()
+        .map(|mut i| {
+            i.id = crate::fleet::qualify(host, &i.id);
+            (i.id.clone(), i)
+        })
+        .collect();
+    state
+}
+
+/// The shared state at start-up: listed from etcd (which the first host seeds with its own
+/// state), or, when etcd is unreachable, this host's last copy.
+pub(super) fn open(
+    store: &Store,
+    state_dir: &std::path::Path,
+    cfg: &FleetConfig,
+    region: &str,
+) -> anyhow::Result<(State, Fleet)> {
+    let etcd = Etcd::new(cfg.etcd.clone())?;
+    let cached = store.load()?;
+    let num = |k: &str| -> anyhow::Result<Option<i64>> {
+        Ok(store.meta(k)?.and_then(|v| v.parse().ok()))
+    };
+    let cached_revision = num(META_REVISION)?;
+    let mut fleet = Fleet {
+        etcd: etcd.clone(),
+        host: cfg.host_id.clone(),
+        revision: cached_revision.unwrap_or(0),
+        cluster_id: num(META_CLUSTER)?.unwrap_or(0) as u64,
+        guard: num(META_GUARD)?.unwrap_or(0),
+        stats: Arc::default(),
+        applied: Arc::default(),
+        synced: Instant::now(),
+    };
+    let snapshot = match etcd.list() {
+        Ok(s) => s,
+        Err(EtcdError::Unavailable(e)) => {
+            let (Some(state), Some(revision)) = (cached, cached_revision) else {
+                anyhow::bail!(
+                    "etcd is unreachable ({e}) and this host has no copy of the shared state \
+                     yet: it needs etcd once to join the fleet"
+                );
+            };
+            warn!(
+                error = %e,
+                revision,
+                "etcd is unreachable: enforcing this host's last copy of the shared state"
+            );
+            fleet.applied.store(revision, Ordering::Relaxed);
+            return Ok((state, fleet));
+        }
+        Err(e) => return Err(e).context("reading the shared state from etcd"),
+    };
+    let mut snapshot = snapshot;
+    let state = loop {
+        if let Some(s) = layout::state_of(
+            snapshot
+                .docs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice())),
+            region,
+        )? {
+            break s;
+        }
+        // A new store: seed it with this host's state (its groups carry over), unless
+        // another host does first; either way, read what won.
+        let seed = qualified(
+            cached.clone().unwrap_or_else(|| State::new(&mut RandomIds)),
+            &cfg.host_id,
+        );
+        let docs = layout::documents(&seed).into_iter().collect();
+        match etcd.seed(docs, &uuid::Uuid::new_v4().to_string())? {
+            Some(rev) => info!(revision = rev, "seeded the shared state"),
+            None => info!("another host seeded the shared state first"),
+        }
+        snapshot = etcd.list()?;
+    };
+    if cached.is_some() && cached_revision.is_none() {
+        // This host kept its own state before joining: keep a copy of it.
+        let backup = state_dir.join(format!("{}.before-fleet", crate::paths::DB_FILE));
+        std::fs::copy(state_dir.join(crate::paths::DB_FILE), &backup).with_context(|| {
+            format!(
+                "keeping a copy of the one-host store in {}",
+                backup.display()
+            )
+        })?;
+        info!(copy = %backup.display(), "joined a fleet: the one-host store is kept beside it");
+    }
+    fleet.at(snapshot.revision, snapshot.cluster_id, Some(snapshot.guard));
+    store.save_with_meta(cached.as_ref(), &state, &fleet.meta())?;
+    info!(
+        host = %fleet.host,
+        revision = fleet.revision,
+        groups = state.groups.len(),
+        interfaces = state.interfaces.len(),
+        "joined the fleet's shared state"
+    );
+    Ok((state, fleet))
+}
+
+impl Core {
+    /// Commits `next` to the shared state: one guarded transaction, then local enforcement.
+    pub(super) fn commit_fleet(&mut self, next: State) -> ApiResult<()> {
+        let fleet = self.fleet.as_mut().expect("fleet mode");
+        let diff = layout::diff(&self.state, &next);
+        if diff.is_empty() {
+            return Ok(());
+        }
+        let request_id = uuid::Uuid::new_v4().to_string();
+        match fleet.etcd.write(fleet.guard, &diff, &request_id) {
+            Ok(revision) => {
+                let cluster = fleet.cluster_id;
+                fleet.at(revision, cluster, Some(revision));
+            }
+            Err(EtcdError::Conflict) => {
+                return Err(ApiError::new(CONFLICT, "another host wrote first"));
+            }
+            Err(EtcdError::Unavailable(e)) => {
+                warn!(error = %e, "a write failed: etcd is unreachable");
+                return Err(ApiError::new(
+                    "Unavailable",
+                    "The shared store (etcd) is unreachable; nothing was changed.",
+                ));
+            }
+            Err(EtcdError::Refused(e)) => return Err(ApiError::internal(e)),
+        }
+        self.install(next, true)
+    }
+
+    /// Makes `next` this host's copy and enforces it. `own`: the request's own change, whose
+    /// local failure is the request's to report.
+    fn install(&mut self, next: State, own: bool) -> ApiResult<()> {
+        let old = std::mem::replace(&mut self.state, next.clone());
+        let changed = |id: &str| old.interfaces.get(id) != next.interfaces.get(id);
+        let enforced = self.enforce(&next, &changed);
+        let fleet = self.fleet.as_ref().expect("fleet mode");
+        if let Err(e) = self.store.save_with_meta(Some(&old), &next, &fleet.meta()) {
+            error!(error = %e, "saving this host's copy of the shared state failed");
+        }
+        match enforced {
+            Err(e) if own => Err(ApiError::internal(format!(
+                "committed to the shared state, but not enforced on this host yet: {}",
+                e.message
+            ))),
+            Err(e) => {
+                error!(error = %e.message, "a change from the fleet could not be enforced here");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Brings this host's copy up to date with etcd (after another host's write got in first).
+    pub(super) fn resync(&mut self) -> ApiResult<()> {
+        let fleet = self.fleet.as_ref().expect("fleet mode");
+        match fleet.etcd.list() {
+            Ok(s) => {
+                self.apply_snapshot(s);
+                Ok(())
+            }
+            Err(e) => Err(ApiError::new(
+                "Unavailable",
+                format!("The shared store (etcd) could not be read: {e}"),
+            )),
+        }
+    }
+
+    fn apply_snapshot(&mut self, snap: Snapshot) {
+        let fleet = self.fleet.as_mut().expect("fleet mode");
+        if snap.cluster_id == fleet.cluster_id && snap.revision <= fleet.revision {
+            return;
+        }
+        let region = self.state.region.clone();
+        let docs = snap.docs.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
+        match layout::state_of(docs, &region) {
+            Ok(Some(state)) => {
+                fleet.at(snap.revision, snap.cluster_id, Some(snap.guard));
+                let _ = self.install(state, false);
+            }
+            Ok(None) => {
+                // The store was emptied (etcd restarted on an empty data directory): seed it
+                // again with this host's copy, unless another host does first; the follower
+                // then lists what won.
+                let docs = layout::documents(&self.state).into_iter().collect();
+                match fleet.etcd.seed(docs, &uuid::Uuid::new_v4().to_string()) {
+                    Ok(Some(rev)) => warn!(
+                        revision = rev,
+                        "the shared store was empty: seeded it again from this host's copy"
+                    ),
+                    Ok(None) => {}
+                    Err(e) => {
+                        warn!(error = %e, "the shared store is empty and could not be seeded")
+                    }
+                }
+                fleet.cluster_id = snap.cluster_id;
+            }
+            Err(e) => {
+                error!(error = %e, "the shared state could not be read; keeping this host's copy")
+            }
+        }
+    }
+
+    /// Takes one update from the follower.
+    pub fn apply_update(&mut self, update: Update) {
+        let Some(fleet) = self.fleet.as_mut() else {
+            return;
+        };
+        match update {
+            Update::Snapshot(s) => self.apply_snapshot(s),
+            Update::Progress { revision } => {
+                if revision > fleet.revision {
+                    let cluster = fleet.cluster_id;
+                    fleet.at(revision, cluster, None);
+                }
+            }
+            Update::Changes {
+                revision,
+                cluster_id,
+                changes,
+                guard,
+            } => {
+                if cluster_id == fleet.cluster_id && revision <= fleet.revision {
+                    return; // this host's own write, already applied
+                }
+                let mut next = self.state.clone();
+                for (k, v) in &changes {
+                    if let Err(e) = layout::apply(&mut next, k, v.as_deref()) {
+                        error!(key = %k, error = %e, "a change from the fleet could not be read; listing again");
+                        let _ = self.resync();
+                        return;
+                    }
+                }
+                fleet.at(revision, cluster_id, guard);
+                let _ = self.install(next, false);
+            }
+        }
+    }
+
+    /// This host's fleet id, if it is in a fleet.
+    pub fn host_id(&self) -> Option<&str> {
+        self.fleet.as_ref().map(|f| f.host.as_str())
+    }
+}
+
+impl Core {
+    /// `req` with its interfaces named fleet-wide: a bare device name is this host's.
+    pub(super) fn qualify(&self, req: &crate::api::Request) -> crate::api::Request {
+        use crate::api::Request as R;
+        let Some(host) = self.host_id() else {
+            return req.clone();
+        };
+        let q = |id: &mut Option<String>| {
+            if let Some(i) = id.as_mut() {
+                *i = crate::fleet::qualify(host, i);
+            }
+        };
+        let mut req = req.clone();
+        match &mut req {
+            R::CreateNetworkInterface(r) => {
+                q(&mut r.network_interface_id);
+                for spec in &mut r.tag_specifications {
+                    for t in &mut spec.tags {
+                        if t.key == crate::model::ops::DEVICE_TAG {
+                            t.value = crate::fleet::qualify(host, &t.value);
+                        }
+                    }
+                }
+            }
+            R::DeleteNetworkInterface(r) => q(&mut r.network_interface_id),
+            R::ModifyNetworkInterfaceAttribute(r) => q(&mut r.network_interface_id),
+            R::AssignPrivateIpAddresses(r) | R::UnassignPrivateIpAddresses(r) => {
+                q(&mut r.network_interface_id)
+            }
+            R::ExportInterfaceRules(r) => q(&mut r.network_interface_id),
+            R::DescribeNetworkInterfaces(r) => {
+                for id in &mut r.network_interface_ids {
+                    *id = crate::fleet::qualify(host, id);
+                }
+            }
+            _ => {}
+        }
+        req
+    }
+}
+
+/// What `serve` needs to start following the shared state.
+pub struct FollowerStart {
+    pub etcd: Etcd,
+    pub from: Option<(i64, u64)>,
+    pub stats: Arc<FollowStats>,
+    pub host: String,
+    pub applied: Arc<AtomicI64>,
+}
+
+impl Core {
+    /// Where the follower starts: from this host's copy (`None` if it has none yet).
+    pub fn follower(&self) -> Option<FollowerStart> {
+        let f = self.fleet.as_ref()?;
+        Some(FollowerStart {
+            etcd: f.etcd.clone(),
+            from: (f.revision > 0).then_some((f.revision, f.cluster_id)),
+            stats: f.stats.clone(),
+            host: f.host.clone(),
+            applied: f.applied.clone(),
+        })
+    }
+}

@@ -1,0 +1,602 @@
+//! A fleet host's etcd client (issue 15): the calls the daemon makes, and the loop that
+//! follows the shared state.
+//!
+//! The client runs on its own small tokio runtime, so that the daemon's synchronous core can
+//! call it from anywhere (a request handler, start-up) and wait with a deadline: when etcd is
+//! unreachable a write fails at once with [`EtcdError::Unavailable`] and changes nothing.
+//!
+//! Following ([`Etcd::follow`]) is the list-then-watch protocol of Calico and Cilium, with
+//! their failures designed out: list the prefix at one revision (every page pinned to it),
+//! then watch from the next revision with progress notifications and `require_leader`; after
+//! a lost stream resume from the last revision; after a compaction, a cancelled watch or a
+//! changed cluster id, list again and hand over the whole snapshot (the daemon diffs it, never
+//! clears); back off with full jitter between attempts; HTTP/2 keepalives notice a black-holed
+//! connection within seconds.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use etcd_client::{
+    Certificate, Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, Identity,
+    PutOptions, TlsOptions, Txn, TxnOp, WatchOptions,
+};
+use rand::Rng as _;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use super::layout::{self, Diff, GUARD_KEY, VERSION_KEY};
+
+/// How to reach etcd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdConfig {
+    /// `http://host:port` or `https://host:port`, one per member.
+    pub endpoints: Vec<String>,
+    /// The prefix of sgd's keys ([`layout::DEFAULT_PREFIX`]).
+    pub prefix: String,
+    /// TLS: the CA that signed etcd's certificate, and this host's client certificate.
+    pub tls: Option<EtcdTls>,
+    /// How long one call may take before it counts as "etcd unreachable".
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdTls {
+    pub ca: PathBuf,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// `etcd://host:port[,host:port...]` (clear text) or `etcds://...` (TLS): the members.
+pub fn parse_store_url(url: &str) -> Result<(Vec<String>, bool), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url}: expected etcd://HOST:PORT[,HOST:PORT...]"))?;
+    let tls = match scheme {
+        "etcd" => false,
+        "etcds" => true,
+        other => {
+            return Err(format!(
+                "{url}: unknown store scheme {other} (etcd or etcds)"
+            ));
+        }
+    };
+    let members: Vec<String> = rest
+        .trim_end_matches('/')
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            let scheme = if tls { "https" } else { "http" };
+            format!("{scheme}://{m}")
+        })
+        .collect();
+    if members.is_empty() || rest.contains('/') {
+        return Err(format!(
+            "{url}: expected etcd://HOST:PORT[,HOST:PORT...] (no path)"
+        ));
+    }
+    Ok((members, tls))
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum EtcdError {
+    #[error("etcd is unreachable: {0}")]
+    Unavailable(String),
+    /// Another host wrote since this host's state was read.
+    #[error("the shared state changed since it was read")]
+    Conflict,
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// The shared state at one revision.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub revision: i64,
+    pub cluster_id: u64,
+    /// Every state document (key without the prefix, value).
+    pub docs: Vec<(String, Vec<u8>)>,
+    /// The revision `meta/guard` was last written at (0: never).
+    pub guard: i64,
+}
+
+/// What the follower hands the daemon.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// The whole state (after a first list, a compaction, a new cluster): diff it in.
+    Snapshot(Snapshot),
+    /// Changes committed at `revision` (keys without the prefix; `None` deletes).
+    Changes {
+        revision: i64,
+        cluster_id: u64,
+        changes: Vec<(String, Option<Vec<u8>>)>,
+        /// The guard's new revision, if a write moved it.
+        guard: Option<i64>,
+    },
+    /// Nothing changed up to `revision` (a progress notification).
+    Progress { revision: i64 },
+}
+
+/// Counters of the follower, for the metrics.
+#[derive(Debug, Default)]
+pub struct FollowStats {
+    pub connected: AtomicBool,
+    pub relists: AtomicI64,
+    pub watch_restarts: AtomicI64,
+}
+
+/// The client. Cheap to clone.
+#[derive(Clone)]
+pub struct Etcd {
+    rt: Arc<tokio::runtime::Runtime>,
+    cfg: Arc<EtcdConfig>,
+    client: Arc<tokio::sync::Mutex<Option<Client>>>,
+}
+
+impl Etcd {
+    /// A client for `cfg`; it connects on first use, so etcd may be down now.
+    pub fn new(cfg: EtcdConfig) -> anyhow::Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("sgd-etcd")
+            .enable_all()
+            .build()?;
+        Ok(Self {
+            rt: Arc::new(rt),
+            cfg: Arc::new(cfg),
+            client: Arc::default(),
+        })
+    }
+
+    fn key(&self, k: &str) -> String {
+        format!("{}{k}", self.cfg.prefix)
+    }
+
+    /// Runs `f` on the client's runtime and waits for it, at most the configured timeout.
+    fn call<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = Result<T, EtcdError>> + Send + 'static,
+    ) -> Result<T, EtcdError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let timeout = self.cfg.timeout;
+        self.rt.spawn(async move {
+            let r = match tokio::time::timeout(timeout, f).await {
+                Ok(r) => r,
+                Err(_) => Err(EtcdError::Unavailable(format!(
+                    "no answer within {timeout:?}"
+                ))),
+            };
+            let _ = tx.send(r);
+        });
+        rx.recv_timeout(timeout + Duration::from_secs(1))
+            .unwrap_or_else(|_| Err(EtcdError::Unavailable("no answer".into())))
+    }
+
+    /// The connected client (connecting if needed).
+    async fn client(
+        slot: &tokio::sync::Mutex<Option<Client>>,
+        cfg: &EtcdConfig,
+    ) -> Result<Client, EtcdError> {
+        let mut slot = slot.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let mut opts = ConnectOptions::new()
+            .with_connect_timeout(cfg.timeout)
+            .with_timeout(cfg.timeout)
+            // A black-holed connection is noticed within about two intervals.
+            .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2))
+            .with_keep_alive_while_idle(true)
+            .with_require_leader(true);
+        if let Some(tls) = &cfg.tls {
+            opts = opts.with_tls(tls_options(tls).map_err(EtcdError::Refused)?);
+        }
+        let c = Client::connect(&cfg.endpoints, Some(opts))
+            .await
+            .map_err(unavailable)?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// The whole shared state at one revision.
+    pub fn list(&self) -> Result<Snapshot, EtcdError> {
+        let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        self.call(async move {
+            let c = Self::client(&slot, &cfg).await?;
+            list(c, &cfg.prefix).await
+        })
+    }
+
+    /// Writes `diff` if `meta/guard` is still at revision `guard` (0: never written), with
+    /// `request_id` as the guard's new value; the revision it committed at.
+    pub fn write(&self, guard: i64, diff: &Diff, request_id: &str) -> Result<i64, EtcdError> {
+        let guard_key = self.key(GUARD_KEY);
+        let mut ops: Vec<TxnOp> = diff
+            .puts
+            .iter()
+            .map(|(k, v)| TxnOp::put(self.key(k), v.as_str(), None))
+            .collect();
+        ops.extend(
+            diff.deletes
+                .iter()
+                .map(|k| TxnOp::delete(self.key(k), None)),
+        );
+        ops.push(TxnOp::put(guard_key.clone(), request_id, None));
+        let compare = if guard == 0 {
+            Compare::create_revision(guard_key, CompareOp::Equal, 0)
+        } else {
+            Compare::mod_revision(guard_key, CompareOp::Equal, guard)
+        };
+        let txn = Txn::new().when([compare]).and_then(ops);
+        let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        self.call(async move {
+            let mut c = Self::client(&slot, &cfg).await?;
+            let r = c.txn(txn).await.map_err(unavailable)?;
+            if !r.succeeded() {
+                return Err(EtcdError::Conflict);
+            }
+            Ok(r.header().map_or(0, |h| h.revision()))
+        })
+    }
+
+    /// Seeds an empty store with `docs`, unless another host did first (`None` then).
+    pub fn seed(
+        &self,
+        docs: Vec<(String, String)>,
+        request_id: &str,
+    ) -> Result<Option<i64>, EtcdError> {
+        let mut ops: Vec<TxnOp> = docs
+            .iter()
+            .map(|(k, v)| TxnOp::put(self.key(k), v.as_str(), None))
+            .collect();
+        ops.push(TxnOp::put(self.key(GUARD_KEY), request_id, None));
+        let txn = Txn::new()
+            .when([Compare::version(self.key(VERSION_KEY), CompareOp::Equal, 0)])
+            .and_then(ops);
+        let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        self.call(async move {
+            let mut c = Self::client(&slot, &cfg).await?;
+            let r = c.txn(txn).await.map_err(unavailable)?;
+            Ok(r.succeeded()
+                .then(|| r.header().map_or(0, |h| h.revision())))
+        })
+    }
+
+    /// The live hosts' records (`host/<host>`), by host.
+    pub fn hosts(&self) -> Result<Vec<(String, Vec<u8>)>, EtcdError> {
+        let prefix = self.key("host/");
+        let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        self.call(async move {
+            let mut c = Self::client(&slot, &cfg).await?;
+            let r = c
+                .get(prefix.clone(), Some(GetOptions::new().with_prefix()))
+                .await
+                .map_err(unavailable)?;
+            Ok(r.kvs()
+                .iter()
+                .map(|kv| {
+                    let k = String::from_utf8_lossy(kv.key());
+                    (
+                        k.strip_prefix(&prefix).unwrap_or(&k).to_owned(),
+                        kv.value().to_vec(),
+                    )
+                })
+                .collect())
+        })
+    }
+
+    /// Keeps `host/<host>` alive on a lease while the daemon runs, with `record()` as its
+    /// value (rewritten only when it changed). Liveness only: nothing else is on a lease, so a
+    /// host that is down keeps its interfaces, as a stopped instance keeps its ENI.
+    pub fn keep_host_alive(
+        &self,
+        host: String,
+        ttl: Duration,
+        record: impl Fn() -> String + Send + Sync + 'static,
+    ) {
+        let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        let key = self.key(&layout::host_key(&host));
+        self.rt.spawn(async move {
+            loop {
+                if let Err(e) = hold_lease(&slot, &cfg, &key, ttl, &record).await {
+                    warn!(error = %e, "host record lost; registering again");
+                }
+                tokio::time::sleep(backoff(1)).await;
+            }
+        });
+    }
+
+    /// Follows the shared state from `from` (a revision already applied, with its cluster
+    /// id; `None` to start with a full list), sending what changes to `updates`, until that
+    /// channel closes.
+    pub fn follow(
+        &self,
+        from: Option<(i64, u64)>,
+        updates: mpsc::UnboundedSender<Update>,
+        stats: Arc<FollowStats>,
+    ) {
+        let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        self.rt.spawn(async move {
+            follow(slot, cfg, from, updates, stats).await;
+        });
+    }
+}
+
+fn unavailable(e: etcd_client::Error) -> EtcdError {
+    EtcdError::Unavailable(e.to_string())
+}
+
+fn tls_options(tls: &EtcdTls) -> Result<TlsOptions, String> {
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let mut o = TlsOptions::new().ca_certificate(Certificate::from_pem(read(&tls.ca)?));
+    match (&tls.cert, &tls.key) {
+        (Some(c), Some(k)) => o = o.identity(Identity::from_pem(read(c)?, read(k)?)),
+        (None, None) => {}
+        _ => return Err("an etcd client certificate needs its key, and the reverse".into()),
+    }
+    Ok(o)
+}
+
+/// Full jitter: a random wait up to `50 ms * 2^attempt`, at most 30 s.
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = Duration::from_millis(50)
+        .saturating_mul(1u32 << attempt.min(10))
+        .min(Duration::from_secs(30));
+    let ms = rand::rng().random_range(0..=cap.as_millis() as u64);
+    Duration::from_millis(ms)
+}
+
+/// Lists `prefix` page by page, every page at the revision of the first.
+async fn list(mut c: Client, prefix: &str) -> Result<Snapshot, EtcdError> {
+    const PAGE: i64 = 500;
+    let end = prefix_end(prefix);
+    let mut docs = Vec::new();
+    let mut from = prefix.as_bytes().to_vec();
+    let mut revision = 0;
+    let mut cluster_id = 0;
+    let mut guard = 0;
+    loop {
+        let mut opts = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
+        if revision > 0 {
+            opts = opts.with_revision(revision);
+        }
+        let r = c.get(from.clone(), Some(opts)).await.map_err(unavailable)?;
+        if let Some(h) = r.header() {
+            if revision == 0 {
+                revision = h.revision();
+            }
+            cluster_id = h.cluster_id();
+        }
+        for kv in r.kvs() {
+            let key = String::from_utf8_lossy(kv.key()).into_owned();
+            let k = key.strip_prefix(prefix).unwrap_or(&key);
+            if k == GUARD_KEY {
+                guard = kv.mod_revision();
+            }
+            if layout::is_state_key(k) {
+                docs.push((k.to_owned(), kv.value().to_vec()));
+            }
+        }
+        match (r.more(), r.kvs().last()) {
+            (true, Some(last)) => {
+                from = last.key().to_vec();
+                from.push(0);
+            }
+            _ => break,
+        }
+    }
+    Ok(Snapshot {
+        revision,
+        cluster_id,
+        docs,
+        guard,
+    })
+}
+
+/// The first key after every key starting with `prefix`.
+fn prefix_end(prefix: &str) -> Vec<u8> {
+    let mut end = prefix.as_bytes().to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+async fn hold_lease(
+    slot: &tokio::sync::Mutex<Option<Client>>,
+    cfg: &EtcdConfig,
+    key: &str,
+    ttl: Duration,
+    record: &(impl Fn() -> String + Send + Sync),
+) -> Result<(), EtcdError> {
+    let mut c = Etcd::client(slot, cfg).await?;
+    let lease = c
+        .lease_grant(ttl.as_secs().max(2) as i64, None)
+        .await
+        .map_err(unavailable)?
+        .id();
+    let mut last = record();
+    c.put(
+        key,
+        last.as_str(),
+        Some(PutOptions::new().with_lease(lease)),
+    )
+    .await
+    .map_err(unavailable)?;
+    let (mut keeper, mut stream) = c.lease_keep_alive(lease).await.map_err(unavailable)?;
+    loop {
+        tokio::time::sleep(ttl / 3).await;
+        keeper.keep_alive().await.map_err(unavailable)?;
+        match stream.message().await.map_err(unavailable)? {
+            Some(r) if r.ttl() > 0 => {}
+            _ => return Err(EtcdError::Unavailable("the host's lease expired".into())),
+        }
+        let now = record();
+        if now != last {
+            c.put(key, now.as_str(), Some(PutOptions::new().with_lease(lease)))
+                .await
+                .map_err(unavailable)?;
+            last = now;
+        }
+    }
+}
+
+/// The follower: see the module's documentation.
+async fn follow(
+    slot: Arc<tokio::sync::Mutex<Option<Client>>>,
+    cfg: Arc<EtcdConfig>,
+    mut at: Option<(i64, u64)>,
+    updates: mpsc::UnboundedSender<Update>,
+    stats: Arc<FollowStats>,
+) {
+    let mut attempt = 0u32;
+    let mut must_list = at.is_none();
+    loop {
+        if updates.is_closed() {
+            return;
+        }
+        match follow_once(&slot, &cfg, &mut at, &mut must_list, &updates, &stats).await {
+            Ok(()) => attempt = 0,
+            Err(e) => {
+                stats.connected.store(false, Ordering::Relaxed);
+                attempt += 1;
+                warn!(error = %e, attempt, "following etcd: retrying");
+            }
+        }
+        stats.watch_restarts.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
+
+/// One list (if needed) and one watch, until the watch ends.
+async fn follow_once(
+    slot: &tokio::sync::Mutex<Option<Client>>,
+    cfg: &EtcdConfig,
+    at: &mut Option<(i64, u64)>,
+    must_list: &mut bool,
+    updates: &mpsc::UnboundedSender<Update>,
+    stats: &FollowStats,
+) -> Result<(), EtcdError> {
+    let mut c = Etcd::client(slot, cfg).await?;
+    if *must_list {
+        let snap = list(c.clone(), &cfg.prefix).await?;
+        stats.relists.fetch_add(1, Ordering::Relaxed);
+        info!(
+            revision = snap.revision,
+            docs = snap.docs.len(),
+            "listed the shared state"
+        );
+        *at = Some((snap.revision, snap.cluster_id));
+        *must_list = false;
+        let _ = updates.send(Update::Snapshot(snap));
+    }
+    let (revision, cluster_id) = at.expect("listed or resumed");
+    let opts = WatchOptions::new()
+        .with_prefix()
+        .with_start_revision(revision + 1)
+        .with_progress_notify();
+    let mut stream = c
+        .watch(cfg.prefix.as_str(), Some(opts))
+        .await
+        .map_err(unavailable)?;
+    stats.connected.store(true, Ordering::Relaxed);
+    while let Some(r) = stream.message().await.map_err(unavailable)? {
+        let header = r.header().map(|h| (h.revision(), h.cluster_id()));
+        if header.is_some_and(|(_, id)| id != cluster_id) {
+            // Another cluster (restored, or replaced): its revisions mean something else.
+            warn!("etcd's cluster id changed: listing again");
+            *must_list = true;
+            return Ok(());
+        }
+        if r.canceled() || r.compact_revision() > 0 {
+            info!(
+                compacted = r.compact_revision(),
+                reason = r.cancel_reason(),
+                "watch cancelled: listing again"
+            );
+            *must_list = true;
+            return Ok(());
+        }
+        let Some((rev, _)) = header else { continue };
+        if r.events().is_empty() {
+            if rev > revision {
+                *at = Some((rev, cluster_id));
+                let _ = updates.send(Update::Progress { revision: rev });
+            }
+            continue;
+        }
+        let mut changes = Vec::new();
+        let mut guard = None;
+        for e in r.events() {
+            let Some(kv) = e.kv() else { continue };
+            let key = String::from_utf8_lossy(kv.key()).into_owned();
+            let k = key.strip_prefix(&cfg.prefix).unwrap_or(&key).to_owned();
+            if k == GUARD_KEY {
+                guard = Some(kv.mod_revision());
+            }
+            if !layout::is_state_key(&k) {
+                continue;
+            }
+            let value = match e.event_type() {
+                EventType::Put => Some(kv.value().to_vec()),
+                EventType::Delete => None,
+            };
+            changes.push((k, value));
+        }
+        *at = Some((rev, cluster_id));
+        let _ = updates.send(Update::Changes {
+            revision: rev,
+            cluster_id,
+            changes,
+            guard,
+        });
+    }
+    Err(EtcdError::Unavailable("the watch stream ended".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls() {
+        assert_eq!(
+            parse_store_url("etcd://10.0.0.1:2379,10.0.0.2:2379").unwrap(),
+            (
+                vec![
+                    "http://10.0.0.1:2379".to_owned(),
+                    "http://10.0.0.2:2379".to_owned()
+                ],
+                false
+            )
+        );
+        assert_eq!(
+            parse_store_url("etcds://e:2379").unwrap().0,
+            ["https://e:2379"]
+        );
+        for bad in ["10.0.0.1:2379", "redis://x:1", "etcd://", "etcd://a:1/sg"] {
+            assert!(parse_store_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefix_ends() {
+        assert_eq!(prefix_end("/sg/v1/"), b"/sg/v10".to_vec());
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        for attempt in 0..40 {
+            assert!(backoff(attempt) <= Duration::from_secs(30));
+        }
+    }
+}

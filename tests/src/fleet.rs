@@ -1,0 +1,265 @@
+//! Fleet test fixtures (issue 15): a real etcd (Debian's `etcd-server`, which `cargo xtask test`
+//! installs) in a namespace of the test's own, with its data on tmpfs, and hosts: namespaces
+//! on a shared bridge, each with an `sgd --store etcd://...` and instances behind host-mode
+//! interfaces. Everything is torn down on drop.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+use crate::{Daemon, Netns, veth};
+
+static ETCD_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// One etcd member.
+struct Member {
+    name: String,
+    client: String,
+    peer: String,
+    child: Option<Child>,
+}
+
+/// An etcd cluster of one or more members, all in namespace `ns` on address `addr`.
+pub struct EtcdServer {
+    ns: String,
+    members: Vec<Member>,
+    token: String,
+    /// The members' data directories live here, on tmpfs.
+    pub data: PathBuf,
+}
+
+impl EtcdServer {
+    /// Starts `n` members listening on `addr` (which must be `ns`'s), and waits until they
+    /// answer.
+    pub fn start(ns: &Netns, addr: &str, n: usize) -> Self {
+        let id = ETCD_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let token = format!("sgt-{}-{id}", std::process::id());
+        let data = PathBuf::from(format!("/dev/shm/{token}"));
+        std::fs::create_dir_all(&data).expect("etcd data dir");
+        let members = (0..n)
+            .map(|i| Member {
+                name: format!("m{i}"),
+                client: format!("http://{addr}:{}", 23790 + i),
+                peer: format!("http://{addr}:{}", 23810 + i),
+                child: None,
+            })
+            .collect();
+        let mut e = Self {
+            ns: ns.name.clone(),
+            members,
+            token,
+            data,
+        };
+        for i in 0..n {
+            e.spawn(i);
+        }
+        e.wait_ready();
+        e
+    }
+
+    fn spawn(&mut self, i: usize) {
+        let cluster: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer))
+            .collect();
+        let m = &self.members[i];
+        let dir = self.data.join(&m.name);
+        let state = if dir.exists() { "existing" } else { "new" };
+        let log = std::fs::File::create(self.data.join(format!("{}.log", m.name))).expect("log");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns, "etcd"])
+            .args(["--name", &m.name])
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["--listen-client-urls", &m.client])
+            .args(["--advertise-client-urls", &m.client])
+            .args(["--listen-peer-urls", &m.peer])
+            .args(["--initial-advertise-peer-urls", &m.peer])
+            .args(["--initial-cluster", &cluster.join(",")])
+            .args(["--initial-cluster-token", &self.token])
+            .args(["--initial-cluster-state", state])
+            // Fast elections: a killed leader is replaced within a fraction of a second.
+            .args(["--heartbeat-interval", "10", "--election-timeout", "100"])
+            .args(["--logger", "zap"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn etcd (is etcd-server installed?)");
+        self.members[i].child = Some(child);
+    }
+
+    /// Waits until every running member answers a health check.
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for m in self.members.iter().filter(|m| m.child.is_some()) {
+            loop {
+                let ok = Command::new("ip")
+                    .args(["netns", "exec", &self.ns, "etcdctl"])
+                    .args(["--endpoints", &m.client, "endpoint", "health"])
+                    .env("ETCDCTL_API", "3")
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+                if ok {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "etcd member {} not ready:\n{}",
+                    m.name,
+                    self.log(&m.name)
+                );
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// The members as `sgd --store` takes them: `etcd://host:port,...`.
+    pub fn store_url(&self) -> String {
+        let hosts: Vec<&str> = self
+            .members
+            .iter()
+            .map(|m| m.client.trim_start_matches("http://"))
+            .collect();
+        format!("etcd://{}", hosts.join(","))
+    }
+
+    pub fn log(&self, member: &str) -> String {
+        std::fs::read_to_string(self.data.join(format!("{member}.log"))).unwrap_or_default()
+    }
+
+    /// Kills member `i` (SIGKILL).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.members[i].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts member `i` again on its data.
+    pub fn restart(&mut self, i: usize) {
+        self.kill(i);
+        self.spawn(i);
+        self.wait_ready();
+    }
+
+    /// Runs `etcdctl ARGS` against the cluster; its output.
+    pub fn ctl(&self, args: &[&str]) -> String {
+        let endpoints: Vec<&str> = self.members.iter().map(|m| m.client.as_str()).collect();
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns, "etcdctl"])
+            .args(["--endpoints", &endpoints.join(",")])
+            .args(args)
+            .env("ETCDCTL_API", "3")
+            .output()
+            .expect("etcdctl");
+        assert!(
+            out.status.success(),
+            "etcdctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for EtcdServer {
+    fn drop(&mut self) {
+        for i in 0..self.members.len() {
+            self.kill(i);
+        }
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// The fabric: a namespace with a bridge `br0` (10.254.0.1/24) that hosts join, and etcd on
+/// 10.254.0.1.
+pub struct Fabric {
+    pub ns: Netns,
+    pub etcd: EtcdServer,
+}
+
+pub const FABRIC_ADDR: &str = "10.254.0.1";
+
+impl Fabric {
+    /// The fabric with an etcd of `members` members.
+    pub fn new(members: usize) -> Self {
+        let ns = Netns::new("fab");
+        ns.ip(&["link", "add", "br0", "type", "bridge"]);
+        ns.ip(&["addr", "add", &format!("{FABRIC_ADDR}/24"), "dev", "br0"]);
+        ns.ip(&["link", "set", "br0", "up"]);
+        let etcd = EtcdServer::start(&ns, FABRIC_ADDR, members);
+        Self { ns, etcd }
+    }
+}
+
+/// A host on the fabric (`10.254.0.<n>`), with one instance behind a host-mode interface
+/// (`vm` on `10.<n>.0.5`, its host side `v<n>` on `10.<n>.0.1`), and an sgd in the fleet.
+pub struct Host {
+    pub id: String,
+    pub n: u8,
+    pub ns: Netns,
+    pub vm: Netns,
+    pub sgd: Daemon,
+}
+
+impl Host {
+    /// Joins host `n` to `fab` and starts its sgd (`--host-id h<n>`); `peers` are the other
+    /// hosts' numbers, routed to through the fabric.
+    pub fn new(fab: &Fabric, n: u8, peers: &[u8]) -> Self {
+        let ns = Netns::new(&format!("h{n}"));
+        let fab_if = format!("f{n}");
+        veth(
+            &ns,
+            "eth0",
+            &[&format!("10.254.0.{}/24", 10 + n)],
+            &fab.ns,
+            &fab_if,
+            &[],
+        );
+        fab.ns.ip(&["link", "set", &fab_if, "master", "br0"]);
+        let vm = Netns::new(&format!("vm{n}"));
+        let host_if = format!("v{n}");
+        veth(
+            &ns,
+            &host_if,
+            &[&format!("10.{n}.0.1/24")],
+            &vm,
+            "eth0",
+            &[&format!("10.{n}.0.5/24")],
+        );
+        vm.ip(&["route", "add", "default", "via", &format!("10.{n}.0.1")]);
+        let fwd = ns.exec(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        assert!(fwd.status.success());
+        for p in peers {
+            ns.ip(&[
+                "route",
+                "add",
+                &format!("10.{p}.0.0/24"),
+                "via",
+                &format!("10.254.0.{}", 10 + p),
+            ]);
+        }
+        let id = format!("h{n}");
+        let sgd = Daemon::start_with(
+            &ns,
+            None,
+            &["--store", &fab.etcd.store_url(), "--host-id", &id],
+        );
+        Self { id, n, ns, vm, sgd }
+    }
+
+    /// The instance's address.
+    pub fn vm_addr(&self) -> String {
+        format!("10.{}.0.5", self.n)
+    }
+
+    /// The host-side device of the instance's interface.
+    pub fn vm_if(&self) -> String {
+        format!("v{}", self.n)
+    }
+}
