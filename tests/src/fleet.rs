@@ -148,6 +148,57 @@ impl EtcdServer {
         self.wait_ready();
     }
 
+    /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) every member: a frozen etcd keeps its sockets
+    /// open and answers nothing.
+    pub fn freeze(&self, frozen: bool) {
+        let sig = if frozen {
+            nix::sys::signal::Signal::SIGSTOP
+        } else {
+            nix::sys::signal::Signal::SIGCONT
+        };
+        for m in &self.members {
+            let Some(c) = &m.child else { continue };
+            // The child is `ip netns exec`, which execs etcd: the same process.
+            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+            nix::sys::signal::kill(pid, sig).expect("signal etcd");
+        }
+    }
+
+    /// Which member leads (by index).
+    pub fn leader(&self) -> usize {
+        let out = self.ctl(&["endpoint", "status", "-w", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("status JSON");
+        let statuses = v.as_array().expect("statuses");
+        let leader = statuses[0]["Status"]["leader"].as_u64().expect("leader");
+        statuses
+            .iter()
+            .position(|s| s["Status"]["header"]["member_id"].as_u64() == Some(leader))
+            .expect("the leader is a member")
+    }
+
+    /// The store's current revision.
+    pub fn revision(&self) -> i64 {
+        let out = self.ctl(&["get", "x", "-w", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("get JSON");
+        v["header"]["revision"].as_i64().expect("revision")
+    }
+
+    /// Kills every member and starts a new cluster on empty data directories (a new cluster
+    /// id, revisions from 1): what an etcd restored from nothing looks like to its clients.
+    pub fn wipe(&mut self) {
+        for i in 0..self.members.len() {
+            self.kill(i);
+        }
+        for m in &self.members {
+            let _ = std::fs::remove_dir_all(self.data.join(&m.name));
+        }
+        self.token = format!("{}-wiped", self.token);
+        for i in 0..self.members.len() {
+            self.spawn(i);
+        }
+        self.wait_ready();
+    }
+
     /// Runs `etcdctl ARGS` against the cluster; its output.
     pub fn ctl(&self, args: &[&str]) -> String {
         let endpoints: Vec<&str> = self.members.iter().map(|m| m.client.as_str()).collect();

@@ -8,6 +8,7 @@ use std::{
 
 use serde_json::Value;
 use sg_tests::{
+    TcpServer,
     fleet::{Fabric, Host},
     require_root, tcp_connects, tcp_connects_quick, tcp_server,
 };
@@ -21,6 +22,20 @@ fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// [`eventually`], showing host `h`'s sgd log if it never holds.
+fn eventually_on(h: &Host, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "never: {what}\nsgd log of {}:\n{}",
+            h.id,
+            h.sgd.log()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn group_names(h: &Host) -> Vec<String> {
     let v = h.sgd.ok(&["describe-security-groups"]);
     v["SecurityGroups"]
@@ -29,6 +44,19 @@ fn group_names(h: &Host) -> Vec<String> {
         .iter()
         .map(|g| g["GroupName"].as_str().unwrap_or_default().to_owned())
         .collect()
+}
+
+/// Lets members of group `from` reach members of `group` on TCP `port` (SG-RULE-4).
+fn allow_from_group(h: &Host, group: &str, from: &str, port: u16) {
+    h.sgd.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        group,
+        "--ip-permissions",
+        &format!(
+            "IpProtocol=tcp,FromPort={port},ToPort={port},UserIdGroupPairs=[{{GroupId={from}}}]"
+        ),
+    ]);
 }
 
 /// Protects host `h`'s instance interface in host mode with `groups`.
@@ -51,7 +79,8 @@ fn protect(h: &Host, groups: &[&str]) -> Value {
 /// SG-GRP, SG-IF-5 across hosts: a group made on one host is seen on the other; a rule on
 /// host 1 naming a group admits the instance of host 2 that is its member, and stops
 /// admitting it when host 2 takes it out, with nothing done on host 1; two hosts creating
-/// the same name at once: exactly one succeeds.
+/// the same name at once: exactly one succeeds; a delete racing an attach on another host:
+/// exactly one wins.
 #[test]
 fn hosts_share_groups_and_references_admit_members_of_other_hosts() {
     let test = "hosts_share_groups_and_references_admit_members_of_other_hosts";
@@ -73,13 +102,7 @@ fn hosts_share_groups_and_references_admit_members_of_other_hosts() {
         out["NetworkInterface"]["NetworkInterfaceId"], "h1/v1",
         "{out}"
     );
-    h1.sgd.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &app,
-        "--ip-permissions",
-        &format!("IpProtocol=tcp,FromPort=8080,ToPort=8080,UserIdGroupPairs=[{{GroupId={web}}}]"),
-    ]);
+    allow_from_group(&h1, &app, &web, 8080);
     let _server = tcp_server(&h1.vm, 8080);
     let target = h1.vm_addr();
     // The instance on host 2 is protected but not in `web` yet: refused.
@@ -151,7 +174,53 @@ fn hosts_share_groups_and_references_admit_members_of_other_hosts() {
             "{loser:?}"
         );
     }
-    let _ = tcp_connects;
+    // A delete on host 1 racing an attach on host 2: exactly one wins, and the loser gets
+    // EC2's answer to the state the winner left.
+    for round in 0..5 {
+        let g = h1.sgd.create_group(&format!("contested-{round}"));
+        eventually("host 2 sees the contested group", || {
+            group_names(&h2).contains(&format!("contested-{round}"))
+        });
+        let (del, attach) = thread::scope(|s| {
+            let d = s.spawn(|| h1.sgd.sgctl(&["delete-security-group", "--group-id", &g]));
+            let a = s.spawn(|| {
+                h2.sgd.sgctl(&[
+                    "modify-network-interface-attribute",
+                    "--network-interface-id",
+                    "v2",
+                    "--groups",
+                    &g,
+                ])
+            });
+            (d.join().unwrap(), a.join().unwrap())
+        });
+        match (del.status.success(), attach.status.success()) {
+            (true, false) => assert!(
+                String::from_utf8_lossy(&attach.stderr).contains("InvalidGroup.NotFound"),
+                "{attach:?}"
+            ),
+            (false, true) => {
+                assert!(
+                    String::from_utf8_lossy(&del.stderr).contains("DependencyViolation"),
+                    "{del:?}"
+                );
+                h2.sgd.ok(&[
+                    "modify-network-interface-attribute",
+                    "--network-interface-id",
+                    "v2",
+                    "--groups",
+                    &app,
+                ]);
+                eventually("host 1 sees the group free again", || {
+                    h1.sgd
+                        .sgctl(&["delete-security-group", "--group-id", &g])
+                        .status
+                        .success()
+                });
+            }
+            other => panic!("round {round}: {other:?}\n{del:?}\n{attach:?}"),
+        }
+    }
 }
 
 /// Losing etcd loses nothing: enforcement goes on, reads answer from the host's copy, writes
@@ -168,13 +237,7 @@ fn losing_etcd_keeps_enforcing_refuses_writes_and_converges_after() {
     let h2 = Host::new(&fab, 2, &[1]);
     let app = h1.sgd.create_group("app");
     let web = h1.sgd.create_group("web");
-    h1.sgd.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        &app,
-        "--ip-permissions",
-        &format!("IpProtocol=tcp,FromPort=8080,ToPort=8080,UserIdGroupPairs=[{{GroupId={web}}}]"),
-    ]);
+    allow_from_group(&h1, &app, &web, 8080);
     protect(&h1, &[&app]);
     eventually("host 2 sees web", || {
         group_names(&h2).contains(&"web".into())
@@ -234,5 +297,251 @@ fn losing_etcd_keeps_enforcing_refuses_writes_and_converges_after() {
     });
     eventually("host 1 converges", || {
         group_names(&h1).contains(&"after".into())
+    });
+}
+
+/// Two hosts where host 1's instance (in `app`) admits TCP 8080 from members of `web`, and
+/// host 2's instance is in `web` and connects.
+struct Pair {
+    h1: Host,
+    h2: Host,
+    web: String,
+    target: String,
+    _server: TcpServer,
+}
+
+impl Pair {
+    fn new(fab: &Fabric) -> Self {
+        let h1 = Host::new(fab, 1, &[2]);
+        let h2 = Host::new(fab, 2, &[1]);
+        let app = h1.sgd.create_group("app");
+        let web = h1.sgd.create_group("web");
+        allow_from_group(&h1, &app, &web, 8080);
+        protect(&h1, &[&app]);
+        eventually("host 2 sees web", || {
+            group_names(&h2).contains(&"web".into())
+        });
+        protect(&h2, &[&web]);
+        let server = tcp_server(&h1.vm, 8080);
+        let target = h1.vm_addr();
+        let p = Self {
+            h1,
+            h2,
+            web,
+            target,
+            _server: server,
+        };
+        eventually("admitted across hosts", || p.admitted());
+        p
+    }
+
+    fn admitted(&self) -> bool {
+        tcp_connects_quick(&self.h2.vm, &self.target, 8080)
+    }
+
+    /// Host 2 takes its instance out of `web` (into the default group).
+    fn leave_web(&self) {
+        let vpc_default = self.h2.sgd.ok(&[
+            "describe-security-groups",
+            "--filters",
+            "Name=group-name,Values=default",
+        ])["SecurityGroups"][0]["GroupId"]
+            .as_str()
+            .expect("default group")
+            .to_owned();
+        self.h2.sgd.ok(&[
+            "modify-network-interface-attribute",
+            "--network-interface-id",
+            "v2",
+            "--groups",
+            &vpc_default,
+        ]);
+    }
+}
+
+/// Cuts host `h` off the fabric (its packets dropped, no reset) and waits until its sgd
+/// notices (its watch's keepalive fails).
+fn cut_off(fab: &Fabric, h: &Host) {
+    fab.ns.ip(&["link", "set", &format!("f{}", h.n), "down"]);
+    eventually("the host notices it is cut off", || {
+        metric(h, "sg_store_connected") == 0.0
+    });
+}
+
+/// A metric of host `h`'s sgd.
+fn metric(h: &Host, name: &str) -> f64 {
+    let out = h.sgd.sgctl(&["get-metrics"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// A 3-member etcd loses its leader, then freezes whole (SIGSTOP) and resumes: enforcement
+/// never changes, writes fail cleanly while there is no quorum and work again after, and
+/// both hosts converge.
+#[test]
+fn etcd_leader_killed_and_etcd_frozen() {
+    let test = "etcd_leader_killed_and_etcd_frozen";
+    if !require_root(test) {
+        return;
+    }
+    let mut fab = Fabric::new(3);
+    let p = Pair::new(&fab);
+    let leader = fab.etcd.leader();
+    fab.etcd.kill(leader);
+    assert!(p.admitted(), "admitted while a new leader is elected");
+    eventually("a write on host 2 after the leader died", || {
+        p.h2.sgd
+            .sgctl(&[
+                "create-security-group",
+                "--group-name",
+                "after-leader",
+                "--description",
+                "d",
+            ])
+            .status
+            .success()
+    });
+    eventually("host 1 converges", || {
+        group_names(&p.h1).contains(&"after-leader".into())
+    });
+
+    fab.etcd.freeze(true);
+    let out = p.h1.sgd.sgctl(&[
+        "create-security-group",
+        "--group-name",
+        "frozen",
+        "--description",
+        "d",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success() && err.contains("Unavailable"),
+        "{err}"
+    );
+    assert!(p.admitted(), "admitted while etcd is frozen");
+    assert!(
+        !tcp_connects_quick(&p.h1.ns, &p.target, 8080),
+        "and a non-member still refused"
+    );
+    fab.etcd.freeze(false);
+    eventually("writes work again", || {
+        p.h1.sgd
+            .sgctl(&[
+                "create-security-group",
+                "--group-name",
+                "thawed",
+                "--description",
+                "d",
+            ])
+            .status
+            .success()
+    });
+    eventually("host 2 converges", || {
+        group_names(&p.h2).contains(&"thawed".into())
+    });
+    // A write a frozen etcd did not confirm may commit once it resumes, if it was sent: the
+    // answer says which ("nothing was changed" when no connection could be made), and every
+    // host shows the same outcome.
+    assert!(
+        err.contains("may or may not") || err.contains("nothing was changed"),
+        "{err}"
+    );
+    eventually("both hosts agree on the unconfirmed write", || {
+        group_names(&p.h1).contains(&"frozen".into())
+            == group_names(&p.h2).contains(&"frozen".into())
+    });
+    assert!(p.admitted());
+}
+
+/// Host 1 is cut off while host 2's instance leaves `web` and the store is compacted past
+/// host 1's revision: when the link returns, host 1 lists again (it cannot resume) and
+/// refuses the instance that left.
+#[test]
+fn a_partitioned_host_relists_after_compaction_and_drops_a_member_that_left() {
+    let test = "a_partitioned_host_relists_after_compaction_and_drops_a_member_that_left";
+    if !require_root(test) {
+        return;
+    }
+    let fab = Fabric::new(1);
+    let p = Pair::new(&fab);
+    let relists = metric(&p.h1, "sg_store_relists_total");
+    cut_off(&fab, &p.h1);
+    p.leave_web();
+    // More writes, then compaction past everything host 1 has seen.
+    p.h2.sgd.create_group("while-cut-off");
+    let rev = fab.etcd.revision();
+    fab.etcd.ctl(&["compact", &rev.to_string()]);
+    fab.ns.ip(&["link", "set", "f1", "up"]);
+    eventually_on(
+        &p.h1,
+        "host 1 sees what happened while it was cut off",
+        || group_names(&p.h1).contains(&"while-cut-off".into()),
+    );
+    assert!(!p.admitted(), "the instance that left web is refused");
+    assert!(
+        metric(&p.h1, "sg_store_relists_total") > relists,
+        "host 1 listed again"
+    );
+    let _ = &p.web;
+}
+
+/// etcd comes back empty (a new cluster): hosts keep enforcing their copies and refuse writes
+/// rather than reseed a copy that may be stale; once the host with the most recent copy
+/// seeds the store, every host takes that state whole, and a rule host 1 missed while it
+/// was cut off does not survive there.
+#[test]
+fn etcd_back_empty_keeps_enforcing_until_seeded_and_no_stale_allow_survives() {
+    let test = "etcd_back_empty_keeps_enforcing_until_seeded_and_no_stale_allow_survives";
+    if !require_root(test) {
+        return;
+    }
+    let mut fab = Fabric::new(1);
+    let p = Pair::new(&fab);
+    // Host 1 misses host 2's instance leaving web.
+    cut_off(&fab, &p.h1);
+    p.leave_web();
+    fab.etcd.wipe();
+    fab.ns.ip(&["link", "set", "f1", "up"]);
+    eventually("both hosts notice the empty store", || {
+        metric(&p.h1, "sg_store_awaiting_seed") == 1.0
+            && metric(&p.h2, "sg_store_awaiting_seed") == 1.0
+    });
+    assert!(
+        p.admitted(),
+        "host 1 still enforces its (stale) copy: nothing fails open"
+    );
+    let out = p.h1.sgd.sgctl(&[
+        "create-security-group",
+        "--group-name",
+        "x",
+        "--description",
+        "d",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Unavailable"),
+        "writes refused until seeded: {out:?}"
+    );
+    // The operator seeds from host 2, whose copy is the most recent.
+    let seeded = p.h2.sgd.ok(&["seed-fleet-store"]);
+    assert!(seeded["Revision"].as_i64().is_some(), "{seeded}");
+    eventually(
+        "host 1 takes the seeded state and refuses the instance that left web",
+        || metric(&p.h1, "sg_store_awaiting_seed") == 0.0 && !p.admitted(),
+    );
+    // Both hosts register again in the new cluster.
+    eventually_on(&p.h1, "both hosts live in the new cluster", || {
+        let hosts = p.h1.sgd.ok(&["describe-hosts"]);
+        let live: Vec<&str> = hosts["Hosts"]
+            .as_array()
+            .expect("hosts")
+            .iter()
+            .filter(|h| h["Live"] == true)
+            .filter_map(|h| h["HostId"].as_str())
+            .collect();
+        live == ["h1", "h2"]
     });
 }

@@ -72,6 +72,9 @@ requests! {
     CreateAccessKey(CreateAccessKey),
     ListAccessKeys(Empty),
     DeleteAccessKey(DeleteAccessKey),
+    // A fleet's hosts and its shared store (issue 15); sgd's own, over the Unix socket only.
+    DescribeHosts(Empty),
+    SeedFleetStore(Empty),
 }
 
 /// One response line.

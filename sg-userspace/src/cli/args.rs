@@ -371,6 +371,13 @@ pub enum Command {
     },
     /// Lists the HTTP API's access keys (never their secrets). Shaped as IAM's ListAccessKeys.
     ListAccessKeys,
+    /// In a fleet (sgd --store): the hosts, whether each is live, and the revision of the
+    /// shared state each has applied.
+    DescribeHosts,
+    /// In a fleet whose etcd lost its data: writes this host's copy of the shared state into
+    /// the empty store (run it on the host whose copy is the most recent). Refused if the
+    /// store holds a state.
+    SeedFleetStore,
     /// Deletes an access key of the HTTP API: requests signed with it are refused from now on.
     DeleteAccessKey {
         /// The ID of the access key.

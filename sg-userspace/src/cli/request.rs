@@ -610,6 +610,8 @@ impl Command {
                 p
             }
             Self::ListAccessKeys => Params::new("ListAccessKeys"),
+            Self::DescribeHosts => Params::new("DescribeHosts"),
+            Self::SeedFleetStore => Params::new("SeedFleetStore"),
             Self::DeleteAccessKey { access_key_id } => {
                 let mut p = Params::new("DeleteAccessKey");
                 p.string("--access-key-id", "AccessKeyId", access_key_id)?;

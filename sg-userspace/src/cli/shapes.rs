@@ -286,6 +286,8 @@ pub static OPERATIONS: &[Operation] = &[
     op("FlushConntrack", CONNTRACK),
     op("CreateAccessKey", &[opt("ReadOnly", Bool)]),
     op("ListAccessKeys", &[]),
+    op("DescribeHosts", &[]),
+    op("SeedFleetStore", &[]),
     op("DeleteAccessKey", &[req("AccessKeyId", Str)]),
 ];
 

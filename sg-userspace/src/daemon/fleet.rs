@@ -30,6 +30,7 @@ use crate::{
         layout,
     },
     model::{ApiError, ApiResult, RandomIds, State},
+    shapes::{DescribeHostsResult, HostDescription, SeedFleetStoreResult},
     store::Store,
 };
 
@@ -58,6 +59,12 @@ pub struct Fleet {
     pub(super) applied: Arc<AtomicI64>,
     /// When the copy was last brought up to date.
     pub(super) synced: Instant,
+    /// The store is empty although this host was in a fleet: etcd lost its data. The host
+    /// keeps enforcing its copy and refuses writes until someone seeds the store again
+    /// (`seed-fleet-store`), rather than reseeding on its own a copy that may be stale.
+    pub(super) awaiting_seed: bool,
+    /// The revision of this host's last committed write, for its response.
+    pub(super) last_write: Option<i64>,
 }
 
 impl Fleet {
@@ -116,6 +123,8 @@ pub(super) fn open(
         stats: Arc::default(),
         applied: Arc::default(),
         synced: Instant::now(),
+        awaiting_seed: false,
+        last_write: None,
     };
     let snapshot = match etcd.list() {
         Ok(s) => s,
@@ -137,6 +146,22 @@ pub(super) fn open(
         Err(e) => return Err(e).context("reading the shared state from etcd"),
     };
     let mut snapshot = snapshot;
+    if snapshot.docs.is_empty()
+        && let (Some(state), Some(_)) = (&cached, cached_revision)
+    {
+        // This host was in a fleet whose store is now empty: keep enforcing its copy, and
+        // wait for the store to be seeded (see `Fleet::awaiting_seed`).
+        error!(
+            "the shared store is empty although this host was in a fleet (etcd lost its \
+             data?): enforcing this host's copy; writes are refused until the store is \
+             seeded (sgctl seed-fleet-store on the host with the most recent copy) or \
+             restored"
+        );
+        fleet.awaiting_seed = true;
+        fleet.cluster_id = snapshot.cluster_id;
+        fleet.revision = snapshot.revision;
+        return Ok((state.clone(), fleet));
+    }
     let state = loop {
         if let Some(s) = layout::state_of(
             snapshot
@@ -187,6 +212,14 @@ impl Core {
     /// Commits `next` to the shared state: one guarded transaction, then local enforcement.
     pub(super) fn commit_fleet(&mut self, next: State) -> ApiResult<()> {
         let fleet = self.fleet.as_mut().expect("fleet mode");
+        if fleet.awaiting_seed {
+            return Err(ApiError::new(
+                "Unavailable",
+                "The shared store holds no state (etcd lost its data); nothing was changed. \
+                 Seed it with `sgctl seed-fleet-store` on the host whose copy is the most \
+                 recent, or restore etcd from a backup.",
+            ));
+        }
         let diff = layout::diff(&self.state, &next);
         if diff.is_empty() {
             return Ok(());
@@ -196,6 +229,7 @@ impl Core {
             Ok(revision) => {
                 let cluster = fleet.cluster_id;
                 fleet.at(revision, cluster, Some(revision));
+                fleet.last_write = Some(revision);
             }
             Err(EtcdError::Conflict) => {
                 return Err(ApiError::new(CONFLICT, "another host wrote first"));
@@ -205,6 +239,14 @@ impl Core {
                 return Err(ApiError::new(
                     "Unavailable",
                     "The shared store (etcd) is unreachable; nothing was changed.",
+                ));
+            }
+            Err(EtcdError::Unconfirmed(e)) => {
+                warn!(error = %e, "a write was not confirmed by etcd");
+                return Err(ApiError::new(
+                    "Unavailable",
+                    "The shared store (etcd) did not confirm the change in time: it may or may \
+                     not have been made; every host shows the outcome once etcd answers.",
                 ));
             }
             Err(EtcdError::Refused(e)) => return Err(ApiError::internal(e)),
@@ -235,6 +277,23 @@ impl Core {
         }
     }
 
+    /// Before a request that may write: makes sure this host's copy holds every write so far,
+    /// so that what the model refuses (a duplicate, a dependency) is refused on the fleet's
+    /// current state, not on a copy a few milliseconds old.
+    pub(super) fn ensure_current(&mut self) -> ApiResult<()> {
+        let fleet = self.fleet.as_ref().expect("fleet mode");
+        let guard = fleet.etcd.guard().map_err(|e| {
+            ApiError::new(
+                "Unavailable",
+                format!("The shared store (etcd) is unreachable; nothing was changed. ({e})"),
+            )
+        })?;
+        if guard != fleet.guard && !fleet.awaiting_seed {
+            self.resync()?;
+        }
+        Ok(())
+    }
+
     /// Brings this host's copy up to date with etcd (after another host's write got in first).
     pub(super) fn resync(&mut self) -> ApiResult<()> {
         let fleet = self.fleet.as_ref().expect("fleet mode");
@@ -259,25 +318,29 @@ impl Core {
         let docs = snap.docs.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
         match layout::state_of(docs, &region) {
             Ok(Some(state)) => {
+                if fleet.awaiting_seed {
+                    info!(
+                        revision = snap.revision,
+                        "the shared store holds a state again"
+                    );
+                }
+                fleet.awaiting_seed = false;
                 fleet.at(snap.revision, snap.cluster_id, Some(snap.guard));
                 let _ = self.install(state, false);
             }
             Ok(None) => {
-                // The store was emptied (etcd restarted on an empty data directory): seed it
-                // again with this host's copy, unless another host does first; the follower
-                // then lists what won.
-                let docs = layout::documents(&self.state).into_iter().collect();
-                match fleet.etcd.seed(docs, &uuid::Uuid::new_v4().to_string()) {
-                    Ok(Some(rev)) => warn!(
-                        revision = rev,
-                        "the shared store was empty: seeded it again from this host's copy"
-                    ),
-                    Ok(None) => {}
-                    Err(e) => {
-                        warn!(error = %e, "the shared store is empty and could not be seeded")
-                    }
+                // The store was emptied (etcd restarted on an empty data directory): keep
+                // enforcing this host's copy until it is seeded (see `Fleet::awaiting_seed`).
+                if !fleet.awaiting_seed {
+                    error!(
+                        "the shared store is empty (etcd lost its data?): enforcing this \
+                         host's copy; writes are refused until the store is seeded \
+                         (sgctl seed-fleet-store on the host with the most recent copy) or \
+                         restored"
+                    );
                 }
-                fleet.cluster_id = snap.cluster_id;
+                fleet.awaiting_seed = true;
+                fleet.at(snap.revision, snap.cluster_id, Some(snap.guard));
             }
             Err(e) => {
                 error!(error = %e, "the shared state could not be read; keeping this host's copy")
@@ -306,6 +369,12 @@ impl Core {
             } => {
                 if cluster_id == fleet.cluster_id && revision <= fleet.revision {
                     return; // this host's own write, already applied
+                }
+                if fleet.awaiting_seed || cluster_id != fleet.cluster_id {
+                    // The store is being seeded (or is another cluster): take it whole, so
+                    // that nothing of this host's old copy survives that it does not hold.
+                    let _ = self.resync();
+                    return;
                 }
                 let mut next = self.state.clone();
                 for (k, v) in &changes {
@@ -388,5 +457,149 @@ impl Core {
             host: f.host.clone(),
             applied: f.applied.clone(),
         })
+    }
+}
+
+/// What a host writes in its liveness record (`host/<host>`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct HostRecord {
+    applied_revision: Option<i64>,
+    started: Option<String>,
+    version: Option<String>,
+}
+
+fn not_in_a_fleet() -> ApiError {
+    ApiError::invalid_value("This sgd is not in a fleet: it runs without --store.")
+}
+
+impl Core {
+    /// `describe-hosts`: the live hosts (their records), and the hosts that own interfaces
+    /// but are down.
+    pub(super) fn describe_hosts(&self) -> ApiResult<DescribeHostsResult> {
+        let fleet = self.fleet.as_ref().ok_or_else(not_in_a_fleet)?;
+        let live = fleet.etcd.hosts().map_err(|e| {
+            ApiError::new(
+                "Unavailable",
+                format!("The shared store (etcd) could not be read: {e}"),
+            )
+        })?;
+        let mut hosts: std::collections::BTreeMap<String, HostDescription> = Default::default();
+        for (host, record) in live {
+            let r: HostRecord = serde_json::from_slice(&record).unwrap_or_default();
+            hosts.insert(
+                host.clone(),
+                HostDescription {
+                    host_id: host,
+                    live: true,
+                    applied_revision: r.applied_revision,
+                    started: r.started,
+                    version: r.version,
+                    network_interfaces: 0,
+                },
+            );
+        }
+        for id in self.state.interfaces.keys() {
+            let Some((host, _)) = id.split_once('/') else {
+                continue;
+            };
+            hosts
+                .entry(host.to_owned())
+                .or_insert_with(|| HostDescription {
+                    host_id: host.to_owned(),
+                    live: false,
+                    applied_revision: None,
+                    started: None,
+                    version: None,
+                    network_interfaces: 0,
+                })
+                .network_interfaces += 1;
+        }
+        Ok(DescribeHostsResult {
+            hosts: hosts.into_values().collect(),
+        })
+    }
+
+    /// `seed-fleet-store`: this host's copy into an empty store.
+    pub(super) fn seed_fleet_store(&mut self) -> ApiResult<SeedFleetStoreResult> {
+        let fleet = self.fleet.as_ref().ok_or_else(not_in_a_fleet)?;
+        if !fleet.awaiting_seed {
+            return Err(ApiError::invalid_value(
+                "The shared store holds a state: only an empty store (etcd lost its data) is seeded.",
+            ));
+        }
+        let docs = layout::documents(&self.state).into_iter().collect();
+        let unavailable = |e: EtcdError| ApiError::new("Unavailable", e.to_string());
+        let seeded = fleet
+            .etcd
+            .seed(docs, &uuid::Uuid::new_v4().to_string())
+            .map_err(unavailable)?;
+        self.resync()?;
+        match seeded {
+            Some(revision) => {
+                warn!(
+                    revision,
+                    "seeded the empty shared store from this host's copy"
+                );
+                Ok(SeedFleetStoreResult { revision })
+            }
+            None => Err(ApiError::invalid_value(
+                "Another host seeded the shared store first; this host now follows it.",
+            )),
+        }
+    }
+}
+
+impl Fleet {
+    /// The shared store's gauges and counters, in the Prometheus text format.
+    pub(super) fn write_metrics(&self, m: &mut String) {
+        use std::fmt::Write as _;
+        let connected = self.stats.connected.load(Ordering::Relaxed);
+        for (name, kind, help, value) in [
+            (
+                "sg_store_connected",
+                "gauge",
+                "1 while this host follows the shared store (etcd).",
+                i64::from(connected),
+            ),
+            (
+                "sg_store_applied_revision",
+                "gauge",
+                "The revision of the shared state this host enforces.",
+                self.revision,
+            ),
+            (
+                "sg_store_awaiting_seed",
+                "gauge",
+                "1 while the shared store is empty and this host keeps its last copy.",
+                i64::from(self.awaiting_seed),
+            ),
+            (
+                "sg_store_relists_total",
+                "counter",
+                "Full lists of the shared state (start, compaction, new cluster).",
+                self.stats.relists.load(Ordering::Relaxed),
+            ),
+            (
+                "sg_store_watch_restarts_total",
+                "counter",
+                "Watches of the shared state started again after they ended.",
+                self.stats.watch_restarts.load(Ordering::Relaxed),
+            ),
+        ] {
+            let _ = writeln!(m, "# HELP {name} {help}");
+            let _ = writeln!(m, "# TYPE {name} {kind}");
+            let _ = writeln!(m, "{name} {value}");
+        }
+        let _ = writeln!(
+            m,
+            "# HELP sg_store_sync_age_seconds Seconds since this host's copy was last brought up to date."
+        );
+        let _ = writeln!(m, "# TYPE sg_store_sync_age_seconds gauge");
+        let _ = writeln!(
+            m,
+            "sg_store_sync_age_seconds {:.3}",
+            self.synced.elapsed().as_secs_f64()
+        );
     }
 }

@@ -26,7 +26,14 @@ impl Core {
     /// The counters in the Prometheus text format (`sgd --metrics-listen`, `sgctl get-metrics`).
     pub fn metrics(&mut self) -> String {
         let mut m = String::new();
-        let ifaces: Vec<String> = self.state.interfaces.keys().cloned().collect();
+        // The datapath's counters: this host's interfaces, by device.
+        let ifaces: Vec<String> = self
+            .state
+            .interfaces
+            .keys()
+            .filter_map(|id| self.local_device(id))
+            .map(str::to_owned)
+            .collect();
         let _ = writeln!(
             m,
             "# HELP sg_packets_total Packets seen by the datapath, by interface and verdict reason."
@@ -101,6 +108,9 @@ impl Core {
                     h.packets
                 );
             }
+        }
+        if let Some(f) = &self.fleet {
+            f.write_metrics(&mut m);
         }
         m
     }

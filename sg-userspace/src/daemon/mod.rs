@@ -289,10 +289,25 @@ impl Core {
         }
     }
 
-    /// Answers one request on the Unix socket, as JSON.
+    /// Answers one request on the Unix socket, as JSON. In a fleet a write's answer also
+    /// says the revision it committed (`Revision`, sgd's own member).
     pub fn handle(&mut self, req: Request) -> Response {
+        if let Some(f) = self.fleet.as_mut() {
+            f.last_write = None;
+        }
         match self.answer(&req) {
-            Ok(v) => Response::Ok(v.to_json()),
+            Ok(v) => {
+                let mut json = v.to_json();
+                if let Some(rev) = self.fleet.as_ref().and_then(|f| f.last_write) {
+                    match &mut json {
+                        serde_json::Value::Object(m) => {
+                            m.insert("Revision".into(), rev.into());
+                        }
+                        other => *other = serde_json::json!({ "Revision": rev }),
+                    }
+                }
+                Response::Ok(json)
+            }
             Err(e) => Response::Error(e),
         }
     }
@@ -365,6 +380,19 @@ impl Core {
         // In a fleet: interfaces named fleet-wide; and when another host's write got in
         // between this host's read and its write, read again and run the request again.
         let req = self.qualify(req);
+        // What does not write the shared state needs no round trip to etcd (and works
+        // while it is down): reads, this host's tracked flows and access keys, the seed.
+        let op = req.operation();
+        let local = ["Describe", "Get", "List", "Export"]
+            .iter()
+            .any(|p| op.starts_with(p))
+            || matches!(
+                op,
+                "FlushConntrack" | "CreateAccessKey" | "DeleteAccessKey" | "SeedFleetStore"
+            );
+        if !local {
+            self.ensure_current()?;
+        }
         for _ in 1..fleet::ATTEMPTS {
             match self.run(&req, true) {
                 Err(e) if e.code == fleet::CONFLICT => self.resync()?,
@@ -460,6 +488,9 @@ impl Core {
             Request::CreateAccessKey(r) => output(self.create_access_key(r)),
             Request::ListAccessKeys(_) => output(self.list_access_keys()),
             Request::DeleteAccessKey(r) => output(self.delete_access_key(r)),
+            // The fleet (`fleet`).
+            Request::DescribeHosts(_) => output(self.describe_hosts()),
+            Request::SeedFleetStore(_) => output(self.seed_fleet_store()),
         }?;
         if !commit {
             return Ok(out);

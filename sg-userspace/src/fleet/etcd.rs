@@ -86,8 +86,13 @@ pub fn parse_store_url(url: &str) -> Result<(Vec<String>, bool), String> {
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum EtcdError {
+    /// Nothing was sent: nothing changed.
     #[error("etcd is unreachable: {0}")]
     Unavailable(String),
+    /// A write was sent but not confirmed (etcd frozen, or lost mid-request): it may yet
+    /// commit. The follower shows the outcome once etcd answers.
+    #[error("etcd did not confirm the write: {0}")]
+    Unconfirmed(String),
     /// Another host wrote since this host's state was read.
     #[error("the shared state changed since it was read")]
     Conflict,
@@ -131,10 +136,33 @@ pub struct FollowStats {
     pub watch_restarts: AtomicI64,
 }
 
+/// The client's own runtime, shut down without waiting when the last client goes (which may
+/// happen inside the daemon's runtime, where waiting is not allowed).
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnRuntime {
+    fn spawn<F>(&self, f: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        if let Some(rt) = &self.0 {
+            rt.spawn(f);
+        }
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// The client. Cheap to clone.
 #[derive(Clone)]
 pub struct Etcd {
-    rt: Arc<tokio::runtime::Runtime>,
+    rt: Arc<OwnRuntime>,
     cfg: Arc<EtcdConfig>,
     client: Arc<tokio::sync::Mutex<Option<Client>>>,
 }
@@ -148,7 +176,7 @@ impl Etcd {
             .enable_all()
             .build()?;
         Ok(Self {
-            rt: Arc::new(rt),
+            rt: Arc::new(OwnRuntime(Some(rt))),
             cfg: Arc::new(cfg),
             client: Arc::default(),
         })
@@ -158,24 +186,33 @@ impl Etcd {
         format!("{}{k}", self.cfg.prefix)
     }
 
-    /// Runs `f` on the client's runtime and waits for it, at most the configured timeout.
+    /// Runs `f` on the client's runtime and waits for it, at most the configured timeout
+    /// (and a margin, so that a connection that cannot be made fails first, as unreachable).
+    /// A write that times out is [`EtcdError::Unconfirmed`]: it was sent, and may commit.
     fn call<T: Send + 'static>(
         &self,
+        writes: bool,
         f: impl Future<Output = Result<T, EtcdError>> + Send + 'static,
     ) -> Result<T, EtcdError> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let timeout = self.cfg.timeout;
+        let timeout = self.cfg.timeout + Duration::from_secs(1);
+        let late = move || {
+            let why = format!("no answer within {timeout:?}");
+            if writes {
+                EtcdError::Unconfirmed(why)
+            } else {
+                EtcdError::Unavailable(why)
+            }
+        };
         self.rt.spawn(async move {
             let r = match tokio::time::timeout(timeout, f).await {
                 Ok(r) => r,
-                Err(_) => Err(EtcdError::Unavailable(format!(
-                    "no answer within {timeout:?}"
-                ))),
+                Err(_) => Err(late()),
             };
             let _ = tx.send(r);
         });
         rx.recv_timeout(timeout + Duration::from_secs(1))
-            .unwrap_or_else(|_| Err(EtcdError::Unavailable("no answer".into())))
+            .unwrap_or_else(|_| Err(late()))
     }
 
     /// The connected client (connecting if needed).
@@ -207,9 +244,21 @@ impl Etcd {
     /// The whole shared state at one revision.
     pub fn list(&self) -> Result<Snapshot, EtcdError> {
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
-        self.call(async move {
+        self.call(false, async move {
             let c = Self::client(&slot, &cfg).await?;
             list(c, &cfg.prefix).await
+        })
+    }
+
+    /// The revision `meta/guard` was last written at (0: never), read from the quorum: a
+    /// host whose copy is at that guard holds every write so far.
+    pub fn guard(&self) -> Result<i64, EtcdError> {
+        let key = self.key(GUARD_KEY);
+        let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        self.call(false, async move {
+            let mut c = Self::client(&slot, &cfg).await?;
+            let r = c.get(key, None).await.map_err(unavailable)?;
+            Ok(r.kvs().first().map_or(0, |kv| kv.mod_revision()))
         })
     }
 
@@ -235,9 +284,9 @@ impl Etcd {
         };
         let txn = Txn::new().when([compare]).and_then(ops);
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
-        self.call(async move {
+        self.call(true, async move {
             let mut c = Self::client(&slot, &cfg).await?;
-            let r = c.txn(txn).await.map_err(unavailable)?;
+            let r = c.txn(txn).await.map_err(sent)?;
             if !r.succeeded() {
                 return Err(EtcdError::Conflict);
             }
@@ -260,9 +309,9 @@ impl Etcd {
             .when([Compare::version(self.key(VERSION_KEY), CompareOp::Equal, 0)])
             .and_then(ops);
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
-        self.call(async move {
+        self.call(true, async move {
             let mut c = Self::client(&slot, &cfg).await?;
-            let r = c.txn(txn).await.map_err(unavailable)?;
+            let r = c.txn(txn).await.map_err(sent)?;
             Ok(r.succeeded()
                 .then(|| r.header().map_or(0, |h| h.revision())))
         })
@@ -272,7 +321,7 @@ impl Etcd {
     pub fn hosts(&self) -> Result<Vec<(String, Vec<u8>)>, EtcdError> {
         let prefix = self.key("host/");
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
-        self.call(async move {
+        self.call(false, async move {
             let mut c = Self::client(&slot, &cfg).await?;
             let r = c
                 .get(prefix.clone(), Some(GetOptions::new().with_prefix()))
@@ -330,6 +379,17 @@ impl Etcd {
 
 fn unavailable(e: etcd_client::Error) -> EtcdError {
     EtcdError::Unavailable(e.to_string())
+}
+
+/// A write's failure: unreachable if no connection could be made (nothing was sent), else
+/// unconfirmed (it may commit).
+fn sent(e: etcd_client::Error) -> EtcdError {
+    let text = e.to_string();
+    if text.contains("connect") || text.contains("Connection refused") {
+        EtcdError::Unavailable(text)
+    } else {
+        EtcdError::Unconfirmed(text)
+    }
 }
 
 fn tls_options(tls: &EtcdTls) -> Result<TlsOptions, String> {
@@ -527,6 +587,12 @@ async fn follow_once(
             return Ok(());
         }
         let Some((rev, _)) = header else { continue };
+        if r.created() {
+            // The header of a watch's creation is the store's revision, not a promise that
+            // everything up to it was sent (a watch from a compacted revision is created,
+            // then cancelled): only progress notifications and events advance the revision.
+            continue;
+        }
         if r.events().is_empty() {
             if rev > revision {
                 *at = Some((rev, cluster_id));

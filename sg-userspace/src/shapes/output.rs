@@ -36,6 +36,8 @@ pub enum Output {
     Metrics(GetMetricsResult),
     AccessKey(CreateAccessKeyResult),
     AccessKeys(ListAccessKeysResult),
+    Hosts(DescribeHostsResult),
+    Seeded(SeedFleetStoreResult),
 }
 
 macro_rules! into_output {
@@ -71,6 +73,8 @@ into_output! {
     Metrics(GetMetricsResult),
     AccessKey(CreateAccessKeyResult),
     AccessKeys(ListAccessKeysResult),
+    Hosts(DescribeHostsResult),
+    Seeded(SeedFleetStoreResult),
 }
 
 impl Output {
@@ -576,4 +580,37 @@ pub struct AccessKey {
 pub struct ListAccessKeysResult {
     pub access_key_metadata: Vec<AccessKey>,
     pub is_truncated: bool,
+}
+
+/// sgd's own `describe-hosts`: the fleet's hosts (issue 15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeHostsResult {
+    pub hosts: Vec<HostDescription>,
+}
+
+/// A host of the fleet: live while its record's lease is renewed; known also by the
+/// interfaces it owns (a host that is down keeps them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostDescription {
+    pub host_id: String,
+    pub live: bool,
+    /// The revision of the shared state it has applied, as it last reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_revision: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// How many interfaces of the shared state are its.
+    pub network_interfaces: usize,
+}
+
+/// sgd's own `seed-fleet-store`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SeedFleetStoreResult {
+    /// The revision the seed committed at.
+    pub revision: i64,
 }
