@@ -545,3 +545,45 @@ fn etcd_back_empty_keeps_enforcing_until_seeded_and_no_stale_allow_survives() {
         live == ["h1", "h2"]
     });
 }
+
+/// SG-IF-5 across hosts in instance mode: an instance-mode interface's addresses are its
+/// device's, which only its host can read; its host publishes them, and a rule on another
+/// host naming its group admits them.
+#[test]
+fn an_instance_mode_member_on_another_host_is_admitted_by_its_published_addresses() {
+    let test = "an_instance_mode_member_on_another_host_is_admitted_by_its_published_addresses";
+    if !require_root(test) {
+        return;
+    }
+    let fab = Fabric::new(1);
+    let p = Pair::new(&fab);
+    let h3 = Host::new(&fab, 3, &[1]);
+    let from_h3 = "10.254.0.13";
+    assert!(
+        !tcp_connects_quick(&h3.ns, &p.target, 8080),
+        "host 3 is not a member of web"
+    );
+    eventually("host 3 sees web", || {
+        group_names(&h3).contains(&"web".into())
+    });
+    // Host 3 itself (the instance) joins web in instance mode: no address declared.
+    h3.sgd.ok(&[
+        "modify-network-interface-attribute",
+        "--network-interface-id",
+        "eth0",
+        "--groups",
+        &p.web,
+    ]);
+    eventually_on(
+        &p.h1,
+        "host 1 admits host 3 by its published address",
+        || tcp_connects_quick(&h3.ns, &p.target, 8080),
+    );
+    let v = p.h1.sgd.ok(&[
+        "describe-network-interfaces",
+        "--network-interface-ids",
+        "h3/eth0",
+    ]);
+    let addr = &v["NetworkInterfaces"][0]["PrivateIpAddress"];
+    assert_eq!(addr, from_h3, "{v}");
+}

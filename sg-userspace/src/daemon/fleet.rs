@@ -603,3 +603,45 @@ impl Fleet {
         );
     }
 }
+
+impl Core {
+    /// Publishes the addresses of this host's instance-mode interfaces in the shared state,
+    /// where other hosts read them (their group references match them, SG-IF-5): an
+    /// instance-mode interface's addresses are its device's, which only its host can read.
+    /// Written when they change, as any write; retried at the next refresh if it fails.
+    pub(super) fn publish_addresses(&mut self) {
+        let Some(fleet) = self.fleet.as_ref() else {
+            return;
+        };
+        if fleet.awaiting_seed {
+            return;
+        }
+        let mut next = self.state.clone();
+        let mut changed = false;
+        for iface in next.interfaces.values_mut() {
+            if iface.mode != crate::model::AttachMode::Instance {
+                continue;
+            }
+            let Some(dev) = crate::fleet::local_device(&fleet.host, &iface.id) else {
+                continue;
+            };
+            if !crate::datapath::device_exists(dev) {
+                continue;
+            }
+            let seen = crate::datapath::device_addresses(dev);
+            if seen != iface.private_addresses {
+                iface.private_addresses = seen;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+        match self.commit_fleet(next) {
+            Ok(()) => info!("published the addresses of this host's instance-mode interfaces"),
+            Err(e) => {
+                warn!(code = %e.code, "publishing interface addresses failed; retrying at the next refresh")
+            }
+        }
+    }
+}

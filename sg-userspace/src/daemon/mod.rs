@@ -287,6 +287,9 @@ impl Core {
             let state = self.state.clone();
             let _ = self.enforce(&state, &|_| true);
         }
+        if self.fleet.is_some() {
+            self.publish_addresses();
+        }
     }
 
     /// Answers one request on the Unix socket, as JSON. In a fleet a write's answer also
