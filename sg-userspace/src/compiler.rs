@@ -161,6 +161,16 @@ pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Compiles every interface of the state.
 pub fn compile_all(state: &State, addrs: &Addresses) -> BTreeMap<String, CompiledIface> {
+    compile_some(state, addrs, &|_| true)
+}
+
+/// [`compile_all`] for the interfaces `wanted` selects only (a fleet host's own): members
+/// are still every interface's.
+pub fn compile_some(
+    state: &State,
+    addrs: &Addresses,
+    wanted: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, CompiledIface> {
     // Group id -> member addresses (SG-RULE-4, SG-IF-3).
     let mut members: HashMap<&str, Vec<IpAddr>> = HashMap::new();
     let effective: BTreeMap<&str, Vec<String>> = state
@@ -178,6 +188,7 @@ pub fn compile_all(state: &State, addrs: &Addresses) -> BTreeMap<String, Compile
     }
     effective
         .iter()
+        .filter(|(iface, _)| wanted(iface))
         .map(|(iface, groups)| {
             let rules = groups
                 .iter()

@@ -65,6 +65,9 @@ pub struct Fleet {
     pub(super) awaiting_seed: bool,
     /// The revision of this host's last committed write, for its response.
     pub(super) last_write: Option<i64>,
+    /// When the last change of the shared state was enforced here (wall clock: hosts on one
+    /// machine compare it, as the fleet benchmark does).
+    pub(super) applied_at: std::time::SystemTime,
 }
 
 impl Fleet {
@@ -125,6 +128,7 @@ pub(super) fn open(
         synced: Instant::now(),
         awaiting_seed: false,
         last_write: None,
+        applied_at: std::time::SystemTime::now(),
     };
     let snapshot = match etcd.list() {
         Ok(s) => s,
@@ -260,7 +264,8 @@ impl Core {
         let old = std::mem::replace(&mut self.state, next.clone());
         let changed = |id: &str| old.interfaces.get(id) != next.interfaces.get(id);
         let enforced = self.enforce(&next, &changed);
-        let fleet = self.fleet.as_ref().expect("fleet mode");
+        let fleet = self.fleet.as_mut().expect("fleet mode");
+        fleet.applied_at = std::time::SystemTime::now();
         if let Err(e) = self.store.save_with_meta(Some(&old), &next, &fleet.meta()) {
             error!(error = %e, "saving this host's copy of the shared state failed");
         }
@@ -591,6 +596,16 @@ impl Fleet {
             let _ = writeln!(m, "# TYPE {name} {kind}");
             let _ = writeln!(m, "{name} {value}");
         }
+        let _ = writeln!(
+            m,
+            "# HELP sg_store_applied_at_seconds When the last change of the shared state was enforced here (Unix time)."
+        );
+        let _ = writeln!(m, "# TYPE sg_store_applied_at_seconds gauge");
+        let at = self
+            .applied_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let _ = writeln!(m, "sg_store_applied_at_seconds {:.6}", at.as_secs_f64());
         let _ = writeln!(
             m,
             "# HELP sg_store_sync_age_seconds Seconds since this host's copy was last brought up to date."

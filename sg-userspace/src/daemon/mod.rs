@@ -203,7 +203,7 @@ impl Core {
     /// e.g. a device without native XDP) are logged, not blamed on an unrelated request.
     fn enforce(&mut self, state: &State, concerned: &dyn Fn(&str) -> bool) -> ApiResult<()> {
         let addrs = self.read_addresses(state);
-        let compiled = compiler::compile_all(state, &addrs);
+        let compiled = compiler::compile_some(state, &addrs, &|id| self.local_device(id).is_some());
         let mut first_err = None;
         let mut local = Vec::new();
         for (id, iface) in &state.interfaces {

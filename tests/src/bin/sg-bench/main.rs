@@ -13,6 +13,7 @@ use sg_tests::lab::with_lab_sized;
 mod api;
 mod conntrack;
 mod control;
+mod fleet;
 mod flood;
 mod report;
 mod testrun;
@@ -117,6 +118,10 @@ fn main() {
     if want("api") {
         eprintln!("[bench] EC2 Query API beside moto_server");
         r.extend(api::api(quick));
+    }
+    if want("fleet") {
+        eprintln!("[bench] fleet: sgds sharing etcd");
+        r.extend(fleet::fleet(quick));
     }
     std::fs::create_dir_all(&opts.out).expect("output directory");
     // The previous full run's figures, to say whether this one agrees with it.

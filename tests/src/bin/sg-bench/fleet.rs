@@ -1,0 +1,264 @@
+//! A fleet on one machine (issue 15): N real sgds, each in its own namespace with an instance
+//! behind a host-mode interface, sharing a 1-member etcd on tmpfs. A write on host 1 (a rule
+//! added to the group every instance is in) must be enforced in the kernel of every host:
+//! the time from the write's start to each host's `sg_store_applied_at_seconds` for that
+//! revision (set once the host's maps hold it; all clocks are this machine's). Beside it, in
+//! the same run, the bare etcd delivery from a write to a watcher, and the time for every
+//! host to apply a write after etcd restarts, with the relists it took.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sg_tests::fleet::{Fabric, Host};
+use sg_userspace::fleet::{
+    etcd::{Etcd, EtcdConfig, FollowStats, Update},
+    layout::Diff,
+};
+
+use crate::{Results, percentile};
+
+fn now_s() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// One metric of host `h`'s sgd.
+fn metric(h: &Host, name: &str) -> Option<f64> {
+    let out = h.sgd.sgctl(&["get-metrics"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Waits until every host has applied `revision`; each host's applied time (Unix seconds).
+fn applied(hosts: &[Host], revision: i64) -> Vec<f64> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    hosts
+        .iter()
+        .map(|h| {
+            loop {
+                if metric(h, "sg_store_applied_revision").unwrap_or(0.0) >= revision as f64 {
+                    break metric(h, "sg_store_applied_at_seconds").unwrap_or(f64::NAN);
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "host {} never applied revision {revision}:\n{}",
+                    h.id,
+                    h.sgd.log()
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+        .collect()
+}
+
+/// A rule added to `group` on host 1: (start time, committed revision).
+fn write(h: &Host, group: &str, i: usize) -> (f64, i64) {
+    let start = now_s();
+    let out = h.sgd.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        group,
+        "--protocol",
+        "tcp",
+        "--port",
+        &(10_000 + i).to_string(),
+        "--cidr",
+        "198.51.100.0/24",
+    ]);
+    let rev = out["Revision"]
+        .as_i64()
+        .expect("a fleet write says its revision");
+    (start, rev)
+}
+
+/// The bare etcd delivery time (ms) from a write to each of `watchers` watchers (as many as
+/// the fleet has hosts, each with its own client), `n` writes: the floor under the fleet's
+/// convergence. Each watcher stamps what it receives on its own thread.
+fn etcd_delivery(fab: &Fabric, watchers: usize, n: usize) -> Vec<f64> {
+    use std::{
+        collections::HashMap,
+        sync::{Arc, Mutex},
+    };
+    let url = fab.etcd.store_url();
+    fab.ns.run(move || {
+        let endpoints: Vec<String> = url
+            .trim_start_matches("etcd://")
+            .split(',')
+            .map(|m| format!("http://{m}"))
+            .collect();
+        let client = || {
+            Etcd::new(EtcdConfig {
+                endpoints: endpoints.clone(),
+                prefix: "/bench/".into(),
+                tls: None,
+                timeout: Duration::from_secs(3),
+            })
+            .expect("etcd client")
+        };
+        // Revision -> when each watcher received it.
+        let seen: Arc<Mutex<HashMap<i64, Vec<Instant>>>> = Arc::default();
+        let mut clients = Vec::new();
+        for _ in 0..watchers {
+            let etcd = client();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            etcd.follow(None, tx, Arc::new(FollowStats::default()));
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                while let Some(u) = rx.blocking_recv() {
+                    let at = Instant::now();
+                    // A watcher's first list is filed under revision 0.
+                    let revision = match u {
+                        Update::Changes { revision, .. } => revision,
+                        Update::Snapshot(_) => 0,
+                        Update::Progress { .. } => continue,
+                    };
+                    seen.lock().expect("stamps").entry(revision).or_default().push(at);
+                }
+            });
+            clients.push(etcd);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while seen.lock().expect("stamps").get(&0).map_or(0, Vec::len) < watchers {
+            assert!(Instant::now() < deadline, "watchers never listed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let writer = client();
+        let mut guard = writer.list().expect("list").guard;
+        let mut out = Vec::new();
+        for i in 0..n {
+            let diff = Diff {
+                puts: vec![(format!("vpc/bench-{i}"), "{}".into())],
+                deletes: Vec::new(),
+            };
+            let start = Instant::now();
+            let rev = writer.write(guard, &diff, "bench").expect("etcd write");
+            guard = rev;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let stamps = loop {
+                if let Some(v) = seen.lock().expect("stamps").get(&rev)
+                    && v.len() == watchers
+                {
+                    break v.clone();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "watchers never saw revision {rev}"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            out.extend(stamps.iter().map(|t| (*t - start).as_secs_f64() * 1e3));
+        }
+        out
+    })
+}
+
+pub(crate) fn fleet(quick: bool) -> Results {
+    let mut r = Results::new();
+    let (n, writes) = if quick { (3, 10) } else { (10, 40) };
+    let mut fab = Fabric::new(1);
+    let hosts: Vec<Host> = (1..=n as u8).map(|i| Host::new(&fab, i, &[])).collect();
+    let h1 = &hosts[0];
+    let app = h1.sgd.create_group("app");
+    let web = h1.sgd.create_group("web");
+    h1.sgd.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        &app,
+        "--ip-permissions",
+        &format!("IpProtocol=tcp,FromPort=8080,ToPort=8080,UserIdGroupPairs=[{{GroupId={web}}}]"),
+    ]);
+    // Every host's instance is in `app`: every write below changes every host's maps.
+    let mut last = 0;
+    for h in &hosts {
+        let out = h.sgd.ok(&[
+            "create-network-interface",
+            "--network-interface-id",
+            &h.vm_if(),
+            "--attach-mode",
+            "host",
+            "--private-ip-addresses",
+            &h.vm_addr(),
+            "--groups",
+            &app,
+        ]);
+        last = last.max(out["Revision"].as_i64().unwrap_or(0));
+    }
+    applied(&hosts, last);
+    let mut lag = Vec::new();
+    let mut fleet_max = Vec::new();
+    for i in 0..writes {
+        let (start, rev) = write(h1, &app, i);
+        let at = applied(&hosts, rev);
+        let others: Vec<f64> = at[1..].iter().map(|t| (t - start) * 1e3).collect();
+        fleet_max.push(others.iter().copied().fold(0.0, f64::max));
+        lag.extend(others);
+    }
+    let delivery = etcd_delivery(&fab, n - 1, writes);
+    r.insert("fleet.hosts".into(), n as f64);
+    r.insert(
+        "fleet.convergence_p50_ms".into(),
+        percentile(lag.clone(), 0.5),
+    );
+    r.insert(
+        "fleet.convergence_p99_ms".into(),
+        percentile(lag.clone(), 0.99),
+    );
+    r.insert(
+        "fleet.convergence_max_ms".into(),
+        percentile(fleet_max.clone(), 1.0),
+    );
+    r.insert(
+        "fleet.convergence_fleet_p99_ms".into(),
+        percentile(fleet_max, 0.99),
+    );
+    r.insert(
+        "fleet.etcd_delivery_p50_ms".into(),
+        percentile(delivery.clone(), 0.5),
+    );
+    r.insert(
+        "fleet.etcd_delivery_p99_ms".into(),
+        percentile(delivery.clone(), 0.99),
+    );
+    r.insert(
+        "fleet.convergence_vs_etcd_p99_ratio".into(),
+        percentile(lag, 0.99) / percentile(delivery, 0.99),
+    );
+    // etcd restarted under the fleet: the time until every host applies the next write
+    // (issued as soon as etcd answers), and the relists it took.
+    let relists = |hosts: &[Host]| -> f64 {
+        hosts
+            .iter()
+            .map(|h| metric(h, "sg_store_relists_total").unwrap_or(0.0))
+            .sum()
+    };
+    let before = relists(&hosts);
+    let down = now_s();
+    fab.etcd.kill(0);
+    fab.etcd.restart(0);
+    let rev = loop {
+        let out = h1.sgd.sgctl(&[
+            "authorize-security-group-ingress",
+            "--group-id",
+            &app,
+            "--protocol",
+            "udp",
+            "--port",
+            "53",
+            "--cidr",
+            "198.51.100.0/24",
+        ]);
+        if out.status.success() {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            break v["Revision"].as_i64().expect("revision");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let at = applied(&hosts, rev);
+    let back = at.iter().copied().fold(0.0, f64::max);
+    r.insert("fleet.recovery_ms".into(), (back - down) * 1e3);
+    r.insert("fleet.recovery_relists".into(), relists(&hosts) - before);
+    r
+}
