@@ -68,6 +68,8 @@ pub struct Fleet {
     /// When the last change of the shared state was enforced here (wall clock: hosts on one
     /// machine compare it, as the fleet benchmark does).
     pub(super) applied_at: std::time::SystemTime,
+    /// When this host last sent a write to etcd (the start of its convergence elsewhere).
+    pub(super) write_sent_at: std::time::SystemTime,
 }
 
 impl Fleet {
@@ -129,6 +131,7 @@ pub(super) fn open(
         awaiting_seed: false,
         last_write: None,
         applied_at: std::time::SystemTime::now(),
+        write_sent_at: std::time::UNIX_EPOCH,
     };
     let snapshot = match etcd.list() {
         Ok(s) => s,
@@ -229,6 +232,7 @@ impl Core {
             return Ok(());
         }
         let request_id = uuid::Uuid::new_v4().to_string();
+        fleet.write_sent_at = std::time::SystemTime::now();
         match fleet.etcd.write(fleet.guard, &diff, &request_id) {
             Ok(revision) => {
                 let cluster = fleet.cluster_id;
@@ -601,11 +605,26 @@ impl Fleet {
             "# HELP sg_store_applied_at_seconds When the last change of the shared state was enforced here (Unix time)."
         );
         let _ = writeln!(m, "# TYPE sg_store_applied_at_seconds gauge");
-        let at = self
-            .applied_at
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let _ = writeln!(m, "sg_store_applied_at_seconds {:.6}", at.as_secs_f64());
+        let unix = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64()
+        };
+        let _ = writeln!(
+            m,
+            "sg_store_applied_at_seconds {:.6}",
+            unix(self.applied_at)
+        );
+        let _ = writeln!(
+            m,
+            "# HELP sg_store_write_sent_at_seconds When this host last sent a write to the shared store (Unix time)."
+        );
+        let _ = writeln!(m, "# TYPE sg_store_write_sent_at_seconds gauge");
+        let _ = writeln!(
+            m,
+            "sg_store_write_sent_at_seconds {:.6}",
+            unix(self.write_sent_at)
+        );
         let _ = writeln!(
             m,
             "# HELP sg_store_sync_age_seconds Seconds since this host's copy was last brought up to date."

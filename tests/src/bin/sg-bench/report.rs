@@ -332,8 +332,8 @@ pub(crate) fn report(r: &Results, previous: Option<&Results>, quick: bool) -> St
         s,
         "- **The fleet** (issue 15): {:.0} real sgds in their own namespaces sharing a 1-member \
          etcd (tmpfs), each with an instance behind a host-mode interface in the group every \
-         write changes. From a write's start on host 1 to its enforcement in the kernel of each \
-         other host: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (the slowest host per write, p99 \
+         write changes. From host 1 sending a write to etcd to its enforcement in the kernel of \
+         each other host: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (the slowest host per write, p99 \
          {:.1} ms). The bare etcd write-to-watcher time in the same run: p50 {:.1} ms, p99 {:.1} \
          ms ({:.2}x). After etcd is killed and restarted, every host applied the next write \
          {:.0} ms after the kill, with {:.0} relists in all. The issue's 100 agents (a \
