@@ -28,6 +28,8 @@ pub struct EtcdServer {
     ns: String,
     members: Vec<Member>,
     token: String,
+    /// Served over TLS with client certificates required, from this PKI.
+    tls: Option<PathBuf>,
     /// The members' data directories live here, on tmpfs.
     pub data: PathBuf,
 }
@@ -36,6 +38,16 @@ impl EtcdServer {
     /// Starts `n` members listening on `addr` (which must be `ns`'s), and waits until they
     /// answer.
     pub fn start(ns: &Netns, addr: &str, n: usize) -> Self {
+        Self::start_with(ns, addr, n, None)
+    }
+
+    /// [`EtcdServer::start`], over TLS with client certificates from `pki` (see [`Pki`]).
+    pub fn start_tls(ns: &Netns, addr: &str, pki: &Pki) -> Self {
+        Self::start_with(ns, addr, 1, Some(pki.dir.path().to_owned()))
+    }
+
+    fn start_with(ns: &Netns, addr: &str, n: usize, tls: Option<PathBuf>) -> Self {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let id = ETCD_COUNTER.fetch_add(1, Ordering::Relaxed);
         let token = format!("sgt-{}-{id}", std::process::id());
         let data = PathBuf::from(format!("/dev/shm/{token}"));
@@ -43,7 +55,7 @@ impl EtcdServer {
         let members = (0..n)
             .map(|i| Member {
                 name: format!("m{i}"),
-                client: format!("http://{addr}:{}", 23790 + i),
+                client: format!("{scheme}://{addr}:{}", 23790 + i),
                 peer: format!("http://{addr}:{}", 23810 + i),
                 child: None,
             })
@@ -52,6 +64,7 @@ impl EtcdServer {
             ns: ns.name.clone(),
             members,
             token,
+            tls,
             data,
         };
         for i in 0..n {
@@ -71,6 +84,19 @@ impl EtcdServer {
         let dir = self.data.join(&m.name);
         let state = if dir.exists() { "existing" } else { "new" };
         let log = std::fs::File::create(self.data.join(format!("{}.log", m.name))).expect("log");
+        let mut tls_args: Vec<String> = Vec::new();
+        if let Some(pki) = &self.tls {
+            let f = |n: &str| pki.join(n).display().to_string();
+            tls_args = vec![
+                "--cert-file".into(),
+                f("server.pem"),
+                "--key-file".into(),
+                f("server.key"),
+                "--trusted-ca-file".into(),
+                f("ca.pem"),
+                "--client-cert-auth".into(),
+            ];
+        }
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns, "etcd"])
             .args(["--name", &m.name])
@@ -86,6 +112,7 @@ impl EtcdServer {
             // Fast elections: a killed leader is replaced within a fraction of a second.
             .args(["--heartbeat-interval", "10", "--election-timeout", "100"])
             .args(["--logger", "zap"])
+            .args(&tls_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -101,6 +128,7 @@ impl EtcdServer {
             loop {
                 let ok = Command::new("ip")
                     .args(["netns", "exec", &self.ns, "etcdctl"])
+                    .args(self.ctl_tls())
                     .args(["--endpoints", &m.client, "endpoint", "health"])
                     .env("ETCDCTL_API", "3")
                     .output()
@@ -119,14 +147,28 @@ impl EtcdServer {
         }
     }
 
-    /// The members as `sgd --store` takes them: `etcd://host:port,...`.
+    /// The members as `sgd --store` takes them: `etcd://host:port,...` (`etcds://` over TLS).
     pub fn store_url(&self) -> String {
         let hosts: Vec<&str> = self
             .members
             .iter()
-            .map(|m| m.client.trim_start_matches("http://"))
+            .map(|m| m.client.split("://").nth(1).unwrap_or(&m.client))
             .collect();
-        format!("etcd://{}", hosts.join(","))
+        let scheme = if self.tls.is_some() { "etcds" } else { "etcd" };
+        format!("{scheme}://{}", hosts.join(","))
+    }
+
+    /// etcdctl's TLS options (its client certificate), if the cluster serves TLS.
+    fn ctl_tls(&self) -> Vec<String> {
+        let Some(pki) = &self.tls else {
+            return Vec::new();
+        };
+        let f = |n: &str| pki.join(n).display().to_string();
+        vec![
+            format!("--cacert={}", f("ca.pem")),
+            format!("--cert={}", f("client.pem")),
+            format!("--key={}", f("client.key")),
+        ]
     }
 
     pub fn log(&self, member: &str) -> String {
@@ -204,6 +246,7 @@ impl EtcdServer {
         let endpoints: Vec<&str> = self.members.iter().map(|m| m.client.as_str()).collect();
         let out = Command::new("ip")
             .args(["netns", "exec", &self.ns, "etcdctl"])
+            .args(self.ctl_tls())
             .args(["--endpoints", &endpoints.join(",")])
             .args(args)
             .env("ETCDCTL_API", "3")
@@ -239,12 +282,24 @@ pub const FABRIC_ADDR: &str = "10.254.0.1";
 impl Fabric {
     /// The fabric with an etcd of `members` members.
     pub fn new(members: usize) -> Self {
+        let ns = Self::bridge();
+        let etcd = EtcdServer::start(&ns, FABRIC_ADDR, members);
+        Self { ns, etcd }
+    }
+
+    /// The fabric with a 1-member etcd serving TLS and requiring client certificates.
+    pub fn new_tls(pki: &Pki) -> Self {
+        let ns = Self::bridge();
+        let etcd = EtcdServer::start_tls(&ns, FABRIC_ADDR, pki);
+        Self { ns, etcd }
+    }
+
+    fn bridge() -> Netns {
         let ns = Netns::new("fab");
         ns.ip(&["link", "add", "br0", "type", "bridge"]);
         ns.ip(&["addr", "add", &format!("{FABRIC_ADDR}/24"), "dev", "br0"]);
         ns.ip(&["link", "set", "br0", "up"]);
-        let etcd = EtcdServer::start(&ns, FABRIC_ADDR, members);
-        Self { ns, etcd }
+        ns
     }
 }
 
@@ -262,6 +317,11 @@ impl Host {
     /// Joins host `n` to `fab` and starts its sgd (`--host-id h<n>`); `peers` are the other
     /// hosts' numbers, routed to through the fabric.
     pub fn new(fab: &Fabric, n: u8, peers: &[u8]) -> Self {
+        Self::new_with(fab, n, peers, &[])
+    }
+
+    /// [`Host::new`] with more arguments for its sgd (e.g. etcd's TLS options).
+    pub fn new_with(fab: &Fabric, n: u8, peers: &[u8], args: &[&str]) -> Self {
         let ns = Netns::new(&format!("h{n}"));
         let fab_if = format!("f{n}");
         veth(
@@ -296,11 +356,10 @@ impl Host {
             ]);
         }
         let id = format!("h{n}");
-        let sgd = Daemon::start_with(
-            &ns,
-            None,
-            &["--store", &fab.etcd.store_url(), "--host-id", &id],
-        );
+        let store = fab.etcd.store_url();
+        let mut all = vec!["--store", &store, "--host-id", &id];
+        all.extend_from_slice(args);
+        let sgd = Daemon::start_with(&ns, None, &all);
         Self { id, n, ns, vm, sgd }
     }
 
@@ -312,5 +371,87 @@ impl Host {
     /// The host-side device of the instance's interface.
     pub fn vm_if(&self) -> String {
         format!("v{}", self.n)
+    }
+}
+
+/// A throwaway PKI: a CA, a server certificate for `addr`, and a client certificate
+/// (`ca.pem`, `server.pem`/`.key`, `client.pem`/`.key`).
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+}
+
+impl Pki {
+    pub fn new(addr: &str) -> Self {
+        let dir = tempfile::tempdir().expect("pki dir");
+        let p = |n: &str| dir.path().join(n).display().to_string();
+        let sh = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        sh(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=sgt-ca",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.pem"),
+        ]);
+        for (name, ext) in [
+            (
+                "server",
+                format!("subjectAltName=IP:{addr}\nextendedKeyUsage=serverAuth"),
+            ),
+            ("client", "extendedKeyUsage=clientAuth".to_owned()),
+        ] {
+            std::fs::write(p(&format!("{name}.ext")), ext).expect("ext");
+            sh(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN=sgt-{name}"),
+                "-keyout",
+                &p(&format!("{name}.key")),
+                "-out",
+                &p(&format!("{name}.csr")),
+            ]);
+            sh(&[
+                "x509",
+                "-req",
+                "-in",
+                &p(&format!("{name}.csr")),
+                "-CA",
+                &p("ca.pem"),
+                "-CAkey",
+                &p("ca.key"),
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                &p(&format!("{name}.ext")),
+                "-out",
+                &p(&format!("{name}.pem")),
+            ]);
+        }
+        Self { dir }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
     }
 }

@@ -9,7 +9,7 @@ use std::{
 use serde_json::Value;
 use sg_tests::{
     TcpServer,
-    fleet::{Fabric, Host},
+    fleet::{FABRIC_ADDR, Fabric, Host, Pki},
     require_root, tcp_connects, tcp_connects_quick, tcp_server,
 };
 
@@ -586,4 +586,47 @@ fn an_instance_mode_member_on_another_host_is_admitted_by_its_published_addresse
     ]);
     let addr = &v["NetworkInterfaces"][0]["PrivateIpAddress"];
     assert_eq!(addr, from_h3, "{v}");
+}
+
+/// etcd over TLS with client certificates (`etcds://`, `--etcd-ca/--etcd-cert/--etcd-key`):
+/// hosts with a certificate share groups; one without is refused by etcd, and so cannot join
+/// (it has no copy of the shared state to start from).
+#[test]
+fn hosts_reach_etcd_over_tls_with_client_certificates() {
+    let test = "hosts_reach_etcd_over_tls_with_client_certificates";
+    if !require_root(test) {
+        return;
+    }
+    let pki = Pki::new(FABRIC_ADDR);
+    let fab = Fabric::new_tls(&pki);
+    let (ca, cert, key) = (
+        pki.path("ca.pem"),
+        pki.path("client.pem"),
+        pki.path("client.key"),
+    );
+    let tls = ["--etcd-ca", &ca, "--etcd-cert", &cert, "--etcd-key", &key];
+    let h1 = Host::new_with(&fab, 1, &[], &tls);
+    let h2 = Host::new_with(&fab, 2, &[], &tls);
+    h1.sgd.create_group("over-tls");
+    eventually("host 2 sees host 1's group over TLS", || {
+        group_names(&h2).contains(&"over-tls".into())
+    });
+    // No client certificate: etcd refuses the connection.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = h1.ns.exec(&[
+        sg_tests::bin("sgd").to_str().expect("path"),
+        "--state-dir",
+        dir.path().join("state").to_str().expect("path"),
+        "--socket",
+        dir.path().join("sgd.sock").to_str().expect("path"),
+        "--store",
+        &fab.etcd.store_url(),
+        "--host-id",
+        "h9",
+        "--etcd-ca",
+        &ca,
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unreachable"), "{err}");
 }

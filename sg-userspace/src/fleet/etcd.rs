@@ -17,18 +17,18 @@ use std::{
     path::PathBuf,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicI64, Ordering},
+        atomic::{AtomicBool, AtomicI64},
     },
     time::Duration,
 };
 
 use etcd_client::{
-    Certificate, Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, Identity,
-    PutOptions, TlsOptions, Txn, TxnOp, WatchOptions,
+    Certificate, Client, Compare, CompareOp, ConnectOptions, GetOptions, Identity, PutOptions,
+    TlsOptions, Txn, TxnOp,
 };
 use rand::Rng as _;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::warn;
 
 use super::layout::{self, Diff, GUARD_KEY, VERSION_KEY};
 
@@ -216,7 +216,7 @@ impl Etcd {
     }
 
     /// The connected client (connecting if needed).
-    async fn client(
+    pub(super) async fn client(
         slot: &tokio::sync::Mutex<Option<Client>>,
         cfg: &EtcdConfig,
     ) -> Result<Client, EtcdError> {
@@ -372,12 +372,12 @@ impl Etcd {
     ) {
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
         self.rt.spawn(async move {
-            follow(slot, cfg, from, updates, stats).await;
+            super::follow::follow(slot, cfg, from, updates, stats).await;
         });
     }
 }
 
-fn unavailable(e: etcd_client::Error) -> EtcdError {
+pub(super) fn unavailable(e: etcd_client::Error) -> EtcdError {
     EtcdError::Unavailable(e.to_string())
 }
 
@@ -413,7 +413,7 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 /// Lists `prefix` page by page, every page at the revision of the first.
-async fn list(mut c: Client, prefix: &str) -> Result<Snapshot, EtcdError> {
+pub(super) async fn list(mut c: Client, prefix: &str) -> Result<Snapshot, EtcdError> {
     const PAGE: i64 = 500;
     let end = prefix_end(prefix);
     let mut docs = Vec::new();
@@ -508,125 +508,6 @@ async fn hold_lease(
             last = now;
         }
     }
-}
-
-/// The follower: see the module's documentation.
-async fn follow(
-    slot: Arc<tokio::sync::Mutex<Option<Client>>>,
-    cfg: Arc<EtcdConfig>,
-    mut at: Option<(i64, u64)>,
-    updates: mpsc::UnboundedSender<Update>,
-    stats: Arc<FollowStats>,
-) {
-    let mut attempt = 0u32;
-    let mut must_list = at.is_none();
-    loop {
-        if updates.is_closed() {
-            return;
-        }
-        match follow_once(&slot, &cfg, &mut at, &mut must_list, &updates, &stats).await {
-            Ok(()) => attempt = 0,
-            Err(e) => {
-                stats.connected.store(false, Ordering::Relaxed);
-                attempt += 1;
-                warn!(error = %e, attempt, "following etcd: retrying");
-            }
-        }
-        stats.watch_restarts.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(backoff(attempt)).await;
-    }
-}
-
-/// One list (if needed) and one watch, until the watch ends.
-async fn follow_once(
-    slot: &tokio::sync::Mutex<Option<Client>>,
-    cfg: &EtcdConfig,
-    at: &mut Option<(i64, u64)>,
-    must_list: &mut bool,
-    updates: &mpsc::UnboundedSender<Update>,
-    stats: &FollowStats,
-) -> Result<(), EtcdError> {
-    let mut c = Etcd::client(slot, cfg).await?;
-    if *must_list {
-        let snap = list(c.clone(), &cfg.prefix).await?;
-        stats.relists.fetch_add(1, Ordering::Relaxed);
-        info!(
-            revision = snap.revision,
-            docs = snap.docs.len(),
-            "listed the shared state"
-        );
-        *at = Some((snap.revision, snap.cluster_id));
-        *must_list = false;
-        let _ = updates.send(Update::Snapshot(snap));
-    }
-    let (revision, cluster_id) = at.expect("listed or resumed");
-    let opts = WatchOptions::new()
-        .with_prefix()
-        .with_start_revision(revision + 1)
-        .with_progress_notify();
-    let mut stream = c
-        .watch(cfg.prefix.as_str(), Some(opts))
-        .await
-        .map_err(unavailable)?;
-    stats.connected.store(true, Ordering::Relaxed);
-    while let Some(r) = stream.message().await.map_err(unavailable)? {
-        let header = r.header().map(|h| (h.revision(), h.cluster_id()));
-        if header.is_some_and(|(_, id)| id != cluster_id) {
-            // Another cluster (restored, or replaced): its revisions mean something else.
-            warn!("etcd's cluster id changed: listing again");
-            *must_list = true;
-            return Ok(());
-        }
-        if r.canceled() || r.compact_revision() > 0 {
-            info!(
-                compacted = r.compact_revision(),
-                reason = r.cancel_reason(),
-                "watch cancelled: listing again"
-            );
-            *must_list = true;
-            return Ok(());
-        }
-        let Some((rev, _)) = header else { continue };
-        if r.created() {
-            // The header of a watch's creation is the store's revision, not a promise that
-            // everything up to it was sent (a watch from a compacted revision is created,
-            // then cancelled): only progress notifications and events advance the revision.
-            continue;
-        }
-        if r.events().is_empty() {
-            if rev > revision {
-                *at = Some((rev, cluster_id));
-                let _ = updates.send(Update::Progress { revision: rev });
-            }
-            continue;
-        }
-        let mut changes = Vec::new();
-        let mut guard = None;
-        for e in r.events() {
-            let Some(kv) = e.kv() else { continue };
-            let key = String::from_utf8_lossy(kv.key()).into_owned();
-            let k = key.strip_prefix(&cfg.prefix).unwrap_or(&key).to_owned();
-            if k == GUARD_KEY {
-                guard = Some(kv.mod_revision());
-            }
-            if !layout::is_state_key(&k) {
-                continue;
-            }
-            let value = match e.event_type() {
-                EventType::Put => Some(kv.value().to_vec()),
-                EventType::Delete => None,
-            };
-            changes.push((k, value));
-        }
-        *at = Some((rev, cluster_id));
-        let _ = updates.send(Update::Changes {
-            revision: rev,
-            cluster_id,
-            changes,
-            guard,
-        });
-    }
-    Err(EtcdError::Unavailable("the watch stream ended".into()))
 }
 
 #[cfg(test)]

@@ -2,13 +2,15 @@
 //! state in etcd, shared by every host, and each host enforces its own interfaces.
 //!
 //! - `layout`: the state as etcd keys and JSON documents; diffs (pure).
-//! - `etcd`: the client (its own runtime, deadlines), guarded writes, the follower.
+//! - `etcd`: the client (its own runtime, deadlines), guarded writes, the host's lease.
+//! - `follow`: the follower (list, then watch; resume, relist).
 //!
 //! Interface ids are host-qualified in a fleet: `<host>/<device>` (`web-1/veth0`), unique
 //! across hosts; on its own host an interface may also be named by its device alone. On one
 //! host (the embedded store) ids stay device names.
 
 pub mod etcd;
+mod follow;
 pub mod layout;
 
 /// `sgd --store etcd://... --host-id NAME`.
