@@ -630,3 +630,66 @@ fn hosts_reach_etcd_over_tls_with_client_certificates() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unreachable"), "{err}");
 }
+
+/// A write through the EC2 Query API of a fleet host says the revision it committed
+/// (`x-sgd-revision`), and the other host sees it.
+#[test]
+fn an_ec2_api_write_in_a_fleet_answers_its_revision() {
+    let test = "an_ec2_api_write_in_a_fleet_answers_its_revision";
+    if !require_root(test) {
+        return;
+    }
+    let fab = Fabric::new(1);
+    let h1 = Host::new_with(&fab, 1, &[], &["--api-listen", "127.0.0.1:8443"]);
+    let h2 = Host::new(&fab, 2, &[]);
+    let key = h1.sgd.ok(&["create-access-key"]);
+    let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = key["AccessKey"]["SecretAccessKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = h1.ns.run(move || {
+        use std::io::{Read as _, Write as _};
+        let body =
+            "Action=CreateSecurityGroup&Version=2016-11-15&GroupName=via-api&GroupDescription=d";
+        let date = sg_userspace::ec2::sigv4::basic_time(std::time::SystemTime::now());
+        let headers = [
+            ("host", "127.0.0.1:8443".as_bytes()),
+            ("x-amz-date", date.as_bytes()),
+            (
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8".as_bytes(),
+            ),
+        ];
+        let request = sg_userspace::ec2::sigv4::Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let auth =
+            sg_userspace::ec2::sigv4::sign(&request, &id, &secret, "us-east-1", "ec2").unwrap();
+        let mut conn = std::net::TcpStream::connect("127.0.0.1:8443").expect("connect");
+        write!(
+            conn,
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nX-Amz-Date: {date}\r\nContent-Type: \
+             application/x-www-form-urlencoded; charset=utf-8\r\nAuthorization: {auth}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).unwrap();
+        reply
+    });
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let revision = reply
+        .lines()
+        .find_map(|l| l.strip_prefix("x-sgd-revision: "))
+        .and_then(|r| r.trim().parse::<i64>().ok());
+    assert!(revision.is_some_and(|r| r > 0), "{reply}");
+    eventually("host 2 sees the group made through host 1's API", || {
+        group_names(&h2).contains(&"via-api".into())
+    });
+}

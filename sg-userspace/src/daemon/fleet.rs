@@ -679,3 +679,17 @@ impl Core {
         }
     }
 }
+
+impl Core {
+    /// Forgets the revision of the last write (before a request, whose own it then is).
+    pub fn forget_last_write(&mut self) {
+        if let Some(f) = self.fleet.as_mut() {
+            f.last_write = None;
+        }
+    }
+
+    /// In a fleet: the revision the last request's write committed, if it wrote.
+    pub fn last_write(&self) -> Option<i64> {
+        self.fleet.as_ref().and_then(|f| f.last_write)
+    }
+}

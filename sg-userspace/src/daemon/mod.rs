@@ -295,13 +295,11 @@ impl Core {
     /// Answers one request on the Unix socket, as JSON. In a fleet a write's answer also
     /// says the revision it committed (`Revision`, sgd's own member).
     pub fn handle(&mut self, req: Request) -> Response {
-        if let Some(f) = self.fleet.as_mut() {
-            f.last_write = None;
-        }
+        self.forget_last_write();
         match self.answer(&req) {
             Ok(v) => {
                 let mut json = v.to_json();
-                if let Some(rev) = self.fleet.as_ref().and_then(|f| f.last_write) {
+                if let Some(rev) = self.last_write() {
                     match &mut json {
                         serde_json::Value::Object(m) => {
                             m.insert("Revision".into(), rev.into());

@@ -199,7 +199,22 @@ impl crate::ec2::server::Backend for CoreBackend {
     }
 
     fn run(&self, request: Request) -> Result<crate::shapes::Output, crate::model::ApiError> {
-        let resp = self.core().answer(&request);
+        self.run_revision(request).0
+    }
+
+    fn run_revision(
+        &self,
+        request: Request,
+    ) -> (
+        Result<crate::shapes::Output, crate::model::ApiError>,
+        Option<i64>,
+    ) {
+        let resp = {
+            let mut core = self.core();
+            core.forget_last_write();
+            let resp = core.answer(&request);
+            (resp, core.last_write())
+        };
         // As for the socket: the replaced rulesets are freed while the reply goes out.
         let core = self.core.clone();
         tokio::runtime::Handle::current().spawn_blocking(move || {

@@ -64,6 +64,11 @@ pub trait Backend: Send + Sync + 'static {
     fn check(&self, request: &Request) -> Result<(), ApiError>;
     /// Runs a request.
     fn run(&self, request: Request) -> Result<Output, ApiError>;
+    /// Runs a request, with the revision of the shared state it committed (a fleet's write;
+    /// sent back as `x-sgd-revision`). By default, [`Backend::run`] and no revision.
+    fn run_revision(&self, request: Request) -> (Result<Output, ApiError>, Option<i64>) {
+        (self.run(request), None)
+    }
 }
 
 /// How the endpoint is set up.
@@ -154,9 +159,15 @@ async fn answer(
     tokens: &Tokens,
 ) -> HttpResponse<Full<Bytes>> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let a = handle(req, settings, backend, tokens, &request_id).await;
+    let mut revision = None;
+    let a = handle(req, settings, backend, tokens, &request_id, &mut revision).await;
     debug!(%peer, status = a.status, request_id, "API request answered");
-    HttpResponse::builder()
+    let mut builder = HttpResponse::builder();
+    if let Some(rev) = revision {
+        // In a fleet: the revision of the shared state the write committed (sgd's own).
+        builder = builder.header("x-sgd-revision", rev.to_string());
+    }
+    builder
         .status(StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_REQUEST))
         .header(header::CONTENT_TYPE, "text/xml;charset=UTF-8")
         .header("x-amzn-RequestId", &request_id)
@@ -191,6 +202,7 @@ async fn handle(
     backend: Arc<dyn Backend>,
     tokens: &Tokens,
     request_id: &str,
+    revision: &mut Option<i64>,
 ) -> Answer {
     let (parts, body) = req.into_parts();
     if parts.method != hyper::Method::POST && parts.method != hyper::Method::GET {
@@ -289,7 +301,12 @@ async fn handle(
             backend,
             request_id,
         ),
-        Service::Ec2 => ec2(&action, &params, read_only, backend, tokens, request_id).await,
+        Service::Ec2 => {
+            ec2(
+                &action, &params, read_only, backend, tokens, request_id, revision,
+            )
+            .await
+        }
     }
 }
 
@@ -347,6 +364,7 @@ async fn ec2(
     backend: Arc<dyn Backend>,
     tokens: &Tokens,
     request_id: &str,
+    revision: &mut Option<i64>,
 ) -> Answer {
     let Some(&(name, _)) = decode::OPERATIONS.iter().find(|(a, _)| *a == action) else {
         return ec2_error(
@@ -396,18 +414,23 @@ async fn ec2(
     // The daemon's core is synchronous and behind a lock: off the async workers.
     let outcome = tokio::task::spawn_blocking(move || {
         if dry_run {
-            match backend.check(&request) {
+            let checked = match backend.check(&request) {
                 Ok(()) => Err(ApiError::new(
                     "DryRunOperation",
                     "Request would have succeeded, but DryRun flag is set.",
                 )),
                 Err(e) => Err(e),
-            }
+            };
+            (checked, None)
         } else {
-            backend.run(request)
+            backend.run_revision(request)
         }
     })
-    .await;
+    .await
+    .map(|(outcome, rev)| {
+        *revision = rev;
+        outcome
+    });
     match outcome {
         Ok(Ok(mut output)) => {
             if let Some((t, digest)) = &token {

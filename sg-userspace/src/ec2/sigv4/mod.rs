@@ -80,6 +80,11 @@ pub use authorization::{Authorization, parse_authorization};
 pub use canonical::{canonical_request, signing_key, string_to_sign};
 pub use error::SigV4Error;
 
+/// `YYYYMMDDTHHMMSSZ`, the `X-Amz-Date` of `time` (for clients that sign, such as tests).
+pub fn basic_time(time: SystemTime) -> String {
+    basic(time)
+}
+
 use authorization::{RequestTime, basic, is_http_space, request_time};
 use canonical::{hmac_sha256, join_canonical_values};
 
