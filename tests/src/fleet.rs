@@ -322,6 +322,18 @@ impl Host {
 
     /// [`Host::new`] with more arguments for its sgd (e.g. etcd's TLS options).
     pub fn new_with(fab: &Fabric, n: u8, peers: &[u8], args: &[&str]) -> Self {
+        Self::new_configured(fab, n, peers, args, None)
+    }
+
+    /// [`Host::new_with`] with an `sgd.json` (e.g. small conntrack tables for many hosts on
+    /// one machine).
+    pub fn new_configured(
+        fab: &Fabric,
+        n: u8,
+        peers: &[u8],
+        args: &[&str],
+        config: Option<&str>,
+    ) -> Self {
         let ns = Netns::new(&format!("h{n}"));
         let fab_if = format!("f{n}");
         veth(
@@ -359,7 +371,7 @@ impl Host {
         let store = fab.etcd.store_url();
         let mut all = vec!["--store", &store, "--host-id", &id];
         all.extend_from_slice(args);
-        let sgd = Daemon::start_with(&ns, None, &all);
+        let sgd = Daemon::start_with(&ns, config, &all);
         Self { id, n, ns, vm, sgd }
     }
 

@@ -394,7 +394,9 @@ impl Core {
                     }
                 }
                 fleet.at(revision, cluster_id, guard);
-                let _ = self.install(next, false);
+                if next != self.state {
+                    let _ = self.install(next, false);
+                }
             }
         }
     }

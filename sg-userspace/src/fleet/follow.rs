@@ -121,6 +121,11 @@ async fn follow_once(
             changes.push((k, value));
         }
         *at = Some((rev, cluster_id));
+        if changes.is_empty() && guard.is_none() {
+            // Only keys outside the state moved (hosts' liveness records): nothing to apply.
+            let _ = updates.send(Update::Progress { revision: rev });
+            continue;
+        }
         let _ = updates.send(Update::Changes {
             revision: rev,
             cluster_id,

@@ -162,9 +162,27 @@ fn etcd_delivery(fab: &Fabric, watchers: usize, n: usize) -> Vec<f64> {
 
 pub(crate) fn fleet(quick: bool) -> Results {
     let mut r = Results::new();
-    let (n, writes) = if quick { (3, 10) } else { (10, 40) };
+    if quick {
+        r.extend(run(3, 10, "fleet"));
+    } else {
+        r.extend(run(10, 40, "fleet"));
+        r.extend(run(100, 20, "fleet.n100"));
+    }
+    r
+}
+
+/// Conntrack tables for many sgds on one machine: the maps sized with sgd.json's documented
+/// options, the rest as in production. Everything else is a real sgd.
+const SMALL_MAPS: &str = r#"{ "conntrack_tcp_max": 4096, "conntrack_other_max": 1024 }"#;
+
+/// `n` hosts, `writes` writes; keys under `key`.
+fn run(n: usize, writes: usize, key: &str) -> Results {
+    let mut r = Results::new();
     let mut fab = Fabric::new(1);
-    let hosts: Vec<Host> = (1..=n as u8).map(|i| Host::new(&fab, i, &[])).collect();
+    let config = (n > 10).then_some(SMALL_MAPS);
+    let hosts: Vec<Host> = (1..=n as u8)
+        .map(|i| Host::new_configured(&fab, i, &[], &[], config))
+        .collect();
     let h1 = &hosts[0];
     let app = h1.sgd.create_group("app");
     let web = h1.sgd.create_group("web");
@@ -207,41 +225,41 @@ pub(crate) fn fleet(quick: bool) -> Results {
         lag.extend(others);
     }
     let delivery = etcd_delivery(&fab, n - 1, writes);
-    r.insert("fleet.hosts".into(), n as f64);
+    r.insert(format!("{key}.hosts"), n as f64);
     r.insert(
-        "fleet.request_to_kernel_p50_ms".into(),
+        format!("{key}.request_to_kernel_p50_ms"),
         percentile(request_lag.clone(), 0.5),
     );
     r.insert(
-        "fleet.request_to_kernel_p99_ms".into(),
+        format!("{key}.request_to_kernel_p99_ms"),
         percentile(request_lag, 0.99),
     );
     r.insert(
-        "fleet.convergence_p50_ms".into(),
+        format!("{key}.convergence_p50_ms"),
         percentile(lag.clone(), 0.5),
     );
     r.insert(
-        "fleet.convergence_p99_ms".into(),
+        format!("{key}.convergence_p99_ms"),
         percentile(lag.clone(), 0.99),
     );
     r.insert(
-        "fleet.convergence_max_ms".into(),
+        format!("{key}.convergence_max_ms"),
         percentile(fleet_max.clone(), 1.0),
     );
     r.insert(
-        "fleet.convergence_fleet_p99_ms".into(),
+        format!("{key}.convergence_fleet_p99_ms"),
         percentile(fleet_max, 0.99),
     );
     r.insert(
-        "fleet.etcd_delivery_p50_ms".into(),
+        format!("{key}.etcd_delivery_p50_ms"),
         percentile(delivery.clone(), 0.5),
     );
     r.insert(
-        "fleet.etcd_delivery_p99_ms".into(),
+        format!("{key}.etcd_delivery_p99_ms"),
         percentile(delivery.clone(), 0.99),
     );
     r.insert(
-        "fleet.convergence_vs_etcd_p99_ratio".into(),
+        format!("{key}.convergence_vs_etcd_p99_ratio"),
         percentile(lag, 0.99) / percentile(delivery, 0.99),
     );
     // etcd restarted under the fleet: the time until every host applies the next write
@@ -276,7 +294,7 @@ pub(crate) fn fleet(quick: bool) -> Results {
     };
     let at = applied(&hosts, rev);
     let back = at.iter().copied().fold(0.0, f64::max);
-    r.insert("fleet.recovery_ms".into(), (back - down) * 1e3);
-    r.insert("fleet.recovery_relists".into(), relists(&hosts) - before);
+    r.insert(format!("{key}.recovery_ms"), (back - down) * 1e3);
+    r.insert(format!("{key}.recovery_relists"), relists(&hosts) - before);
     r
 }
