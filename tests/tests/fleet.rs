@@ -122,6 +122,26 @@ fn hosts_share_groups_and_references_admit_members_of_other_hosts() {
     eventually("host 1 admits host 2's member of web", || {
         tcp_connects_quick(&h2.vm, &target, 8080)
     });
+    // Host 1's tracked flows are its own interface's, named fleet-wide; another host's
+    // interface has no table here.
+    let flows = h1
+        .sgd
+        .ok(&["describe-conntrack", "--network-interface-id", "v1"]);
+    let entries = flows["ConnectionTrackingEntries"]
+        .as_array()
+        .expect("entries");
+    assert!(!entries.is_empty(), "{flows}");
+    assert!(
+        entries.iter().all(|e| e["NetworkInterfaceId"] == "h1/v1"),
+        "{flows}"
+    );
+    let other = h1
+        .sgd
+        .sgctl(&["describe-conntrack", "--network-interface-id", "h2/v2"]);
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("NotFound"),
+        "{other:?}"
+    );
     // Every host describes both interfaces under their fleet-wide ids.
     let v = h1.sgd.ok(&["describe-network-interfaces"]);
     let ids: Vec<&str> = v["NetworkInterfaces"]

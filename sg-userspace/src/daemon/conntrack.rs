@@ -16,8 +16,15 @@ impl Core {
         req: &ConntrackQuery,
     ) -> ApiResult<DescribeConntrackResult> {
         let flows = self.select_flows(req)?;
+        let mut entries: Vec<_> = flows.iter().map(conntrack::to_entry).collect();
+        if let Some(host) = self.host_id() {
+            // The table knows devices; in a fleet interfaces are named fleet-wide.
+            for e in &mut entries {
+                e.network_interface_id = crate::fleet::qualify(host, &e.network_interface_id);
+            }
+        }
         Ok(DescribeConntrackResult {
-            connection_tracking_entries: flows.iter().map(conntrack::to_entry).collect(),
+            connection_tracking_entries: entries,
         })
     }
 
@@ -34,7 +41,18 @@ impl Core {
     /// The tracked flows `req` selects; naming an interface sgd does not know is an error,
     /// not an empty answer.
     fn select_flows(&self, req: &ConntrackQuery) -> ApiResult<Vec<Flow>> {
-        conntrack::select(self.datapath.conntrack(), req, |i| {
+        // In a fleet: the interface named fleet-wide (or by its device, on its own host) must
+        // be this host's, whose table is this one; the table knows it by its device.
+        let mut req = req.clone();
+        if let (Some(host), Some(id)) = (self.host_id(), req.network_interface_id.clone()) {
+            let id = crate::fleet::qualify(host, &id);
+            let dev = crate::fleet::local_device(host, &id)
+                .filter(|_| self.state.interfaces.contains_key(&id))
+                .ok_or_else(|| crate::model::ApiError::interface_not_found(&id))?;
+            req.network_interface_id = Some(dev.to_owned());
+            return conntrack::select(self.datapath.conntrack(), &req, |_| true);
+        }
+        conntrack::select(self.datapath.conntrack(), &req, |i| {
             self.state.interfaces.contains_key(i)
         })
     }
