@@ -46,6 +46,17 @@ fn group_names(h: &Host) -> Vec<String> {
         .collect()
 }
 
+/// `create-security-group` on host `h`, which may fail; sgctl's result.
+fn try_create(h: &Host, name: &str) -> std::process::Output {
+    h.sgd.sgctl(&[
+        "create-security-group",
+        "--group-name",
+        name,
+        "--description",
+        "d",
+    ])
+}
+
 /// Lets members of group `from` reach members of `group` on TCP `port` (SG-RULE-4).
 fn allow_from_group(h: &Host, group: &str, from: &str, port: u16) {
     h.sgd.ok(&[
@@ -166,24 +177,8 @@ fn hosts_share_groups_and_references_admit_members_of_other_hosts() {
     for round in 0..5 {
         let name = format!("race-{round}");
         let (a, b) = thread::scope(|s| {
-            let a = s.spawn(|| {
-                h1.sgd.sgctl(&[
-                    "create-security-group",
-                    "--group-name",
-                    &name,
-                    "--description",
-                    "d",
-                ])
-            });
-            let b = s.spawn(|| {
-                h2.sgd.sgctl(&[
-                    "create-security-group",
-                    "--group-name",
-                    &name,
-                    "--description",
-                    "d",
-                ])
-            });
+            let a = s.spawn(|| try_create(&h1, &name));
+            let b = s.spawn(|| try_create(&h2, &name));
             (a.join().unwrap(), b.join().unwrap())
         });
         let ok = [&a, &b].iter().filter(|o| o.status.success()).count();
@@ -273,13 +268,7 @@ fn losing_etcd_keeps_enforcing_refuses_writes_and_converges_after() {
     // Reads answer; a write fails at once, as EC2's Unavailable, and changes nothing.
     assert!(group_names(&h1).contains(&"app".into()));
     let started = Instant::now();
-    let out = h1.sgd.sgctl(&[
-        "create-security-group",
-        "--group-name",
-        "late",
-        "--description",
-        "d",
-    ]);
+    let out = try_create(&h1, "late");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Unavailable"), "{err}");
@@ -304,16 +293,7 @@ fn losing_etcd_keeps_enforcing_refuses_writes_and_converges_after() {
     fab.etcd.restart(0);
     // A write on host 2 reaches host 1 once both are back.
     eventually("host 2 can write again", || {
-        h2.sgd
-            .sgctl(&[
-                "create-security-group",
-                "--group-name",
-                "after",
-                "--description",
-                "d",
-            ])
-            .status
-            .success()
+        try_create(&h2, "after").status.success()
     });
     eventually("host 1 converges", || {
         group_names(&h1).contains(&"after".into())
@@ -414,29 +394,14 @@ fn etcd_leader_killed_and_etcd_frozen() {
     fab.etcd.kill(leader);
     assert!(p.admitted(), "admitted while a new leader is elected");
     eventually("a write on host 2 after the leader died", || {
-        p.h2.sgd
-            .sgctl(&[
-                "create-security-group",
-                "--group-name",
-                "after-leader",
-                "--description",
-                "d",
-            ])
-            .status
-            .success()
+        try_create(&p.h2, "after-leader").status.success()
     });
     eventually("host 1 converges", || {
         group_names(&p.h1).contains(&"after-leader".into())
     });
 
     fab.etcd.freeze(true);
-    let out = p.h1.sgd.sgctl(&[
-        "create-security-group",
-        "--group-name",
-        "frozen",
-        "--description",
-        "d",
-    ]);
+    let out = try_create(&p.h1, "frozen");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         !out.status.success() && err.contains("Unavailable"),
@@ -449,16 +414,7 @@ fn etcd_leader_killed_and_etcd_frozen() {
     );
     fab.etcd.freeze(false);
     eventually("writes work again", || {
-        p.h1.sgd
-            .sgctl(&[
-                "create-security-group",
-                "--group-name",
-                "thawed",
-                "--description",
-                "d",
-            ])
-            .status
-            .success()
+        try_create(&p.h1, "thawed").status.success()
     });
     eventually("host 2 converges", || {
         group_names(&p.h2).contains(&"thawed".into())
@@ -534,13 +490,7 @@ fn etcd_back_empty_keeps_enforcing_until_seeded_and_no_stale_allow_survives() {
         p.admitted(),
         "host 1 still enforces its (stale) copy: nothing fails open"
     );
-    let out = p.h1.sgd.sgctl(&[
-        "create-security-group",
-        "--group-name",
-        "x",
-        "--description",
-        "d",
-    ]);
+    let out = try_create(&p.h1, "x");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Unavailable"),
         "writes refused until seeded: {out:?}"

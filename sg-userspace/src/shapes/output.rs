@@ -8,40 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{IpPermission, Tag};
 
-/// An operation's output: one of the shapes below, or nothing (the operations without an
-/// output shape, which the AWS CLI answers with no output).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Output {
-    None,
-    Return(ReturnResult),
-    CreateSecurityGroup(CreateSecurityGroupResult),
-    DeleteSecurityGroup(DeleteSecurityGroupResult),
-    SecurityGroups(DescribeSecurityGroupsResult),
-    SecurityGroupRules(DescribeSecurityGroupRulesResult),
-    Authorize(AuthorizeSecurityGroupResult),
-    Import(ImportSecurityGroupsResult),
-    Vpc(VpcResult),
-    Vpcs(DescribeVpcsResult),
-    PrefixList(PrefixListResult),
-    PrefixLists(DescribeManagedPrefixListsResult),
-    Entries(GetManagedPrefixListEntriesResult),
-    Tags(DescribeTagsResult),
-    NetworkInterface(CreateNetworkInterfaceResult),
-    NetworkInterfaces(DescribeNetworkInterfacesResult),
-    AssignedAddresses(AssignPrivateIpAddressesResult),
-    Export(ExportInterfaceRulesResult),
-    Conntrack(DescribeConntrackResult),
-    Flushed(FlushConntrackResult),
-    Metrics(GetMetricsResult),
-    AccessKey(CreateAccessKeyResult),
-    AccessKeys(ListAccessKeysResult),
-    Hosts(DescribeHostsResult),
-    Seeded(SeedFleetStoreResult),
-}
-
-macro_rules! into_output {
+/// Declares [`Output`], one variant per output shape, and `From` each shape.
+macro_rules! outputs {
     ($($variant:ident($ty:ty)),* $(,)?) => {
+        /// An operation's output: one of the shapes below, or nothing (the operations without
+        /// an output shape, which the AWS CLI answers with no output).
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(untagged)]
+        pub enum Output {
+            None,
+            $($variant($ty),)*
+        }
+
         $(impl From<$ty> for Output {
             fn from(v: $ty) -> Self {
                 Self::$variant(v)
@@ -50,7 +28,7 @@ macro_rules! into_output {
     };
 }
 
-into_output! {
+outputs! {
     Return(ReturnResult),
     CreateSecurityGroup(CreateSecurityGroupResult),
     DeleteSecurityGroup(DeleteSecurityGroupResult),
