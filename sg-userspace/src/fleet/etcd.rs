@@ -319,7 +319,7 @@ impl Etcd {
 
     /// The live hosts' records (`host/<host>`), by host.
     pub fn hosts(&self) -> Result<Vec<(String, Vec<u8>)>, EtcdError> {
-        let prefix = self.key("host/");
+        let prefix = layout::hosts_prefix(&self.cfg.prefix);
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
         self.call(false, async move {
             let mut c = Self::client(&slot, &cfg).await?;
@@ -350,7 +350,7 @@ impl Etcd {
         record: impl Fn() -> String + Send + Sync + 'static,
     ) {
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
-        let key = self.key(&layout::host_key(&host));
+        let key = format!("{}{host}", layout::hosts_prefix(&self.cfg.prefix));
         self.rt.spawn(async move {
             loop {
                 if let Err(e) = hold_lease(&slot, &cfg, &key, ttl, &record).await {

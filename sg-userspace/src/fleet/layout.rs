@@ -10,7 +10,10 @@
 //! | `group/<sg-id>` | a security group with its rules |
 //! | `iface/<host>/<device>` | a network interface of host `<host>` |
 //! | `prefix-list/<pl-id>` | a managed prefix list |
-//! | `host/<host>` | a live host (on a lease; see `fleet::etcd`) |
+//!
+//! Hosts' liveness records (on a lease; see `fleet::etcd`) live beside the prefix, under
+//! [`hosts_prefix`] (`/sg/v1-hosts/<host>`): they change every few seconds, and outside
+//! the watched range they wake no other host.
 //!
 //! Everything but `host/` is the shared state. A write is one etcd transaction: it compares
 //! `meta/guard`'s revision with the one the writer's state was read at, puts the documents
@@ -34,12 +37,13 @@ pub const VERSION_KEY: &str = "meta/version";
 pub const OWNER_KEY: &str = "meta/owner";
 pub const GUARD_KEY: &str = "meta/guard";
 
-/// The part of the key space that is the shared state (not `host/`).
+/// The part of the key space that is the shared state.
 const STATE_KINDS: &[&str] = &["meta/", "vpc/", "group/", "iface/", "prefix-list/"];
 
-/// The key (under the prefix) of host `host`'s liveness record.
-pub fn host_key(host: &str) -> String {
-    format!("host/{host}")
+/// The prefix of the hosts' liveness records for the state under `prefix`: beside it, not in
+/// it (`/sg/v1/` -> `/sg/v1-hosts/`, which sorts before `/sg/v1/`, outside its range).
+pub fn hosts_prefix(prefix: &str) -> String {
+    format!("{}-hosts/", prefix.trim_end_matches('/'))
 }
 
 /// Why documents could not be read back into a state.

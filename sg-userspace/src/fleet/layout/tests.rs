@@ -75,7 +75,7 @@ fn another_layout_version_and_unknown_keys_are_refused_the_guard_and_hosts_ignor
     ));
     let before = state.clone();
     apply(&mut state, GUARD_KEY, Some(b"req-1")).unwrap();
-    apply(&mut state, &host_key("host-b"), Some(b"{}")).unwrap();
+    apply(&mut state, "host/host-b", Some(b"{}")).unwrap();
     assert_eq!(state, before);
     assert!(matches!(
         apply(&mut state, "meta/other", Some(b"x")),
@@ -85,4 +85,12 @@ fn another_layout_version_and_unknown_keys_are_refused_the_guard_and_hosts_ignor
         apply(&mut state, "group/sg-1", Some(b"not json")),
         Err(LayoutError::Corrupt { .. })
     ));
+}
+
+#[test]
+fn hosts_records_live_beside_the_watched_prefix() {
+    let hosts = hosts_prefix(DEFAULT_PREFIX);
+    assert_eq!(hosts, "/sg/v1-hosts/");
+    // Outside [prefix, prefix end): a watch of the state never sees them.
+    assert!(hosts.as_str() < DEFAULT_PREFIX || hosts.as_str() >= "/sg/v10");
 }
