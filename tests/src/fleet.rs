@@ -11,6 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serde_json::Value;
+
 use crate::{Daemon, Netns, veth};
 
 static ETCD_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -466,4 +468,101 @@ impl Pki {
     pub fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
+}
+
+// Helpers of the fleet tests.
+
+/// Polls `f` until it holds, for at most 20 s.
+pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// [`eventually`], showing host `h`'s sgd log if it never holds.
+pub fn eventually_on(h: &Host, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "never: {what}\nsgd log of {}:\n{}",
+            h.id,
+            h.sgd.log()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The names of the groups host `h` describes.
+pub fn group_names(h: &Host) -> Vec<String> {
+    let v = h.sgd.ok(&["describe-security-groups"]);
+    v["SecurityGroups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["GroupName"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// `create-security-group` on host `h`, which may fail; sgctl's result.
+pub fn try_create(h: &Host, name: &str) -> std::process::Output {
+    h.sgd.sgctl(&[
+        "create-security-group",
+        "--group-name",
+        name,
+        "--description",
+        "d",
+    ])
+}
+
+/// Lets members of group `from` reach members of `group` on TCP `port` (SG-RULE-4).
+pub fn allow_from_group(h: &Host, group: &str, from: &str, port: u16) {
+    h.sgd.ok(&[
+        "authorize-security-group-ingress",
+        "--group-id",
+        group,
+        "--ip-permissions",
+        &format!(
+            "IpProtocol=tcp,FromPort={port},ToPort={port},UserIdGroupPairs=[{{GroupId={from}}}]"
+        ),
+    ]);
+}
+
+/// Protects host `h`'s instance interface in host mode with `groups`.
+pub fn protect(h: &Host, groups: &[&str]) -> Value {
+    let (addr, device) = (h.vm_addr(), h.vm_if());
+    let mut args = vec![
+        "create-network-interface",
+        "--network-interface-id",
+        &device,
+        "--attach-mode",
+        "host",
+        "--private-ip-addresses",
+        &addr,
+        "--groups",
+    ];
+    args.extend_from_slice(groups);
+    h.sgd.ok(&args)
+}
+
+/// Cuts host `h` off the fabric (its packets dropped, no reset) and waits until its sgd
+/// notices (its watch's keepalive fails).
+pub fn cut_off(fab: &Fabric, h: &Host) {
+    fab.ns.ip(&["link", "set", &format!("f{}", h.n), "down"]);
+    eventually("the host notices it is cut off", || {
+        metric(h, "sg_store_connected") == 0.0
+    });
+}
+
+/// A metric of host `h`'s sgd.
+pub fn metric(h: &Host, name: &str) -> f64 {
+    let out = h.sgd.sgctl(&["get-metrics"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }

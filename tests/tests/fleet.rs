@@ -6,86 +6,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::Value;
 use sg_tests::{
     TcpServer,
-    fleet::{FABRIC_ADDR, Fabric, Host, Pki},
+    fleet::{
+        FABRIC_ADDR, Fabric, Host, Pki, allow_from_group, cut_off, eventually, eventually_on,
+        group_names, metric, protect, try_create,
+    },
     require_root, tcp_connects, tcp_connects_quick, tcp_server,
 };
-
-/// Polls `f` until it holds, for at most 20 s.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// [`eventually`], showing host `h`'s sgd log if it never holds.
-fn eventually_on(h: &Host, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(
-            Instant::now() < deadline,
-            "never: {what}\nsgd log of {}:\n{}",
-            h.id,
-            h.sgd.log()
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn group_names(h: &Host) -> Vec<String> {
-    let v = h.sgd.ok(&["describe-security-groups"]);
-    v["SecurityGroups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| g["GroupName"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
-/// `create-security-group` on host `h`, which may fail; sgctl's result.
-fn try_create(h: &Host, name: &str) -> std::process::Output {
-    h.sgd.sgctl(&[
-        "create-security-group",
-        "--group-name",
-        name,
-        "--description",
-        "d",
-    ])
-}
-
-/// Lets members of group `from` reach members of `group` on TCP `port` (SG-RULE-4).
-fn allow_from_group(h: &Host, group: &str, from: &str, port: u16) {
-    h.sgd.ok(&[
-        "authorize-security-group-ingress",
-        "--group-id",
-        group,
-        "--ip-permissions",
-        &format!(
-            "IpProtocol=tcp,FromPort={port},ToPort={port},UserIdGroupPairs=[{{GroupId={from}}}]"
-        ),
-    ]);
-}
-
-/// Protects host `h`'s instance interface in host mode with `groups`.
-fn protect(h: &Host, groups: &[&str]) -> Value {
-    let (addr, device) = (h.vm_addr(), h.vm_if());
-    let mut args = vec![
-        "create-network-interface",
-        "--network-interface-id",
-        &device,
-        "--attach-mode",
-        "host",
-        "--private-ip-addresses",
-        &addr,
-        "--groups",
-    ];
-    args.extend_from_slice(groups);
-    h.sgd.ok(&args)
-}
 
 /// SG-GRP, SG-IF-5 across hosts: a group made on one host is seen on the other; a rule on
 /// host 1 naming a group admits the instance of host 2 that is its member, and stops
@@ -357,26 +285,6 @@ impl Pair {
             &vpc_default,
         ]);
     }
-}
-
-/// Cuts host `h` off the fabric (its packets dropped, no reset) and waits until its sgd
-/// notices (its watch's keepalive fails).
-fn cut_off(fab: &Fabric, h: &Host) {
-    fab.ns.ip(&["link", "set", &format!("f{}", h.n), "down"]);
-    eventually("the host notices it is cut off", || {
-        metric(h, "sg_store_connected") == 0.0
-    });
-}
-
-/// A metric of host `h`'s sgd.
-fn metric(h: &Host, name: &str) -> f64 {
-    let out = h.sgd.sgctl(&["get-metrics"]);
-    assert!(out.status.success(), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
 /// A 3-member etcd loses its leader, then freezes whole (SIGSTOP) and resumes: enforcement

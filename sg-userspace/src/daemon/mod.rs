@@ -393,10 +393,16 @@ impl Core {
             );
         if !local {
             self.ensure_current()?;
+        } else if !self.follows_everything() {
+            // A read may name a VPC this host does not follow: bring those up to date
+            // first, or, while etcd is down, answer from the copy.
+            if let Err(e) = self.ensure_current() {
+                warn!(code = %e.code, "answering from this host's copy of the shared state");
+            }
         }
         for _ in 1..fleet::ATTEMPTS {
             match self.run(&req, true) {
-                Err(e) if e.code == fleet::CONFLICT => self.resync()?,
+                Err(e) if e.code == fleet::CONFLICT => self.ensure_current()?,
                 other => return other,
             }
         }

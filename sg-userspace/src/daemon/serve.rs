@@ -51,10 +51,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     };
     // In a fleet: follow the shared state (each update applied under the lock, off the async
     // workers), and keep this host's liveness record.
-    let follower = core.lock().unwrap_or_else(|p| p.into_inner()).follower();
-    if let Some(f) = follower {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        f.etcd.follow(f.from, tx, f.stats.clone());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let record = core
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .start_following(tx);
+    if let Some(f) = record {
         let core = core.clone();
         tokio::spawn(async move {
             while let Some(update) = rx.recv().await {

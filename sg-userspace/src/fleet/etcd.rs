@@ -15,10 +15,7 @@
 
 use std::{
     path::PathBuf,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicI64},
-    },
+    sync::{Arc, atomic::AtomicI64},
     time::Duration,
 };
 
@@ -30,7 +27,7 @@ use rand::Rng as _;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::layout::{self, Diff, GUARD_KEY, VERSION_KEY};
+use super::layout::{self, Diff, GUARD_KEY, GUARDS_PREFIX, Scope, VERSION_KEY};
 
 /// How to reach etcd.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,40 +97,92 @@ pub enum EtcdError {
     Refused(String),
 }
 
-/// The shared state at one revision.
+/// The shared state, or one scope of it, at one revision.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// `None`: the whole state.
+    pub scope: Option<Scope>,
     pub revision: i64,
     pub cluster_id: u64,
-    /// Every state document (key without the prefix, value).
+    /// Every state document of the scope (key without the prefix, value).
     pub docs: Vec<(String, Vec<u8>)>,
-    /// The revision `meta/guard` was last written at (0: never).
-    pub guard: i64,
+    /// The guards, in a snapshot of the whole state (else empty).
+    pub guards: Guards,
 }
 
-/// What the follower hands the daemon.
+/// The revisions the write guard and the scopes' markers were last written at (see
+/// `fleet::layout`), with the revision they were read at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guards {
+    pub revision: i64,
+    pub cluster_id: u64,
+    /// `guard/write` (0: never written).
+    pub write: i64,
+    /// Each scope's marker.
+    pub markers: std::collections::BTreeMap<Scope, i64>,
+}
+
+impl Guards {
+    fn take(&mut self, key: &str, mod_revision: i64) {
+        if key == GUARD_KEY {
+            self.write = mod_revision;
+        } else if let Some(s) = Scope::of_marker(key) {
+            self.markers.insert(s, mod_revision);
+        }
+    }
+}
+
+/// What a scope's follower hands the daemon.
 #[derive(Debug, Clone)]
 pub enum Update {
-    /// The whole state (after a first list, a compaction, a new cluster): diff it in.
+    /// The scope's documents (after a first list, a compaction, a new cluster): diff them in.
     Snapshot(Snapshot),
-    /// Changes committed at `revision` (keys without the prefix; `None` deletes).
+    /// Changes to `scope` committed at `revision` (keys without the prefix; `None` deletes).
     Changes {
+        scope: Scope,
         revision: i64,
         cluster_id: u64,
         changes: Vec<(String, Option<Vec<u8>>)>,
-        /// The guard's new revision, if a write moved it.
-        guard: Option<i64>,
     },
-    /// Nothing changed up to `revision` (a progress notification).
-    Progress { revision: i64 },
+    /// Nothing changed in `scope` up to `revision` (a progress notification).
+    Progress { scope: Scope, revision: i64 },
 }
 
-/// Counters of the follower, for the metrics.
+/// Counters of the followers, for the metrics.
 #[derive(Debug, Default)]
 pub struct FollowStats {
-    pub connected: AtomicBool,
+    /// Whether each scope's follower is connected, by scope.
+    pub connected: std::sync::Mutex<std::collections::BTreeMap<Scope, bool>>,
     pub relists: AtomicI64,
     pub watch_restarts: AtomicI64,
+    /// Watch responses with changes, over every scope followed.
+    pub changes: AtomicI64,
+}
+
+impl FollowStats {
+    pub(super) fn set_connected(&self, scope: &Scope, up: bool) {
+        if let Ok(mut m) = self.connected.lock()
+            && let Some(c) = m.get_mut(scope)
+        {
+            *c = up;
+        }
+    }
+
+    /// Whether every scope followed is connected (and there is one).
+    pub fn all_connected(&self) -> bool {
+        self.connected
+            .lock()
+            .is_ok_and(|m| !m.is_empty() && m.values().all(|c| *c))
+    }
+}
+
+/// A running follower of one scope: it stops when this is dropped.
+pub struct Following(tokio::task::JoinHandle<()>);
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The client's own runtime, shut down without waiting when the last client goes (which may
@@ -141,13 +190,11 @@ pub struct FollowStats {
 struct OwnRuntime(Option<tokio::runtime::Runtime>);
 
 impl OwnRuntime {
-    fn spawn<F>(&self, f: F)
+    fn spawn<F>(&self, f: F) -> Option<tokio::task::JoinHandle<()>>
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        if let Some(rt) = &self.0 {
-            rt.spawn(f);
-        }
+        self.0.as_ref().map(|rt| rt.spawn(f))
     }
 }
 
@@ -241,29 +288,59 @@ impl Etcd {
         Ok(c)
     }
 
-    /// The whole shared state at one revision.
+    /// The whole shared state at one revision, with the guards.
     pub fn list(&self) -> Result<Snapshot, EtcdError> {
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
         self.call(false, async move {
             let c = Self::client(&slot, &cfg).await?;
-            list(c, &cfg.prefix).await
+            list(c, &cfg.prefix, None, 0).await
         })
     }
 
-    /// The revision `meta/guard` was last written at (0: never), read from the quorum: a
-    /// host whose copy is at that guard holds every write so far.
-    pub fn guard(&self) -> Result<i64, EtcdError> {
-        let key = self.key(GUARD_KEY);
+    /// `scopes`, each listed at `revision`: one consistent view.
+    pub fn list_scopes(
+        &self,
+        scopes: Vec<Scope>,
+        revision: i64,
+    ) -> Result<Vec<Snapshot>, EtcdError> {
+        let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        self.call(false, async move {
+            let c = Self::client(&slot, &cfg).await?;
+            let mut out = Vec::new();
+            for s in scopes {
+                out.push(list(c.clone(), &cfg.prefix, Some(s), revision).await?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The guards, read from the quorum: a host whose scopes are at their markers holds every
+    /// write so far.
+    pub fn guards(&self) -> Result<Guards, EtcdError> {
+        let key = self.key(GUARDS_PREFIX);
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
         self.call(false, async move {
             let mut c = Self::client(&slot, &cfg).await?;
-            let r = c.get(key, None).await.map_err(unavailable)?;
-            Ok(r.kvs().first().map_or(0, |kv| kv.mod_revision()))
+            let r = c
+                .get(key, Some(GetOptions::new().with_prefix()))
+                .await
+                .map_err(unavailable)?;
+            let mut g = Guards::default();
+            if let Some(h) = r.header() {
+                g.revision = h.revision();
+                g.cluster_id = h.cluster_id();
+            }
+            for kv in r.kvs() {
+                let k = String::from_utf8_lossy(kv.key());
+                g.take(k.strip_prefix(&cfg.prefix).unwrap_or(&k), kv.mod_revision());
+            }
+            Ok(g)
         })
     }
 
-    /// Writes `diff` if `meta/guard` is still at revision `guard` (0: never written), with
-    /// `request_id` as the guard's new value; the revision it committed at.
+    /// Writes `diff` if `guard/write` is still at revision `guard` (0: never written), with
+    /// `request_id` as the guard's new value and the markers of the scopes it changes; the
+    /// revision it committed at.
     pub fn write(&self, guard: i64, diff: &Diff, request_id: &str) -> Result<i64, EtcdError> {
         let guard_key = self.key(GUARD_KEY);
         let mut ops: Vec<TxnOp> = diff
@@ -275,6 +352,11 @@ impl Etcd {
             diff.deletes
                 .iter()
                 .map(|k| TxnOp::delete(self.key(k), None)),
+        );
+        ops.extend(
+            diff.scopes()
+                .iter()
+                .map(|s| TxnOp::put(self.key(&s.marker()), request_id, None)),
         );
         ops.push(TxnOp::put(guard_key.clone(), request_id, None));
         let compare = if guard == 0 {
@@ -300,10 +382,17 @@ impl Etcd {
         docs: Vec<(String, String)>,
         request_id: &str,
     ) -> Result<Option<i64>, EtcdError> {
+        let scopes: std::collections::BTreeSet<Scope> =
+            docs.iter().filter_map(|(k, _)| Scope::of(k)).collect();
         let mut ops: Vec<TxnOp> = docs
             .iter()
             .map(|(k, v)| TxnOp::put(self.key(k), v.as_str(), None))
             .collect();
+        ops.extend(
+            scopes
+                .iter()
+                .map(|s| TxnOp::put(self.key(&s.marker()), request_id, None)),
+        );
         ops.push(TxnOp::put(self.key(GUARD_KEY), request_id, None));
         let txn = Txn::new()
             .when([Compare::version(self.key(VERSION_KEY), CompareOp::Equal, 0)])
@@ -361,19 +450,25 @@ impl Etcd {
         });
     }
 
-    /// Follows the shared state from `from` (a revision already applied, with its cluster
-    /// id; `None` to start with a full list), sending what changes to `updates`, until that
-    /// channel closes.
+    /// Follows `scope` from `from` (a revision already applied, with its cluster id; `None`
+    /// to start with a list), sending what changes to `updates`, until the [`Following`] is
+    /// dropped or that channel closes.
     pub fn follow(
         &self,
+        scope: Scope,
         from: Option<(i64, u64)>,
         updates: mpsc::UnboundedSender<Update>,
         stats: Arc<FollowStats>,
-    ) {
+    ) -> Option<Following> {
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
-        self.rt.spawn(async move {
-            super::follow::follow(slot, cfg, from, updates, stats).await;
-        });
+        if let Ok(mut m) = stats.connected.lock() {
+            m.insert(scope.clone(), false);
+        }
+        self.rt
+            .spawn(async move {
+                super::follow::follow(slot, cfg, scope, from, updates, stats).await;
+            })
+            .map(Following)
     }
 }
 
@@ -412,15 +507,24 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(ms)
 }
 
-/// Lists `prefix` page by page, every page at the revision of the first.
-pub(super) async fn list(mut c: Client, prefix: &str) -> Result<Snapshot, EtcdError> {
+/// Lists `scope` (`None`: everything under `prefix`) page by page, every page at `revision`
+/// (0: the revision of the first page).
+pub(super) async fn list(
+    mut c: Client,
+    prefix: &str,
+    scope: Option<Scope>,
+    mut revision: i64,
+) -> Result<Snapshot, EtcdError> {
     const PAGE: i64 = 500;
-    let end = prefix_end(prefix);
+    let start = format!(
+        "{prefix}{}",
+        scope.as_ref().map(Scope::prefix).unwrap_or_default()
+    );
+    let end = prefix_end(&start);
     let mut docs = Vec::new();
-    let mut from = prefix.as_bytes().to_vec();
-    let mut revision = 0;
+    let mut from = start.into_bytes();
     let mut cluster_id = 0;
-    let mut guard = 0;
+    let mut guards = Guards::default();
     loop {
         let mut opts = GetOptions::new().with_range(end.clone()).with_limit(PAGE);
         if revision > 0 {
@@ -436,9 +540,7 @@ pub(super) async fn list(mut c: Client, prefix: &str) -> Result<Snapshot, EtcdEr
         for kv in r.kvs() {
             let key = String::from_utf8_lossy(kv.key()).into_owned();
             let k = key.strip_prefix(prefix).unwrap_or(&key);
-            if k == GUARD_KEY {
-                guard = kv.mod_revision();
-            }
+            guards.take(k, kv.mod_revision());
             if layout::is_state_key(k) {
                 docs.push((k.to_owned(), kv.value().to_vec()));
             }
@@ -451,11 +553,14 @@ pub(super) async fn list(mut c: Client, prefix: &str) -> Result<Snapshot, EtcdEr
             _ => break,
         }
     }
+    guards.revision = revision;
+    guards.cluster_id = cluster_id;
     Ok(Snapshot {
+        scope,
         revision,
         cluster_id,
         docs,
-        guard,
+        guards,
     })
 }
 

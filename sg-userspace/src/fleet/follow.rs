@@ -1,5 +1,5 @@
-//! The follower (issue 15): list the shared state at one revision, then watch from the next
-//! (see `fleet::etcd`'s documentation for the protocol and the failures it designs out).
+//! The follower of one scope (issue 15): list the scope at one revision, then watch from the
+//! next (see `fleet::etcd`'s documentation for the protocol and the failures it designs out).
 
 use std::sync::{Arc, atomic::Ordering};
 
@@ -9,13 +9,14 @@ use tracing::{info, warn};
 
 use super::{
     etcd::{Etcd, EtcdConfig, EtcdError, FollowStats, Update, backoff, list, unavailable},
-    layout::{self, GUARD_KEY},
+    layout::Scope,
 };
 
 /// The follower: see the module's documentation.
 pub(super) async fn follow(
     slot: Arc<tokio::sync::Mutex<Option<Client>>>,
     cfg: Arc<EtcdConfig>,
+    scope: Scope,
     mut at: Option<(i64, u64)>,
     updates: mpsc::UnboundedSender<Update>,
     stats: Arc<FollowStats>,
@@ -26,12 +27,21 @@ pub(super) async fn follow(
         if updates.is_closed() {
             return;
         }
-        match follow_once(&slot, &cfg, &mut at, &mut must_list, &updates, &stats).await {
+        let r = follow_once(
+            &slot,
+            &cfg,
+            &scope,
+            &mut at,
+            &mut must_list,
+            &updates,
+            &stats,
+        );
+        match r.await {
             Ok(()) => attempt = 0,
             Err(e) => {
-                stats.connected.store(false, Ordering::Relaxed);
+                stats.set_connected(&scope, false);
                 attempt += 1;
-                warn!(error = %e, attempt, "following etcd: retrying");
+                warn!(error = %e, attempt, %scope, "following etcd: retrying");
             }
         }
         stats.watch_restarts.fetch_add(1, Ordering::Relaxed);
@@ -43,6 +53,7 @@ pub(super) async fn follow(
 async fn follow_once(
     slot: &tokio::sync::Mutex<Option<Client>>,
     cfg: &EtcdConfig,
+    scope: &Scope,
     at: &mut Option<(i64, u64)>,
     must_list: &mut bool,
     updates: &mpsc::UnboundedSender<Update>,
@@ -50,12 +61,13 @@ async fn follow_once(
 ) -> Result<(), EtcdError> {
     let mut c = Etcd::client(slot, cfg).await?;
     if *must_list {
-        let snap = list(c.clone(), &cfg.prefix).await?;
+        let snap = list(c.clone(), &cfg.prefix, Some(scope.clone()), 0).await?;
         stats.relists.fetch_add(1, Ordering::Relaxed);
         info!(
             revision = snap.revision,
             docs = snap.docs.len(),
-            "listed the shared state"
+            %scope,
+            "listed a scope of the shared state"
         );
         *at = Some((snap.revision, snap.cluster_id));
         *must_list = false;
@@ -66,11 +78,9 @@ async fn follow_once(
         .with_prefix()
         .with_start_revision(revision + 1)
         .with_progress_notify();
-    let mut stream = c
-        .watch(cfg.prefix.as_str(), Some(opts))
-        .await
-        .map_err(unavailable)?;
-    stats.connected.store(true, Ordering::Relaxed);
+    let key = format!("{}{}", cfg.prefix, scope.prefix());
+    let mut stream = c.watch(key, Some(opts)).await.map_err(unavailable)?;
+    stats.set_connected(scope, true);
     while let Some(r) = stream.message().await.map_err(unavailable)? {
         let header = r.header().map(|h| (h.revision(), h.cluster_id()));
         if header.is_some_and(|(_, id)| id != cluster_id) {
@@ -98,22 +108,18 @@ async fn follow_once(
         if r.events().is_empty() {
             if rev > revision {
                 *at = Some((rev, cluster_id));
-                let _ = updates.send(Update::Progress { revision: rev });
+                let _ = updates.send(Update::Progress {
+                    scope: scope.clone(),
+                    revision: rev,
+                });
             }
             continue;
         }
         let mut changes = Vec::new();
-        let mut guard = None;
         for e in r.events() {
             let Some(kv) = e.kv() else { continue };
             let key = String::from_utf8_lossy(kv.key()).into_owned();
             let k = key.strip_prefix(&cfg.prefix).unwrap_or(&key).to_owned();
-            if k == GUARD_KEY {
-                guard = Some(kv.mod_revision());
-            }
-            if !layout::is_state_key(&k) {
-                continue;
-            }
             let value = match e.event_type() {
                 EventType::Put => Some(kv.value().to_vec()),
                 EventType::Delete => None,
@@ -121,16 +127,12 @@ async fn follow_once(
             changes.push((k, value));
         }
         *at = Some((rev, cluster_id));
-        if changes.is_empty() && guard.is_none() {
-            // Only keys outside the state moved (hosts' liveness records): nothing to apply.
-            let _ = updates.send(Update::Progress { revision: rev });
-            continue;
-        }
+        stats.changes.fetch_add(1, Ordering::Relaxed);
         let _ = updates.send(Update::Changes {
+            scope: scope.clone(),
             revision: rev,
             cluster_id,
             changes,
-            guard,
         });
     }
     Err(EtcdError::Unavailable("the watch stream ended".into()))

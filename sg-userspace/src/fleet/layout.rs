@@ -1,44 +1,111 @@
 //! The state as etcd keys (issue 15): one JSON document per entity, the same documents the
-//! one-host store keeps, under a prefix (`/sg/v1/` by default):
+//! one-host store keeps, under a prefix (`/sg/v1/` by default), split into **scopes** so that
+//! a host follows only what it needs:
 //!
-//! | key | value |
-//! |---|---|
-//! | `meta/version` | the layout version ([`LAYOUT_VERSION`]) |
-//! | `meta/owner` | the account id every resource belongs to |
-//! | `meta/guard` | the last write's request id: every write compares its revision (see below) |
-//! | `vpc/<vpc-id>` | a VPC |
-//! | `group/<sg-id>` | a security group with its rules |
-//! | `iface/<host>/<device>` | a network interface of host `<host>` |
-//! | `prefix-list/<pl-id>` | a managed prefix list |
+//! | key | scope | value |
+//! |---|---|---|
+//! | `global/version` | global | the layout version ([`LAYOUT_VERSION`]) |
+//! | `global/owner` | global | the account id every resource belongs to |
+//! | `global/vpc/<vpc-id>` | global | a VPC |
+//! | `global/prefix-list/<pl-id>` | global | a managed prefix list |
+//! | `global/follows/<host>` | global | the VPCs host `<host>` follows (derived, see [`follows`]) |
+//! | `vpc/<vpc-id>/group/<sg-id>` | the VPC's | a security group with its rules |
+//! | `vpc/<vpc-id>/iface/<host>/<device>` | the VPC's | a network interface of host `<host>` |
+//! | `guard/write` | none | the last write's request id: every write compares its revision |
+//! | `guard/<scope prefix>` | none | the last write to that scope (its *marker*) |
+//!
+//! A host follows the global scope and the scopes of the VPCs it needs: those of its
+//! interfaces, and those of the groups their rules name (a group's members are interfaces of
+//! its VPC). The writer of a change computes every host's list (`global/follows/<host>`), so a
+//! host learns of an interface created for it elsewhere, or of a new reference, by following
+//! the global scope alone.
+//!
+//! A write is one etcd transaction: it compares `guard/write`'s revision with the one the
+//! writer's state was read at, puts the documents that changed and deletes the ones that went,
+//! puts `guard/write` and the marker of every scope it changed. So a write lands only on the
+//! state it was computed from: two hosts creating the same group name at once cannot both
+//! succeed, and every check the model made (duplicates, quotas, dependencies, in any VPC)
+//! still holds when the write commits. The markers tell a host, in one read of `guard/`,
+//! which scopes changed since it last read them. This module is pure: documents in, documents
+//! out.
 //!
 //! Hosts' liveness records (on a lease; see `fleet::etcd`) live beside the prefix, under
-//! [`hosts_prefix`] (`/sg/v1-hosts/<host>`): they change every few seconds, and outside
-//! the watched range they wake no other host.
-//!
-//! Everything but `host/` is the shared state. A write is one etcd transaction: it compares
-//! `meta/guard`'s revision with the one the writer's state was read at, puts the documents
-//! that changed and deletes the ones that went, and puts `meta/guard`. So a write lands only
-//! on the state it was computed from: two hosts creating the same group name at once cannot
-//! both succeed, and every check the model made (duplicates, quotas, dependencies) still holds
-//! when the write commits. This module is pure: documents in, documents out.
+//! [`hosts_prefix`] (`/sg/v1-hosts/<host>`): they change every few seconds, and outside the
+//! watched ranges they wake no other host.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{State, default_region};
+use crate::model::{Peer, State, default_region};
 
-/// The version of this layout, in `meta/version`: an sgd that does not know it refuses the
-/// store rather than misreading it.
-pub const LAYOUT_VERSION: &str = "1";
+/// The version of this layout, in `global/version`: an sgd that does not know it refuses the
+/// store rather than misreading it. (Version 1 kept every document in one scope.)
+pub const LAYOUT_VERSION: &str = "2";
 
 /// The default prefix of sgd's keys.
 pub const DEFAULT_PREFIX: &str = "/sg/v1/";
 
-pub const VERSION_KEY: &str = "meta/version";
-pub const OWNER_KEY: &str = "meta/owner";
-pub const GUARD_KEY: &str = "meta/guard";
+pub const VERSION_KEY: &str = "global/version";
+pub const OWNER_KEY: &str = "global/owner";
+/// The write guard: see the module's documentation.
+pub const GUARD_KEY: &str = "guard/write";
+/// The prefix of the guard and of the scopes' markers.
+pub const GUARDS_PREFIX: &str = "guard/";
+const FOLLOWS: &str = "global/follows/";
 
-/// The part of the key space that is the shared state.
-const STATE_KINDS: &[&str] = &["meta/", "vpc/", "group/", "iface/", "prefix-list/"];
+/// A part of the shared state that a host follows as a whole (one etcd watch).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// VPCs, prefix lists, who follows what: every host follows it.
+    Global,
+    /// One VPC's groups and interfaces.
+    Vpc(String),
+}
+
+impl Scope {
+    /// The prefix of the scope's keys (without the store's prefix).
+    pub fn prefix(&self) -> String {
+        match self {
+            Scope::Global => "global/".to_owned(),
+            Scope::Vpc(v) => format!("vpc/{v}/"),
+        }
+    }
+
+    /// The key of the scope's marker: written by every write that changes the scope.
+    pub fn marker(&self) -> String {
+        format!("{GUARDS_PREFIX}{}", self.prefix())
+    }
+
+    /// The scope a key belongs to (`None`: the guards, or a stranger).
+    pub fn of(key: &str) -> Option<Scope> {
+        if key.starts_with("global/") {
+            return Some(Scope::Global);
+        }
+        let rest = key.strip_prefix("vpc/")?;
+        let (vpc, _) = rest.split_once('/')?;
+        Some(Scope::Vpc(vpc.to_owned()))
+    }
+
+    /// The scope whose marker is `key` (`None`: not a marker).
+    pub fn of_marker(key: &str) -> Option<Scope> {
+        let rest = key.strip_prefix(GUARDS_PREFIX)?;
+        let s = Scope::of(rest)?;
+        (s.prefix() == rest).then_some(s)
+    }
+
+    /// A name for logs and metrics: `global` or the VPC's id.
+    pub fn name(&self) -> &str {
+        match self {
+            Scope::Global => "global",
+            Scope::Vpc(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The prefix of the hosts' liveness records for the state under `prefix`: beside it, not in
 /// it (`/sg/v1/` -> `/sg/v1-hosts/`, which sorts before `/sg/v1/`, outside its range).
@@ -61,23 +128,60 @@ pub enum LayoutError {
     UnknownKey(String),
 }
 
-/// The documents of `state`, by key (without the prefix). `meta/guard` is not among them: it
-/// is the writers', not the state's.
+/// The VPCs `host` needs to follow in `state`: those of its interfaces, and those of the
+/// groups that the rules of their groups name (whose members are interfaces of that VPC).
+pub fn follows(state: &State, host: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for i in state.interfaces.values() {
+        if i.id.split_once('/').map(|(h, _)| h) != Some(host) {
+            continue;
+        }
+        out.insert(i.vpc_id.clone());
+        for gid in &i.group_ids {
+            let Some(g) = state.groups.get(gid) else {
+                continue;
+            };
+            for r in &g.rules {
+                if let Peer::Group(other) = &r.peer
+                    && let Some(o) = state.groups.get(other)
+                {
+                    out.insert(o.vpc_id.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The key of `host`'s list of followed VPCs.
+pub fn follows_key(host: &str) -> String {
+    format!("{FOLLOWS}{host}")
+}
+
+/// The documents of `state`, by key (without the prefix), with every host's list of followed
+/// VPCs. The guards are not among them: they are the writers', not the state's.
 pub fn documents(state: &State) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert(VERSION_KEY.to_owned(), LAYOUT_VERSION.to_owned());
     out.insert(OWNER_KEY.to_owned(), state.owner_id.clone());
     for (id, v) in &state.vpcs {
-        out.insert(format!("vpc/{id}"), json(v));
-    }
-    for (id, g) in &state.groups {
-        out.insert(format!("group/{id}"), json(g));
-    }
-    for (id, i) in &state.interfaces {
-        out.insert(format!("iface/{id}"), json(i));
+        out.insert(format!("global/vpc/{id}"), json(v));
     }
     for (id, p) in &state.prefix_lists {
-        out.insert(format!("prefix-list/{id}"), json(p));
+        out.insert(format!("global/prefix-list/{id}"), json(p));
+    }
+    for (id, g) in &state.groups {
+        out.insert(format!("vpc/{}/group/{id}", g.vpc_id), json(g));
+    }
+    let mut hosts = BTreeSet::new();
+    for (id, i) in &state.interfaces {
+        out.insert(format!("vpc/{}/iface/{id}", i.vpc_id), json(i));
+        if let Some((host, _)) = id.split_once('/') {
+            hosts.insert(host);
+        }
+    }
+    for host in hosts {
+        out.insert(follows_key(host), json(&follows(state, host)));
     }
     out
 }
@@ -86,13 +190,21 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("model types always serialise")
 }
 
-/// Whether `key` (without the prefix) belongs to the shared state.
+/// Whether `key` (without the prefix) belongs to the shared state (a scope).
 pub fn is_state_key(key: &str) -> bool {
-    STATE_KINDS.iter().any(|k| key.starts_with(k))
+    Scope::of(key).is_some()
 }
 
-/// Applies one document to `state`: `Some(value)` puts it, `None` deletes it. `meta/guard`
-/// and keys outside the state are ignored.
+/// Reads `host`'s list of followed VPCs from its document.
+pub fn parse_follows(value: &[u8]) -> Result<BTreeSet<String>, LayoutError> {
+    serde_json::from_slice(value).map_err(|source| LayoutError::Corrupt {
+        key: FOLLOWS.to_owned(),
+        source,
+    })
+}
+
+/// Applies one document to `state`: `Some(value)` puts it, `None` deletes it. The guards and
+/// the derived lists of followed VPCs are not state and are ignored.
 pub fn apply(state: &mut State, key: &str, value: Option<&[u8]>) -> Result<(), LayoutError> {
     fn parse<T: serde::de::DeserializeOwned>(key: &str, v: &[u8]) -> Result<T, LayoutError> {
         serde_json::from_slice(v).map_err(|source| LayoutError::Corrupt {
@@ -100,19 +212,19 @@ pub fn apply(state: &mut State, key: &str, value: Option<&[u8]>) -> Result<(), L
             source,
         })
     }
-    fn put_or_remove<T>(
-        map: &mut BTreeMap<String, T>,
-        id: &str,
-        v: Option<T>,
-    ) -> Result<(), LayoutError> {
+    fn put_or_remove<T>(map: &mut BTreeMap<String, T>, id: &str, v: Option<T>) {
         match v {
             Some(v) => map.insert(id.to_owned(), v),
             None => map.remove(id),
         };
-        Ok(())
     }
-    if key == GUARD_KEY || !is_state_key(key) {
+    let unknown = || LayoutError::UnknownKey(key.to_owned());
+    if key.starts_with(GUARDS_PREFIX) || key.starts_with(FOLLOWS) {
         return Ok(());
+    }
+    if key == "meta/version" {
+        // Layout 1 kept its version there.
+        return Err(LayoutError::Version { found: "1".into() });
     }
     if key == VERSION_KEY {
         return match value.map(String::from_utf8_lossy) {
@@ -128,15 +240,27 @@ pub fn apply(state: &mut State, key: &str, value: Option<&[u8]>) -> Result<(), L
         }
         return Ok(());
     }
-    let (kind, id) = key
-        .split_once('/')
-        .ok_or_else(|| LayoutError::UnknownKey(key.to_owned()))?;
+    if let Some(rest) = key.strip_prefix("global/") {
+        let (kind, id) = rest.split_once('/').ok_or_else(unknown)?;
+        match kind {
+            "vpc" => put_or_remove(
+                &mut state.vpcs,
+                id,
+                value.map(|v| parse(key, v)).transpose()?,
+            ),
+            "prefix-list" => put_or_remove(
+                &mut state.prefix_lists,
+                id,
+                value.map(|v| parse(key, v)).transpose()?,
+            ),
+            _ => return Err(unknown()),
+        }
+        return Ok(());
+    }
+    let rest = key.strip_prefix("vpc/").ok_or_else(unknown)?;
+    let (_vpc, rest) = rest.split_once('/').ok_or_else(unknown)?;
+    let (kind, id) = rest.split_once('/').ok_or_else(unknown)?;
     match kind {
-        "vpc" => put_or_remove(
-            &mut state.vpcs,
-            id,
-            value.map(|v| parse(key, v)).transpose()?,
-        ),
         "group" => put_or_remove(
             &mut state.groups,
             id,
@@ -147,38 +271,61 @@ pub fn apply(state: &mut State, key: &str, value: Option<&[u8]>) -> Result<(), L
             id,
             value.map(|v| parse(key, v)).transpose()?,
         ),
-        "prefix-list" => put_or_remove(
-            &mut state.prefix_lists,
-            id,
-            value.map(|v| parse(key, v)).transpose()?,
-        ),
-        _ => Err(LayoutError::UnknownKey(key.to_owned())),
+        _ => return Err(unknown()),
     }
+    Ok(())
 }
 
-/// The state the documents `docs` (key without prefix, value) describe. `None` when they hold
-/// no state yet (no `meta/version`): a new store, which the first host seeds.
-pub fn state_of<'a>(
-    docs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-    region: &str,
-) -> Result<Option<State>, LayoutError> {
-    let mut state = State {
+/// An empty state for `region`, to which documents are applied.
+fn empty(region: &str) -> State {
+    State {
         owner_id: String::new(),
-        region: region.to_owned(),
+        region: if region.is_empty() {
+            default_region()
+        } else {
+            region.to_owned()
+        },
         vpcs: BTreeMap::new(),
         groups: BTreeMap::new(),
         interfaces: BTreeMap::new(),
         prefix_lists: BTreeMap::new(),
-    };
+    }
+}
+
+/// The state the documents `docs` (key without prefix, value) describe. `None` when they hold
+/// no state yet (no `global/version`): a new store, which the first host seeds.
+pub fn state_of<'a>(
+    docs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    region: &str,
+) -> Result<Option<State>, LayoutError> {
+    let mut state = empty(region);
     let mut versioned = false;
     for (k, v) in docs {
         versioned |= k == VERSION_KEY;
         apply(&mut state, k, Some(v))?;
     }
-    if state.region.is_empty() {
-        state.region = default_region();
-    }
     Ok(versioned.then_some(state))
+}
+
+/// Makes `scope`'s part of `state` what `docs` (that scope's documents, at one revision) say:
+/// what they lack is deleted, what they hold is put; the rest of the state is kept.
+pub fn replace_scope<'a>(
+    state: &mut State,
+    scope: &Scope,
+    docs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> Result<(), LayoutError> {
+    let mut next = state.clone();
+    let fresh: BTreeMap<&str, &[u8]> = docs.into_iter().collect();
+    for k in documents(state).keys() {
+        if Scope::of(k).as_ref() == Some(scope) && !fresh.contains_key(k.as_str()) {
+            apply(&mut next, k, None)?;
+        }
+    }
+    for (k, v) in fresh {
+        apply(&mut next, k, Some(v))?;
+    }
+    *state = next;
+    Ok(())
 }
 
 /// What a write puts and deletes to turn `old` into `new` (keys without the prefix).
@@ -191,6 +338,16 @@ pub struct Diff {
 impl Diff {
     pub fn is_empty(&self) -> bool {
         self.puts.is_empty() && self.deletes.is_empty()
+    }
+
+    /// The scopes the diff changes (whose markers the write puts).
+    pub fn scopes(&self) -> BTreeSet<Scope> {
+        self.puts
+            .iter()
+            .map(|(k, _)| k)
+            .chain(&self.deletes)
+            .filter_map(|k| Scope::of(k))
+            .collect()
     }
 }
 

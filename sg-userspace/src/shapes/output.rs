@@ -583,6 +583,10 @@ pub struct HostDescription {
     pub version: Option<String>,
     /// How many interfaces of the shared state are its.
     pub network_interfaces: usize,
+    /// The VPCs whose changes it follows: those of its interfaces, and those of the groups
+    /// their groups' rules name (a host follows no other VPC's changes).
+    #[serde(default)]
+    pub followed_vpcs: Vec<String>,
 }
 
 /// sgd's own `seed-fleet-store`.

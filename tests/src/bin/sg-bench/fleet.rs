@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sg_tests::fleet::{Fabric, Host};
 use sg_userspace::fleet::{
     etcd::{Etcd, EtcdConfig, FollowStats, Update},
-    layout::Diff,
+    layout::{Diff, Scope},
 };
 
 use crate::{Results, percentile};
@@ -105,7 +105,7 @@ fn etcd_delivery(fab: &Fabric, watchers: usize, n: usize) -> Vec<f64> {
         for _ in 0..watchers {
             let etcd = client();
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            etcd.follow(None, tx, Arc::new(FollowStats::default()));
+            let following = etcd.follow(Scope::Global, None, tx, Arc::new(FollowStats::default()));
             let seen = seen.clone();
             std::thread::spawn(move || {
                 while let Some(u) = rx.blocking_recv() {
@@ -123,7 +123,7 @@ fn etcd_delivery(fab: &Fabric, watchers: usize, n: usize) -> Vec<f64> {
                         .push(at);
                 }
             });
-            clients.push(etcd);
+            clients.push((etcd, following));
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         while seen.lock().expect("stamps").get(&0).map_or(0, Vec::len) < watchers {
@@ -131,11 +131,11 @@ fn etcd_delivery(fab: &Fabric, watchers: usize, n: usize) -> Vec<f64> {
             std::thread::sleep(Duration::from_millis(5));
         }
         let writer = client();
-        let mut guard = writer.list().expect("list").guard;
+        let mut guard = writer.list().expect("list").guards.write;
         let mut out = Vec::new();
         for i in 0..n {
             let diff = Diff {
-                puts: vec![(format!("vpc/bench-{i}"), "{}".into())],
+                puts: vec![(format!("global/vpc/bench-{i}"), "{}".into())],
                 deletes: Vec::new(),
             };
             let start = Instant::now();
