@@ -287,6 +287,32 @@ impl Pair {
     }
 }
 
+/// A store larger than one etcd transaction (etcd takes 128 operations in one by default) is
+/// seeded whole, in chunks behind a claim: 150 groups seeded again after etcd lost its data
+/// all reach a host that joins after.
+#[test]
+fn a_store_larger_than_one_etcd_transaction_is_seeded_whole() {
+    let test = "a_store_larger_than_one_etcd_transaction_is_seeded_whole";
+    if !require_root(test) {
+        return;
+    }
+    let mut fab = Fabric::new(1);
+    let h1 = Host::new(&fab, 1, &[]);
+    for i in 0..150 {
+        h1.sgd.create_group(&format!("g{i}"));
+    }
+    fab.etcd.wipe();
+    eventually_on(&h1, "host 1 notices the empty store", || {
+        metric(&h1, "sg_store_awaiting_seed") == 1.0
+    });
+    let seeded = h1.sgd.ok(&["seed-fleet-store"]);
+    assert!(seeded["Revision"].as_i64().is_some(), "{seeded}");
+    let h2 = Host::new(&fab, 2, &[]);
+    let names = group_names(&h2);
+    assert_eq!(names.len(), 151, "150 groups and the default: {names:?}");
+    assert_eq!(metric(&h1, "sg_store_awaiting_seed"), 0.0);
+}
+
 /// A 3-member etcd loses its leader, then freezes whole (SIGSTOP) and resumes: enforcement
 /// never changes, writes fail cleanly while there is no quorum and work again after, and
 /// both hosts converge.

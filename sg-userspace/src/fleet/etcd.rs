@@ -20,14 +20,21 @@ use std::{
 };
 
 use etcd_client::{
-    Certificate, Client, Compare, CompareOp, ConnectOptions, GetOptions, Identity, PutOptions,
-    TlsOptions, Txn, TxnOp,
+    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Identity,
+    PutOptions, TlsOptions, Txn, TxnOp,
 };
 use rand::Rng as _;
 use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::layout::{self, Diff, GUARD_KEY, GUARDS_PREFIX, Scope, VERSION_KEY};
+
+/// The claim of a host seeding the store (see [`Etcd::seed`]).
+const SEED_KEY: &str = "guard/seed";
+
+/// How many documents a seed writes per transaction: below etcd's default `--max-txn-ops`
+/// (128).
+const SEED_CHUNK: usize = 100;
 
 /// How to reach etcd.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -376,33 +383,79 @@ impl Etcd {
         })
     }
 
-    /// Seeds an empty store with `docs`, unless another host did first (`None` then).
+    /// Seeds an empty store with `docs`, unless another host did or is doing it (`None`
+    /// then: list again a little later).
+    ///
+    /// A store may hold more documents than etcd takes in one transaction (its
+    /// `--max-txn-ops`, 128 by default), so a seed is claimed first: `guard/seed` on a lease,
+    /// created only if the store holds no state and no other claim (leftovers of a seeder that
+    /// died are deleted in the same transaction). The documents follow in chunks, each
+    /// written only while the claim is this host's, and `global/version` comes last: until it
+    /// is there, every host sees a store without a state and waits.
     pub fn seed(
         &self,
         docs: Vec<(String, String)>,
         request_id: &str,
     ) -> Result<Option<i64>, EtcdError> {
-        let scopes: std::collections::BTreeSet<Scope> =
-            docs.iter().filter_map(|(k, _)| Scope::of(k)).collect();
-        let mut ops: Vec<TxnOp> = docs
-            .iter()
-            .map(|(k, v)| TxnOp::put(self.key(k), v.as_str(), None))
-            .collect();
-        ops.extend(
-            scopes
-                .iter()
-                .map(|s| TxnOp::put(self.key(&s.marker()), request_id, None)),
-        );
-        ops.push(TxnOp::put(self.key(GUARD_KEY), request_id, None));
-        let txn = Txn::new()
-            .when([Compare::version(self.key(VERSION_KEY), CompareOp::Equal, 0)])
-            .and_then(ops);
         let (slot, cfg) = (self.client.clone(), self.cfg.clone());
+        let id = request_id.to_owned();
         self.call(true, async move {
             let mut c = Self::client(&slot, &cfg).await?;
-            let r = c.txn(txn).await.map_err(sent)?;
-            Ok(r.succeeded()
-                .then(|| r.header().map_or(0, |h| h.revision())))
+            let key = |k: &str| format!("{}{k}", cfg.prefix);
+            let lease = c.lease_grant(30, None).await.map_err(sent)?.id();
+            let claim = Txn::new()
+                .when([
+                    Compare::version(key(VERSION_KEY), CompareOp::Equal, 0),
+                    Compare::version(key(SEED_KEY), CompareOp::Equal, 0),
+                ])
+                .and_then([
+                    TxnOp::delete(key("global/"), Some(DeleteOptions::new().with_prefix())),
+                    TxnOp::delete(key("vpc/"), Some(DeleteOptions::new().with_prefix())),
+                    TxnOp::put(
+                        key(SEED_KEY),
+                        id.as_str(),
+                        Some(PutOptions::new().with_lease(lease)),
+                    ),
+                ]);
+            if !c.txn(claim).await.map_err(sent)?.succeeded() {
+                let _ = c.lease_revoke(lease).await;
+                return Ok(None);
+            }
+            let scopes: std::collections::BTreeSet<Scope> =
+                docs.iter().filter_map(|(k, _)| Scope::of(k)).collect();
+            let mut ops: Vec<TxnOp> = docs
+                .iter()
+                .filter(|(k, _)| k != VERSION_KEY)
+                .map(|(k, v)| TxnOp::put(key(k), v.as_str(), None))
+                .chain(
+                    scopes
+                        .iter()
+                        .map(|s| TxnOp::put(key(&s.marker()), id.as_str(), None)),
+                )
+                .collect();
+            let ours = || Compare::value(key(SEED_KEY), CompareOp::Equal, id.as_str());
+            while !ops.is_empty() {
+                let chunk: Vec<TxnOp> = ops.drain(..ops.len().min(SEED_CHUNK)).collect();
+                let r = c.txn(Txn::new().when([ours()]).and_then(chunk)).await;
+                if !r.map_err(sent)?.succeeded() {
+                    return Err(EtcdError::Refused(
+                        "this host's claim to seed the store expired before it finished".into(),
+                    ));
+                }
+            }
+            let last = Txn::new().when([ours()]).and_then([
+                TxnOp::put(key(VERSION_KEY), layout::LAYOUT_VERSION, None),
+                TxnOp::put(key(GUARD_KEY), id.as_str(), None),
+                TxnOp::delete(key(SEED_KEY), None),
+            ]);
+            let r = c.txn(last).await.map_err(sent)?;
+            let _ = c.lease_revoke(lease).await;
+            if !r.succeeded() {
+                return Err(EtcdError::Refused(
+                    "this host's claim to seed the store expired before it finished".into(),
+                ));
+            }
+            Ok(Some(r.header().map_or(0, |h| h.revision())))
         })
     }
 
@@ -476,9 +529,26 @@ pub(super) fn unavailable(e: etcd_client::Error) -> EtcdError {
     EtcdError::Unavailable(e.to_string())
 }
 
-/// A write's failure: unreachable if no connection could be made (nothing was sent), else
-/// unconfirmed (it may commit).
+/// A write's failure: unreachable if no connection could be made (nothing was sent), refused
+/// if etcd said why (nothing was written), else unconfirmed (it may commit).
 fn sent(e: etcd_client::Error) -> EtcdError {
+    if let etcd_client::Error::GRpcStatus(s) = &e
+        && matches!(
+            s.code(),
+            tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition
+        )
+    {
+        let why = s.message();
+        return EtcdError::Refused(if why.contains("too many operations") {
+            format!(
+                "etcd refused the change: it takes more operations than etcd accepts in one \
+                 transaction ({why}; see etcd's --max-txn-ops). Nothing was changed: split \
+                 the request, or raise --max-txn-ops on every etcd member."
+            )
+        } else {
+            format!("etcd refused the change ({why}); nothing was changed")
+        });
+    }
     let text = e.to_string();
     if text.contains("connect") || text.contains("Connection refused") {
         EtcdError::Unavailable(text)

@@ -355,7 +355,10 @@ pub(in crate::daemon) fn open(
         let docs = layout::documents(&seed).into_iter().collect();
         match etcd.seed(docs, &uuid::Uuid::new_v4().to_string())? {
             Some(rev) => info!(revision = rev, "seeded the shared state"),
-            None => info!("another host seeded the shared state first"),
+            None => {
+                info!("another host seeds the shared state: waiting for it");
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
         }
         snapshot = etcd.list()?;
     };
