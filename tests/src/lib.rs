@@ -276,6 +276,11 @@ impl Daemon {
         }
     }
 
+    /// The daemon's process id, while it runs (`ip netns exec` becomes sgd).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sgd.log")).unwrap_or_default()
     }

@@ -19,6 +19,10 @@ use super::{
     rulesets::{Written, delete_batch},
 };
 
+/// Up to how many counter keys a ruleset's counters are read one lookup each, rather than by
+/// a walk of the whole map.
+const DIRECT_LOOKUPS: usize = 4096;
+
 impl Datapath {
     /// The counters of a ruleset's entries, by rule id; `remove` deletes them from the map.
     pub(super) fn harvest(&mut self, w: &Written, remove: bool) -> HashMap<String, RuleHits> {
@@ -26,29 +30,34 @@ impl Datapath {
         if w.credits.is_empty() {
             return out;
         }
-        // One batch read of the whole (per-CPU) counters map rather than a system call per
-        // key: the map holds up to 65 536 counters under traffic.
         let mut found: Vec<(RuleHitKey, RuleHits)> = Vec::new();
-        let fd = self.rule_hits.map().fd().as_fd().as_raw_fd();
-        // The kernel writes a value per possible CPU: without that count, no batch read.
-        let read = match aya::util::nr_cpus() {
-            Ok(cpus) => batch::for_each_chunk_per_cpu::<RuleHitKey, RuleHits>(
-                fd,
-                4096,
-                cpus,
-                |keys, values| {
-                    for (i, k) in keys.iter().enumerate() {
-                        if w.credits.contains_key(&k.entry) {
-                            let mut sum = RuleHits::default();
-                            for h in &values[i * cpus..(i + 1) * cpus] {
-                                add_hits(&mut sum, h);
-                            }
-                            found.push((*k, sum));
-                        }
+        let possible: usize = w.credits.values().map(Vec::len).sum();
+        // A ruleset knows every key its counters can have. For a few, one lookup each; for
+        // many, one batch read of the whole (per-CPU) counters map, which walks all of its
+        // 65 536 buckets however few are used: the cost that dominated every ruleset swap
+        // (each change of a fleet, on every host) when it was the only way.
+        let read = if possible <= DIRECT_LOOKUPS {
+            found = w
+                .credits
+                .iter()
+                .flat_map(|(entry, elements)| {
+                    elements.iter().map(|(element, _)| RuleHitKey {
+                        entry: *entry,
+                        element: *element,
+                    })
+                })
+                .filter_map(|k| {
+                    let per_cpu = self.rule_hits.get(&k, 0).ok()?;
+                    let mut sum = RuleHits::default();
+                    for h in per_cpu.iter() {
+                        add_hits(&mut sum, h);
                     }
-                },
-            ),
-            Err(_) => Err(io::Error::other("the number of possible CPUs is unknown")),
+                    Some((k, sum))
+                })
+                .collect();
+            Ok(())
+        } else {
+            self.harvest_all(w, &mut found)
         };
         if read.is_err() {
             // No batch operations on this map: one key at a time.
@@ -81,6 +90,25 @@ impl Datapath {
             delete_batch(&mut self.rule_hits, &keys);
         }
         out
+    }
+
+    /// One batch read of the whole counters map, keeping the keys of `w`'s entries.
+    fn harvest_all(&self, w: &Written, found: &mut Vec<(RuleHitKey, RuleHits)>) -> io::Result<()> {
+        let fd = self.rule_hits.map().fd().as_fd().as_raw_fd();
+        // The kernel writes a value per possible CPU: without that count, no batch read.
+        let cpus = aya::util::nr_cpus()
+            .map_err(|_| io::Error::other("the number of possible CPUs is unknown"))?;
+        batch::for_each_chunk_per_cpu::<RuleHitKey, RuleHits>(fd, 4096, cpus, |keys, values| {
+            for (i, k) in keys.iter().enumerate() {
+                if w.credits.contains_key(&k.entry) {
+                    let mut sum = RuleHits::default();
+                    for h in &values[i * cpus..(i + 1) * cpus] {
+                        add_hits(&mut sum, h);
+                    }
+                    found.push((*k, sum));
+                }
+            }
+        })
     }
 
     /// Packets, bytes and last hit of the traffic each rule admitted on an interface

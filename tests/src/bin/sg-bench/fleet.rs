@@ -24,24 +24,41 @@ fn now_s() -> f64 {
         .as_secs_f64()
 }
 
-/// One metric of host `h`'s sgd.
-fn metric(h: &Host, name: &str) -> Option<f64> {
-    let out = h.sgd.sgctl(&["get-metrics"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+/// Metrics of host `h`'s sgd, asked on its socket directly: the poller must cost the hosts
+/// it watches as little as it can (no sgctl process), since they share this machine's cores.
+fn metrics(h: &Host) -> String {
+    use sg_userspace::api::{Request, Response, client};
+    match client::call(&h.sgd.socket(), &Request::GetMetrics(Default::default())) {
+        Ok(Response::Ok(v)) => v["Metrics"].as_str().unwrap_or_default().to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// One metric of `text`.
+fn value(text: &str, name: &str) -> Option<f64> {
+    text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// One metric of host `h`'s sgd.
+fn metric(h: &Host, name: &str) -> Option<f64> {
+    value(&metrics(h), name)
+}
+
 /// Waits until every host has applied `revision`; each host's applied time (Unix seconds).
+/// Each host stamps that time itself; the poller first leaves the hosts alone for about as
+/// long as they take, so that its own requests do not slow the convergence it measures.
 fn applied(hosts: &[Host], revision: i64) -> Vec<f64> {
+    std::thread::sleep(Duration::from_micros(500 * hosts.len() as u64));
     let deadline = Instant::now() + Duration::from_secs(60);
     hosts
         .iter()
         .map(|h| {
             loop {
-                if metric(h, "sg_store_applied_revision").unwrap_or(0.0) >= revision as f64 {
-                    break metric(h, "sg_store_applied_at_seconds").unwrap_or(f64::NAN);
+                let text = metrics(h);
+                if value(&text, "sg_store_applied_revision").unwrap_or(0.0) >= revision as f64 {
+                    break value(&text, "sg_store_applied_at_seconds").unwrap_or(f64::NAN);
                 }
                 assert!(
                     Instant::now() < deadline,
@@ -213,6 +230,14 @@ fn run(n: usize, writes: usize, key: &str) -> Results {
     let mut lag = Vec::new();
     let mut request_lag = Vec::new();
     let mut fleet_max = Vec::new();
+    // The hosts' CPU at rest (timers, keepalives), to subtract from the write loop's.
+    let idle_start = (Instant::now(), cpu_seconds(&hosts[1..]));
+    std::thread::sleep(Duration::from_secs(2));
+    let idle_rate =
+        (cpu_seconds(&hosts[1..]) - idle_start.1) / idle_start.0.elapsed().as_secs_f64();
+    eprintln!("[bench] {key}: {n} hosts up, writing from {:.3}", now_s());
+    let loop_start = Instant::now();
+    let cpu_before = cpu_seconds(&hosts[1..]);
     for i in 0..writes {
         let (start, rev) = write(h1, &app, i);
         let at = applied(&hosts, rev);
@@ -224,6 +249,17 @@ fn run(n: usize, writes: usize, key: &str) -> Results {
         fleet_max.push(others.iter().copied().fold(0.0, f64::max));
         lag.extend(others);
     }
+    // The CPU the other hosts' sgds spent on each change, beyond their CPU at rest (the
+    // poller's metric reads included): with every host on one machine, their sum over the
+    // machine's cores bounds how fast the last host can follow.
+    eprintln!("[bench] {key}: writes done at {:.3}", now_s());
+    let busy =
+        cpu_seconds(&hosts[1..]) - cpu_before - idle_rate * loop_start.elapsed().as_secs_f64();
+    let cpu_per_change = busy.max(0.0) / ((n - 1) * writes) as f64;
+    r.insert(
+        format!("{key}.host_cpu_per_change_us"),
+        cpu_per_change * 1e6,
+    );
     let delivery = etcd_delivery(&fab, n - 1, writes);
     r.insert(format!("{key}.hosts"), n as f64);
     r.insert(
@@ -297,4 +333,25 @@ fn run(n: usize, writes: usize, key: &str) -> Results {
     r.insert(format!("{key}.recovery_ms"), (back - down) * 1e3);
     r.insert(format!("{key}.recovery_relists"), relists(&hosts) - before);
     r
+}
+
+/// The CPU time (user and system) the sgds of `hosts` have used, in seconds.
+fn cpu_seconds(hosts: &[Host]) -> f64 {
+    let tick = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    hosts
+        .iter()
+        .filter_map(|h| h.sgd.pid())
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .map(|stat| {
+            // Fields after the command (which may hold spaces) start past its ')'.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            // utime and stime: fields 14 and 15 of stat, 12 and 13 after the command.
+            (ticks(11) + ticks(12)) / tick
+        })
+        .sum()
 }
