@@ -5,13 +5,13 @@
 //! call it from anywhere (a request handler, start-up) and wait with a deadline: when etcd is
 //! unreachable a write fails at once with [`EtcdError::Unavailable`] and changes nothing.
 //!
-//! Following ([`Etcd::follow`]) is the list-then-watch protocol of Calico and Cilium, with
-//! their failures designed out: list the prefix at one revision (every page pinned to it),
-//! then watch from the next revision with progress notifications and `require_leader`; after
-//! a lost stream resume from the last revision; after a compaction, a cancelled watch or a
-//! changed cluster id, list again and hand over the whole snapshot (the daemon diffs it, never
-//! clears); back off with full jitter between attempts; HTTP/2 keepalives notice a black-holed
-//! connection within seconds.
+//! Following ([`Etcd::follow`], one follower per scope of `fleet::layout`) is the
+//! list-then-watch protocol of Calico and Cilium, with their failures designed out: list the
+//! scope at one revision (every page pinned to it), then watch from the next revision with
+//! progress notifications and `require_leader`; after a lost stream resume from the last
+//! revision; after a compaction, a cancelled watch or a changed cluster id, list again and
+//! hand over the scope's snapshot (the daemon diffs it, never clears); back off with full
+//! jitter between attempts; HTTP/2 keepalives notice a black-holed connection within seconds.
 
 use std::{
     path::PathBuf,

@@ -321,11 +321,11 @@ pub(in crate::daemon) fn open(
         Err(e) => return Err(e).context("reading the shared state from etcd"),
     };
     let mut snapshot = snapshot;
-    if snapshot.docs.is_empty()
-        && let (Some(state), true) = (&cached, was_in_fleet)
-    {
-        // This host was in a fleet whose store is now empty: keep enforcing its copy, and
-        // wait for the store to be seeded (see `Fleet::awaiting_seed`).
+    let versioned = snapshot.docs.iter().any(|(k, _)| k == layout::VERSION_KEY);
+    if !versioned && let (Some(state), true) = (&cached, was_in_fleet) {
+        // This host was in a fleet whose store now holds no state (empty, or being seeded):
+        // keep enforcing its copy, and wait for the store to be seeded (see
+        // `Fleet::awaiting_seed`).
         error!(
             "the shared store is empty although this host was in a fleet (etcd lost its \
              data?): enforcing this host's copy; writes are refused until the store is \

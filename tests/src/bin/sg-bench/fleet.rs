@@ -4,14 +4,15 @@
 //! the time from host 1 sending it to etcd (`sg_store_write_sent_at_seconds`) to each other
 //! host's `sg_store_applied_at_seconds` for that revision (set once the host's maps hold
 //! it; all clocks are this machine's); and the same from the request's start. Beside it, in
-//! the same run, the bare etcd delivery from a write to a watcher, and the time for every
+//! the same run, the bare etcd delivery from a write to a watcher (N-1 watchers in this
+//! process, and N-1 watcher processes, as the hosts are), and the time for every
 //! host to apply a write after etcd restarts, with the relists it took.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sg_tests::fleet::{Fabric, Host};
 use sg_userspace::fleet::{
-    etcd::{Etcd, EtcdConfig, FollowStats, Update},
+    etcd::{Etcd, EtcdConfig, Update},
     layout::{Diff, Scope},
 };
 
@@ -92,89 +93,172 @@ fn write(h: &Host, group: &str, i: usize) -> (f64, i64) {
     (start, rev)
 }
 
-/// The bare etcd delivery time (ms) from a write to each of `watchers` watchers (as many as
-/// the fleet has hosts, each with its own client), `n` writes: the floor under the fleet's
-/// convergence. Each watcher stamps what it receives on its own thread.
-fn etcd_delivery(fab: &Fabric, watchers: usize, n: usize) -> Vec<f64> {
-    use std::{
-        collections::HashMap,
-        sync::{Arc, Mutex},
-    };
-    let url = fab.etcd.store_url();
-    fab.ns.run(move || {
-        let endpoints: Vec<String> = url
+/// Revision -> watcher -> when (Unix seconds) it first received it; a watcher's first list
+/// is filed under revision 0.
+type Stamps = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<i64, std::collections::HashMap<usize, f64>>>,
+>;
+
+fn stamp(seen: &Stamps, watcher: usize, revision: i64, at: f64) {
+    seen.lock()
+        .expect("stamps")
+        .entry(revision)
+        .or_default()
+        .entry(watcher)
+        .or_insert(at);
+}
+
+fn etcd_client(url: &str, prefix: &str) -> Etcd {
+    Etcd::new(EtcdConfig {
+        endpoints: url
             .trim_start_matches("etcd://")
             .split(',')
             .map(|m| format!("http://{m}"))
-            .collect();
-        let client = || {
-            Etcd::new(EtcdConfig {
-                endpoints: endpoints.clone(),
-                prefix: "/bench/".into(),
-                tls: None,
-                timeout: Duration::from_secs(3),
-            })
-            .expect("etcd client")
-        };
-        // Revision -> when each watcher received it.
-        let seen: Arc<Mutex<HashMap<i64, Vec<Instant>>>> = Arc::default();
-        let mut clients = Vec::new();
-        for _ in 0..watchers {
-            let etcd = client();
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let following = etcd.follow(Scope::Global, None, tx, Arc::new(FollowStats::default()));
-            let seen = seen.clone();
-            std::thread::spawn(move || {
-                while let Some(u) = rx.blocking_recv() {
-                    let at = Instant::now();
-                    // A watcher's first list is filed under revision 0.
-                    let revision = match u {
-                        Update::Changes { revision, .. } => revision,
-                        Update::Snapshot(_) => 0,
-                        Update::Progress { .. } => continue,
-                    };
-                    seen.lock()
-                        .expect("stamps")
-                        .entry(revision)
-                        .or_default()
-                        .push(at);
-                }
-            });
-            clients.push((etcd, following));
+            .collect(),
+        prefix: prefix.into(),
+        tls: None,
+        timeout: Duration::from_secs(3),
+    })
+    .expect("etcd client")
+}
+
+/// How the bare etcd baseline's watchers run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watchers {
+    /// Each with its own client, all in this process: etcd's own delivery time.
+    InProcess,
+    /// Each in a process of its own (this binary, `--etcd-watcher`), as the hosts are: what
+    /// delivering to that many processes costs on this machine, before any sgd work.
+    Processes,
+}
+
+/// The bare etcd delivery time (ms) from a write to each of `watchers` watchers (as many as
+/// the fleet has other hosts), `n` writes: the floor under the fleet's convergence. Each
+/// watcher stamps what it receives as it receives it. Also how many deliveries never came.
+fn etcd_delivery(fab: &Fabric, watchers: usize, n: usize, kind: Watchers) -> (Vec<f64>, usize) {
+    let url = fab.etcd.store_url();
+    let prefix = match kind {
+        Watchers::InProcess => "/bench/",
+        Watchers::Processes => "/bench-processes/",
+    };
+    let seen: Stamps = Default::default();
+    // Held until the writes are done.
+    let mut clients = Vec::new();
+    let mut children = Vec::new();
+    for w in 0..watchers {
+        match kind {
+            Watchers::InProcess => {
+                let (url, seen) = (url.clone(), seen.clone());
+                clients.push(fab.ns.run(move || {
+                    let etcd = etcd_client(&url, prefix);
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                    let following = etcd.follow(Scope::Global, None, tx, Default::default());
+                    std::thread::spawn(move || {
+                        while let Some(u) = rx.blocking_recv() {
+                            let at = now_s();
+                            match u {
+                                Update::Changes { revision, .. } => stamp(&seen, w, revision, at),
+                                Update::Snapshot(_) => stamp(&seen, w, 0, at),
+                                Update::Progress { .. } => {}
+                            }
+                        }
+                    });
+                    (etcd, following)
+                }));
+            }
+            Watchers::Processes => {
+                let mut child = std::process::Command::new("ip")
+                    .args(["netns", "exec", &fab.ns.name])
+                    .arg(std::env::current_exe().expect("this binary"))
+                    .args(["--etcd-watcher", &url, prefix])
+                    .stdout(std::process::Stdio::piped())
+                    .stdin(std::process::Stdio::null())
+                    .spawn()
+                    .expect("spawn a watcher");
+                let out = child.stdout.take().expect("stdout");
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    use std::io::BufRead as _;
+                    for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                        let mut f = line.split_whitespace();
+                        if let (Some(Ok(rev)), Some(Ok(at))) =
+                            (f.next().map(str::parse), f.next().map(str::parse))
+                        {
+                            stamp(&seen, w, rev, at);
+                        }
+                    }
+                });
+                children.push(child);
+            }
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while seen.lock().expect("stamps").get(&0).map_or(0, Vec::len) < watchers {
-            assert!(Instant::now() < deadline, "watchers never listed");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let writer = client();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.lock().expect("stamps").get(&0).map_or(0, |v| v.len()) < watchers {
+        assert!(Instant::now() < deadline, "watchers never listed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = fab.ns.run(move || {
+        let writer = etcd_client(&url, prefix);
         let mut guard = writer.list().expect("list").guards.write;
-        let mut out = Vec::new();
+        let (mut out, mut missed) = (Vec::new(), 0);
         for i in 0..n {
             let diff = Diff {
                 puts: vec![(format!("global/vpc/bench-{i}"), "{}".into())],
                 deletes: Vec::new(),
             };
-            let start = Instant::now();
+            let start = now_s();
             let rev = writer.write(guard, &diff, "bench").expect("etcd write");
             guard = rev;
-            let deadline = Instant::now() + Duration::from_secs(30);
+            // A watcher that has not seen a write after 10 s counts as having missed it.
+            let deadline = Instant::now() + Duration::from_secs(10);
             let stamps = loop {
-                if let Some(v) = seen.lock().expect("stamps").get(&rev)
-                    && v.len() == watchers
-                {
-                    break v.clone();
+                let got = seen
+                    .lock()
+                    .expect("stamps")
+                    .get(&rev)
+                    .map(|v| v.values().copied().collect::<Vec<f64>>())
+                    .unwrap_or_default();
+                if got.len() == watchers || Instant::now() > deadline {
+                    break got;
                 }
-                assert!(
-                    Instant::now() < deadline,
-                    "watchers never saw revision {rev}"
-                );
                 std::thread::sleep(Duration::from_millis(1));
             };
-            out.extend(stamps.iter().map(|t| (*t - start).as_secs_f64() * 1e3));
+            missed += watchers - stamps.len();
+            out.extend(stamps.iter().map(|t| (t - start) * 1e3));
         }
-        out
-    })
+        (out, missed)
+    });
+    for mut c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    drop(clients);
+    out
+}
+
+/// `sg-bench --etcd-watcher URL PREFIX`: follows PREFIX's global scope and prints, for each
+/// change, its revision and when it arrived (Unix seconds); `0` once listed. Run by
+/// [`etcd_delivery`], one process per watcher.
+pub(crate) fn etcd_watcher(url: &str, prefix: &str) {
+    use std::io::Write as _;
+    let etcd = etcd_client(url, prefix);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _following = etcd.follow(Scope::Global, None, tx, Default::default());
+    let mut stdout = std::io::stdout().lock();
+    while let Some(u) = rx.blocking_recv() {
+        let at = now_s();
+        let revision = match u {
+            Update::Changes { revision, .. } => revision,
+            Update::Snapshot(_) => 0,
+            Update::Progress { .. } => continue,
+        };
+        if writeln!(stdout, "{revision} {at:.6}")
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
 }
 
 pub(crate) fn fleet(quick: bool) -> Results {
@@ -260,7 +344,13 @@ fn run(n: usize, writes: usize, key: &str) -> Results {
         format!("{key}.host_cpu_per_change_us"),
         cpu_per_change * 1e6,
     );
-    let delivery = etcd_delivery(&fab, n - 1, writes);
+    let (delivery, missed) = etcd_delivery(&fab, n - 1, writes, Watchers::InProcess);
+    let (to_processes, missed_processes) = etcd_delivery(&fab, n - 1, writes, Watchers::Processes);
+    r.insert(format!("{key}.etcd_delivery_missed"), missed as f64);
+    r.insert(
+        format!("{key}.etcd_delivery_processes_missed"),
+        missed_processes as f64,
+    );
     r.insert(format!("{key}.hosts"), n as f64);
     r.insert(
         format!("{key}.request_to_kernel_p50_ms"),
@@ -296,7 +386,19 @@ fn run(n: usize, writes: usize, key: &str) -> Results {
     );
     r.insert(
         format!("{key}.convergence_vs_etcd_p99_ratio"),
-        percentile(lag, 0.99) / percentile(delivery, 0.99),
+        percentile(lag.clone(), 0.99) / percentile(delivery, 0.99),
+    );
+    r.insert(
+        format!("{key}.etcd_delivery_processes_p50_ms"),
+        percentile(to_processes.clone(), 0.5),
+    );
+    r.insert(
+        format!("{key}.etcd_delivery_processes_p99_ms"),
+        percentile(to_processes.clone(), 0.99),
+    );
+    r.insert(
+        format!("{key}.convergence_vs_etcd_processes_p99_ratio"),
+        percentile(lag, 0.99) / percentile(to_processes, 0.99),
     );
     // etcd restarted under the fleet: the time until every host applies the next write
     // (issued as soon as etcd answers), and the relists it took.

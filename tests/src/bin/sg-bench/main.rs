@@ -51,6 +51,13 @@ fn main() {
                     .map(String::from)
                     .collect()
             }
+            // One watcher of the fleet section's bare etcd baseline (`fleet::etcd_delivery`).
+            "--etcd-watcher" => {
+                let url = args.next().expect("--etcd-watcher URL PREFIX");
+                let prefix = args.next().expect("--etcd-watcher URL PREFIX");
+                fleet::etcd_watcher(&url, &prefix);
+                return;
+            }
             "--out" => opts.out = args.next().expect("--out DIR").into(),
             "--doc" => opts.doc = Some(args.next().expect("--doc FILE").into()),
             // Rewrites the report from a run's results.json (and, for the comparison, the
