@@ -46,14 +46,7 @@ impl Datapath {
                         element: *element,
                     })
                 })
-                .filter_map(|k| {
-                    let per_cpu = self.rule_hits.get(&k, 0).ok()?;
-                    let mut sum = RuleHits::default();
-                    for h in per_cpu.iter() {
-                        add_hits(&mut sum, h);
-                    }
-                    Some((k, sum))
-                })
+                .filter_map(|k| self.hits_of(k))
                 .collect();
             Ok(())
         } else {
@@ -66,14 +59,7 @@ impl Datapath {
                 .keys()
                 .flatten()
                 .filter(|k| w.credits.contains_key(&k.entry))
-                .filter_map(|k| {
-                    let per_cpu = self.rule_hits.get(&k, 0).ok()?;
-                    let mut sum = RuleHits::default();
-                    for h in per_cpu.iter() {
-                        add_hits(&mut sum, h);
-                    }
-                    Some((k, sum))
-                })
+                .filter_map(|k| self.hits_of(k))
                 .collect();
         }
         for (k, sum) in &found {
@@ -90,6 +76,16 @@ impl Datapath {
             delete_batch(&mut self.rule_hits, &keys);
         }
         out
+    }
+
+    /// The counters of one key, summed over the CPUs (`None`: no hits yet).
+    fn hits_of(&self, k: RuleHitKey) -> Option<(RuleHitKey, RuleHits)> {
+        let per_cpu = self.rule_hits.get(&k, 0).ok()?;
+        let mut sum = RuleHits::default();
+        for h in per_cpu.iter() {
+            add_hits(&mut sum, h);
+        }
+        Some((k, sum))
     }
 
     /// One batch read of the whole counters map, keeping the keys of `w`'s entries.

@@ -186,6 +186,21 @@ impl Fleet {
         }
     }
 
+    /// Takes a snapshot of one scope (whose documents are already in the state): that scope
+    /// is complete at its revision.
+    fn take_scope(&mut self, snap: &Snapshot) {
+        let scope = snap.scope.clone().expect("a scope's list");
+        if scope == Scope::Global {
+            self.take_follows(
+                snap.docs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(v.as_slice()))),
+                true,
+            );
+        }
+        self.scopes.insert(scope, snap.revision);
+    }
+
     /// Takes a snapshot of the whole state: every scope in it is complete at its revision.
     fn take_whole(&mut self, snap: &Snapshot, state: &State) {
         self.scopes = BTreeMap::from([(Scope::Global, snap.revision)]);
@@ -532,16 +547,7 @@ impl Core {
         }
         let fleet = self.fleet.as_mut().expect("fleet mode");
         for snap in &snaps {
-            let scope = snap.scope.clone().expect("a scope's list");
-            if scope == Scope::Global {
-                fleet.take_follows(
-                    snap.docs
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), Some(v.as_slice()))),
-                    true,
-                );
-            }
-            fleet.scopes.insert(scope, snap.revision);
+            fleet.take_scope(snap);
         }
         fleet.all_at(guards.revision, guards.write);
         if next != self.state {
@@ -593,16 +599,8 @@ impl Core {
                 error!(%scope, error = %e, "a scope of the shared state could not be read; keeping this host's copy");
                 return;
             }
-            if scope == Scope::Global {
-                fleet.take_follows(
-                    snap.docs
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), Some(v.as_slice()))),
-                    true,
-                );
-            }
-            fleet.scopes.insert(scope.clone(), snap.revision);
-            fleet.at(scope, snap.revision);
+            fleet.take_scope(&snap);
+            fleet.touched();
             if next != self.state {
                 let _ = self.install(next, false);
             }
