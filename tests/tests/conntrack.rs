@@ -112,6 +112,15 @@ fn metrics_in_prometheus_format() {
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
+    // Only the families asked for, whole (their HELP and TYPE lines too).
+    let out = d.sgctl(&["get-metrics", "--prefix", "sg_conntrack_entries"]);
+    assert!(out.status.success(), "{out:?}");
+    let only = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        only.lines().all(|l| l.contains("sg_conntrack_entries")) && only.lines().count() == 4,
+        "{only}"
+    );
+    assert!(only.contains("sg_conntrack_entries{table=\"tcp\"} 1"), "{only}");
     // The same figures in describe-network-interfaces (SG-ENF-9).
     let ni = d.ok(&[
         "describe-network-interfaces",

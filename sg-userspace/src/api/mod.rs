@@ -64,7 +64,7 @@ requests! {
     DeleteNetworkInterface(NetworkInterfaceIdRequest),
     AssignPrivateIpAddresses(PrivateAddresses),
     UnassignPrivateIpAddresses(PrivateAddresses),
-    GetMetrics(Empty),
+    GetMetrics(GetMetrics),
     ExportInterfaceRules(ExportRequest),
     DescribeConntrack(ConntrackQuery),
     FlushConntrack(ConntrackQuery),

@@ -386,7 +386,11 @@ pub enum Command {
     },
     /// Prints the datapath's counters in the Prometheus text format (also served by
     /// `sgd --metrics-listen`). Not an AWS CLI operation.
-    GetMetrics,
+    GetMetrics {
+        /// Only the metric families whose names start with this (e.g. sg_store_).
+        #[arg(long)]
+        prefix: Option<String>,
+    },
     /// Lists tracked flows: interface, protocol, addresses and ports (ICMP echo: the
     /// identifier as LocalPort), the direction that opened the flow, state, packets, bytes and
     /// seconds until it expires. Not an AWS CLI operation.

@@ -603,7 +603,11 @@ impl Command {
                 p.list("--filters", "Filters", filters)?;
                 p
             }
-            Self::GetMetrics => Params::new("GetMetrics"),
+            Self::GetMetrics { prefix } => {
+                let mut p = Params::new("GetMetrics");
+                p.string("--prefix", "Prefix", prefix)?;
+                p
+            }
             Self::CreateAccessKey { read_only } => {
                 let mut p = Params::new("CreateAccessKey");
                 p.flag("ReadOnly", *read_only);

@@ -277,7 +277,7 @@ pub static OPERATIONS: &[Operation] = &[
     op("DeleteNetworkInterface", &[req("NetworkInterfaceId", Str)]),
     op("AssignPrivateIpAddresses", ADDRESSES),
     op("UnassignPrivateIpAddresses", ADDRESSES),
-    op("GetMetrics", &[]),
+    op("GetMetrics", &[opt("Prefix", Str)]),
     op(
         "ExportInterfaceRules",
         &[req("NetworkInterfaceId", Str), opt("Format", Str)],

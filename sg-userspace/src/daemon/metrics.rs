@@ -16,15 +16,27 @@ use crate::{
 };
 
 impl Core {
-    /// `get-metrics`: the same text a scraper gets, so it can be read without an HTTP server.
-    pub(super) fn get_metrics(&mut self) -> GetMetricsResult {
-        GetMetricsResult {
-            metrics: self.metrics(),
-        }
+    /// `get-metrics`: the same text a scraper gets, so it can be read without an HTTP server;
+    /// with `prefix`, only the families whose names start with it.
+    pub(super) fn get_metrics(&mut self, prefix: Option<&str>) -> GetMetricsResult {
+        let metrics = match prefix {
+            None => self.metrics(),
+            // A section runs when its families may start with the prefix, or the reverse.
+            Some(p) => only_families(
+                &self.metrics_of(&|family| family.starts_with(p) || p.starts_with(family)),
+                p,
+            ),
+        };
+        GetMetricsResult { metrics }
     }
 
     /// The counters in the Prometheus text format (`sgd --metrics-listen`, `sgctl get-metrics`).
     pub fn metrics(&mut self) -> String {
+        self.metrics_of(&|_| true)
+    }
+
+    /// The counters of the families `want` names: the others' collectors do not run.
+    fn metrics_of(&mut self, want: &dyn Fn(&str) -> bool) -> String {
         let mut m = String::new();
         // The datapath's counters: this host's interfaces, by device.
         let ifaces: Vec<String> = self
@@ -34,79 +46,85 @@ impl Core {
             .filter_map(|id| self.local_device(id))
             .map(str::to_owned)
             .collect();
-        let _ = writeln!(
-            m,
-            "# HELP sg_packets_total Packets seen by the datapath, by interface and verdict reason."
-        );
-        let _ = writeln!(m, "# TYPE sg_packets_total counter");
-        for i in &ifaces {
-            for (reason, n) in REASON_NAMES
-                .iter()
-                .zip(self.datapath.stats(i).unwrap_or_default())
-            {
-                let _ = writeln!(
-                    m,
-                    "sg_packets_total{{interface=\"{i}\",reason=\"{reason}\"}} {n}"
-                );
-            }
-        }
-        let _ = writeln!(
-            m,
-            "# HELP sg_conntrack_allowance_exceeded_total New flows refused because the table was full (SG-ENF-9)."
-        );
-        let _ = writeln!(m, "# TYPE sg_conntrack_allowance_exceeded_total counter");
-        let exceeded = REASON_NAMES
-            .iter()
-            .position(|r| *r == "conntrack_allowance_exceeded")
-            .unwrap_or(0);
-        for i in &ifaces {
-            let n = self.datapath.stats(i).map_or(0, |s| s[exceeded]);
+        if want("sg_packets_total") {
             let _ = writeln!(
                 m,
-                "sg_conntrack_allowance_exceeded_total{{interface=\"{i}\"}} {n}"
+                "# HELP sg_packets_total Packets seen by the datapath, by interface and verdict reason."
             );
+            let _ = writeln!(m, "# TYPE sg_packets_total counter");
+            for i in &ifaces {
+                for (reason, n) in REASON_NAMES
+                    .iter()
+                    .zip(self.datapath.stats(i).unwrap_or_default())
+                {
+                    let _ = writeln!(
+                        m,
+                        "sg_packets_total{{interface=\"{i}\",reason=\"{reason}\"}} {n}"
+                    );
+                }
+            }
         }
-        let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
-        let _ = writeln!(
-            m,
-            "# HELP sg_conntrack_allowance_available Tracked flows that can still be created."
-        );
-        let _ = writeln!(m, "# TYPE sg_conntrack_allowance_available gauge");
-        let _ = writeln!(
-            m,
-            "sg_conntrack_allowance_available{{table=\"tcp\"}} {}",
-            tcp_max.saturating_sub(tcp)
-        );
-        let _ = writeln!(
-            m,
-            "sg_conntrack_allowance_available{{table=\"other\"}} {}",
-            other_max.saturating_sub(other)
-        );
-        let _ = writeln!(m, "# HELP sg_conntrack_entries Tracked flows in the table.");
-        let _ = writeln!(m, "# TYPE sg_conntrack_entries gauge");
-        let _ = writeln!(m, "sg_conntrack_entries{{table=\"tcp\"}} {tcp}");
-        let _ = writeln!(m, "sg_conntrack_entries{{table=\"other\"}} {other}");
-        let _ = writeln!(
-            m,
-            "# HELP sg_conntrack_swept_total Expired tracked flows removed by the sweeper."
-        );
-        let _ = writeln!(m, "# TYPE sg_conntrack_swept_total counter");
-        let _ = writeln!(m, "sg_conntrack_swept_total {}", self.datapath.swept());
-        let _ = writeln!(
-            m,
-            "# HELP sg_rule_packets_total Packets admitted by each rule (SG-ENF-12)."
-        );
-        let _ = writeln!(m, "# TYPE sg_rule_packets_total counter");
-        for i in &ifaces {
-            let mut hits: Vec<(String, RuleHits)> =
-                self.datapath.rule_hits(i).into_iter().collect();
-            hits.sort_by(|a, b| a.0.cmp(&b.0));
-            for (rule, h) in hits {
+        if want("sg_conntrack_") {
+            let _ = writeln!(
+                m,
+                "# HELP sg_conntrack_allowance_exceeded_total New flows refused because the table was full (SG-ENF-9)."
+            );
+            let _ = writeln!(m, "# TYPE sg_conntrack_allowance_exceeded_total counter");
+            let exceeded = REASON_NAMES
+                .iter()
+                .position(|r| *r == "conntrack_allowance_exceeded")
+                .unwrap_or(0);
+            for i in &ifaces {
+                let n = self.datapath.stats(i).map_or(0, |s| s[exceeded]);
                 let _ = writeln!(
                     m,
-                    "sg_rule_packets_total{{interface=\"{i}\",rule=\"{rule}\"}} {}",
-                    h.packets
+                    "sg_conntrack_allowance_exceeded_total{{interface=\"{i}\"}} {n}"
                 );
+            }
+            let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
+            let _ = writeln!(
+                m,
+                "# HELP sg_conntrack_allowance_available Tracked flows that can still be created."
+            );
+            let _ = writeln!(m, "# TYPE sg_conntrack_allowance_available gauge");
+            let _ = writeln!(
+                m,
+                "sg_conntrack_allowance_available{{table=\"tcp\"}} {}",
+                tcp_max.saturating_sub(tcp)
+            );
+            let _ = writeln!(
+                m,
+                "sg_conntrack_allowance_available{{table=\"other\"}} {}",
+                other_max.saturating_sub(other)
+            );
+            let _ = writeln!(m, "# HELP sg_conntrack_entries Tracked flows in the table.");
+            let _ = writeln!(m, "# TYPE sg_conntrack_entries gauge");
+            let _ = writeln!(m, "sg_conntrack_entries{{table=\"tcp\"}} {tcp}");
+            let _ = writeln!(m, "sg_conntrack_entries{{table=\"other\"}} {other}");
+            let _ = writeln!(
+                m,
+                "# HELP sg_conntrack_swept_total Expired tracked flows removed by the sweeper."
+            );
+            let _ = writeln!(m, "# TYPE sg_conntrack_swept_total counter");
+            let _ = writeln!(m, "sg_conntrack_swept_total {}", self.datapath.swept());
+        }
+        if want("sg_rule_packets_total") {
+            let _ = writeln!(
+                m,
+                "# HELP sg_rule_packets_total Packets admitted by each rule (SG-ENF-12)."
+            );
+            let _ = writeln!(m, "# TYPE sg_rule_packets_total counter");
+            for i in &ifaces {
+                let mut hits: Vec<(String, RuleHits)> =
+                    self.datapath.rule_hits(i).into_iter().collect();
+                hits.sort_by(|a, b| a.0.cmp(&b.0));
+                for (rule, h) in hits {
+                    let _ = writeln!(
+                        m,
+                        "sg_rule_packets_total{{interface=\"{i}\",rule=\"{rule}\"}} {}",
+                        h.packets
+                    );
+                }
             }
         }
         if let Some(f) = &self.fleet {
@@ -114,6 +132,22 @@ impl Core {
         }
         m
     }
+}
+
+/// The lines of `text` (Prometheus text) whose family name starts with `prefix`.
+fn only_families(text: &str, prefix: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let name = line
+            .strip_prefix("# HELP ")
+            .or_else(|| line.strip_prefix("# TYPE "))
+            .unwrap_or(line);
+        if name.starts_with(prefix) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Counters as printed: packets, bytes and the time of the last packet (if any).

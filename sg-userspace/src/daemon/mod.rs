@@ -490,7 +490,7 @@ impl Core {
             // Tracked flows (`conntrack`) and counters (`metrics`).
             Request::DescribeConntrack(r) => output(self.describe_conntrack(r)),
             Request::FlushConntrack(r) => output(self.flush_conntrack(r)),
-            Request::GetMetrics(_) => output(Ok(self.get_metrics())),
+            Request::GetMetrics(r) => output(Ok(self.get_metrics(r.prefix.as_deref()))),
             // The HTTP API's access keys (`keys`): the credentials file, not the state.
             Request::CreateAccessKey(r) => output(self.create_access_key(r)),
             Request::ListAccessKeys(_) => output(self.list_access_keys()),

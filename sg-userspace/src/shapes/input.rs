@@ -346,6 +346,16 @@ pub struct ExportRequest {
     pub format: Option<String>,
 }
 
+/// `sgctl get-metrics`: the counters in the Prometheus text format.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct GetMetrics {
+    /// Only the metric families whose names start with this (`sg_store_`); the others are
+    /// not even read, so a poller of a few gauges does not pay for every rule's counters.
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
 /// A request without parameters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -107,7 +107,10 @@ fn skeleton_is_printed_as_the_aws_cli_prints_it() {
     ]
 }"#
     );
-    assert_eq!(skeleton(Operation::named("GetMetrics")), "{}");
+    assert_eq!(
+        skeleton(Operation::named("GetMetrics")),
+        "{\n    \"Prefix\": \"\"\n}"
+    );
 }
 
 /// Paths in `v` whose value is null, an empty list or false: members the API's types have

@@ -25,11 +25,15 @@ fn now_s() -> f64 {
         .as_secs_f64()
 }
 
-/// Metrics of host `h`'s sgd, asked on its socket directly: the poller must cost the hosts
-/// it watches as little as it can (no sgctl process), since they share this machine's cores.
+/// The store's metrics of host `h`'s sgd, asked on its socket directly: the poller must cost
+/// the hosts it watches as little as it can (no sgctl process, no rule counters read), since
+/// they share this machine's cores.
 fn metrics(h: &Host) -> String {
     use sg_userspace::api::{Request, Response, client};
-    match client::call(&h.sgd.socket(), &Request::GetMetrics(Default::default())) {
+    let only_the_store = Request::GetMetrics(sg_userspace::api::GetMetrics {
+        prefix: Some("sg_store_".into()),
+    });
+    match client::call(&h.sgd.socket(), &only_the_store) {
         Ok(Response::Ok(v)) => v["Metrics"].as_str().unwrap_or_default().to_owned(),
         _ => String::new(),
     }
