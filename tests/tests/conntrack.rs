@@ -120,7 +120,10 @@ fn metrics_in_prometheus_format() {
         only.lines().all(|l| l.contains("sg_conntrack_entries")) && only.lines().count() == 4,
         "{only}"
     );
-    assert!(only.contains("sg_conntrack_entries{table=\"tcp\"} 1"), "{only}");
+    assert!(
+        only.contains("sg_conntrack_entries{table=\"tcp\"} 1"),
+        "{only}"
+    );
     // The same figures in describe-network-interfaces (SG-ENF-9).
     let ni = d.ok(&[
         "describe-network-interfaces",

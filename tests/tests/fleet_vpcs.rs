@@ -50,7 +50,7 @@ fn a_host_follows_only_the_vpcs_it_needs() {
     if !require_root(test) {
         return;
     }
-    let fab = Fabric::new(1);
+    let mut fab = Fabric::new(1);
     let mut h1 = Host::new(&fab, 1, &[2]);
     let h2 = Host::new(&fab, 2, &[1]);
     // Host 1's instance is in the default VPC; host 2's in a VPC of its own.
@@ -166,4 +166,20 @@ fn a_host_follows_only_the_vpcs_it_needs() {
     eventually_on(&h1, "host 1 follows two scopes again", || {
         metric(&h1, "sg_store_followed_scopes") == 2.0 && metric(&h1, "sg_store_connected") == 1.0
     });
+
+    // etcd loses its data: neither host follows every VPC, so neither may seed the store
+    // from its copy (it would lose or undo the other VPC's changes).
+    fab.etcd.wipe();
+    eventually("both hosts notice the empty store", || {
+        metric(&h1, "sg_store_awaiting_seed") == 1.0 && metric(&h2, "sg_store_awaiting_seed") == 1.0
+    });
+    for (h, other) in [(&h1, &vpc_b), (&h2, &default_vpc)] {
+        let out = h.sgd.sgctl(&["seed-fleet-store"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(other.as_str()),
+            "{}: {out:?}",
+            h.id
+        );
+    }
 }

@@ -131,6 +131,25 @@ impl Core {
                 "The shared store holds a state: only an empty store (etcd lost its data) is seeded.",
             ));
         }
+        // A VPC this host does not follow is in its copy as of its last read, if at all:
+        // seeding that would bring back what the fleet has since changed, or lose it.
+        let followed = fleet.followed();
+        let unfollowed: Vec<&str> = self
+            .state
+            .vpcs
+            .keys()
+            .filter(|v| !followed.contains(&layout::Scope::Vpc((*v).clone())))
+            .map(String::as_str)
+            .collect();
+        if !unfollowed.is_empty() {
+            return Err(ApiError::invalid_value(format!(
+                "This host does not follow VPC(s) {}: its copy of them may be stale or missing, \
+                 and seeding from it would lose or undo the fleet's changes there. Seed from a \
+                 host that follows every VPC (describe-hosts shows what each host follows), or \
+                 restore etcd from a backup.",
+                unfollowed.join(", ")
+            )));
+        }
         let docs = layout::documents(&self.state).into_iter().collect();
         let unavailable = |e: EtcdError| ApiError::new("Unavailable", e.to_string());
         let seeded = fleet
