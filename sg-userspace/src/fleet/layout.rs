@@ -128,27 +128,27 @@ pub enum LayoutError {
     UnknownKey(String),
 }
 
-/// The VPCs `host` needs to follow in `state`: those of its interfaces, and those of the
+/// The VPCs each host needs to follow in `state`: those of its interfaces, and those of the
 /// groups that the rules of their groups name (whose members are interfaces of that VPC).
-pub fn follows(state: &State, host: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for i in state.interfaces.values() {
-        if i.id.split_once('/').map(|(h, _)| h) != Some(host) {
+/// One pass over the interfaces, by host.
+pub fn follows(state: &State) -> BTreeMap<&str, BTreeSet<String>> {
+    let mut out: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (id, i) in &state.interfaces {
+        let Some((host, _)) = id.split_once('/') else {
             continue;
-        }
-        out.insert(i.vpc_id.clone());
-        for gid in &i.group_ids {
-            let Some(g) = state.groups.get(gid) else {
-                continue;
-            };
-            for r in &g.rules {
-                if let Peer::Group(other) = &r.peer
-                    && let Some(o) = state.groups.get(other)
-                {
-                    out.insert(o.vpc_id.clone());
-                }
-            }
-        }
+        };
+        let vpcs = out.entry(host).or_default();
+        vpcs.insert(i.vpc_id.clone());
+        let named = i
+            .group_ids
+            .iter()
+            .filter_map(|gid| state.groups.get(gid))
+            .flat_map(|g| &g.rules)
+            .filter_map(|r| match &r.peer {
+                Peer::Group(other) => state.groups.get(other),
+                _ => None,
+            });
+        vpcs.extend(named.map(|o| o.vpc_id.clone()));
     }
     out
 }
@@ -173,15 +173,11 @@ pub fn documents(state: &State) -> BTreeMap<String, String> {
     for (id, g) in &state.groups {
         out.insert(format!("vpc/{}/group/{id}", g.vpc_id), json(g));
     }
-    let mut hosts = BTreeSet::new();
     for (id, i) in &state.interfaces {
         out.insert(format!("vpc/{}/iface/{id}", i.vpc_id), json(i));
-        if let Some((host, _)) = id.split_once('/') {
-            hosts.insert(host);
-        }
     }
-    for host in hosts {
-        out.insert(follows_key(host), json(&follows(state, host)));
+    for (host, vpcs) in follows(state) {
+        out.insert(follows_key(host), json(&vpcs));
     }
     out
 }

@@ -157,14 +157,14 @@ fn a_host_follows_its_vpcs_and_the_vpcs_its_rules_name() {
     let mut iface = Interface::new("h1/veth0", &default_vpc, AttachMode::Host);
     iface.group_ids = vec![web.clone()];
     w.state.interfaces.insert(iface.id.clone(), iface);
-    assert_eq!(follows(&w.state, "h1"), [default_vpc.clone()].into());
-    assert!(follows(&w.state, "h2").is_empty());
+    assert_eq!(follows(&w.state)["h1"], [default_vpc.clone()].into());
+    assert!(!follows(&w.state).contains_key("h2"));
     let rule = crate::model::Rule {
         peer: Peer::Group(db),
         ..w.state.groups[&web].rules[0].clone()
     };
     w.state.groups.get_mut(&web).unwrap().rules.push(rule);
-    assert_eq!(follows(&w.state, "h1"), [default_vpc, other].into());
+    assert_eq!(follows(&w.state)["h1"], [default_vpc, other].into());
 }
 
 /// A scope replaced by its documents at a later revision: what went is deleted, the rest of

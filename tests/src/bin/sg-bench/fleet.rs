@@ -344,66 +344,35 @@ fn run(n: usize, writes: usize, key: &str) -> Results {
     let busy =
         cpu_seconds(&hosts[1..]) - cpu_before - idle_rate * loop_start.elapsed().as_secs_f64();
     let cpu_per_change = busy.max(0.0) / ((n - 1) * writes) as f64;
-    r.insert(
-        format!("{key}.host_cpu_per_change_us"),
-        cpu_per_change * 1e6,
-    );
     let (delivery, missed) = etcd_delivery(&fab, n - 1, writes, Watchers::InProcess);
     let (to_processes, missed_processes) = etcd_delivery(&fab, n - 1, writes, Watchers::Processes);
-    r.insert(format!("{key}.etcd_delivery_missed"), missed as f64);
-    r.insert(
-        format!("{key}.etcd_delivery_processes_missed"),
-        missed_processes as f64,
-    );
-    r.insert(format!("{key}.hosts"), n as f64);
-    r.insert(
-        format!("{key}.request_to_kernel_p50_ms"),
-        percentile(request_lag.clone(), 0.5),
-    );
-    r.insert(
-        format!("{key}.request_to_kernel_p99_ms"),
-        percentile(request_lag, 0.99),
-    );
-    r.insert(
-        format!("{key}.convergence_p50_ms"),
-        percentile(lag.clone(), 0.5),
-    );
-    r.insert(
-        format!("{key}.convergence_p99_ms"),
-        percentile(lag.clone(), 0.99),
-    );
-    r.insert(
-        format!("{key}.convergence_max_ms"),
-        percentile(fleet_max.clone(), 1.0),
-    );
-    r.insert(
-        format!("{key}.convergence_fleet_p99_ms"),
-        percentile(fleet_max, 0.99),
-    );
-    r.insert(
-        format!("{key}.etcd_delivery_p50_ms"),
-        percentile(delivery.clone(), 0.5),
-    );
-    r.insert(
-        format!("{key}.etcd_delivery_p99_ms"),
-        percentile(delivery.clone(), 0.99),
-    );
-    r.insert(
-        format!("{key}.convergence_vs_etcd_p99_ratio"),
-        percentile(lag.clone(), 0.99) / percentile(delivery, 0.99),
-    );
-    r.insert(
-        format!("{key}.etcd_delivery_processes_p50_ms"),
-        percentile(to_processes.clone(), 0.5),
-    );
-    r.insert(
-        format!("{key}.etcd_delivery_processes_p99_ms"),
-        percentile(to_processes.clone(), 0.99),
-    );
-    r.insert(
-        format!("{key}.convergence_vs_etcd_processes_p99_ratio"),
-        percentile(lag, 0.99) / percentile(to_processes, 0.99),
-    );
+    let p = |v: &[f64], q: f64| percentile(v.to_vec(), q);
+    for (name, value) in [
+        ("hosts", n as f64),
+        ("host_cpu_per_change_us", cpu_per_change * 1e6),
+        ("request_to_kernel_p50_ms", p(&request_lag, 0.5)),
+        ("request_to_kernel_p99_ms", p(&request_lag, 0.99)),
+        ("convergence_p50_ms", p(&lag, 0.5)),
+        ("convergence_p99_ms", p(&lag, 0.99)),
+        ("convergence_max_ms", p(&fleet_max, 1.0)),
+        ("convergence_fleet_p99_ms", p(&fleet_max, 0.99)),
+        ("etcd_delivery_p50_ms", p(&delivery, 0.5)),
+        ("etcd_delivery_p99_ms", p(&delivery, 0.99)),
+        ("etcd_delivery_missed", missed as f64),
+        (
+            "convergence_vs_etcd_p99_ratio",
+            p(&lag, 0.99) / p(&delivery, 0.99),
+        ),
+        ("etcd_delivery_processes_p50_ms", p(&to_processes, 0.5)),
+        ("etcd_delivery_processes_p99_ms", p(&to_processes, 0.99)),
+        ("etcd_delivery_processes_missed", missed_processes as f64),
+        (
+            "convergence_vs_etcd_processes_p99_ratio",
+            p(&lag, 0.99) / p(&to_processes, 0.99),
+        ),
+    ] {
+        r.insert(format!("{key}.{name}"), value);
+    }
     // etcd restarted under the fleet: the time until every host applies the next write
     // (issued as soon as etcd answers), and the relists it took.
     let relists = |hosts: &[Host]| -> f64 {
