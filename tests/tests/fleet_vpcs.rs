@@ -44,6 +44,9 @@ fn allow(h: &Host, group: &str, port: u16, peer: &str) {
     ]);
 }
 
+/// SG-IF-2 and SG-IF-3 across hosts and VPCs: a rule or membership change reaches every host
+/// that needs it, with nothing done there (and no other host receives it); SG-IF-1: an
+/// interface takes its groups' VPC.
 #[test]
 fn a_host_follows_only_the_vpcs_it_needs() {
     let test = "a_host_follows_only_the_vpcs_it_needs";
