@@ -32,8 +32,8 @@ pub const fn cfg_position(slot: u32, generation: u32) -> u32 {
 
 /// An `IFACE_INDEX` entry, one 8-byte word written atomically: bits 0-15 hold 1 + the
 /// position in `IFACE_CFGS` (0: not protected), bits 16-31 the counter slot, bits 32-39 the
-/// mode, bit 40 the source/destination check, bits 44-47 which (direction, family) have a
-/// ruleset, all copied from the configuration at that position.
+/// mode, bit 40 the source/destination check, bit 41 audit mode, bits 44-47 which (direction,
+/// family) have a ruleset, all copied from the configuration at that position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexEntry(pub u64);
 
@@ -44,7 +44,8 @@ impl IndexEntry {
             (position as u64 + 1) & 0xffff
                 | (cfg.stats_slot as u64 & 0xffff) << 16
                 | (cfg.mode as u64 & 0xff) << 32
-                | ((cfg.source_dest_check != 0) as u64) << 40
+                | ((cfg.flags & FLAG_SOURCE_DEST_CHECK != 0) as u64) << 40
+                | ((cfg.flags & FLAG_AUDIT != 0) as u64) << 41
                 | ((cfg.ruleset[0][0] != 0) as u64) << 44
                 | ((cfg.ruleset[0][1] != 0) as u64) << 45
                 | ((cfg.ruleset[1][0] != 0) as u64) << 46
@@ -82,6 +83,12 @@ impl IndexEntry {
     pub const fn source_dest_check(self) -> bool {
         self.0 >> 40 & 1 != 0
     }
+
+    /// Audit mode: packets the groups refuse pass, counted in `AUDIT_PASSED`.
+    #[inline(always)]
+    pub const fn audit(self) -> bool {
+        self.0 >> 41 & 1 != 0
+    }
 }
 
 /// Configuration of one protected interface. Replaced whole with one map update, so a reader
@@ -104,14 +111,21 @@ pub struct IfaceCfg {
     /// Bit [`open_bit`]`(dir, family, udp)`: direction `dir` allows TCP (UDP) to `0.0.0.0/0`
     /// (`::/0`) on all ports, the condition for untracked flows (SG-ENF-3).
     pub open_to_all: u32,
-    /// Non-zero: host mode's source/destination check (SG-IF-5): the instance's side of every
-    /// IP packet must be one of its addresses in `IFACE_ADDRS`.
-    pub source_dest_check: u32,
+    /// [`FLAG_SOURCE_DEST_CHECK`]: host mode's source/destination check (SG-IF-5): the
+    /// instance's side of every IP packet must be one of its addresses in `IFACE_ADDRS`.
+    /// [`FLAG_AUDIT`]: audit mode: what the groups refuse passes, and is counted.
+    pub flags: u32,
     /// Which lookups each ruleset needs: [`crate::rule::hosts_bit`],
     /// [`crate::rule::prefixes_bit`] and [`crate::rule::anywhere_bit`] per direction and
     /// family.
     pub lookups: u32,
 }
+
+/// [`IfaceCfg::flags`]: the source/destination check (bit 0 was the whole field once, so
+/// configurations pinned by older daemons read the same).
+pub const FLAG_SOURCE_DEST_CHECK: u32 = 1;
+/// [`IfaceCfg::flags`]: audit mode.
+pub const FLAG_AUDIT: u32 = 2;
 
 /// The bit of [`IfaceCfg::open_to_all`] for a direction, family index and protocol.
 #[inline(always)]

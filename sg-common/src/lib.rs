@@ -6,6 +6,7 @@
 
 pub mod conntrack;
 pub mod iface;
+pub mod probe;
 pub mod rule;
 pub mod stats;
 pub mod tcp;
@@ -37,9 +38,11 @@ pub mod maps {
     pub const CT_CACHE: &str = "CT_CACHE";
     pub const CT_FILTER: &str = "CT_FILTER";
     pub const CT_EPOCH: &str = "CT_EPOCH";
+    /// Per interface slot: packets that passed only because the interface is in audit mode.
+    pub const AUDIT_PASSED: &str = "AUDIT_PASSED";
 
     /// Every map, for pinning.
-    pub const ALL: [&str; 19] = [
+    pub const ALL: [&str; 20] = [
         IFACE_CFG,
         IFACE_INDEX,
         IFACE_ENTRY,
@@ -59,6 +62,7 @@ pub mod maps {
         CT_CACHE,
         CT_FILTER,
         CT_EPOCH,
+        AUDIT_PASSED,
     ];
 
     /// Program names (the function names in `sg-ebpf`).
@@ -72,6 +76,11 @@ pub mod maps {
     pub const SWEEP_ITEMS: &str = "SWEEP_ITEMS";
     pub const SWEEP_OUT: &str = "SWEEP_OUT";
     pub const PROG_SWEEP: &str = "sg_sweep";
+    /// Explaining a verdict (see `crate::probe`): the probes of arriving and leaving packets,
+    /// and what they found. Not pinned.
+    pub const PROG_PROBE_ARRIVING: &str = "sg_probe_arriving";
+    pub const PROG_PROBE_LEAVING: &str = "sg_probe_leaving";
+    pub const PROBE_OUT: &str = "PROBE_OUT";
 
     /// The benchmark-only object (`sg-bench-ebpf`), which sgd never loads.
     pub mod bench {

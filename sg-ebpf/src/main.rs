@@ -84,6 +84,26 @@ pub fn sg_tc_ingress_ip(ctx: TcContext) -> i32 {
     tc::<true>(ctx, Hook::TcIngress)
 }
 
+/// Explaining a verdict (`sg_common::probe`): run by sgd with BPF_PROG_TEST_RUN on a crafted
+/// Ethernet frame, never attached to an interface.
+#[classifier]
+pub fn sg_probe_arriving(ctx: TcContext) -> i32 {
+    probe(ctx, Hook::TcIngress)
+}
+
+#[classifier]
+pub fn sg_probe_leaving(ctx: TcContext) -> i32 {
+    probe(ctx, Hook::TcEgress)
+}
+
+#[inline(always)]
+fn probe(ctx: TcContext, hook: Hook) -> i32 {
+    let ifindex = unsafe { (*ctx.skb.skb).ifindex };
+    let len = unsafe { core::ptr::read_volatile(&(*ctx.skb.skb).len) };
+    policy::probe(ctx.data(), ctx.data_end(), len, ifindex, hook);
+    TC_ACT_UNSPEC
+}
+
 #[inline(always)]
 fn tc<const IP_LINK: bool>(ctx: TcContext, hook: Hook) -> i32 {
     let len = ctx.len();

@@ -10,6 +10,7 @@ use sg_common::{
         SweepItem,
     },
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
+    probe::ProbeOut,
     rule::{
         HOST_SETS_V4, HOST_SETS_V6, HostSetV4, HostSetV6, LpmV4, LpmV6, LpmValue, PortSet,
         PortSetSmall, RuleHitKey, RuleHits,
@@ -128,6 +129,11 @@ pub static FRAGS: LruHashMap<FragKey, u64> = LruHashMap::with_max_entries(1 << 1
 pub static RULE_HITS: LruPerCpuHashMap<RuleHitKey, RuleHits> =
     LruPerCpuHashMap::with_max_entries(1 << 16, 0);
 
+/// Per interface slot (per CPU): packets the groups refused that passed because the
+/// interface is in audit mode (their reason is counted in `STATS` too).
+#[map(name = "AUDIT_PASSED")]
+pub static AUDIT_PASSED: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES, 0);
+
 #[map(name = "STATS")]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * NUM_REASONS, 0);
 
@@ -135,6 +141,10 @@ pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * 
 /// candidates straight into its memory (mmap), no system call per item.
 #[map(name = "SWEEP_ITEMS")]
 pub static SWEEP_ITEMS: Array<SweepItem> = Array::with_max_entries(SWEEP_BATCH, BPF_F_MMAPABLE);
+
+/// What a probe program found (see `sg_common::probe`). Not pinned.
+#[map(name = "PROBE_OUT")]
+pub static PROBE_OUT: Array<ProbeOut> = Array::with_max_entries(1, 0);
 
 #[map(name = "SWEEP_OUT")]
 pub static SWEEP_OUT: Array<u64> = Array::with_max_entries(1, 0);

@@ -10,7 +10,8 @@ use sg_common::{
     },
     dir::{INBOUND, OUTBOUND},
     family,
-    iface::{AddrKey, FAST_IFINDEX, IfaceCfg, IndexEntry, MODE_INSTANCE, open_bit},
+    iface::{AddrKey, FAST_IFINDEX, IfaceCfg, IndexEntry, MAX_IFACES, MODE_INSTANCE, open_bit},
+    probe::PROBE_UNPROTECTED,
     rule::{
         LARGE_SET, LIST_ICMP, LIST_TCP, LIST_UDP, LpmV4, LpmV6, LpmValue, MAX_RANGES, PortSetN,
         RULESET_BITS, RuleHitKey, RuleHits, anywhere_bit, host_set_v4, host_set_v6, hosts_bit,
@@ -23,8 +24,9 @@ use sg_common::{
 use crate::{
     Hook, Verdict, conntrack,
     maps::{
-        CFG_COPY, CT_OTHER, FRAGS, HOSTS_V4, HOSTS_V6, IFACE_ADDRS, IFACE_CFGS, IFACE_ENTRY,
-        IFACE_INDEX, PORT_SETS, PORT_SETS_SMALL, RULE_HITS, RULES_V4, RULES_V6, WORK, count,
+        AUDIT_PASSED, CFG_COPY, CT_OTHER, FRAGS, HOSTS_V4, HOSTS_V6, IFACE_ADDRS, IFACE_CFGS,
+        IFACE_ENTRY, IFACE_INDEX, PORT_SETS, PORT_SETS_SMALL, PROBE_OUT, RULE_HITS, RULES_V4,
+        RULES_V6, WORK, count,
     },
     parse::{
         self, FRAG_FIRST, FRAG_LATER, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Packet, Skip,
@@ -40,6 +42,31 @@ pub fn process(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook, link
     let Some(iface) = iface_entry(ifindex) else {
         return Verdict::Pass;
     };
+    let verdict = decide(iface, data, end, len, ifindex, hook, link);
+    // Audit mode: judged, counted and tracked as ever, but what would be dropped passes.
+    if verdict == Verdict::Drop && iface.audit() {
+        let slot = iface.stats_slot();
+        if slot < MAX_IFACES
+            && let Some(p) = AUDIT_PASSED.get_ptr_mut(slot)
+        {
+            unsafe { *p += 1 };
+        }
+        return Verdict::Pass;
+    }
+    verdict
+}
+
+/// The verdict of the security groups on a packet of a protected interface.
+#[inline(always)]
+fn decide(
+    iface: IndexEntry,
+    data: usize,
+    end: usize,
+    len: u32,
+    ifindex: u32,
+    hook: Hook,
+    link: u16,
+) -> Verdict {
     let slot = iface.stats_slot();
     // Arriving packets (XDP or TC ingress) are the instance's inbound traffic when the
     // firewall runs on the instance, its outbound traffic on the host side.
@@ -88,6 +115,77 @@ pub fn process(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook, link
         let _ = FRAGS.insert(frag_key(pkt, ifindex), clock.now(), 0);
     }
     verdict
+}
+
+/// Explains the verdict on the packet in `data..end` (Ethernet framing) as the first packet
+/// of a new flow, seen by `hook` on interface `ifindex`: the checks of [`process`] and
+/// [`judge`] up to the rules, with no connection tracking (sgd looks tracked flows up
+/// itself), nothing counted and nothing created. The outcome goes to `PROBE_OUT`.
+#[inline(always)]
+pub fn probe(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook) {
+    let Some(out) = PROBE_OUT.get_ptr_mut(0) else {
+        return;
+    };
+    let out = unsafe { &mut *out };
+    out.done = 1;
+    out.reason = PROBE_UNPROTECTED;
+    out.entry = 0;
+    out.element = 0;
+    out.tracked = 0;
+    let Some(iface) = iface_entry(ifindex) else {
+        return;
+    };
+    let arriving_is_inbound = iface.mode() == MODE_INSTANCE;
+    let dir = if hook.arriving() == arriving_is_inbound {
+        INBOUND
+    } else {
+        OUTBOUND
+    };
+    out.dir = dir as u32;
+    let Some(work) = WORK.get_ptr_mut(0) else {
+        return;
+    };
+    let work = unsafe { &mut *work };
+    match parse::parse::<true>(data, end, 0, len, &mut work.pkt) {
+        Ok(()) => {}
+        Err(Skip::AlwaysPass) => {
+            out.reason = PASS_ALWAYS;
+            return;
+        }
+        Err(Skip::Malformed) => {
+            out.reason = DROP_MALFORMED;
+            return;
+        }
+    }
+    let pkt = &work.pkt;
+    if pkt.nd && neighbour_discovery(pkt, dir, ifindex, iface.source_dest_check()) {
+        out.reason = PASS_ALWAYS;
+        return;
+    }
+    if iface.source_dest_check() && !own_address(pkt, dir, ifindex) {
+        out.reason = DROP_SPOOFED;
+        return;
+    }
+    let fam = if pkt.family == 4 {
+        family::V4
+    } else {
+        family::V6
+    };
+    out.reason = DROP_NO_RULE;
+    if !iface.has_rules(dir, fam) {
+        return;
+    }
+    let Some(cfg) = iface_cfg(iface) else {
+        out.reason = PROBE_UNPROTECTED;
+        return;
+    };
+    if let Some(hit) = allowed(cfg, dir, pkt) {
+        out.reason = PASS_RULE;
+        out.entry = hit.entry;
+        out.element = hit.element;
+        let tracked = !pkt.icmp() || pkt.icmp_echo;
+        out.tracked = (tracked && !untracked(cfg, dir, pkt)) as u32;
+    }
 }
 
 /// Whether parsing the linear bytes of a packet of `len` bytes runs out of them (see

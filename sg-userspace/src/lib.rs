@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod datapath;
 pub mod ec2;
 pub mod eval;
+pub mod explain;
 pub mod export;
 pub mod fleet;
 pub mod model;

@@ -15,8 +15,10 @@ use sg_tests::{
     require_root,
 };
 use sg_userspace::{
-    api::{CreateManagedPrefixList, PrefixListEntryIn, PrefixListId},
+    api::{CreateManagedPrefixList, ExplainRequest, PrefixListEntryIn, PrefixListId},
+    datapath::Hook,
     eval::{self, Conntrack, Direction, NdWire, Packet},
+    explain,
     model::prefix_lists,
     testkit::{World, ip, perm, perm_group},
 };
@@ -323,20 +325,27 @@ fn revoke_random_rule(w: &mut World, rng: &mut StdRng) {
     sg_userspace::model::rules::revoke(&mut w.state, &req, egress).expect("revoke by id");
 }
 
+/// The run's seed (`SG_SEED`, else random) and number of cases (`var`, else `default`),
+/// printed so that a failure can be replayed.
+fn seed_and_cases(test: &str, var: &str, default: usize) -> (u64, usize) {
+    let seed: u64 = std::env::var("SG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    let cases: usize = std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    eprintln!("{test}: SG_SEED={seed} {var}={cases}");
+    (seed, cases)
+}
+
 #[test]
 fn datapath_agrees_with_the_reference_evaluator() {
     if !require_root("datapath_agrees_with_the_reference_evaluator") {
         return;
     }
-    let seed: u64 = std::env::var("SG_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    let cases: usize = std::env::var("SG_DIFF_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
-    eprintln!("differential test: SG_SEED={seed} SG_DIFF_CASES={cases}");
+    let (seed, cases) = seed_and_cases("differential test", "SG_DIFF_CASES", 100_000);
     let (allowed, denied) = with_lab(move |l| {
         let mut rng = StdRng::seed_from_u64(seed);
         let (mut allowed, mut denied) = (0usize, 0usize);
@@ -446,5 +455,90 @@ fn datapath_agrees_with_the_reference_evaluator() {
     assert!(
         allowed > cases / 10 && denied > cases / 10,
         "both outcomes well represented: {allowed}/{denied}"
+    );
+}
+
+/// `sgctl explain` (issue 16) answers twice: by the reference evaluator, and by a probe of the
+/// live maps. On random rulesets and random questions they must agree on every case (verdict,
+/// reason, tracking, and the rule the kernel credits is one the evaluator found), and the
+/// probe must decide as the real program does on the same frame. `SG_SEED` replays a run;
+/// `SG_EXPLAIN_CASES` sets the number of questions.
+#[test]
+fn explain_agrees_with_the_reference_evaluator_and_the_datapath() {
+    if !require_root("explain_agrees_with_the_reference_evaluator_and_the_datapath") {
+        return;
+    }
+    let (seed, cases) = seed_and_cases("explain differential test", "SG_EXPLAIN_CASES", 50_000);
+    let (accepted, rejected) = with_lab(move |l| {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (mut accepted, mut rejected) = (0usize, 0usize);
+        for round in 0..cases.div_ceil(ROUND) {
+            l.world = random_world(&mut rng);
+            l.apply();
+            l.dp.clear_conntrack();
+            for case in 0..ROUND.min(cases - round * ROUND) {
+                let six = rng.random_bool(0.4);
+                let peer = if six { v6(&mut rng) } else { v4(&mut rng) };
+                let inbound = rng.random_bool(0.5);
+                let protocol = pick(&mut rng, &["tcp", "udp", "icmp", "icmpv6", "47", "tcp"]);
+                let ports = protocol == "tcp" || protocol == "udp";
+                let own_icmp = (protocol == "icmp" && !six) || (protocol == "icmpv6" && six);
+                let icmp_type = pick(&mut rng, &[0, 8, 3, 128, 129, 2]);
+                let req = ExplainRequest {
+                    network_interface_id: IFACE.into(),
+                    direction: if inbound { "ingress" } else { "egress" }.into(),
+                    protocol: protocol.into(),
+                    peer: peer.to_string(),
+                    port: ports.then(|| i32::from(port(&mut rng))),
+                    icmp_type: own_icmp.then_some(icmp_type),
+                    icmp_code: own_icmp.then(|| pick(&mut rng, &[0, 4])),
+                    ..Default::default()
+                };
+                let q = explain::query(&l.world.state, &l.world.addrs, &req)
+                    .unwrap_or_else(|e| panic!("question {req:?} refused: {}", e.message));
+                let eval = explain::judge(&l.world.state, &l.world.addrs, &q, false);
+                let frame = explain::frame(&q.packet);
+                // Instance mode: the arriving hook sees inbound traffic.
+                let probed = l.dp.probe(IFACE, inbound, &frame).expect("probe");
+                let kernel = explain::from_probe(&probed, false, inbound);
+                // The probe must decide as the program it stands for, on the same frame.
+                let hook = if inbound { Hook::Xdp } else { Hook::TcEgress };
+                let passed = l.run(hook, &frame);
+                let context = || {
+                    format!(
+                        "SG_SEED={seed}, round {round}, case {case}\nquestion {req:?}\n\
+                         evaluator {eval:?}\nkernel {kernel:?}\nrules: {:#?}",
+                        l.world.state.groups
+                    )
+                };
+                assert!(
+                    explain::agree(&eval, &kernel),
+                    "disagreement: {}",
+                    context()
+                );
+                assert_eq!(
+                    passed,
+                    kernel.accept,
+                    "probe and datapath differ: {}",
+                    context()
+                );
+                if passed {
+                    accepted += 1;
+                    // The real run may have opened a tracked flow: the next question is
+                    // about a new flow again.
+                    l.dp.clear_conntrack();
+                } else {
+                    rejected += 1;
+                }
+            }
+        }
+        (accepted, rejected)
+    });
+    eprintln!(
+        "explain differential test: {accepted} accepted, {rejected} rejected, 0 disagreements"
+    );
+    assert!(
+        accepted > cases / 10 && rejected > cases / 10,
+        "both outcomes well represented: {accepted}/{rejected}"
     );
 }

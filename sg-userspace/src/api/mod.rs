@@ -75,6 +75,8 @@ requests! {
     // A fleet's hosts and its shared store (issue 15); sgd's own, over the Unix socket only.
     DescribeHosts(Empty),
     SeedFleetStore(Empty),
+    // Why a packet is accepted or rejected (issue 16); sgd's own, over the Unix socket only.
+    Explain(ExplainRequest),
 }
 
 /// One response line.

@@ -146,6 +146,11 @@ pub enum Command {
         /// [Host mode] Turn the source/destination check off (e.g. for a router instance).
         #[arg(long)]
         no_source_dest_check: bool,
+        /// enforce (the default) or audit: the groups are evaluated and flows tracked alike,
+        /// but in audit mode what they refuse passes, counted as audit_passed. Switching is
+        /// atomic and keeps tracked flows. Not an AWS CLI option.
+        #[arg(long)]
+        enforcement_mode: Option<String>,
     },
     /// Protects a network interface. In host mode the interface is the host side of an
     /// instance's veth or tap: directions are the instance's, and its private addresses are
@@ -398,6 +403,40 @@ pub enum Command {
     /// Removes tracked flows (all, or those selected): their next packets are judged by the
     /// rules again. An administrator's tool; not an AWS CLI operation.
     FlushConntrack(ConntrackArgs),
+    /// Explains the verdict on one packet at an interface: ACCEPT or REJECT, the rules that
+    /// admit it or the reason it is refused, from the reference evaluator and from a test run
+    /// of the packet through the kernel's installed maps (their disagreement is a bug: sgctl
+    /// then exits with status 1). The packet is the first of a new flow unless
+    /// --source-port names an existing one. Not an AWS CLI operation.
+    Explain {
+        /// The interface.
+        #[arg(long, required_unless_present_any = INPUT)]
+        network_interface_id: Option<String>,
+        /// ingress (to the instance) or egress (from it).
+        #[arg(long, required_unless_present_any = INPUT)]
+        direction: Option<String>,
+        /// tcp, udp, icmp, icmpv6 or a protocol number.
+        #[arg(long, required_unless_present_any = INPUT)]
+        protocol: Option<String>,
+        /// The address on the other side (the source of ingress, the destination of egress).
+        #[arg(long, required_unless_present_any = INPUT)]
+        peer: Option<String>,
+        /// TCP/UDP: the destination port.
+        #[arg(long)]
+        port: Option<i32>,
+        /// TCP/UDP: the source port; given, the tracked flow of exactly this packet counts.
+        #[arg(long)]
+        source_port: Option<i32>,
+        /// ICMP/ICMPv6: the type (default: echo request).
+        #[arg(long)]
+        icmp_type: Option<i32>,
+        /// ICMP/ICMPv6: the code (default 0).
+        #[arg(long)]
+        icmp_code: Option<i32>,
+        /// The instance's address (default: its first private address of the peer's family).
+        #[arg(long)]
+        local_address: Option<String>,
+    },
     /// Imports security groups from the JSON that `aws ec2 describe-security-groups` prints
     /// (group IDs, names, descriptions, VPCs, rules and tags are kept). Not an AWS CLI
     /// operation.

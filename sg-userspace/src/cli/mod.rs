@@ -24,6 +24,8 @@ pub const EXIT_SERVICE_ERROR: i32 = 254;
 pub const EXIT_USAGE: i32 = 252;
 /// Exit status for other failures (e.g. the daemon is not reachable).
 pub const EXIT_OTHER: i32 = 255;
+/// Exit status of `explain` when the kernel and the reference evaluator disagree (a bug).
+pub const EXIT_DISAGREE: i32 = 1;
 
 /// JSON as the AWS CLI prints it: four-space indentation.
 pub fn to_aws_json(v: &Value) -> String {
@@ -70,6 +72,13 @@ pub fn main() -> i32 {
             match cli.output {
                 Output::Json => println!("{}", to_aws_json(&v)),
                 Output::Table => print!("{}", table::render(req.operation(), &v)),
+            }
+            if matches!(req, Request::Explain(_)) && v["Agree"] == Value::Bool(false) {
+                eprintln!(
+                    "sgctl: the kernel and the reference evaluator disagree on this packet: \
+                     this is a bug in sgd; please report it with the output above"
+                );
+                return EXIT_DISAGREE;
             }
             0
         }

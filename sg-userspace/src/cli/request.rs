@@ -410,8 +410,10 @@ impl Command {
                 connection_tracking_specification,
                 source_dest_check,
                 no_source_dest_check,
+                enforcement_mode,
             } => {
                 let mut p = Params::new("ModifyNetworkInterfaceAttribute");
+                p.string("--enforcement-mode", "EnforcementMode", enforcement_mode)?;
                 p.structure(
                     "--connection-tracking-specification",
                     "ConnectionTrackingSpecification",
@@ -628,6 +630,29 @@ impl Command {
                 let mut p = Params::new("ExportInterfaceRules");
                 p.string(NI, "NetworkInterfaceId", network_interface_id)?;
                 p.string("--format", "Format", format)?;
+                p
+            }
+            Self::Explain {
+                network_interface_id,
+                direction,
+                protocol,
+                peer,
+                port,
+                source_port,
+                icmp_type,
+                icmp_code,
+                local_address,
+            } => {
+                let mut p = Params::new("Explain");
+                p.string(NI, "NetworkInterfaceId", network_interface_id)?;
+                p.string("--direction", "Direction", direction)?;
+                p.string("--protocol", "Protocol", protocol)?;
+                p.string("--peer", "Peer", peer)?;
+                p.number("Port", *port);
+                p.number("SourcePort", *source_port);
+                p.number("IcmpType", *icmp_type);
+                p.number("IcmpCode", *icmp_code);
+                p.string("--local-address", "LocalAddress", local_address)?;
                 p
             }
             Self::DescribeConntrack(a) => a.params("DescribeConntrack")?,

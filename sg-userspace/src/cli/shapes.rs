@@ -190,6 +190,7 @@ pub static OPERATIONS: &[Operation] = &[
             req("NetworkInterfaceId", Str),
             opt("SourceDestCheck", Bool),
             opt("Groups", STRINGS),
+            opt("EnforcementMode", Str),
         ],
     ),
     op(
@@ -289,6 +290,20 @@ pub static OPERATIONS: &[Operation] = &[
     op("DescribeHosts", &[]),
     op("SeedFleetStore", &[]),
     op("DeleteAccessKey", &[req("AccessKeyId", Str)]),
+    op(
+        "Explain",
+        &[
+            req("NetworkInterfaceId", Str),
+            req("Direction", Str),
+            req("Protocol", Str),
+            req("Peer", Str),
+            opt("Port", Int),
+            opt("SourcePort", Int),
+            opt("IcmpType", Int),
+            opt("IcmpCode", Int),
+            opt("LocalAddress", Str),
+        ],
+    ),
 ];
 
 const AUTHORIZE: &[Field] = &[

@@ -196,6 +196,7 @@ impl Core {
                 AttachMode::Host => "host",
             }
             .into(),
+            enforcement_mode: iface.enforcement.name().into(),
             // Which programs protect it: arriving packets at XDP or TC ingress, leaving ones
             // at TC egress.
             datapath: self
@@ -215,6 +216,10 @@ impl Core {
                 .zip(stats)
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
+            m.insert(
+                "audit_passed".into(),
+                self.datapath.audit_passed(dev).unwrap_or(0),
+            );
             // The allowance is the daemon's, shared by its interfaces (SG-ENF-9).
             let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
             m.insert(

@@ -64,6 +64,17 @@ impl Core {
                 }
             }
         }
+        if want("sg_audit_passed_total") {
+            let _ = writeln!(
+                m,
+                "# HELP sg_audit_passed_total Packets the groups refused that passed because the interface is in audit mode."
+            );
+            let _ = writeln!(m, "# TYPE sg_audit_passed_total counter");
+            for i in &ifaces {
+                let n = self.datapath.audit_passed(i).unwrap_or(0);
+                let _ = writeln!(m, "sg_audit_passed_total{{interface=\"{i}\"}} {n}");
+            }
+        }
         if want("sg_conntrack_") {
             let _ = writeln!(
                 m,

@@ -5,10 +5,11 @@
 //! This file holds the configuration, the [`Core`] (open, enforce, refresh, sweep) and the one
 //! dispatch of requests ([`Core::handle`]). Operations that only read or change the state go
 //! straight to `model`; those that also need the datapath have their handlers in a room per
-//! operation group: `groups`, `interfaces`, `conntrack`, `metrics`, `keys` (the HTTP API's
+//! operation group: `groups`, `interfaces`, `conntrack`, `explain`, `metrics`, `keys` (the HTTP API's
 //! access keys). [`run`] (in `serve`) serves it all.
 
 mod conntrack;
+mod explain;
 mod fleet;
 mod groups;
 mod interfaces;
@@ -384,7 +385,7 @@ impl Core {
         // What does not write the shared state needs no round trip to etcd (and works
         // while it is down): reads, this host's tracked flows and access keys, the seed.
         let op = req.operation();
-        let local = ["Describe", "Get", "List", "Export"]
+        let local = ["Describe", "Get", "List", "Export", "Explain"]
             .iter()
             .any(|p| op.starts_with(p))
             || matches!(
@@ -498,6 +499,8 @@ impl Core {
             // The fleet (`fleet`).
             Request::DescribeHosts(_) => output(self.describe_hosts()),
             Request::SeedFleetStore(_) => output(self.seed_fleet_store()),
+            // Why a packet is accepted or rejected (`explain`).
+            Request::Explain(r) => output(self.explain(r)),
         }?;
         if !commit {
             return Ok(out);

@@ -17,7 +17,9 @@ use aya::programs::{
     xdp::XdpLink,
 };
 use sg_common::{
-    iface::{AddrKey, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE},
+    iface::{
+        AddrKey, FLAG_AUDIT, FLAG_SOURCE_DEST_CHECK, IfaceCfg, MAX_IFACES, MODE_HOST, MODE_INSTANCE,
+    },
     maps as names,
 };
 use tracing::{info, warn};
@@ -30,7 +32,7 @@ use super::{
 };
 use crate::{
     compiler::CompiledIface,
-    model::{AttachMode, Interface},
+    model::{AttachMode, Enforcement, Interface},
 };
 
 /// An interface this datapath protects, and what was written and attached for it.
@@ -487,7 +489,15 @@ pub(super) fn iface_cfg(w: &Written, slot: u32, iface: &Interface) -> IfaceCfg {
             AttachMode::Instance => MODE_INSTANCE,
             AttachMode::Host => MODE_HOST,
         },
-        source_dest_check: u32::from(iface.mode == AttachMode::Host && iface.source_dest_check),
+        flags: if iface.mode == AttachMode::Host && iface.source_dest_check {
+            FLAG_SOURCE_DEST_CHECK
+        } else {
+            0
+        } | if iface.enforcement == Enforcement::Audit {
+            FLAG_AUDIT
+        } else {
+            0
+        },
         stats_slot: slot,
         tcp_established_timeout: t.tcp_established,
         udp_timeout: t.udp,

@@ -139,10 +139,23 @@ impl Datapath {
             Ok(n) => n,
             Err(_) => return,
         };
+        let zeros = || aya::maps::PerCpuValues::try_from(vec![0u64; cpus]).expect("non-empty");
         for reason in 0..NUM_REASONS {
-            let zeros = aya::maps::PerCpuValues::try_from(vec![0u64; cpus]).expect("non-empty");
-            let _ = self.stats.set(slot * NUM_REASONS + reason, zeros, 0);
+            let _ = self.stats.set(slot * NUM_REASONS + reason, zeros(), 0);
         }
+        let _ = self.audit_passed.set(slot, zeros(), 0);
+    }
+
+    /// Packets of an interface that its groups refused and that passed because it is in
+    /// audit mode, summed over CPUs.
+    pub fn audit_passed(&self, name: &str) -> Option<u64> {
+        let a = self.attached.get(name)?;
+        Some(
+            self.audit_passed
+                .get(&a.slot, 0)
+                .map(|v| v.iter().sum())
+                .unwrap_or(0),
+        )
     }
 
     /// Counters of an interface by reason (see `sg_common::stats`), summed over CPUs.

@@ -162,6 +162,8 @@ impl Datapath {
         let port_sets_small = BpfHashMap::try_from(take(names::PORT_SETS_SMALL)?)
             .map_err(map_err(names::PORT_SETS_SMALL))?;
         let stats = PerCpuArray::try_from(take(names::STATS)?).map_err(map_err(names::STATS))?;
+        let audit_passed = PerCpuArray::try_from(take(names::AUDIT_PASSED)?)
+            .map_err(map_err(names::AUDIT_PASSED))?;
         let ct_tcp = BpfHashMap::try_from(take(names::CT_TCP)?).map_err(map_err(names::CT_TCP))?;
         let ct_other =
             BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
@@ -191,6 +193,7 @@ impl Datapath {
             port_sets,
             port_sets_small,
             stats,
+            audit_passed,
             ct_tcp,
             ct_other,
             flow_cache,
@@ -358,15 +361,20 @@ mod tests {
         out
     }
 
-    /// sgd's object holds the programs it attaches (and the sweep program it runs), nothing
-    /// else: the benchmarks' programs live in their own object (issue 13).
+    /// sgd's object holds the programs it attaches (and the sweep and explain probes it
+    /// runs), nothing else: the benchmarks' programs live in their own object (issue 13).
     #[test]
     fn sgd_object_holds_only_programs_it_uses() {
-        let mut want: Vec<String> = [names::PROG_XDP, names::PROG_SWEEP]
-            .into_iter()
-            .chain(super::TC_PROGRAMS)
-            .map(str::to_owned)
-            .collect();
+        let mut want: Vec<String> = [
+            names::PROG_XDP,
+            names::PROG_SWEEP,
+            names::PROG_PROBE_ARRIVING,
+            names::PROG_PROBE_LEAVING,
+        ]
+        .into_iter()
+        .chain(super::TC_PROGRAMS)
+        .map(str::to_owned)
+        .collect();
         want.sort();
         assert_eq!(programs(super::EBPF_OBJECT), want);
     }

@@ -19,6 +19,7 @@
 //! - `counters`: per-rule counters and per-interface counters by reason.
 //! - `conntrack`: tracked flows: listing, flushing, the sweep and its kernel program.
 //! - `testrun`: BPF_PROG_TEST_RUN of the hooks' programs, for tests and benchmarks.
+//! - `probe`: explaining a verdict with the live maps (`sgctl explain`).
 //!
 //! Below them: `iface_table` (interface configurations and the index the programs read),
 //! `hosts` (the host tables), `flow_cache` (the conntrack fast path's filter and epoch),
@@ -35,12 +36,14 @@ mod iface_table;
 mod link;
 mod load;
 mod mapped;
+mod probe;
 mod rulesets;
 mod testrun;
 
 pub use attach::{device_addresses, device_exists, device_mac};
 pub use conntrack::{Flow, SweepReport};
 pub use link::{Link, LinkError, link};
+pub use probe::Probed;
 pub use testrun::{Hook, TestRunOutcome};
 
 use std::{collections::HashMap, io, path::PathBuf};
@@ -168,6 +171,8 @@ pub struct Datapath {
     port_sets: BpfHashMap<MapData, u32, PortSet>,
     port_sets_small: BpfHashMap<MapData, u32, PortSetSmall>,
     stats: PerCpuArray<MapData, u64>,
+    /// Per interface slot: packets passed only by audit mode.
+    audit_passed: PerCpuArray<MapData, u64>,
     ct_tcp: BpfHashMap<MapData, CtKey, CtValue>,
     ct_other: BpfHashMap<MapData, CtKey, CtValue>,
     /// The conntrack fast path's filter, epoch and pending counts.

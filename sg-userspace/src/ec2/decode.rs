@@ -278,6 +278,8 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
                     .transpose()?,
                 // An AttributeBooleanValue: `SourceDestCheck.Value=true`.
                 source_dest_check: p.bool("SourceDestCheck.Value")?,
+                // Not an EC2 parameter: sgctl's, over the Unix socket.
+                enforcement_mode: None,
             })
         }
         "AssignPrivateIpAddresses" => Request::AssignPrivateIpAddresses(addresses(p)?),

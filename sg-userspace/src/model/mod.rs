@@ -196,6 +196,34 @@ pub struct Interface {
     /// EC2's `Description`, as given at creation.
     #[serde(default)]
     pub description: String,
+    /// sgd's own: enforce the groups, or only audit them (what they refuse passes, counted
+    /// and shown as refused). Stores written before it existed read as enforce.
+    #[serde(default, skip_serializing_if = "Enforcement::is_enforce")]
+    pub enforcement: Enforcement,
+}
+
+/// How an interface's groups apply (`--enforcement-mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    #[default]
+    Enforce,
+    /// Evaluated and tracked as in enforce mode, but a packet the groups refuse passes and
+    /// is counted (`audit_passed`): to see what the groups would break before they do.
+    Audit,
+}
+
+impl Enforcement {
+    pub fn is_enforce(&self) -> bool {
+        *self == Self::Enforce
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Enforce => "enforce",
+            Self::Audit => "audit",
+        }
+    }
 }
 
 impl Interface {
@@ -210,6 +238,7 @@ impl Interface {
             private_addresses: Vec::new(),
             source_dest_check: mode == AttachMode::Host,
             description: String::new(),
+            enforcement: Enforcement::Enforce,
         }
     }
 }

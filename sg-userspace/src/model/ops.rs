@@ -4,8 +4,8 @@
 //! on success, so a request is all-or-nothing (SG-RULE-6).
 
 use super::{
-    ApiError, ApiResult, AttachMode, Group, IdSource, Interface, PROTO_ALL, Peer, Quotas, Rule,
-    State, Tag, Timeouts, filters, hex17,
+    ApiError, ApiResult, AttachMode, Enforcement, Group, IdSource, Interface, PROTO_ALL, Peer,
+    Quotas, Rule, State, Tag, Timeouts, filters, hex17,
     rules::{self, group, new_rule_id, resolve_group, to_permissions},
     validate,
 };
@@ -648,7 +648,8 @@ pub fn assign_private_addresses(
 
 /// `ModifyNetworkInterfaceAttribute`: `--groups` replaces the interface's whole set (SG-IF-1);
 /// `--connection-tracking-specification` sets its timeouts (SG-IF-4);
-/// `--[no-]source-dest-check` switches the check (SG-IF-5). `device_exists` tells whether a
+/// `--[no-]source-dest-check` switches the check (SG-IF-5); `--enforcement-mode` switches
+/// between enforcing the groups and auditing them (sgd's own). `device_exists` tells whether a
 /// network device of that name exists on this host.
 pub fn modify_network_interface_attribute(
     state: &mut State,
@@ -664,11 +665,22 @@ pub fn modify_network_interface_attribute(
     if req.groups.is_none()
         && req.connection_tracking_specification.is_none()
         && req.source_dest_check.is_none()
+        && req.enforcement_mode.is_none()
     {
         return Err(ApiError::missing(
-            "Groups, ConnectionTrackingSpecification or SourceDestCheck",
+            "Groups, ConnectionTrackingSpecification, SourceDestCheck or EnforcementMode",
         ));
     }
+    let enforcement = match req.enforcement_mode.as_deref() {
+        None => None,
+        Some("enforce") => Some(Enforcement::Enforce),
+        Some("audit") => Some(Enforcement::Audit),
+        Some(other) => {
+            return Err(ApiError::invalid_value(format!(
+                "EnforcementMode must be enforce or audit, not \"{other}\""
+            )));
+        }
+    };
     let mut iface = match state.interfaces.get(name) {
         Some(i) => i.clone(),
         None => Interface::new(name, &state.default_vpc_id()?, AttachMode::Instance),
@@ -682,6 +694,9 @@ pub fn modify_network_interface_attribute(
     if let Some(sdc) = req.source_dest_check {
         check_source_dest_mode(&iface, sdc)?;
         iface.source_dest_check = sdc;
+    }
+    if let Some(e) = enforcement {
+        iface.enforcement = e;
     }
     state.interfaces.insert(name.to_owned(), iface);
     Ok(Output::None)

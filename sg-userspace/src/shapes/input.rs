@@ -159,6 +159,10 @@ pub struct ModifyNetworkInterfaceAttribute {
     pub connection_tracking_specification: Option<ConnectionTrackingSpecification>,
     #[serde(default)]
     pub source_dest_check: Option<bool>,
+    /// `enforce` or `audit` (sgd's own, not an EC2 parameter): in audit mode what the groups
+    /// refuse passes and is counted.
+    #[serde(default)]
+    pub enforcement_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -354,6 +358,35 @@ pub struct GetMetrics {
     /// not even read, so a poller of a few gauges does not pay for every rule's counters.
     #[serde(default)]
     pub prefix: Option<String>,
+}
+
+/// `sgctl explain`: the verdict on one packet at an interface, and why. sgd's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ExplainRequest {
+    pub network_interface_id: String,
+    /// `ingress` (to the instance) or `egress` (from it).
+    pub direction: String,
+    /// tcp, udp, icmp, icmpv6 or a protocol number.
+    pub protocol: String,
+    /// The address on the other side: the source of ingress traffic, the destination of
+    /// egress traffic.
+    pub peer: String,
+    /// TCP/UDP: the destination port.
+    #[serde(default)]
+    pub port: Option<i32>,
+    /// TCP/UDP: the source port. Given, the tracked flow of exactly this packet is looked
+    /// up; else the packet is judged as the first of a new flow.
+    #[serde(default)]
+    pub source_port: Option<i32>,
+    /// ICMP/ICMPv6 type and code (default: echo request, code 0).
+    #[serde(default)]
+    pub icmp_type: Option<i32>,
+    #[serde(default)]
+    pub icmp_code: Option<i32>,
+    /// The instance's address (default: its first private address of the peer's family).
+    #[serde(default)]
+    pub local_address: Option<String>,
 }
 
 /// A request without parameters.

@@ -53,6 +53,7 @@ outputs! {
     AccessKeys(ListAccessKeysResult),
     Hosts(DescribeHostsResult),
     Seeded(SeedFleetStoreResult),
+    Explained(ExplainResult),
 }
 
 impl Output {
@@ -397,6 +398,10 @@ pub struct NetworkInterface {
     pub connection_tracking_configuration: ConnectionTrackingConfiguration,
     /// sgd's own: `instance` or `host`.
     pub attach_mode: String,
+    /// sgd's own: `enforce`, or `audit` (what the groups refuse passes, counted as
+    /// `audit_passed` in the statistics).
+    #[serde(default = "enforce")]
+    pub enforcement_mode: String,
     /// sgd's own: the programs that protect it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapath: Option<InterfaceDatapath>,
@@ -531,6 +536,74 @@ pub struct GetMetricsResult {
     pub metrics: String,
 }
 
+/// sgd's own `explain`: the verdict on one packet, why, and whether the live kernel maps
+/// and the reference evaluator agree on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExplainResult {
+    pub network_interface_id: String,
+    pub direction: String,
+    /// Boxed, as the other large outputs' parts: every output is as large as the largest.
+    pub packet: Box<ExplainedPacket>,
+    /// `ACCEPT` or `REJECT`, as in flow logs.
+    pub verdict: String,
+    /// ACCEPT: `SecurityGroupRules`, `TrackedFlow`, `NeighbourDiscovery` (never filtered,
+    /// SG-ENF-10), `NotProtected` (no security group enforced on the interface) or
+    /// `ClassicEgress` (an EC2-Classic interface's outbound traffic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admitted_by: Option<String>,
+    /// REJECT: `NoRule`, `StaleGroupReference` (a rule that would allow it names a group that
+    /// no longer exists), `SourceDestCheck` (SG-IF-5), `ConntrackAllowanceExceeded` (the
+    /// flow would be tracked and the table is full, SG-ENF-9) or `MalformedPacket`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The rules that allow it (every one, by the reference evaluator).
+    pub security_group_rule_ids: Vec<String>,
+    pub security_group_rules: Vec<SecurityGroupRule>,
+    /// A flow the rules admit: whether it is tracked (SG-ENF-3: untracked flows are judged by
+    /// the rules packet by packet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracked: Option<bool>,
+    /// What the kernel's maps decide, by a test run of the crafted packet through the
+    /// installed programs' code; absent for another host's interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<Box<KernelVerdict>>,
+    /// Whether the kernel and the reference evaluator agree (absent when the kernel was not
+    /// asked). `false` is a bug: report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agree: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExplainedPacket {
+    pub protocol: String,
+    pub source: String,
+    pub destination: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KernelVerdict {
+    pub verdict: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admitted_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The rule(s) credited with admitting it (its per-rule counter's).
+    pub security_group_rule_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracked: Option<bool>,
+}
+
 /// IAM's `CreateAccessKeyResponse`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -595,4 +668,8 @@ pub struct HostDescription {
 pub struct SeedFleetStoreResult {
     /// The revision the seed committed at.
     pub revision: i64,
+}
+
+fn enforce() -> String {
+    "enforce".into()
 }

@@ -43,6 +43,9 @@ impl Core {
                 q(&mut r.network_interface_id)
             }
             R::ExportInterfaceRules(r) => q(&mut r.network_interface_id),
+            R::Explain(r) => {
+                r.network_interface_id = crate::fleet::qualify(host, &r.network_interface_id)
+            }
             R::DescribeNetworkInterfaces(r) => {
                 for id in &mut r.network_interface_ids {
                     *id = crate::fleet::qualify(host, id);

@@ -1,0 +1,126 @@
+//! `explain`: the verdict on one packet at an interface and why, twice: by the reference
+//! evaluator over the state (`crate::explain`), and by the live kernel maps, through a probe
+//! program run on the crafted packet (`Datapath::probe`). Where they disagree the answer says
+//! so and sgd logs it as the bug it is.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use tracing::error;
+
+use super::Core;
+use crate::{
+    api::{ExplainRequest, ExplainResult, KernelVerdict},
+    eval::Direction,
+    explain::{self, Judgement, Query},
+    model::{ApiError, ApiResult, AttachMode, rules},
+};
+
+fn key_addr(family: u8, b: [u8; 16]) -> IpAddr {
+    if family == 4 {
+        IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+    } else {
+        IpAddr::V6(Ipv6Addr::from(b))
+    }
+}
+
+impl Core {
+    pub(super) fn explain(&mut self, req: &ExplainRequest) -> ApiResult<ExplainResult> {
+        // The addresses the kernel's rules were compiled with.
+        let q = explain::query(&self.state, &self.addrs, req)?;
+        let live = q.exact_flow && self.live_flow(&q);
+        let mut eval = explain::judge(&self.state, &self.addrs, &q, live);
+        let inbound = q.packet.direction == Direction::Inbound;
+        let mut kernel = match self.local_device(&q.iface) {
+            Some(dev) if self.datapath.is_attached(dev) => {
+                let dev = dev.to_owned();
+                let instance_mode = self.state.interfaces[&q.iface].mode == AttachMode::Instance;
+                // The hook that sees the instance's inbound traffic arrive is the arriving one
+                // in instance mode, the leaving one in host mode.
+                let probed = self
+                    .datapath
+                    .probe(&dev, inbound == instance_mode, &explain::frame(&q.packet))
+                    .map_err(|e| ApiError::internal(format!("probing {dev}: {e}")))?;
+                Some(explain::from_probe(&probed, live, inbound))
+            }
+            // Another host's interface, or a device not (yet) protected here.
+            _ => None,
+        };
+        // A new tracked flow needs room in its table (SG-ENF-9): a fact of the kernel's
+        // state, which both answers share.
+        let full = |tcp: bool| {
+            let [t, o] = self.datapath.conntrack_usage();
+            let (used, max) = if tcp { t } else { o };
+            used >= max
+        };
+        let tcp = q.packet.protocol == 6;
+        for j in std::iter::once(&mut eval).chain(kernel.as_mut()) {
+            if j.admitted_by == Some(explain::BY_RULES) && j.tracked == Some(true) && full(tcp) {
+                *j = Judgement::reject(explain::ALLOWANCE);
+            }
+        }
+        let agree = kernel.as_ref().map(|k| explain::agree(&eval, k));
+        if agree == Some(false) {
+            error!(
+                packet = ?q.packet,
+                evaluator = ?eval,
+                kernel = ?kernel,
+                "the kernel and the reference evaluator disagree on a verdict: this is a bug"
+            );
+        }
+        let security_group_rules = eval
+            .rule_ids
+            .iter()
+            .filter_map(|id| {
+                self.state.groups.values().find_map(|g| {
+                    g.rules
+                        .iter()
+                        .find(|r| r.id == *id)
+                        .map(|r| rules::to_rule_out(&self.state, g, r))
+                })
+            })
+            .collect();
+        Ok(ExplainResult {
+            network_interface_id: q.iface.clone(),
+            direction: if inbound { "ingress" } else { "egress" }.into(),
+            packet: Box::new(explain::shown(&q.packet)),
+            verdict: eval.verdict().into(),
+            admitted_by: eval.admitted_by.map(Into::into),
+            reason: eval.reason.map(Into::into),
+            security_group_rule_ids: eval.rule_ids.clone(),
+            security_group_rules,
+            tracked: eval.tracked,
+            kernel: kernel.map(|k| {
+                Box::new(KernelVerdict {
+                    verdict: k.verdict().into(),
+                    admitted_by: k.admitted_by.map(Into::into),
+                    reason: k.reason.map(Into::into),
+                    security_group_rule_ids: k.rule_ids,
+                    tracked: k.tracked,
+                })
+            }),
+            agree,
+        })
+    }
+
+    /// Whether a live tracked flow holds exactly the packet of `q` (TCP or UDP, both ports
+    /// known).
+    fn live_flow(&self, q: &Query) -> bool {
+        let Some(dev) = self.local_device(&q.iface) else {
+            return false;
+        };
+        let p = &q.packet;
+        let (local, remote, local_port, remote_port) = match p.direction {
+            Direction::Inbound => (p.dst, p.src, p.dst_port, p.src_port),
+            Direction::Outbound => (p.src, p.dst, p.src_port, p.dst_port),
+        };
+        self.datapath.conntrack().iter().any(|f| {
+            let k = &f.key;
+            f.iface == dev
+                && k.proto == p.protocol
+                && key_addr(k.family, k.local) == local
+                && key_addr(k.family, k.remote) == remote
+                && k.local_port == local_port
+                && k.remote_port == remote_port
+        })
+    }
+}
