@@ -32,8 +32,9 @@ pub const fn cfg_position(slot: u32, generation: u32) -> u32 {
 
 /// An `IFACE_INDEX` entry, one 8-byte word written atomically: bits 0-15 hold 1 + the
 /// position in `IFACE_CFGS` (0: not protected), bits 16-31 the counter slot, bits 32-39 the
-/// mode, bit 40 the source/destination check, bit 41 audit mode, bits 44-47 which (direction,
-/// family) have a ruleset, all copied from the configuration at that position.
+/// mode, bit 40 the source/destination check, bit 41 audit mode, bit 42 flow events, bits
+/// 44-47 which (direction, family) have a ruleset, all copied from the configuration at that
+/// position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexEntry(pub u64);
 
@@ -46,6 +47,7 @@ impl IndexEntry {
                 | (cfg.mode as u64 & 0xff) << 32
                 | ((cfg.flags & FLAG_SOURCE_DEST_CHECK != 0) as u64) << 40
                 | ((cfg.flags & FLAG_AUDIT != 0) as u64) << 41
+                | ((cfg.flags & FLAG_EVENTS != 0) as u64) << 42
                 | ((cfg.ruleset[0][0] != 0) as u64) << 44
                 | ((cfg.ruleset[0][1] != 0) as u64) << 45
                 | ((cfg.ruleset[1][0] != 0) as u64) << 46
@@ -89,6 +91,12 @@ impl IndexEntry {
     pub const fn audit(self) -> bool {
         self.0 >> 41 & 1 != 0
     }
+
+    /// Someone (an observer, a flow log) wants this interface's flow events.
+    #[inline(always)]
+    pub const fn events(self) -> bool {
+        self.0 >> 42 & 1 != 0
+    }
 }
 
 /// Configuration of one protected interface. Replaced whole with one map update, so a reader
@@ -126,6 +134,8 @@ pub struct IfaceCfg {
 pub const FLAG_SOURCE_DEST_CHECK: u32 = 1;
 /// [`IfaceCfg::flags`]: audit mode.
 pub const FLAG_AUDIT: u32 = 2;
+/// [`IfaceCfg::flags`]: flow events wanted (`crate::events`).
+pub const FLAG_EVENTS: u32 = 4;
 
 /// The bit of [`IfaceCfg::open_to_all`] for a direction, family index and protocol.
 #[inline(always)]

@@ -5,6 +5,7 @@
 #![no_std]
 
 pub mod conntrack;
+pub mod events;
 pub mod iface;
 pub mod probe;
 pub mod rule;
@@ -81,6 +82,11 @@ pub mod maps {
     pub const PROG_PROBE_ARRIVING: &str = "sg_probe_arriving";
     pub const PROG_PROBE_LEAVING: &str = "sg_probe_leaving";
     pub const PROBE_OUT: &str = "PROBE_OUT";
+    /// Flow events (see `crate::events`): the ring buffer and the per-flow aggregates. Not
+    /// pinned: a restarted daemon starts them afresh.
+    pub const FLOW_EVENTS: &str = "FLOW_EVENTS";
+    pub const FLOW_AGG: &str = "FLOW_AGG";
+    pub const EVENTS_LOST: &str = "EVENTS_LOST";
 
     /// The benchmark-only object (`sg-bench-ebpf`), which sgd never loads.
     pub mod bench {

@@ -8,6 +8,7 @@
 #![feature(core_intrinsics)]
 
 mod conntrack;
+mod events;
 mod maps;
 mod parse;
 mod policy;

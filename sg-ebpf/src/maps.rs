@@ -2,13 +2,14 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{Array, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, LruPerCpuHashMap, PerCpuArray, RingBuf},
 };
 use sg_common::{
     conntrack::{
         CT_CACHE_SLOTS, CT_FILTER_VALUES, CtCacheEntry, CtKey, CtValue, FragKey, SWEEP_BATCH,
         SweepItem,
     },
+    events::{AggKey, AggValue, FLOW_AGG_ENTRIES, FLOW_EVENTS_BYTES},
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
     probe::ProbeOut,
     rule::{
@@ -141,6 +142,18 @@ pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES * 
 /// candidates straight into its memory (mmap), no system call per item.
 #[map(name = "SWEEP_ITEMS")]
 pub static SWEEP_ITEMS: Array<SweepItem> = Array::with_max_entries(SWEEP_BATCH, BPF_F_MMAPABLE);
+
+/// Flow events (see `sg_common::events`). Not pinned.
+#[map(name = "FLOW_EVENTS")]
+pub static FLOW_EVENTS: RingBuf = RingBuf::with_byte_size(FLOW_EVENTS_BYTES, 0);
+
+#[map(name = "FLOW_AGG")]
+pub static FLOW_AGG: LruHashMap<AggKey, AggValue> =
+    LruHashMap::with_max_entries(FLOW_AGG_ENTRIES, 0);
+
+/// Per CPU, `[0]`: flow events the ring buffer had no room for.
+#[map(name = "EVENTS_LOST")]
+pub static EVENTS_LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 /// What a probe program found (see `sg_common::probe`). Not pinned.
 #[map(name = "PROBE_OUT")]

@@ -23,6 +23,7 @@ use sg_common::{
 
 use crate::{
     Hook, Verdict, conntrack,
+    events::flow_event,
     maps::{
         AUDIT_PASSED, CFG_COPY, CT_OTHER, FRAGS, HOSTS_V4, HOSTS_V6, IFACE_ADDRS, IFACE_CFGS,
         IFACE_ENTRY, IFACE_INDEX, PORT_SETS, PORT_SETS_SMALL, PROBE_OUT, RULE_HITS, RULES_V4,
@@ -42,32 +43,6 @@ pub fn process(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook, link
     let Some(iface) = iface_entry(ifindex) else {
         return Verdict::Pass;
     };
-    let verdict = decide(iface, data, end, len, ifindex, hook, link);
-    // Audit mode: judged, counted and tracked as ever, but what would be dropped passes.
-    if verdict == Verdict::Drop && iface.audit() {
-        let slot = iface.stats_slot();
-        if slot < MAX_IFACES
-            && let Some(p) = AUDIT_PASSED.get_ptr_mut(slot)
-        {
-            unsafe { *p += 1 };
-        }
-        return Verdict::Pass;
-    }
-    verdict
-}
-
-/// The verdict of the security groups on a packet of a protected interface.
-#[inline(always)]
-fn decide(
-    iface: IndexEntry,
-    data: usize,
-    end: usize,
-    len: u32,
-    ifindex: u32,
-    hook: Hook,
-    link: u16,
-) -> Verdict {
-    let slot = iface.stats_slot();
     // Arriving packets (XDP or TC ingress) are the instance's inbound traffic when the
     // firewall runs on the instance, its outbound traffic on the host side.
     let arriving_is_inbound = iface.mode() == MODE_INSTANCE;
@@ -76,20 +51,79 @@ fn decide(
     } else {
         OUTBOUND
     };
+    let reason = decide(iface, data, end, len, ifindex, dir, link);
+    let pass = passes(reason);
+    // Audit mode: judged, counted and tracked as ever, but what would be dropped passes.
+    let audited = !pass && iface.audit();
+    // Flow events: the decisions of the rules (not the packets of established flows).
+    if iface.events() && reason < NUM_REASONS && judged(reason) {
+        flow_event(ifindex, dir as u32, reason, audited as u32, len);
+    }
+    if audited {
+        let slot = iface.stats_slot();
+        if slot < MAX_IFACES
+            && let Some(p) = AUDIT_PASSED.get_ptr_mut(slot)
+        {
+            unsafe { *p += 1 };
+        }
+        return Verdict::Pass;
+    }
+    if pass { Verdict::Pass } else { Verdict::Drop }
+}
 
+/// `decide`'s answer for an interface whose configuration went away mid-packet: passes,
+/// counted nowhere.
+const UNPROTECTED: u32 = NUM_REASONS;
+/// `decide`'s answer without scratch space (never happens: a per-CPU array of one).
+const NO_SCRATCH: u32 = NUM_REASONS + 1;
+
+/// Whether the reason `decide` gave passes the packet.
+#[inline(always)]
+fn passes(reason: u32) -> bool {
+    reason == PASS_CONNTRACK
+        || reason == PASS_RULE
+        || reason == PASS_ALWAYS
+        || reason == PASS_FRAGMENT
+        || reason == UNPROTECTED
+}
+
+/// Whether the rules decided (a flow event's matter): a packet they admitted, or one refused
+/// for a reason a flow record can carry (not a malformed packet or a stray fragment).
+#[inline(always)]
+fn judged(reason: u32) -> bool {
+    reason == PASS_RULE
+        || reason == DROP_NO_RULE
+        || reason == DROP_SPOOFED
+        || reason == DROP_CT_FULL
+}
+
+/// The decision of the security groups on a packet of a protected interface going in
+/// direction `dir`: the reason it is counted under (`sg_common::stats`), which says whether
+/// it passes.
+#[inline(always)]
+fn decide(
+    iface: IndexEntry,
+    data: usize,
+    end: usize,
+    len: u32,
+    ifindex: u32,
+    dir: u8,
+    link: u16,
+) -> u32 {
+    let slot = iface.stats_slot();
     let Some(work) = WORK.get_ptr_mut(0) else {
-        return Verdict::Drop;
+        return NO_SCRATCH;
     };
     let work = unsafe { &mut *work };
     match parse::parse::<true>(data, end, link, len, &mut work.pkt) {
         Ok(()) => {}
         Err(Skip::AlwaysPass) => {
             count(slot, PASS_ALWAYS);
-            return Verdict::Pass;
+            return PASS_ALWAYS;
         }
         Err(Skip::Malformed) => {
             count(slot, DROP_MALFORMED);
-            return Verdict::Drop;
+            return DROP_MALFORMED;
         }
     }
     let pkt = &work.pkt;
@@ -97,11 +131,11 @@ fn decide(
     // those types is judged like any other ICMPv6.
     if pkt.nd && neighbour_discovery(pkt, dir, ifindex, iface.source_dest_check()) {
         count(slot, PASS_ALWAYS);
-        return Verdict::Pass;
+        return PASS_ALWAYS;
     }
     if iface.source_dest_check() && !own_address(pkt, dir, ifindex) {
         count(slot, DROP_SPOOFED);
-        return Verdict::Drop;
+        return DROP_SPOOFED;
     }
     let len = len as u64;
     let mut clock = Clock(None);
@@ -109,12 +143,12 @@ fn decide(
         return later_fragment(pkt, ifindex, slot, clock.now());
     }
     let key = ct_key(pkt, dir, ifindex, &mut work.key);
-    let verdict = judge(iface, dir, pkt, key, slot, len, &mut clock);
-    if verdict == Verdict::Pass && pkt.frag == FRAG_FIRST {
+    let reason = judge(iface, dir, pkt, key, slot, len, &mut clock);
+    if passes(reason) && pkt.frag == FRAG_FIRST {
         // Later fragments of this datagram follow this verdict.
         let _ = FRAGS.insert(frag_key(pkt, ifindex), clock.now(), 0);
     }
-    verdict
+    reason
 }
 
 /// Explains the verdict on the packet in `data..end` (Ethernet framing) as the first packet
@@ -291,18 +325,18 @@ fn neighbour_discovery(pkt: &Packet, dir: u8, ifindex: u32, check: bool) -> bool
 
 /// Later fragments pass only after their first fragment passed, within `FRAG_TIMEOUT_S`.
 #[inline(always)]
-fn later_fragment(pkt: &Packet, ifindex: u32, slot: u32, now: u64) -> Verdict {
+fn later_fragment(pkt: &Packet, ifindex: u32, slot: u32, now: u64) -> u32 {
     let key = frag_key(pkt, ifindex);
     if let Some(seen) = FRAGS.get_ptr_mut(key) {
         let seen = unsafe { &mut *seen };
         if now.saturating_sub(*seen) <= FRAG_TIMEOUT_S * 1_000_000_000 {
             *seen = now;
             count(slot, PASS_FRAGMENT);
-            return Verdict::Pass;
+            return PASS_FRAGMENT;
         }
     }
     count(slot, DROP_FRAGMENT);
-    Verdict::Drop
+    DROP_FRAGMENT
 }
 
 #[inline(always)]
@@ -331,7 +365,7 @@ fn judge(
     slot: u32,
     len: u64,
     clock: &mut Clock,
-) -> Verdict {
+) -> u32 {
     // ICMP of its own family is tracked only as echo (SG-ENF-4); everything else is, ICMP of
     // the other family as any other protocol (SG-ENF-5).
     let tracked = !pkt.icmp() || pkt.icmp_echo;
@@ -348,12 +382,12 @@ fn judge(
     // this one made the compiler emit ~100 more instructions for the whole program.)
     if no_rules && !(tracked && conntrack::maybe_tracked(h)) {
         count(slot, DROP_NO_RULE);
-        return Verdict::Drop;
+        return DROP_NO_RULE;
     }
     // An established flow usually passes on this CPU's flow cache, reading nothing else.
     if tracked && conntrack::cached(key, h, pkt, dir, len) {
         count(slot, PASS_CONNTRACK);
-        return Verdict::Pass;
+        return PASS_CONNTRACK;
     }
     // A packet of no tracked flow usually learns so from the presence filter (an array read
     // the verifier inlines); only the rest pays for a hash-table lookup.
@@ -361,11 +395,11 @@ fn judge(
     if !maybe && no_rules {
         // Not tracked, and no rule for this direction and family (SG-RULE-5: allow-only).
         count(slot, DROP_NO_RULE);
-        return Verdict::Drop;
+        return DROP_NO_RULE;
     }
     let Some(cfg) = iface_cfg(iface) else {
         // Not protected any more.
-        return Verdict::Pass;
+        return UNPROTECTED;
     };
     // Each lookup names its map directly: the verifier inlines a hash lookup only at a call
     // site that always sees the same map (a pointer chosen at run time goes through the
@@ -385,7 +419,7 @@ fn judge(
     };
     if known == conntrack::ADMITTED {
         count(slot, PASS_CONNTRACK);
-        return Verdict::Pass;
+        return PASS_CONNTRACK;
     }
     // A foreign SYN on a live connection is judged by the rules without opening a flow:
     // opening would replace the connection's entry. Arithmetic, not a branch: a branch here
@@ -393,11 +427,7 @@ fn judge(
     let opens = tracked as u32 & ((known as u32 >> 1) ^ 1);
     let reason = by_rules(cfg, key, pkt, h, conntrack::pack(len, dir, opens));
     count(slot, reason);
-    if reason == PASS_RULE {
-        Verdict::Pass
-    } else {
-        Verdict::Drop
-    }
+    reason
 }
 
 /// The verdict of the rules for a packet no tracked flow admitted, as the reason to count
@@ -436,7 +466,7 @@ fn by_rules(cfg: &IfaceCfg, key: &CtKey, pkt: &Packet, h: u64, packed: u64) -> u
 /// The key of a flow from the instance's point of view, so both directions share one entry.
 /// Written into `key` (scratch space, see `maps::Work`).
 #[inline(always)]
-fn ct_key<'a>(pkt: &Packet, dir: u8, ifindex: u32, key: &'a mut CtKey) -> (&'a CtKey, u64) {
+pub fn ct_key<'a>(pkt: &Packet, dir: u8, ifindex: u32, key: &'a mut CtKey) -> (&'a CtKey, u64) {
     let inbound = dir == INBOUND;
     let (local, remote) = if inbound {
         (pkt.dst, pkt.src)

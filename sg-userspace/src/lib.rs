@@ -18,6 +18,7 @@ pub mod explain;
 pub mod export;
 pub mod fleet;
 pub mod model;
+pub mod observe;
 pub mod paths;
 pub mod shapes;
 pub mod store;

@@ -6,7 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::{MAX_FRAME, Request, Response};
+use super::{MAX_FRAME, Request, Response, Streamed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -40,4 +40,36 @@ pub fn call(socket: &Path, req: &Request) -> Result<Response, ClientError> {
         return Err(ClientError::Closed);
     }
     Ok(serde_json::from_str(&resp)?)
+}
+
+/// Sends a request whose answer is a stream (`Observe`): returns sgd's answer if it refused;
+/// else hands `each` every line that follows, until sgd closes the stream.
+pub fn stream(
+    socket: &Path,
+    req: &Request,
+    mut each: impl FnMut(Streamed),
+) -> Result<Response, ClientError> {
+    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
+        path: socket.to_owned(),
+        source,
+    })?;
+    let mut line = serde_json::to_vec(req)?;
+    line.push(b'\n');
+    stream.write_all(&line)?;
+    let mut reader = BufReader::new(stream);
+    let mut resp = String::new();
+    if reader.read_line(&mut resp)? == 0 {
+        return Err(ClientError::Closed);
+    }
+    let first: Response = serde_json::from_str(&resp)?;
+    if let Response::Error(_) = first {
+        return Ok(first);
+    }
+    loop {
+        resp.clear();
+        if reader.read_line(&mut resp)? == 0 {
+            return Ok(first);
+        }
+        each(serde_json::from_str(&resp)?);
+    }
 }

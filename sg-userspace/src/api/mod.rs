@@ -77,6 +77,17 @@ requests! {
     SeedFleetStore(Empty),
     // Why a packet is accepted or rejected (issue 16); sgd's own, over the Unix socket only.
     Explain(ExplainRequest),
+    // A stream of decisions: the answer is `null`, then one `ObservedEvent` per line until
+    // the client goes; sgd's own, over the Unix socket only.
+    Observe(ObserveRequest),
+}
+
+/// A line of an `Observe` stream after its first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Streamed {
+    Event(Box<ObservedEvent>),
+    /// Events this observer missed (it read too slowly, or the kernel's buffer was full).
+    Lost(u64),
 }
 
 /// One response line.

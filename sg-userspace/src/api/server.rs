@@ -9,8 +9,21 @@ use tokio::{
 };
 use tracing::{debug, warn};
 
-use super::{MAX_FRAME, Request, Response};
+use super::{MAX_FRAME, ObserveRequest, ObservedEvent, Request, Response, Streamed};
 use crate::model::ApiError;
+
+/// What the server needs to stream decisions to `Observe` requests: the daemon's events, and
+/// how to start and stop watching for one observer (its interfaces' events switch on while
+/// anyone watches them).
+pub struct Observing {
+    pub events: tokio::sync::broadcast::Sender<std::sync::Arc<ObservedEvent>>,
+    /// Checks the request and starts watching: the observer's id, and its request with the
+    /// interface named as events name it.
+    #[allow(clippy::type_complexity)]
+    pub start:
+        Box<dyn Fn(&ObserveRequest) -> Result<(u64, ObserveRequest), ApiError> + Send + Sync>,
+    pub stop: Box<dyn Fn(u64) + Send + Sync>,
+}
 
 /// Fails if a live daemon is listening on the socket.
 pub fn refuse_if_live(path: &Path) -> io::Result<()> {
@@ -40,22 +53,31 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 }
 
 /// Serves connections until the listener fails. `handle` runs each request to completion.
-pub async fn serve<H>(listener: UnixListener, handle: Arc<H>) -> io::Result<()>
+pub async fn serve<H>(
+    listener: UnixListener,
+    handle: Arc<H>,
+    observing: Option<Arc<Observing>>,
+) -> io::Result<()>
 where
     H: Fn(Request) -> Response + Send + Sync + 'static,
 {
     loop {
         let (stream, _) = listener.accept().await?;
         let handle = handle.clone();
+        let observing = observing.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, handle).await {
+            if let Err(e) = connection(stream, handle, observing).await {
                 debug!(error = %e, "client connection ended with an error");
             }
         });
     }
 }
 
-async fn connection<H>(stream: UnixStream, handle: Arc<H>) -> io::Result<()>
+async fn connection<H>(
+    stream: UnixStream,
+    handle: Arc<H>,
+    observing: Option<Arc<Observing>>,
+) -> io::Result<()>
 where
     H: Fn(Request) -> Response + Send + Sync + 'static,
 {
@@ -68,6 +90,13 @@ where
             return Ok(());
         }
         let resp = match serde_json::from_str::<Request>(&line) {
+            Ok(Request::Observe(req)) => match &observing {
+                Some(o) => return observe(o.clone(), req, reader, write).await,
+                None => Response::Error(ApiError::new(
+                    "Unavailable",
+                    "this sgd has no flow events to observe",
+                )),
+            },
             Ok(req) => {
                 let handle = handle.clone();
                 tokio::task::spawn_blocking(move || handle(req))
@@ -86,4 +115,63 @@ where
         out.push(b'\n');
         write.write_all(&out).await?;
     }
+}
+
+async fn send(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    v: &impl serde::Serialize,
+) -> io::Result<()> {
+    let mut out = serde_json::to_vec(v).expect("responses always serialise");
+    out.push(b'\n');
+    write.write_all(&out).await
+}
+
+/// Streams the decisions `req` selects until the client goes (its end of the socket closes,
+/// or a write fails); the observer stops watching then, whatever happened.
+async fn observe(
+    o: Arc<Observing>,
+    req: ObserveRequest,
+    mut reader: BufReader<tokio::io::Take<tokio::net::unix::OwnedReadHalf>>,
+    mut write: tokio::net::unix::OwnedWriteHalf,
+) -> io::Result<()> {
+    // Subscribed before the events switch on, so none is missed.
+    let mut events = o.events.subscribe();
+    let started = {
+        let (o, req) = (o.clone(), req.clone());
+        tokio::task::spawn_blocking(move || (o.start)(&req))
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal("observe failed inside sgd")))
+    };
+    let (id, req) = match started {
+        Ok(started) => started,
+        Err(e) => return send(&mut write, &Response::Error(e)).await,
+    };
+    let streamed = async {
+        send(&mut write, &Response::Ok(serde_json::Value::Null)).await?;
+        let mut rest = String::new();
+        loop {
+            tokio::select! {
+                got = events.recv() => match got {
+                    Ok(e) if crate::observe::selects(&req, &e) => {
+                        send(&mut write, &Streamed::Event(Box::new((*e).clone()))).await?;
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        send(&mut write, &Streamed::Lost(n)).await?;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+                },
+                // The client sends nothing more: end of input means it went.
+                n = reader.read_line(&mut rest) => {
+                    if n? == 0 {
+                        return Ok(());
+                    }
+                    rest.clear();
+                }
+            }
+        }
+    };
+    let r: io::Result<()> = streamed.await;
+    let _ = tokio::task::spawn_blocking(move || (o.stop)(id)).await;
+    r
 }

@@ -15,9 +15,10 @@ pub struct Cli {
     /// Unix socket of sgd.
     #[arg(long, global = true, env = "SG_SOCKET", default_value = paths::SOCKET)]
     pub socket: PathBuf,
-    /// The formatting style for command output.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Json)]
-    pub output: Output,
+    /// The formatting style for command output (default json; for observe, one line of text
+    /// per decision).
+    #[arg(long, global = true, value_enum)]
+    pub output: Option<Output>,
     /// Reads the operation's parameters from a JSON object (or file://path holding one)
     /// whose members are the API's names, as --generate-cli-skeleton prints them. Options
     /// given on the command line win over the same parameter here.
@@ -436,6 +437,23 @@ pub enum Command {
         /// The instance's address (default: its first private address of the peer's family).
         #[arg(long)]
         local_address: Option<String>,
+    },
+    /// Streams the firewall's decisions as they happen, one line each (--output json: one JSON
+    /// object each): every flow the rules admit or refuse, when it first appears and then at
+    /// most once a second while it lasts, with its packets and bytes so far. Established
+    /// flows' packets are not decisions. Stops on Ctrl-C; costs nothing while no one watches.
+    /// Not an AWS CLI operation.
+    Observe {
+        /// Only this interface (default: every interface of this host).
+        #[arg(long)]
+        network_interface_id: Option<String>,
+        /// ACCEPT or REJECT only.
+        #[arg(long)]
+        verdict: Option<String>,
+        /// Name=string,Values=string,... Names: protocol, direction, source-address,
+        /// destination-address, source-port, destination-port, reason.
+        #[arg(long, num_args = 1..)]
+        filters: Vec<String>,
     },
     /// Imports security groups from the JSON that `aws ec2 describe-security-groups` prints
     /// (group IDs, names, descriptions, VPCs, rules and tags are kept). Not an AWS CLI

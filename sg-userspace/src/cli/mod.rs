@@ -51,6 +51,10 @@ pub fn main() -> i32 {
             return EXIT_USAGE;
         }
     };
+    if let Request::Observe(_) = req {
+        return observe(&cli, &req);
+    }
+    let output = cli.output.unwrap_or(Output::Json);
     match client::call(&cli.socket, &req) {
         Ok(Response::Ok(Value::Null)) => 0,
         // Text outputs (not AWS responses) are printed as they are.
@@ -69,7 +73,7 @@ pub fn main() -> i32 {
             0
         }
         Ok(Response::Ok(v)) => {
-            match cli.output {
+            match output {
                 Output::Json => println!("{}", to_aws_json(&v)),
                 Output::Table => print!("{}", table::render(req.operation(), &v)),
             }
@@ -91,6 +95,36 @@ pub fn main() -> i32 {
             );
             EXIT_SERVICE_ERROR
         }
+        Err(e) => {
+            eprintln!("sgctl: {e}");
+            EXIT_OTHER
+        }
+    }
+}
+
+/// `sgctl observe`: prints each decision sgd streams until it closes the stream (or sgctl is
+/// interrupted).
+fn observe(cli: &Cli, req: &Request) -> i32 {
+    use crate::api::Streamed;
+    let json = cli.output == Some(Output::Json);
+    let r = client::stream(&cli.socket, req, |s| match s {
+        Streamed::Event(e) if json => {
+            println!("{}", serde_json::to_string(&e).unwrap_or_default())
+        }
+        Streamed::Event(e) => println!("{}", crate::observe::line(&e)),
+        Streamed::Lost(n) => eprintln!("sgctl: {n} decisions were missed (reading too slowly)"),
+    });
+    match r {
+        Ok(Response::Error(e)) => {
+            eprintln!(
+                "\nAn error occurred ({}) when calling the {} operation: {}",
+                e.code,
+                req.operation(),
+                e.message
+            );
+            EXIT_SERVICE_ERROR
+        }
+        Ok(Response::Ok(_)) => 0,
         Err(e) => {
             eprintln!("sgctl: {e}");
             EXIT_OTHER

@@ -655,6 +655,17 @@ impl Command {
                 p.string("--local-address", "LocalAddress", local_address)?;
                 p
             }
+            Self::Observe {
+                network_interface_id,
+                verdict,
+                filters,
+            } => {
+                let mut p = Params::new("Observe");
+                p.string(NI, "NetworkInterfaceId", network_interface_id)?;
+                p.string("--verdict", "Verdict", verdict)?;
+                p.list("--filters", "Filters", filters)?;
+                p
+            }
             Self::DescribeConntrack(a) => a.params("DescribeConntrack")?,
             Self::FlushConntrack(a) => a.params("FlushConntrack")?,
             Self::Import { file } => {

@@ -291,6 +291,14 @@ pub static OPERATIONS: &[Operation] = &[
     op("SeedFleetStore", &[]),
     op("DeleteAccessKey", &[req("AccessKeyId", Str)]),
     op(
+        "Observe",
+        &[
+            opt("NetworkInterfaceId", Str),
+            opt("Verdict", Str),
+            opt("Filters", FILTERS),
+        ],
+    ),
+    op(
         "Explain",
         &[
             req("NetworkInterfaceId", Str),

@@ -64,6 +64,26 @@ impl Core {
                 }
             }
         }
+        if want("sg_observers") {
+            let _ = writeln!(
+                m,
+                "# HELP sg_observers Clients streaming decisions (sgctl observe); flow events are on only while there are some."
+            );
+            let _ = writeln!(m, "# TYPE sg_observers gauge");
+            let _ = writeln!(m, "sg_observers {}", self.observers.len());
+        }
+        if want("sg_flow_events_lost_total") {
+            let _ = writeln!(
+                m,
+                "# HELP sg_flow_events_lost_total Flow events the kernel's ring buffer had no room for."
+            );
+            let _ = writeln!(m, "# TYPE sg_flow_events_lost_total counter");
+            let _ = writeln!(
+                m,
+                "sg_flow_events_lost_total {}",
+                self.datapath.events_lost()
+            );
+        }
         if want("sg_audit_passed_total") {
             let _ = writeln!(
                 m,

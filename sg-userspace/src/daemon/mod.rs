@@ -15,6 +15,7 @@ mod groups;
 mod interfaces;
 mod keys;
 mod metrics;
+mod observe;
 mod serve;
 
 pub use serve::run;
@@ -120,6 +121,9 @@ pub struct Core {
     shared_keys: keys::SharedKeys,
     /// In a fleet: the shared store and where this host's copy is.
     fleet: Option<fleet::Fleet>,
+    /// Who watches decisions (`observe`): observer id -> its device (`None`: all).
+    observers: std::collections::HashMap<u64, Option<String>>,
+    next_observer: u64,
 }
 
 /// The private addresses of an interface (SG-IF-5): declared in host mode, read from the
@@ -163,6 +167,8 @@ impl Core {
             shared_keys: keys::SharedKeys::default(),
             keys,
             fleet,
+            observers: Default::default(),
+            next_observer: 0,
         };
         core.share_keys();
         let state = core.state.clone();
@@ -385,7 +391,7 @@ impl Core {
         // What does not write the shared state needs no round trip to etcd (and works
         // while it is down): reads, this host's tracked flows and access keys, the seed.
         let op = req.operation();
-        let local = ["Describe", "Get", "List", "Export", "Explain"]
+        let local = ["Describe", "Get", "List", "Export", "Explain", "Observe"]
             .iter()
             .any(|p| op.starts_with(p))
             || matches!(
@@ -501,6 +507,8 @@ impl Core {
             Request::SeedFleetStore(_) => output(self.seed_fleet_store()),
             // Why a packet is accepted or rejected (`explain`).
             Request::Explain(r) => output(self.explain(r)),
+            // A stream, which the server runs (`observe_start`); here only checked.
+            Request::Observe(r) => crate::observe::check(r).map(|()| Output::None),
         }?;
         if !commit {
             return Ok(out);

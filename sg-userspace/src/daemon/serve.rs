@@ -156,7 +156,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         tokio::spawn(metrics::serve_metrics(listener, core.clone()));
     }
     let result = tokio::select! {
-        r = server::serve(listener, handler) => r.context("serving the API"),
+        r = server::serve(listener, handler, Some(observing(&core))) => r.context("serving the API"),
         () = refresher => Ok(()),
         () = shutdown => Ok(()),
     };
@@ -223,5 +223,98 @@ impl crate::ec2::server::Backend for CoreBackend {
             core.lock().unwrap_or_else(|p| p.into_inner()).reclaim();
         });
         resp
+    }
+}
+
+/// How many decisions wait for the slowest observer before it misses some (and is told).
+const OBSERVED_BACKLOG: usize = 4096;
+
+/// `observe`: the daemon's flow events, read from the kernel's ring buffer on a task of their
+/// own and sent to every observer, and the start and stop of watching.
+fn observing(core: &Arc<Mutex<Core>>) -> Arc<server::Observing> {
+    let (events, _) = tokio::sync::broadcast::channel(OBSERVED_BACKLOG);
+    let ring = core
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take_flow_events();
+    if let Some(ring) = ring {
+        tokio::spawn(read_flow_events(ring, core.clone(), events.clone()));
+    }
+    let (start_core, stop_core) = (core.clone(), core.clone());
+    Arc::new(server::Observing {
+        events,
+        start: Box::new(move |req| {
+            start_core
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .observe_start(req)
+        }),
+        stop: Box::new(move |id| {
+            stop_core
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .observe_stop(id)
+        }),
+    })
+}
+
+/// Reads flow events as the kernel writes them (woken by the ring buffer's epoll readiness)
+/// and sends each to the observers, named by interface id.
+async fn read_flow_events(
+    ring: aya::maps::RingBuf<aya::maps::MapData>,
+    core: Arc<Mutex<Core>>,
+    events: tokio::sync::broadcast::Sender<Arc<crate::api::ObservedEvent>>,
+) {
+    // SAFETY: the ring buffer owns its map's file descriptor for as long as it lives, and
+    // always answers that one.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE)
+    };
+    let mut ring = match registered {
+        Ok(r) => r,
+        Err(e) => {
+            warn!(error = %e, "cannot poll the flow events' ring buffer: observe shows nothing");
+            return;
+        }
+    };
+    // ifindex -> interface id, asked of the core once per interface (and again after a
+    // while: an ifindex can come back as another device).
+    let mut names: std::collections::HashMap<u32, String> = std::collections::HashMap::new();
+    let mut names_since = std::time::Instant::now();
+    loop {
+        let mut guard = match ring.readable_mut().await {
+            Ok(g) => g,
+            Err(e) => {
+                warn!(error = %e, "reading flow events failed: observe stops");
+                return;
+            }
+        };
+        let mut records = Vec::new();
+        while let Some(item) = guard.get_inner_mut().next() {
+            records.push(item.to_vec());
+        }
+        guard.clear_ready();
+        if names_since.elapsed() > std::time::Duration::from_secs(10) {
+            names.clear();
+            names_since = std::time::Instant::now();
+        }
+        for r in records {
+            let flow = crate::datapath::ObservedFlow::read(&r, |ifindex| {
+                if let Some(n) = names.get(&ifindex) {
+                    return Some(n.clone());
+                }
+                let n = core
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .interface_of(ifindex)?;
+                names.insert(ifindex, n.clone());
+                Some(n)
+            });
+            if let Some(f) = flow {
+                let id = f.device.clone();
+                // Nobody listening is no error: the events are switched off soon after.
+                let _ = events.send(Arc::new(crate::observe::event(&f, id)));
+            }
+        }
     }
 }

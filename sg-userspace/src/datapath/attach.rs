@@ -101,7 +101,7 @@ impl Datapath {
                 return Err(e);
             }
         };
-        if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&written, slot, iface)) {
+        if let Err(e) = self.ifaces.set(ifindex, self.cfg_of(&written, slot, iface)) {
             self.free(written);
             self.free_addrs(&addrs, &old_addrs);
             return Err(map_err(names::IFACE_CFG)(e));
@@ -184,7 +184,10 @@ impl Datapath {
             tc: None,
             link,
         };
-        if let Err(e) = self.ifaces.set(ifindex, iface_cfg(&a.written, slot, iface)) {
+        if let Err(e) = self
+            .ifaces
+            .set(ifindex, self.cfg_of(&a.written, slot, iface))
+        {
             self.teardown(a);
             return Err(map_err(names::IFACE_CFG)(e));
         }

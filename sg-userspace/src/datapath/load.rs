@@ -164,6 +164,10 @@ impl Datapath {
         let stats = PerCpuArray::try_from(take(names::STATS)?).map_err(map_err(names::STATS))?;
         let audit_passed = PerCpuArray::try_from(take(names::AUDIT_PASSED)?)
             .map_err(map_err(names::AUDIT_PASSED))?;
+        let flow_events = aya::maps::RingBuf::try_from(take(names::FLOW_EVENTS)?)
+            .map_err(map_err(names::FLOW_EVENTS))?;
+        let events_lost = PerCpuArray::try_from(take(names::EVENTS_LOST)?)
+            .map_err(map_err(names::EVENTS_LOST))?;
         let ct_tcp = BpfHashMap::try_from(take(names::CT_TCP)?).map_err(map_err(names::CT_TCP))?;
         let ct_other =
             BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
@@ -194,6 +198,10 @@ impl Datapath {
             port_sets_small,
             stats,
             audit_passed,
+            watched: Default::default(),
+            watch_all: false,
+            flow_events: Some(flow_events),
+            events_lost,
             ct_tcp,
             ct_other,
             flow_cache,

@@ -30,6 +30,7 @@ mod attach;
 mod batch;
 mod conntrack;
 mod counters;
+mod events;
 mod flow_cache;
 mod hosts;
 mod iface_table;
@@ -42,6 +43,7 @@ mod testrun;
 
 pub use attach::{device_addresses, device_exists, device_mac};
 pub use conntrack::{Flow, SweepReport};
+pub use events::ObservedFlow;
 pub use link::{Link, LinkError, link};
 pub use probe::Probed;
 pub use testrun::{Hook, TestRunOutcome};
@@ -171,6 +173,13 @@ pub struct Datapath {
     port_sets: BpfHashMap<MapData, u32, PortSet>,
     port_sets_small: BpfHashMap<MapData, u32, PortSetSmall>,
     stats: PerCpuArray<MapData, u64>,
+    /// Devices whose flow events someone wants (`events`).
+    watched: std::collections::HashSet<String>,
+    /// Every device's flow events are wanted.
+    watch_all: bool,
+    /// The flow events' ring buffer, until the daemon's reader takes it.
+    flow_events: Option<aya::maps::RingBuf<MapData>>,
+    events_lost: PerCpuArray<MapData, u64>,
     /// Per interface slot: packets passed only by audit mode.
     audit_passed: PerCpuArray<MapData, u64>,
     ct_tcp: BpfHashMap<MapData, CtKey, CtValue>,

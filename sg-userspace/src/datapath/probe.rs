@@ -78,16 +78,14 @@ impl Datapath {
             return Err(DatapathError::Missing("a probe outcome"));
         }
         let reason = (got.reason != PROBE_UNPROTECTED).then_some(got.reason);
-        let rule_ids = match (reason, self.attached.get(iface)) {
-            (Some(sg_common::stats::PASS_RULE), Some(a)) => a
-                .written
-                .credits
-                .get(&got.entry)
-                .into_iter()
-                .flatten()
-                .filter(|(element, _)| *element == got.element)
-                .filter_map(|(_, rule)| a.written.rule_ids.get(*rule as usize).cloned())
-                .collect(),
+        let rule_ids = match reason {
+            Some(sg_common::stats::PASS_RULE) => self.rules_of(
+                iface,
+                sg_common::rule::RuleHitKey {
+                    entry: got.entry,
+                    element: got.element,
+                },
+            ),
             _ => Vec::new(),
         };
         Ok(Probed {

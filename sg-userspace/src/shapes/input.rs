@@ -419,6 +419,22 @@ pub struct ConntrackQuery {
     pub filters: Vec<Filter>,
 }
 
+/// `sgctl observe`: the decisions to stream (sgd's own, over the Unix socket only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ObserveRequest {
+    /// Only this interface (default: every interface of this host).
+    #[serde(default)]
+    pub network_interface_id: Option<String>,
+    /// `ACCEPT` or `REJECT` only.
+    #[serde(default)]
+    pub verdict: Option<String>,
+    /// Names: protocol, direction, source-address, destination-address, source-port,
+    /// destination-port, reason.
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
 /// `sgctl import`: the output of `aws ec2 describe-security-groups`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -604,6 +604,36 @@ pub struct KernelVerdict {
     pub tracked: Option<bool>,
 }
 
+/// One decision `sgctl observe` streams: a flow the rules admitted or refused, when it first
+/// appears and then at most once a second while it lasts, with its counters so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ObservedEvent {
+    /// RFC 3339, of the flow's last packet.
+    pub time: String,
+    pub network_interface_id: String,
+    /// `ingress` or `egress`.
+    pub direction: String,
+    /// `ACCEPT` or `REJECT` (in audit mode, a refused packet that passed is `REJECT` with
+    /// `Audit`).
+    pub verdict: String,
+    /// `SecurityGroupRules` for an accepted flow; else `NoRule`, `SourceDestCheck` or
+    /// `ConntrackAllowanceExceeded`.
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audit: bool,
+    pub protocol: String,
+    pub source: String,
+    pub source_port: u16,
+    pub destination: String,
+    pub destination_port: u16,
+    pub packets: u64,
+    pub bytes: u64,
+    /// TCP flags seen, OR-ed (as flow logs' `tcp-flags`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_flags: Option<u8>,
+}
+
 /// IAM's `CreateAccessKeyResponse`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -1,0 +1,76 @@
+//! Flow events (see `sg_common::events`): the decisions of the rules on interfaces someone
+//! watches, aggregated per flow in `FLOW_AGG` and reported through `FLOW_EVENTS` when a flow
+//! first appears and then at most once a second.
+
+use core::intrinsics::{AtomicOrdering, atomic_xadd};
+
+use aya_ebpf::helpers::bpf_ktime_get_coarse_ns;
+use sg_common::{
+    conntrack::CLOCK_BASE_NS,
+    events::{AggKey, AggValue, EVENT_INTERVAL_NS, FlowEvent},
+};
+
+use crate::maps::{EVENTS_LOST, FLOW_AGG, FLOW_EVENTS, WORK};
+
+/// Records the decision `reason` on the packet in `WORK` (the one just judged), going in
+/// direction `dir` on interface `ifindex`; `audited`: it passed only by audit mode.
+///
+/// Out of line: one copy for every path that reaches it, verified once per call site.
+#[inline(never)]
+pub fn flow_event(ifindex: u32, dir: u32, reason: u32, audited: u32, len: u32) {
+    let Some(work) = WORK.get_ptr_mut(0) else {
+        return;
+    };
+    let work = unsafe { &mut *work };
+    let (flow, _) = crate::policy::ct_key(&work.pkt, dir as u8, ifindex, &mut work.key);
+    let key = AggKey {
+        flow: *flow,
+        dir: dir as u8,
+        reason: reason as u8,
+        audit: audited as u8,
+        _pad: 0,
+    };
+    let flags = work.pkt.tcp_flags;
+    let now = unsafe { bpf_ktime_get_coarse_ns() } + CLOCK_BASE_NS;
+    let report = match FLOW_AGG.get_ptr_mut(&key) {
+        Some(v) => {
+            let v = unsafe { &mut *v };
+            unsafe {
+                atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut v.packets, 1);
+                atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut v.bytes, len as u64);
+            }
+            v.last_ns = now;
+            v.tcp_flags |= flags;
+            if now.saturating_sub(v.reported_ns) < EVENT_INTERVAL_NS {
+                return;
+            }
+            v.reported_ns = now;
+            *v
+        }
+        None => {
+            let v = AggValue {
+                first_ns: now,
+                last_ns: now,
+                reported_ns: now,
+                packets: 1,
+                bytes: len as u64,
+                tcp_flags: flags,
+                _pad: [0; 7],
+            };
+            let _ = FLOW_AGG.insert(&key, &v, 0);
+            v
+        }
+    };
+    match FLOW_EVENTS.reserve::<FlowEvent>(0) {
+        Some(mut e) => {
+            e.write(FlowEvent { key, value: report });
+            e.submit(0);
+        }
+        None => {
+            // Userspace reads too slowly (or nobody reads): counted, and shown as lost.
+            if let Some(n) = EVENTS_LOST.get_ptr_mut(0) {
+                unsafe { *n += 1 };
+            }
+        }
+    }
+}
