@@ -31,6 +31,12 @@ pub fn flow_event(ifindex: u32, dir: u32, reason: u32, audited: u32, len: u32) {
         _pad: 0,
     };
     let flags = work.pkt.tcp_flags;
+    if crate::log::debugging(ifindex) {
+        crate::log::decision(
+            ifindex,
+            dir << 16 | u32::from(work.pkt.proto) << 8 | (reason & 0xff),
+        );
+    }
     let now = unsafe { bpf_ktime_get_coarse_ns() } + CLOCK_BASE_NS;
     let report = match FLOW_AGG.get_ptr_mut(&key) {
         Some(v) => {
@@ -70,6 +76,9 @@ pub fn flow_event(ifindex: u32, dir: u32, reason: u32, audited: u32, len: u32) {
             // Userspace reads too slowly (or nobody reads): counted, and shown as lost.
             if let Some(n) = EVENTS_LOST.get_ptr_mut(0) {
                 unsafe { *n += 1 };
+            }
+            if crate::log::warnings() {
+                crate::log::rare(crate::log::EVENTS_LOST, ifindex);
             }
         }
     }

@@ -9,6 +9,7 @@
 
 mod conntrack;
 mod events;
+mod log;
 mod maps;
 mod parse;
 mod policy;

@@ -155,6 +155,10 @@ pub static FLOW_AGG: LruHashMap<AggKey, AggValue> =
 #[map(name = "EVENTS_LOST")]
 pub static EVENTS_LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
+/// Per CPU: when each kind of rare event was last logged (`crate::log`). Not pinned.
+#[map(name = "LOG_LAST")]
+pub static LOG_LAST: PerCpuArray<u64> = PerCpuArray::with_max_entries(crate::log::KINDS, 0);
+
 /// What a probe program found (see `sg_common::probe`). Not pinned.
 #[map(name = "PROBE_OUT")]
 pub static PROBE_OUT: Array<ProbeOut> = Array::with_max_entries(1, 0);

@@ -457,6 +457,9 @@ fn by_rules(cfg: &IfaceCfg, key: &CtKey, pkt: &Packet, h: u64, packed: u64) -> u
         && !untracked(cfg, dir, pkt)
         && !conntrack::create(key, pkt, h, clock.now(), packed)
     {
+        if crate::log::warnings() {
+            crate::log::rare(crate::log::CT_FULL, key.ifindex);
+        }
         return DROP_CT_FULL;
     }
     count_rule_hit(&hit, len, clock.now());

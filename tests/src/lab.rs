@@ -4,7 +4,7 @@
 
 use sg_userspace::{
     compiler,
-    datapath::{Datapath, DatapathConfig, Hook, XdpModeChoice},
+    datapath::{Datapath, DatapathConfig, DatapathLog, Hook, XdpModeChoice},
     testkit::World,
 };
 
@@ -100,6 +100,26 @@ pub fn with_lab_opts<T: Send + 'static>(
     ifindex: Option<u32>,
     f: impl FnOnce(&mut Lab) -> T + Send + 'static,
 ) -> T {
+    lab(ct_tcp, ct_other, ifindex, DatapathLog::default(), f)
+}
+
+/// The same with the datapath's log at `log` (the default: warn).
+pub fn with_lab_logging<T: Send + 'static>(
+    ct_tcp: u32,
+    ct_other: u32,
+    log: DatapathLog,
+    f: impl FnOnce(&mut Lab) -> T + Send + 'static,
+) -> T {
+    lab(ct_tcp, ct_other, None, log, f)
+}
+
+fn lab<T: Send + 'static>(
+    ct_tcp: u32,
+    ct_other: u32,
+    ifindex: Option<u32>,
+    log: DatapathLog,
+    f: impl FnOnce(&mut Lab) -> T + Send + 'static,
+) -> T {
     let ns = Netns::new("lab");
     // The links stay down: no real traffic (IPv6 autoconfiguration, MLD) reaches the
     // programs and disturbs the counters; TestRun does not need them up.
@@ -117,6 +137,8 @@ pub fn with_lab_opts<T: Send + 'static>(
             xdp_mode: XdpModeChoice::Skb,
             ct_tcp_max: ct_tcp,
             ct_other_max: ct_other,
+            log,
+            log_interface: None,
         })
         .expect("load datapath");
         let ifindex = nix::net::if_::if_nametoindex(IFACE).expect("ifindex");

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use sg_userspace::{
     daemon::{self, Config, FileConfig},
-    datapath::XdpModeChoice,
+    datapath::{DatapathLog, XdpModeChoice},
     paths,
 };
 use tracing_subscriber::EnvFilter;
@@ -30,6 +30,14 @@ struct Args {
     /// virtual devices (auto), or one of native XDP, generic (skb) XDP, TC ingress.
     #[arg(long, value_enum, default_value_t = XdpModeChoice::Auto)]
     xdp_mode: XdpModeChoice,
+    /// What the eBPF programs log here: errors, rare conditions (a full connection-tracking
+    /// table, lost flow events; each at most once a second per CPU), and at debug every
+    /// decision on --datapath-log-interface. Disabled levels cost the datapath nothing.
+    #[arg(long, value_enum, default_value_t = DatapathLog::Warn)]
+    datapath_log: DatapathLog,
+    /// With --datapath-log debug: the device whose every decision is logged.
+    #[arg(long)]
+    datapath_log_interface: Option<String>,
     /// Remove everything pinned under --pin-dir (the programs detach from every interface,
     /// tracked flows are forgotten) and exit. sgd otherwise leaves its datapath pinned when it
     /// stops, so interfaces stay protected across restarts and upgrades.
@@ -78,13 +86,16 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut filter = EnvFilter::try_from_env("SG_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    if args.datapath_log == DatapathLog::Debug {
+        // The programs' debug records (their target is the eBPF crate's module path).
+        filter = filter.add_directive("sg_ebpf=debug".parse().expect("a valid directive"));
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("SG_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
     if args.cleanup {
         sg_userspace::datapath::Datapath::cleanup(&args.pin_dir)
             .with_context(|| format!("removing {}", args.pin_dir.display()))?;
@@ -96,6 +107,8 @@ fn main() -> anyhow::Result<()> {
         socket: args.socket,
         pin_dir: args.pin_dir,
         xdp_mode: args.xdp_mode,
+        datapath_log: args.datapath_log,
+        datapath_log_interface: args.datapath_log_interface.clone(),
         metrics_listen: args.metrics_listen,
         region: args.region.clone(),
         api: args.api_listen.map(|listen| daemon::ApiConfig {

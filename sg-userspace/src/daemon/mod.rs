@@ -59,6 +59,9 @@ pub struct Config {
     pub region: String,
     /// The shared store of a fleet (`--store etcd://...`); `None`: this host's own store.
     pub fleet: Option<crate::fleet::FleetConfig>,
+    /// What the datapath logs, and the device whose decisions it logs at debug.
+    pub datapath_log: datapath::DatapathLog,
+    pub datapath_log_interface: Option<String>,
 }
 
 /// `sgd --api-listen` and its options (the region is [`Config::region`]).
@@ -86,6 +89,8 @@ impl Default for Config {
             api: None,
             fleet: None,
             region: crate::model::default_region(),
+            datapath_log: datapath::DatapathLog::default(),
+            datapath_log_interface: None,
         }
     }
 }
@@ -156,6 +161,8 @@ impl Core {
             xdp_mode: cfg.xdp_mode,
             ct_tcp_max: cfg.ct_tcp_max,
             ct_other_max: cfg.ct_other_max,
+            log: cfg.datapath_log,
+            log_interface: cfg.datapath_log_interface.clone(),
         })?;
         let keys = KeyFile::load(&cfg.state_dir.join(key_file::FILE))?;
         let mut core = Self {

@@ -71,6 +71,11 @@ impl Core {
         })
     }
 
+    /// The datapath's log records, for the daemon's one reader.
+    pub fn take_datapath_logger(&mut self) -> Option<aya_log::EbpfLogger<&'static dyn log::Log>> {
+        self.datapath.take_logger()
+    }
+
     /// The flow events' ring buffer, for the daemon's one reader.
     pub fn take_flow_events(&mut self) -> Option<aya::maps::RingBuf<aya::maps::MapData>> {
         self.datapath.take_flow_events()

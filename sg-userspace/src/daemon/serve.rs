@@ -81,6 +81,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             .to_string()
         });
     }
+    // The datapath's own log lines, as the programs write them.
+    let logger = core
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take_datapath_logger();
+    if let Some(logger) = logger {
+        tokio::spawn(read_datapath_log(logger));
+    }
     // Link and address events trigger a refresh at once; the timer is the safety net.
     let changed = Arc::new(tokio::sync::Notify::new());
     if let Err(e) = crate::watch::spawn(changed.clone()) {
@@ -316,5 +324,29 @@ async fn read_flow_events(
                 let _ = events.send(Arc::new(crate::observe::event(&f, id)));
             }
         }
+    }
+}
+
+/// Writes the programs' log records into sgd's log as they come (aya-log, through the `log`
+/// crate into tracing).
+async fn read_datapath_log(logger: aya_log::EbpfLogger<&'static dyn log::Log>) {
+    // SAFETY: the logger owns its ring buffer's file descriptor for as long as it lives,
+    // and always answers that one.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE)
+    };
+    let mut logger = match registered {
+        Ok(l) => l,
+        Err(e) => {
+            warn!(error = %e, "cannot poll the datapath's log");
+            return;
+        }
+    };
+    loop {
+        let Ok(mut guard) = logger.readable_mut().await else {
+            return;
+        };
+        guard.get_inner_mut().flush();
+        guard.clear_ready();
     }
 }

@@ -96,7 +96,11 @@ impl Datapath {
     /// its flow events are wanted.
     pub(super) fn cfg_of(&self, w: &Written, slot: u32, iface: &Interface) -> IfaceCfg {
         let mut cfg = iface_cfg(w, slot, iface);
-        if self.watch_all || self.watched.contains(&iface.id) {
+        // The interface whose decisions are logged at debug: they are logged where its flow
+        // events are made.
+        let debugged = self.cfg.log == super::DatapathLog::Debug
+            && self.cfg.log_interface.as_deref() == Some(iface.id.as_str());
+        if self.watch_all || self.watched.contains(&iface.id) || debugged {
             cfg.flags |= FLAG_EVENTS;
         }
         cfg
@@ -129,6 +133,11 @@ impl Datapath {
     /// The ring buffer of flow events, for the one reader that takes it.
     pub fn take_flow_events(&mut self) -> Option<RingBuf<MapData>> {
         self.flow_events.take()
+    }
+
+    /// The programs' log records, for the one reader that takes them.
+    pub fn take_logger(&mut self) -> Option<aya_log::EbpfLogger<&'static dyn log::Log>> {
+        self.logger.take()
     }
 
     /// Flow events the ring buffer had no room for, since the datapath was loaded.

@@ -114,7 +114,29 @@ impl Datapath {
             // creates and pins it.
             loader.map_pin_path(name, path.as_path());
         }
+        // The log level is a constant of the loaded programs: the verifier removes what it
+        // disables. Debug logs every decision of one interface, if it exists now.
+        let level = cfg.log.level();
+        let debug_ifindex: u32 = match (&cfg.log, &cfg.log_interface) {
+            (super::DatapathLog::Debug, Some(dev)) => nix::net::if_::if_nametoindex(dev.as_str())
+                .unwrap_or_else(|_| {
+                    warn!(device = %dev, "no such interface: no decision is logged");
+                    0
+                }),
+            _ => 0,
+        };
+        loader
+            .override_global(aya_log::LEVEL, &level, true)
+            .override_global("SG_LOG_IFINDEX", &debug_ifindex, true);
         let mut ebpf = loader.load(EBPF_OBJECT)?;
+        // Taken before the programs load: they refer to its ring buffer, which must stay open.
+        let logger = match aya_log::EbpfLogger::init(&mut ebpf) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                warn!(error = %e, "the datapath's log cannot be read");
+                None
+            }
+        };
         // How close each program comes to the verifier's limit of a million instructions:
         // the datapath walks near it, and a change that crosses it fails to load.
         let verified = |ebpf: &Ebpf, name: &str| {
@@ -202,6 +224,7 @@ impl Datapath {
             watch_all: false,
             flow_events: Some(flow_events),
             events_lost,
+            logger,
             ct_tcp,
             ct_other,
             flow_cache,

@@ -154,6 +154,39 @@ pub struct DatapathConfig {
     pub ct_tcp_max: u32,
     /// Entries the conntrack table of every other protocol holds (SG-ENF-9).
     pub ct_other_max: u32,
+    /// What the programs log (`sgd --datapath-log`).
+    pub log: DatapathLog,
+    /// At debug, the device whose every decision is logged.
+    pub log_interface: Option<String>,
+}
+
+/// What the datapath logs into sgd's log (through aya-log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DatapathLog {
+    Off,
+    /// Only failures (none is logged by the programs today: their failures are counted).
+    Error,
+    /// Also rare conditions, each at most once a second per CPU: a full connection-tracking
+    /// table refusing new flows, flow events lost.
+    #[default]
+    Warn,
+    /// Also every decision of the rules on one interface (`--datapath-log-interface`): each
+    /// packet they admit or refuse (not those of established flows). That interface
+    /// produces flow events for it.
+    Debug,
+}
+
+impl DatapathLog {
+    /// aya-log's level number (`AYA_LOG_LEVEL`): statements above it are compiled out by
+    /// the verifier.
+    fn level(self) -> u8 {
+        match self {
+            Self::Off => 0,
+            Self::Error => 1,
+            Self::Warn => 2,
+            Self::Debug => 4,
+        }
+    }
 }
 
 /// The loaded datapath: its programs and maps, and what has been written to them for each
@@ -180,6 +213,8 @@ pub struct Datapath {
     /// The flow events' ring buffer, until the daemon's reader takes it.
     flow_events: Option<aya::maps::RingBuf<MapData>>,
     events_lost: PerCpuArray<MapData, u64>,
+    /// The programs' log records, until the daemon's reader takes them.
+    logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
     /// Per interface slot: packets passed only by audit mode.
     audit_passed: PerCpuArray<MapData, u64>,
     ct_tcp: BpfHashMap<MapData, CtKey, CtValue>,

@@ -13,6 +13,7 @@ use sg_tests::lab::with_lab_sized;
 mod api;
 mod conntrack;
 mod control;
+mod datapath_log;
 mod fleet;
 mod flood;
 mod report;
@@ -91,6 +92,10 @@ fn main() {
         r.extend(with_lab_sized(1 << 21, 1 << 16, move |l| {
             testrun::testrun(l, quick)
         }));
+    }
+    if want("datapath_log") {
+        eprintln!("[bench] the datapath's log: default level against off");
+        r.extend(datapath_log::datapath_log(quick));
     }
     if want("control") {
         eprintln!("[bench] control plane");

@@ -41,7 +41,7 @@ pub(crate) fn report(r: &Results, previous: Option<&Results>, quick: bool) -> St
         "conntrack.sweep_100k_ms"
     };
     // (target, key, limit, whether the measure must be at least the limit)
-    let targets: [(&str, &str, f64, bool); 16] = [
+    let targets: [(&str, &str, f64, bool); 18] = [
         (
             "flood (b) drop rate not worse than nftables",
             "flood_skb.ratio_vs_nft",
@@ -136,6 +136,18 @@ pub(crate) fn report(r: &Results, previous: Option<&Results>, quick: bool) -> St
             "fleet: write to kernel p99 <= 3x the bare etcd write-to-watcher p99 (100 sgds)",
             "fleet.n100.convergence_vs_etcd_p99_ratio",
             3.0,
+            false,
+        ),
+        (
+            "datapath log at the default level: established hit <= 1.05x logging off",
+            "datapath_log.warn_vs_off_hit_ratio",
+            1.05,
+            false,
+        ),
+        (
+            "datapath log at the default level: flood path <= 1.05x logging off",
+            "datapath_log.warn_vs_off_flood_ratio",
+            1.05,
             false,
         ),
     ];
