@@ -145,11 +145,12 @@ pub struct CtCacheEntry {
     pub epoch: u32,
     /// `bpf_jiffies64` when the entry was last read from the table.
     pub jiffies: u64,
-    /// Packets and bytes passed from the cache and not yet added to the entry in the table
-    /// (added at the next refresh or eviction, whatever the epoch; `describe-conntrack` adds
-    /// them too).
-    pub packets: u64,
-    pub bytes: u64,
+    /// Packets and bytes passed from the cache and not yet added to the entry in the table,
+    /// by direction (`crate::dir`): added at the next refresh or eviction, whatever the epoch
+    /// (`describe-conntrack` adds them too). 32 bits are plenty: the entry is refreshed every
+    /// `CT_CACHE_TICKS` jiffies.
+    pub packets: [u32; 2],
+    pub bytes: [u32; 2],
     /// `CtValue::serial` of the flow the sides were copied from.
     pub serial: u32,
     pub _pad: u32,
@@ -188,8 +189,9 @@ pub const CT_STATE_RST: u8 = 3;
 pub struct CtValue {
     /// `bpf_ktime_get_coarse_ns` + [`CLOCK_BASE_NS`] of the last packet.
     pub last_seen_ns: u64,
-    pub packets: u64,
-    pub bytes: u64,
+    /// Packets and bytes by direction (`crate::dir`): what flow logs record per direction.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
     /// Direction ([`crate::dir`]) of the packet that created the entry.
     pub origin: u8,
     pub state: u8,
@@ -205,7 +207,7 @@ pub struct CtValue {
     /// direction `d` (SG-ENF-13, see `crate::tcp`). Zero for other protocols.
     pub tcp: [TcpSide; 2],
 }
-const _: () = assert!(core::mem::size_of::<CtValue>() == 96);
+const _: () = assert!(core::mem::size_of::<CtValue>() == 112);
 
 /// Added to `bpf_ktime_get_coarse_ns` (and to `CLOCK_MONOTONIC_COARSE` in userspace) for every
 /// timestamp in the maps, so an entry can be aged by days in tests even on a machine up for

@@ -16,7 +16,7 @@ pub mod tcp;
 /// type changes, or where a value lives (`conntrack::ct_hash`, `filter_slot`, the slot
 /// counts, `rule::host_set_v4`/`host_set_v6`), so a daemon never reinterprets maps pinned by an incompatible build: pins live
 /// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
 pub mod maps {

@@ -107,8 +107,9 @@ pub fn cached(key: &CtKey, h: u64, pkt: &Packet, dir: u8, len: u64) -> bool {
     {
         return false;
     }
-    e.packets += 1;
-    e.bytes += len;
+    let d = (dir & 1) as usize;
+    e.packets[d] = e.packets[d].wrapping_add(1);
+    e.bytes[d] = e.bytes[d].wrapping_add(len as u32);
     true
 }
 
@@ -157,16 +158,15 @@ fn remember(key: &CtKey, h: u64, v: &mut CtValue, proto: u8) {
     let mine = same_key(&e.key, key);
     // Counts passed on the cache belong to their flow whatever the epoch (a flow flushed and
     // opened again on the same tuple may get its predecessor's last few).
-    if e.packets != 0 {
+    if e.packets[0] | e.packets[1] != 0 {
         if mine {
-            v.packets += e.packets;
-            v.bytes += e.bytes;
+            add_pending(v, e);
         } else {
             flush_victim(e);
         }
     }
-    e.packets = 0;
-    e.bytes = 0;
+    e.packets = [0; 2];
+    e.bytes = [0; 2];
     let cacheable = match proto {
         PROTO_TCP => v.state == CT_STATE_ESTABLISHED,
         // Until it is a stream, each change of direction is a turn the table must count,
@@ -188,6 +188,15 @@ fn remember(key: &CtKey, h: u64, v: &mut CtValue, proto: u8) {
     e.jiffies = unsafe { bpf_jiffies64() };
 }
 
+/// Adds a cache slot's pending counts to its flow's entry, direction by direction.
+#[inline(always)]
+fn add_pending(v: &mut CtValue, e: &CtCacheEntry) {
+    v.packets[0] += u64::from(e.packets[0]);
+    v.packets[1] += u64::from(e.packets[1]);
+    v.bytes[0] += u64::from(e.bytes[0]);
+    v.bytes[1] += u64::from(e.bytes[1]);
+}
+
 /// Adds the pending counts (and TCP window) of another flow, evicted from this CPU's cache,
 /// to its entry.
 #[inline(never)]
@@ -199,8 +208,7 @@ fn flush_victim(e: &CtCacheEntry) {
     };
     if let Some(v) = v {
         let v = unsafe { &mut *v };
-        v.packets += e.packets;
-        v.bytes += e.bytes;
+        add_pending(v, e);
         if e.serial == v.serial {
             tcp::merge(&mut v.tcp, &e.tcp);
         }
@@ -338,8 +346,9 @@ fn touch(key: &CtKey, h: u64, v: &mut CtValue, proto: u8, dir: u8, now: u64, len
         v.turns = v.turns.saturating_add(1);
     }
     v.last_seen_ns = now;
-    v.packets += 1;
-    v.bytes += len;
+    let d = (dir & 1) as usize;
+    v.packets[d] += 1;
+    v.bytes[d] += len;
     remember(key, h, v, proto);
 }
 
@@ -384,8 +393,11 @@ pub fn create(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> bool 
     };
     let v = unsafe { &mut *v };
     v.last_seen_ns = now;
-    v.packets = 1;
-    v.bytes = len;
+    let d = dir as usize & 1;
+    v.packets = [0; 2];
+    v.bytes = [0; 2];
+    v.packets[d] = 1;
+    v.bytes[d] = len;
     v.origin = dir;
     // Only a SYN opens a TCP flow (see `policy::judge`), in the handshake state.
     v.state = if tcp {

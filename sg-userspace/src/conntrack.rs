@@ -108,8 +108,12 @@ pub fn to_entry(f: &Flow) -> ConnectionTrackingEntry {
         remote_port: remote_port(k),
         direction: direction(f).into(),
         state: state_name(f).into(),
-        packets: f.value.packets,
-        bytes: f.value.bytes,
+        packets: f.value.packets[0] + f.value.packets[1],
+        bytes: f.value.bytes[0] + f.value.bytes[1],
+        inbound_packets: f.value.packets[dir::INBOUND as usize],
+        inbound_bytes: f.value.bytes[dir::INBOUND as usize],
+        outbound_packets: f.value.packets[dir::OUTBOUND as usize],
+        outbound_bytes: f.value.bytes[dir::OUTBOUND as usize],
         seconds_until_expiry: f.expires_in_s,
     }
 }

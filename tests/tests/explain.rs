@@ -147,6 +147,14 @@ fn explain_names_the_admitting_rule_or_the_reason_and_traffic_agrees() {
         .as_array()
         .and_then(|f| f.iter().find(|f| f["LocalPort"] == 22))
         .unwrap_or_else(|| panic!("the connection is tracked: {flows:#}"));
+    // Each direction counted apart, as flow logs need them.
+    let n = |k: &str| flow[k].as_u64().unwrap_or(0);
+    assert!(
+        n("InboundPackets") > 0 && n("OutboundPackets") > 0,
+        "{flow:#}"
+    );
+    assert_eq!(n("Packets"), n("InboundPackets") + n("OutboundPackets"));
+    assert_eq!(n("Bytes"), n("InboundBytes") + n("OutboundBytes"));
     let client_port = flow["RemotePort"].as_u64().expect("port").to_string();
     let reply = [
         "--network-interface-id",

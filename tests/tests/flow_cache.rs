@@ -66,7 +66,8 @@ fn connect(l: &mut Lab, sport: u16) {
 fn counts(dp: &Datapath) -> (u64, u64) {
     let flows = dp.conntrack();
     assert_eq!(flows.len(), 1, "one flow");
-    (flows[0].value.packets, flows[0].value.bytes)
+    let v = &flows[0].value;
+    (v.packets[0] + v.packets[1], v.bytes[0] + v.bytes[1])
 }
 
 /// Longer than `CT_CACHE_TICKS` jiffies at any HZ (100 or more).
@@ -145,10 +146,34 @@ lab_test!(a_udp_flow_is_cached_only_as_a_stream, |l| {
     assert!(repeat(l, Hook::TcEgress, &out, 10));
     let flows = l.dp.conntrack();
     assert_eq!(flows[0].value.turns, 2, "each change of direction counted");
-    assert_eq!(flows[0].value.packets, 30);
+    assert_eq!(flows[0].value.packets[0] + flows[0].value.packets[1], 30);
     assert!(
         !l.dp.conntrack_pending().is_empty(),
         "a stream is cached: its turns no longer matter"
+    );
+});
+
+// Flow logs record each direction of a flow apart (issue 16): the entry counts packets and
+// bytes by direction, on the table's path and on the cache's alike.
+lab_test!(a_flow_counts_each_direction_apart, |l| {
+    setup(l, vec![]);
+    let out = Frame::udp(ip(ME4), ip(PEER4), 5001, 53).bytes();
+    let back = Frame::udp(ip(PEER4), ip(ME4), 53, 5001).bytes();
+    assert!(repeat(l, Hook::TcEgress, &out, 10));
+    assert!(repeat(l, Hook::Xdp, &back, 4));
+    // Now a stream: these pass on the cache, pending until the entry is next read.
+    assert!(repeat(l, Hook::TcEgress, &out, 7));
+    assert!(repeat(l, Hook::Xdp, &back, 5));
+    let flows = l.dp.conntrack();
+    let v = &flows[0].value;
+    let (inbound, outbound) = (
+        sg_common::dir::INBOUND as usize,
+        sg_common::dir::OUTBOUND as usize,
+    );
+    assert_eq!((v.packets[outbound], v.packets[inbound]), (17, 9));
+    assert_eq!(
+        (v.bytes[outbound], v.bytes[inbound]),
+        (17 * out.len() as u64, 9 * back.len() as u64)
     );
 });
 

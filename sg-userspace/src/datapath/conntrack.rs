@@ -60,9 +60,11 @@ impl Datapath {
         }
         let pending = self.flow_cache.pending(out.iter().map(|f| &f.key));
         for f in &mut out {
-            if let Some((packets, bytes)) = pending.get(&f.key) {
-                f.value.packets += packets;
-                f.value.bytes += bytes;
+            if let Some(p) = pending.get(&f.key) {
+                for d in 0..2 {
+                    f.value.packets[d] += p.packets[d];
+                    f.value.bytes[d] += p.bytes[d];
+                }
             }
         }
         out
@@ -341,7 +343,8 @@ impl Datapath {
     }
 
     /// Packets and bytes of each flow passed on the per-CPU flow cache and not yet added to
-    /// its entry in the table (tests; [`Datapath::conntrack`] includes them).
+    /// its entry in the table, both directions together (tests; [`Datapath::conntrack`]
+    /// includes them, by direction).
     pub fn conntrack_pending(&self) -> HashMap<CtKey, (u64, u64)> {
         let keys: Vec<CtKey> = self
             .ct_tcp
@@ -349,7 +352,11 @@ impl Datapath {
             .chain(self.ct_other.keys())
             .flatten()
             .collect();
-        self.flow_cache.pending(keys.iter())
+        self.flow_cache
+            .pending(keys.iter())
+            .into_iter()
+            .map(|(k, p)| (k, (p.packets[0] + p.packets[1], p.bytes[0] + p.bytes[1])))
+            .collect()
     }
 
     /// The conntrack presence filter's count for `key`, and the sum of all its counts (tests).

@@ -108,21 +108,30 @@ impl FlowCache {
     pub(crate) fn pending<'a>(
         &self,
         keys: impl Iterator<Item = &'a CtKey>,
-    ) -> HashMap<CtKey, (u64, u64)> {
+    ) -> HashMap<CtKey, Pending> {
         let slots: BTreeSet<u32> = keys.map(|k| cache_slot(ct_hash(k))).collect();
-        let mut out: HashMap<CtKey, (u64, u64)> = HashMap::new();
+        let mut out: HashMap<CtKey, Pending> = HashMap::new();
         for i in slots {
             let Ok(per_cpu) = self.cache.get(&i, 0) else {
                 continue;
             };
             for e in per_cpu.iter() {
-                if e.packets != 0 {
+                if e.packets[0] | e.packets[1] != 0 {
                     let t = out.entry(e.key).or_default();
-                    t.0 += e.packets;
-                    t.1 += e.bytes;
+                    for d in 0..2 {
+                        t.packets[d] += u64::from(e.packets[d]);
+                        t.bytes[d] += u64::from(e.bytes[d]);
+                    }
                 }
             }
         }
         out
     }
+}
+
+/// Counts passed on the caches and not yet in the table, by direction (`sg_common::dir`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Pending {
+    pub(crate) packets: [u64; 2],
+    pub(crate) bytes: [u64; 2],
 }

@@ -517,8 +517,14 @@ pub struct ConnectionTrackingEntry {
     pub remote_port: u16,
     pub direction: String,
     pub state: String,
+    /// Both directions.
     pub packets: u64,
     pub bytes: u64,
+    /// To the instance, and from it (what flow logs record apart).
+    pub inbound_packets: u64,
+    pub inbound_bytes: u64,
+    pub outbound_packets: u64,
+    pub outbound_bytes: u64,
     pub seconds_until_expiry: u64,
 }
 
