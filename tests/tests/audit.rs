@@ -95,6 +95,7 @@ fn audit_mode_passes_and_counts_what_enforce_mode_refuses() {
         (Some("REJECT"), Some("NoRule")),
         "{v:#}"
     );
+    assert_eq!(v["EnforcementMode"], "audit", "and says it passes: {v:#}");
 
     // A flow the rules admit is tracked in audit mode as in enforce mode...
     let mut conn = tcp_open(&t.a, FW_A4, 22);

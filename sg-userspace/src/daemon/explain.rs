@@ -3,7 +3,9 @@
 //! program run on the crafted packet (`Datapath::probe`). Where they disagree the answer says
 //! so and sgd logs it as the bug it is.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
+
+use sg_common::conntrack::CtKey;
 
 use tracing::error;
 
@@ -15,11 +17,15 @@ use crate::{
     model::{ApiError, ApiResult, AttachMode, rules},
 };
 
-fn key_addr(family: u8, b: [u8; 16]) -> IpAddr {
-    if family == 4 {
-        IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
-    } else {
-        IpAddr::V6(Ipv6Addr::from(b))
+/// An address as conntrack keys hold it (IPv4 in the first 4 bytes, the rest zero).
+fn key_bytes(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v4) => {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&v4.octets());
+            b
+        }
+        IpAddr::V6(v6) => v6.octets(),
     }
 }
 
@@ -98,14 +104,20 @@ impl Core {
                     tracked: k.tracked,
                 })
             }),
+            enforcement_mode: (self.state.interfaces[&q.iface].enforcement
+                == crate::model::Enforcement::Audit)
+                .then(|| "audit".into()),
             agree,
         })
     }
 
     /// Whether a live tracked flow holds exactly the packet of `q` (TCP or UDP, both ports
-    /// known).
+    /// known): one lookup of its key, as the datapath builds it.
     fn live_flow(&self, q: &Query) -> bool {
-        let Some(dev) = self.local_device(&q.iface) else {
+        let Some(ifindex) = self
+            .local_device(&q.iface)
+            .and_then(|dev| nix::net::if_::if_nametoindex(dev).ok())
+        else {
             return false;
         };
         let p = &q.packet;
@@ -113,14 +125,16 @@ impl Core {
             Direction::Inbound => (p.dst, p.src, p.dst_port, p.src_port),
             Direction::Outbound => (p.src, p.dst, p.src_port, p.dst_port),
         };
-        self.datapath.conntrack().iter().any(|f| {
-            let k = &f.key;
-            f.iface == dev
-                && k.proto == p.protocol
-                && key_addr(k.family, k.local) == local
-                && key_addr(k.family, k.remote) == remote
-                && k.local_port == local_port
-                && k.remote_port == remote_port
-        })
+        let key = CtKey {
+            ifindex,
+            local: key_bytes(local),
+            remote: key_bytes(remote),
+            local_port,
+            remote_port,
+            proto: p.protocol,
+            family: if local.is_ipv4() { 4 } else { 6 },
+            _pad: [0; 2],
+        };
+        self.datapath.flow(&key).is_some()
     }
 }

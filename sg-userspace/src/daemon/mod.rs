@@ -513,7 +513,7 @@ impl Core {
             Request::DescribeHosts(_) => output(self.describe_hosts()),
             Request::SeedFleetStore(_) => output(self.seed_fleet_store()),
             // Why a packet is accepted or rejected (`explain`).
-            Request::Explain(r) => output(self.explain(r)),
+            Request::Explain(r) => output(self.explain(r).map(Box::new)),
             // A stream, which the server runs (`observe_start`); here only checked.
             Request::Observe(r) => crate::observe::check(r).map(|()| Output::None),
         }?;

@@ -37,29 +37,50 @@ impl Datapath {
     /// Live tracked flows (idle less than their timeout, SG-ENF-7) of protected interfaces.
     pub fn conntrack(&self) -> Vec<Flow> {
         let now = monotonic_ns();
-        let mut out: Vec<Flow> = Vec::new();
-        for map in [&self.ct_tcp, &self.ct_other] {
-            for (key, value) in map.iter().flatten() {
-                let Some((iface, a)) = self.attached.iter().find(|(_, a)| a.ifindex == key.ifindex)
-                else {
-                    continue;
-                };
-                let cfg = iface_cfg(&a.written, a.slot, &a.iface);
-                let timeout = timeout_s(&value, key.proto, key.family, &cfg) * 1_000_000_000;
-                let idle = now.saturating_sub(value.last_seen_ns);
-                if idle > timeout {
-                    continue;
-                }
-                out.push(Flow {
-                    iface: iface.clone(),
-                    key,
-                    value,
-                    expires_in_s: (timeout - idle) / 1_000_000_000,
-                });
-            }
-        }
+        let mut out: Vec<Flow> = [&self.ct_tcp, &self.ct_other]
+            .into_iter()
+            .flat_map(|map| map.iter().flatten())
+            .filter_map(|(key, value)| self.live(key, value, now))
+            .collect();
+        self.add_pending(&mut out);
+        out
+    }
+
+    /// The live tracked flow of exactly `key`, if there is one (one lookup).
+    pub fn flow(&self, key: &CtKey) -> Option<Flow> {
+        let map = if key.proto == 6 {
+            &self.ct_tcp
+        } else {
+            &self.ct_other
+        };
+        let value = map.get(key, 0).ok()?;
+        let mut out: Vec<Flow> = self.live(*key, value, monotonic_ns()).into_iter().collect();
+        self.add_pending(&mut out);
+        out.pop()
+    }
+
+    /// An entry as a flow of a protected interface, if it is alive at `now` (idle less than
+    /// its timeout, SG-ENF-7).
+    fn live(&self, key: CtKey, value: CtValue, now: u64) -> Option<Flow> {
+        let (iface, a) = self
+            .attached
+            .iter()
+            .find(|(_, a)| a.ifindex == key.ifindex)?;
+        let cfg = iface_cfg(&a.written, a.slot, &a.iface);
+        let timeout = timeout_s(&value, key.proto, key.family, &cfg) * 1_000_000_000;
+        let idle = now.saturating_sub(value.last_seen_ns);
+        (idle <= timeout).then(|| Flow {
+            iface: iface.clone(),
+            key,
+            value,
+            expires_in_s: (timeout - idle) / 1_000_000_000,
+        })
+    }
+
+    /// Adds to each flow what the flow caches passed and the table does not count yet.
+    fn add_pending(&self, out: &mut [Flow]) {
         let pending = self.flow_cache.pending(out.iter().map(|f| &f.key));
-        for f in &mut out {
+        for f in out.iter_mut() {
             if let Some(p) = pending.get(&f.key) {
                 for d in 0..2 {
                     f.value.packets[d] += p.packets[d];
@@ -67,7 +88,6 @@ impl Datapath {
                 }
             }
         }
-        out
     }
 
     /// The current time on the maps' clock (for [`Datapath::sweep`]).

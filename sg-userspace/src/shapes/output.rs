@@ -53,7 +53,7 @@ outputs! {
     AccessKeys(ListAccessKeysResult),
     Hosts(DescribeHostsResult),
     Seeded(SeedFleetStoreResult),
-    Explained(ExplainResult),
+    Explained(Box<ExplainResult>),
 }
 
 impl Output {
@@ -574,6 +574,10 @@ pub struct ExplainResult {
     /// installed programs' code; absent for another host's interface.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<Box<KernelVerdict>>,
+    /// `audit` when the interface is in audit mode: a REJECT then passes, counted as
+    /// `audit_passed` (absent in enforce mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcement_mode: Option<String>,
     /// Whether the kernel and the reference evaluator agree (absent when the kernel was not
     /// asked). `false` is a bug: report it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
