@@ -148,7 +148,9 @@ async fn observe(
     };
     let streamed = async {
         send(&mut write, &Response::Ok(serde_json::Value::Null)).await?;
-        let mut rest = String::new();
+        // Whatever the client sends now is read into this and dropped: nothing it sends can
+        // make the server hold more.
+        let mut rest = [0u8; 256];
         loop {
             tokio::select! {
                 got = events.recv() => match got {
@@ -162,11 +164,10 @@ async fn observe(
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
                 },
                 // The client sends nothing more: end of input means it went.
-                n = reader.read_line(&mut rest) => {
+                n = reader.read(&mut rest) => {
                     if n? == 0 {
                         return Ok(());
                     }
-                    rest.clear();
                 }
             }
         }
