@@ -43,14 +43,7 @@ pub fn process(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook, link
     let Some(iface) = iface_entry(ifindex) else {
         return Verdict::Pass;
     };
-    // Arriving packets (XDP or TC ingress) are the instance's inbound traffic when the
-    // firewall runs on the instance, its outbound traffic on the host side.
-    let arriving_is_inbound = iface.mode() == MODE_INSTANCE;
-    let dir = if hook.arriving() == arriving_is_inbound {
-        INBOUND
-    } else {
-        OUTBOUND
-    };
+    let dir = direction(iface, hook);
     let reason = decide(iface, data, end, len, ifindex, dir, link);
     let pass = passes(reason);
     // Audit mode: judged, counted and tracked as ever, but what would be dropped passes.
@@ -69,6 +62,19 @@ pub fn process(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook, link
         return Verdict::Pass;
     }
     if pass { Verdict::Pass } else { Verdict::Drop }
+}
+
+/// The direction of a packet `hook` sees on the interface: arriving packets (XDP or TC
+/// ingress) are the instance's inbound traffic when the firewall runs on the instance, its
+/// outbound traffic on the host side.
+#[inline(always)]
+fn direction(iface: IndexEntry, hook: Hook) -> u8 {
+    let arriving_is_inbound = iface.mode() == MODE_INSTANCE;
+    if hook.arriving() == arriving_is_inbound {
+        INBOUND
+    } else {
+        OUTBOUND
+    }
 }
 
 /// `decide`'s answer for an interface whose configuration went away mid-packet: passes,
@@ -169,12 +175,7 @@ pub fn probe(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook) {
     let Some(iface) = iface_entry(ifindex) else {
         return;
     };
-    let arriving_is_inbound = iface.mode() == MODE_INSTANCE;
-    let dir = if hook.arriving() == arriving_is_inbound {
-        INBOUND
-    } else {
-        OUTBOUND
-    };
+    let dir = direction(iface, hook);
     out.dir = dir as u32;
     let Some(work) = WORK.get_ptr_mut(0) else {
         return;

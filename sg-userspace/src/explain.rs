@@ -368,8 +368,7 @@ mod tests {
     use super::*;
     use crate::testkit::{World, ip, perm};
 
-    fn ask(w: &World, direction: &str, protocol: &str, peer: &str) -> ExplainRequest {
-        let _ = w;
+    fn ask(direction: &str, protocol: &str, peer: &str) -> ExplainRequest {
         ExplainRequest {
             network_interface_id: "eth0".into(),
             direction: direction.into(),
@@ -396,7 +395,7 @@ mod tests {
     #[test]
     fn a_packet_a_rule_admits_names_the_rule_and_whether_it_is_tracked() {
         let (w, g) = world();
-        let mut req = ask(&w, "ingress", "tcp", "203.0.113.9");
+        let mut req = ask("ingress", "tcp", "203.0.113.9");
         req.port = Some(22);
         let q = query(&w.state, &w.addrs, &req).expect("query");
         assert_eq!(q.packet.src, ip("203.0.113.9"));
@@ -436,7 +435,7 @@ mod tests {
     fn bad_questions_are_refused_with_the_reason() {
         let (w, _) = world();
         let err = |f: &dyn Fn(&mut ExplainRequest)| {
-            let mut r = ask(&w, "ingress", "tcp", "203.0.113.9");
+            let mut r = ask("ingress", "tcp", "203.0.113.9");
             r.port = Some(22);
             f(&mut r);
             query(&w.state, &w.addrs, &r).expect_err("refused")
@@ -508,7 +507,7 @@ mod tests {
             ("icmpv6", "2001:db8::9", None),
             ("47", "203.0.113.9", None),
         ] {
-            let mut req = ask(&w, "egress", proto, peer);
+            let mut req = ask("egress", proto, peer);
             req.port = port;
             let q = query(&w.state, &w.addrs, &req).expect("query");
             let f = frame(&q.packet);

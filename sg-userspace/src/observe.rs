@@ -50,12 +50,12 @@ fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// The event of a flow on interface `iface`.
-pub fn event(f: &ObservedFlow, iface: String) -> ObservedEvent {
+/// The event of a flow.
+pub fn event(f: &ObservedFlow) -> ObservedEvent {
     let accepted = f.reason == PASS_RULE;
     ObservedEvent {
         time: rfc3339(f.last),
-        network_interface_id: iface,
+        network_interface_id: f.interface.clone(),
         direction: if f.inbound { "ingress" } else { "egress" }.into(),
         verdict: if accepted { "ACCEPT" } else { "REJECT" }.into(),
         reason: match f.reason {
@@ -143,7 +143,7 @@ mod tests {
 
     fn flow(reason: u32) -> ObservedFlow {
         ObservedFlow {
-            device: "fwa".into(),
+            interface: "fwa".into(),
             inbound: true,
             reason,
             audit: false,
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn events_carry_the_verdict_and_reason_and_filters_select_them() {
-        let e = event(&flow(DROP_NO_RULE), "fwa".into());
+        let e = event(&flow(DROP_NO_RULE));
         assert_eq!(
             (e.verdict.as_str(), e.reason.as_str()),
             ("REJECT", "NoRule")
@@ -184,7 +184,7 @@ mod tests {
         assert!(selects(&req, &e));
         req.network_interface_id = Some("fwb".into());
         assert!(!selects(&req, &e));
-        let accepted = event(&flow(PASS_RULE), "fwa".into());
+        let accepted = event(&flow(PASS_RULE));
         assert_eq!(accepted.verdict, "ACCEPT");
     }
 

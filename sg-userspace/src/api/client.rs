@@ -27,6 +27,16 @@ pub enum ClientError {
 }
 
 pub fn call(socket: &Path, req: &Request) -> Result<Response, ClientError> {
+    let mut reader = BufReader::new(send(socket, req)?.take(MAX_FRAME as u64));
+    let mut resp = String::new();
+    if reader.read_line(&mut resp)? == 0 {
+        return Err(ClientError::Closed);
+    }
+    Ok(serde_json::from_str(&resp)?)
+}
+
+/// Connects to sgd and sends one request line.
+fn send(socket: &Path, req: &Request) -> Result<UnixStream, ClientError> {
     let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
         path: socket.to_owned(),
         source,
@@ -34,12 +44,7 @@ pub fn call(socket: &Path, req: &Request) -> Result<Response, ClientError> {
     let mut line = serde_json::to_vec(req)?;
     line.push(b'\n');
     stream.write_all(&line)?;
-    let mut reader = BufReader::new(stream.take(MAX_FRAME as u64));
-    let mut resp = String::new();
-    if reader.read_line(&mut resp)? == 0 {
-        return Err(ClientError::Closed);
-    }
-    Ok(serde_json::from_str(&resp)?)
+    Ok(stream)
 }
 
 /// Sends a request whose answer is a stream (`Observe`): returns sgd's answer if it refused;
@@ -49,14 +54,7 @@ pub fn stream(
     req: &Request,
     mut each: impl FnMut(Streamed),
 ) -> Result<Response, ClientError> {
-    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
-        path: socket.to_owned(),
-        source,
-    })?;
-    let mut line = serde_json::to_vec(req)?;
-    line.push(b'\n');
-    stream.write_all(&line)?;
-    let mut reader = BufReader::new(stream);
+    let mut reader = BufReader::new(send(socket, req)?);
     let mut resp = String::new();
     if reader.read_line(&mut resp)? == 0 {
         return Err(ClientError::Closed);

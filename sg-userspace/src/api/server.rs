@@ -111,12 +111,11 @@ where
                 format!("malformed request: {e}"),
             )),
         };
-        let mut out = serde_json::to_vec(&resp).expect("responses always serialise");
-        out.push(b'\n');
-        write.write_all(&out).await?;
+        send(&mut write, &resp).await?;
     }
 }
 
+/// Writes one response line.
 async fn send(
     write: &mut tokio::net::unix::OwnedWriteHalf,
     v: &impl serde::Serialize,

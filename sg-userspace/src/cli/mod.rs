@@ -86,20 +86,23 @@ pub fn main() -> i32 {
             }
             0
         }
-        Ok(Response::Error(e)) => {
-            eprintln!(
-                "\nAn error occurred ({}) when calling the {} operation: {}",
-                e.code,
-                req.operation(),
-                e.message
-            );
-            EXIT_SERVICE_ERROR
-        }
+        Ok(Response::Error(e)) => service_error(&req, &e),
         Err(e) => {
             eprintln!("sgctl: {e}");
             EXIT_OTHER
         }
     }
+}
+
+/// Prints an error sgd answered as the AWS CLI prints a service's; its exit status.
+fn service_error(req: &Request, e: &crate::model::ApiError) -> i32 {
+    eprintln!(
+        "\nAn error occurred ({}) when calling the {} operation: {}",
+        e.code,
+        req.operation(),
+        e.message
+    );
+    EXIT_SERVICE_ERROR
 }
 
 /// `sgctl observe`: prints each decision sgd streams until it closes the stream (or sgctl is
@@ -115,15 +118,7 @@ fn observe(cli: &Cli, req: &Request) -> i32 {
         Streamed::Lost(n) => eprintln!("sgctl: {n} decisions were missed (reading too slowly)"),
     });
     match r {
-        Ok(Response::Error(e)) => {
-            eprintln!(
-                "\nAn error occurred ({}) when calling the {} operation: {}",
-                e.code,
-                req.operation(),
-                e.message
-            );
-            EXIT_SERVICE_ERROR
-        }
+        Ok(Response::Error(e)) => service_error(req, &e),
         Ok(Response::Ok(_)) => 0,
         Err(e) => {
             eprintln!("sgctl: {e}");

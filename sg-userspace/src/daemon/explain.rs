@@ -52,16 +52,18 @@ impl Core {
             _ => None,
         };
         // A new tracked flow needs room in its table (SG-ENF-9): a fact of the kernel's
-        // state, which both answers share.
-        let full = |tcp: bool| {
-            let [t, o] = self.datapath.conntrack_usage();
-            let (used, max) = if tcp { t } else { o };
-            used >= max
-        };
-        let tcp = q.packet.protocol == 6;
-        for j in std::iter::once(&mut eval).chain(kernel.as_mut()) {
-            if j.admitted_by == Some(explain::BY_RULES) && j.tracked == Some(true) && full(tcp) {
-                *j = Judgement::reject(explain::ALLOWANCE);
+        // state, which both answers share, read (a count of the table) only if one needs it.
+        let opens =
+            |j: &Judgement| j.admitted_by == Some(explain::BY_RULES) && j.tracked == Some(true);
+        if opens(&eval) || kernel.as_ref().is_some_and(opens) {
+            let [tcp, other] = self.datapath.conntrack_usage();
+            let (used, max) = if q.packet.protocol == 6 { tcp } else { other };
+            if used >= max {
+                for j in std::iter::once(&mut eval).chain(kernel.as_mut()) {
+                    if opens(j) {
+                        *j = Judgement::reject(explain::ALLOWANCE);
+                    }
+                }
             }
         }
         let agree = kernel.as_ref().map(|k| explain::agree(&eval, k));
@@ -88,21 +90,19 @@ impl Core {
         Ok(ExplainResult {
             network_interface_id: q.iface.clone(),
             direction: if inbound { "ingress" } else { "egress" }.into(),
-            packet: Box::new(explain::shown(&q.packet)),
+            packet: explain::shown(&q.packet),
             verdict: eval.verdict().into(),
             admitted_by: eval.admitted_by.map(Into::into),
             reason: eval.reason.map(Into::into),
             security_group_rule_ids: eval.rule_ids.clone(),
             security_group_rules,
             tracked: eval.tracked,
-            kernel: kernel.map(|k| {
-                Box::new(KernelVerdict {
-                    verdict: k.verdict().into(),
-                    admitted_by: k.admitted_by.map(Into::into),
-                    reason: k.reason.map(Into::into),
-                    security_group_rule_ids: k.rule_ids,
-                    tracked: k.tracked,
-                })
+            kernel: kernel.map(|k| KernelVerdict {
+                verdict: k.verdict().into(),
+                admitted_by: k.admitted_by.map(Into::into),
+                reason: k.reason.map(Into::into),
+                security_group_rule_ids: k.rule_ids,
+                tracked: k.tracked,
             }),
             enforcement_mode: (self.state.interfaces[&q.iface].enforcement
                 == crate::model::Enforcement::Audit)

@@ -319,9 +319,8 @@ async fn read_flow_events(
                 Some(n)
             });
             if let Some(f) = flow {
-                let id = f.device.clone();
                 // Nobody listening is no error: the events are switched off soon after.
-                let _ = events.send(Arc::new(crate::observe::event(&f, id)));
+                let _ = events.send(Arc::new(crate::observe::event(&f)));
             }
         }
     }

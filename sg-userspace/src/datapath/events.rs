@@ -23,8 +23,8 @@ use crate::model::Interface;
 /// One flow event, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedFlow {
-    /// The device.
-    pub device: String,
+    /// The interface, as the reader named its ifindex.
+    pub interface: String,
     pub inbound: bool,
     /// The reason the datapath counted (`sg_common::stats`).
     pub reason: u32,
@@ -53,9 +53,9 @@ fn addr(family: u8, b: [u8; 16]) -> IpAddr {
 }
 
 impl ObservedFlow {
-    /// Reads one ring-buffer record; `device` names the interface of an ifindex. `None`: not
-    /// an event of this layout.
-    pub fn read(bytes: &[u8], device: impl FnOnce(u32) -> Option<String>) -> Option<Self> {
+    /// Reads one ring-buffer record; `name` names the interface of an ifindex. `None`: not
+    /// an event of this layout, or of an interface without a name.
+    pub fn read(bytes: &[u8], name: impl FnOnce(u32) -> Option<String>) -> Option<Self> {
         if bytes.len() < std::mem::size_of::<FlowEvent>() {
             return None;
         }
@@ -72,7 +72,7 @@ impl ObservedFlow {
         };
         let icmp = k.proto == 1 || k.proto == 58;
         Some(Self {
-            device: device(k.ifindex)?,
+            interface: name(k.ifindex)?,
             inbound,
             reason: u32::from(e.key.reason),
             audit: e.key.audit != 0,

@@ -549,8 +549,7 @@ pub struct GetMetricsResult {
 pub struct ExplainResult {
     pub network_interface_id: String,
     pub direction: String,
-    /// Boxed, as the other large outputs' parts: every output is as large as the largest.
-    pub packet: Box<ExplainedPacket>,
+    pub packet: ExplainedPacket,
     /// `ACCEPT` or `REJECT`, as in flow logs.
     pub verdict: String,
     /// ACCEPT: `SecurityGroupRules`, `TrackedFlow`, `NeighbourDiscovery` (never filtered,
@@ -573,7 +572,7 @@ pub struct ExplainResult {
     /// What the kernel's maps decide, by a test run of the crafted packet through the
     /// installed programs' code; absent for another host's interface.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kernel: Option<Box<KernelVerdict>>,
+    pub kernel: Option<KernelVerdict>,
     /// `audit` when the interface is in audit mode: a REJECT then passes, counted as
     /// `audit_passed` (absent in enforce mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
