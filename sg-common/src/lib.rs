@@ -87,6 +87,9 @@ pub mod maps {
     pub const FLOW_EVENTS: &str = "FLOW_EVENTS";
     pub const FLOW_AGG: &str = "FLOW_AGG";
     pub const EVENTS_LOST: &str = "EVENTS_LOST";
+    /// Per interface slot: flows `FLOW_AGG` took in (what flow logs compare with what they
+    /// read, to notice flows the LRU dropped unread).
+    pub const AGG_NEW: &str = "AGG_NEW";
 
     /// The benchmark-only object (`sg-bench-ebpf`), which sgd never loads.
     pub mod bench {

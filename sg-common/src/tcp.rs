@@ -68,7 +68,12 @@ pub struct TcpSide {
     pub wscale: u8,
     /// [`SIDE_SEEN`], [`SIDE_WSCALE`], [`SIDE_MAXACK`].
     pub flags: u8,
-    pub _pad: [u8; 2],
+    /// The TCP flags of this side's admitted packets as flow logs record them
+    /// ([`flow_log_flags`]), OR-ed since the flow opened: FIN, SYN, RST, and ACK only with
+    /// a SYN. Only packets with SYN, FIN or RST set it, and those never pass on the flow
+    /// cache, so the table's entry always has them.
+    pub seen: u8,
+    pub _pad: u8,
 }
 const _: () = assert!(core::mem::size_of::<TcpSide>() == 32);
 
@@ -154,8 +159,21 @@ fn opened(seg: &Segment) -> TcpSide {
             seg.wscale
         },
         flags: SIDE_SEEN | if ws { SIDE_WSCALE } else { 0 },
-        _pad: [0; 2],
+        seen: flow_log_flags(seg.flags),
+        _pad: 0,
     }
+}
+
+/// The flags of a packet as VPC flow logs record them: FIN (1), SYN (2), RST (4), and a
+/// SYN-ACK as 18; ACK alone, PSH and the rest are not recorded.
+#[inline(always)]
+pub fn flow_log_flags(f: u8) -> u8 {
+    let syn_ack = if f & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK {
+        TCP_ACK
+    } else {
+        0
+    };
+    f & (TCP_FIN | TCP_SYN | TCP_RST) | syn_ack
 }
 
 /// The sides of a flow opened by a SYN sent in direction `dir` (`sides[dir]` sends it).
@@ -172,6 +190,7 @@ pub fn open(dir: u8, seg: &Segment) -> [TcpSide; 2] {
 pub fn merge(into: &mut [TcpSide; 2], from: &[TcpSide; 2]) {
     for i in 0..2 {
         let (a, b) = (&mut into[i], &from[i]);
+        a.seen |= b.seen;
         if b.flags & SIDE_SEEN == 0 || a.flags & SIDE_SEEN == 0 {
             continue;
         }

@@ -23,7 +23,7 @@ use crate::{
     policy::Clock,
 };
 
-const BPF_NOEXIST: u64 = 1;
+pub const BPF_NOEXIST: u64 = 1;
 const BPF_EXIST: u64 = 2;
 const EEXIST: i32 = 17;
 
@@ -332,6 +332,8 @@ pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
         Track::Foreign => FOREIGN,
         Track::AdmitOnly => ADMITTED,
         Track::Admit => {
+            // What flow logs record of the connection's flags (the cache never sees these).
+            v.tcp[(dir & 1) as usize].seen |= tcp::flow_log_flags(pkt.tcp_flags);
             touch(key, h, v, PROTO_TCP, dir, now, len);
             ADMITTED
         }

@@ -8,16 +8,29 @@ use aya_ebpf::helpers::bpf_ktime_get_coarse_ns;
 use sg_common::{
     conntrack::CLOCK_BASE_NS,
     events::{AggKey, AggValue, EVENT_INTERVAL_NS, FlowEvent},
+    iface::MAX_IFACES,
 };
 
-use crate::maps::{EVENTS_LOST, FLOW_AGG, FLOW_EVENTS, WORK};
+use crate::{
+    conntrack::BPF_NOEXIST,
+    maps::{AGG_NEW, EVENTS_LOST, FLOW_AGG, FLOW_EVENTS, WORK},
+};
 
-/// Records the decision `reason` on the packet in `WORK` (the one just judged), going in
-/// direction `dir` on interface `ifindex`; `audited`: it passed only by audit mode.
+/// How `flow_event` is told the packet's direction, whether audit mode passed it, and the
+/// interface's counter slot, in one argument (a BPF call takes five at most).
+#[inline(always)]
+pub fn packed(dir: u8, audited: bool, slot: u32) -> u32 {
+    u32::from(dir & 1) | u32::from(audited) << 1 | slot << 16
+}
+
+/// Records the decision `reason` on the packet in `WORK` (the one just judged), of `len`
+/// bytes, on interface `ifindex`; `packed` (see [`packed`]): its direction, whether it
+/// passed only by audit mode, and the interface's slot.
 ///
 /// Out of line: one copy for every path that reaches it, verified once per call site.
 #[inline(never)]
-pub fn flow_event(ifindex: u32, dir: u32, reason: u32, audited: u32, len: u32) {
+pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
+    let (dir, audited, slot) = (packed & 1, packed >> 1 & 1, packed >> 16);
     let Some(work) = WORK.get_ptr_mut(0) else {
         return;
     };
@@ -63,7 +76,14 @@ pub fn flow_event(ifindex: u32, dir: u32, reason: u32, audited: u32, len: u32) {
                 tcp_flags: flags,
                 _pad: [0; 7],
             };
-            let _ = FLOW_AGG.insert(&key, &v, 0);
+            // Counted only when it went in: flow logs compare the count with the flows they
+            // read, and a flow two CPUs raced to add is one flow.
+            if FLOW_AGG.insert(&key, &v, BPF_NOEXIST).is_ok()
+                && slot < MAX_IFACES
+                && let Some(n) = AGG_NEW.get_ptr_mut(slot)
+            {
+                unsafe { *n += 1 };
+            }
             v
         }
     };

@@ -151,6 +151,10 @@ pub static FLOW_EVENTS: RingBuf = RingBuf::with_byte_size(FLOW_EVENTS_BYTES, 0);
 pub static FLOW_AGG: LruHashMap<AggKey, AggValue> =
     LruHashMap::with_max_entries(FLOW_AGG_ENTRIES, 0);
 
+/// Per interface slot (per CPU): flows `FLOW_AGG` took in. Not pinned.
+#[map(name = "AGG_NEW")]
+pub static AGG_NEW: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES, 0);
+
 /// Per CPU, `[0]`: flow events the ring buffer had no room for.
 #[map(name = "EVENTS_LOST")]
 pub static EVENTS_LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);

@@ -50,7 +50,12 @@ pub fn process(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook, link
     let audited = !pass && iface.audit();
     // Flow events: the decisions of the rules (not the packets of established flows).
     if iface.events() && reason < NUM_REASONS && judged(reason) {
-        flow_event(ifindex, dir as u32, reason, audited as u32, len);
+        flow_event(
+            ifindex,
+            crate::events::packed(dir, audited, iface.stats_slot()),
+            reason,
+            len,
+        );
     }
     if audited {
         let slot = iface.stats_slot();

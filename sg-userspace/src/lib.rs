@@ -17,6 +17,7 @@ pub mod eval;
 pub mod explain;
 pub mod export;
 pub mod fleet;
+pub mod flowlog;
 pub mod model;
 pub mod observe;
 pub mod paths;

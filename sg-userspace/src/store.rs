@@ -15,6 +15,7 @@ const VPCS: TableDefinition<&str, &str> = TableDefinition::new("vpcs");
 const GROUPS: TableDefinition<&str, &str> = TableDefinition::new("groups");
 const INTERFACES: TableDefinition<&str, &str> = TableDefinition::new("interfaces");
 const PREFIX_LISTS: TableDefinition<&str, &str> = TableDefinition::new("prefix_lists");
+const FLOW_LOGS: TableDefinition<&str, &str> = TableDefinition::new("flow_logs");
 
 /// Layout version of the store's documents.
 const STORE_VERSION: &str = "1";
@@ -87,6 +88,12 @@ impl Store {
             }
             Ok(out)
         };
+        // A table stores written before it existed do not have.
+        let read_new = |def: TableDefinition<&str, &str>| match txn.open_table(def) {
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(Vec::new()),
+            Err(e) => Err(StoreError::from(e)),
+            Ok(_) => read(def),
+        };
         Ok(Some(State {
             owner_id,
             region: crate::model::default_region(),
@@ -94,6 +101,7 @@ impl Store {
             groups: decode(read(GROUPS)?, "groups")?,
             interfaces: decode(read(INTERFACES)?, "interfaces")?,
             prefix_lists: decode(read(PREFIX_LISTS)?, "prefix_lists")?,
+            flow_logs: decode(read_new(FLOW_LOGS)?, "flow_logs")?,
         }))
     }
 
@@ -162,6 +170,11 @@ impl Store {
                 &mut txn.open_table(PREFIX_LISTS)?,
                 old.map(|o| &o.prefix_lists),
                 &new.prefix_lists,
+            )?;
+            sync(
+                &mut txn.open_table(FLOW_LOGS)?,
+                old.map(|o| &o.flow_logs),
+                &new.flow_logs,
             )?;
         }
         txn.commit()?;

@@ -328,6 +328,43 @@ fn the_aws_cli_runs_a_group_lifecycle() {
     assert!(!gone.status.success(), "the CLI deleted {gid}");
 }
 
+/// Flow logs through boto3 (issue 16): CreateFlowLogs with one resource that exists and
+/// one that does not (botocore parses `flowLogIdSet` and `unsuccessful`), a duplicate, bad
+/// destinations and intervals, DescribeFlowLogs and its filters, DeleteFlowLogs of an
+/// unknown id; then what boto3 parsed equals what `sgctl` prints.
+#[test]
+fn boto3_creates_describes_and_deletes_flow_logs() {
+    let test = "boto3_creates_describes_and_deletes_flow_logs";
+    if !require_root(test) {
+        return;
+    }
+    let Some(venv) = aws_venv(test) else {
+        return;
+    };
+    let ns = Netns::new("flowlogs");
+    let api = Api::start(&ns);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dest = dir.path().join("flows.log");
+    let out: Value = serde_json::from_str(
+        api.python(&ns, &venv, "boto3_flow_logs.py", &[dest.to_str().unwrap()])
+            .trim(),
+    )
+    .expect("json");
+    let fl = out["FlowLogId"].as_str().expect("FlowLogId");
+    let by_sgctl = api.d.ok(&["describe-flow-logs", "--flow-log-ids", fl]);
+    let mut mine = by_sgctl["FlowLogs"][0].clone();
+    let mut theirs = out["Described"].clone();
+    // botocore parses the creation time into a datetime: compare the rest.
+    mine.as_object_mut().unwrap().remove("CreationTime");
+    theirs.as_object_mut().unwrap().remove("CreationTime");
+    assert_eq!(mine, theirs, "boto3's parse of the XML equals sgctl's JSON");
+    api.d.ok(&["delete-flow-logs", "--flow-log-ids", fl]);
+    assert_eq!(
+        api.d.ok(&["describe-flow-logs"])["FlowLogs"],
+        serde_json::json!([])
+    );
+}
+
 /// Interfaces protected through boto3's CreateNetworkInterface (the device named by the tag
 /// `sgd:device`, the VPC by its subnet, no groups meaning the default group: SG-IF-1), then a
 /// rule added through boto3, enforced in the kernel before the reply: real TCP from peer a

@@ -143,8 +143,14 @@ pub fn ensure_with(extra: &[&str]) -> anyhow::Result<()> {
 
 /// The AWS clients the API tests drive, pinned (the versions `ec2-query-api.md` traced):
 /// awscli 1.x (which vendors its own botocore), boto3, and ansible (which bundles the
-/// amazon.aws collection, 10.1.2 in this release).
-const PYTHON_PACKAGES: &[&str] = &["awscli==1.46.3", "boto3==1.44.18", "ansible==12.3.0"];
+/// amazon.aws collection, 10.1.2 in this release); and flowlogs-reader, a parser of AWS's
+/// flow-log records that reads ours.
+const PYTHON_PACKAGES: &[&str] = &[
+    "awscli==1.46.3",
+    "boto3==1.44.18",
+    "ansible==12.3.0",
+    "flowlogs-reader==5.0.1",
+];
 
 /// Makes the virtual environment `venv` hold [`PYTHON_PACKAGES`] (from PyPI), creating it if
 /// needed; skipped when every pinned version is already there.

@@ -471,3 +471,28 @@ fn packets_a_gigabyte_off_are_far_off() {
     assert!(!far_off(&f.sides, IN, &near));
     assert!(far_off(&f.sides, IN, &far));
 }
+
+#[test]
+fn flow_logs_record_fin_syn_rst_and_syn_ack_only() {
+    assert_eq!(flow_log_flags(TCP_SYN), 2);
+    assert_eq!(flow_log_flags(TCP_SYN | TCP_ACK), 18);
+    assert_eq!(flow_log_flags(TCP_ACK), 0);
+    assert_eq!(flow_log_flags(TCP_ACK | TCP_PSH | TCP_URG), 0);
+    assert_eq!(flow_log_flags(TCP_FIN | TCP_ACK), 1);
+    assert_eq!(flow_log_flags(TCP_RST | TCP_ACK), 4);
+    // Each side remembers what it sent since the flow opened; copies merge by OR.
+    let syn = seg(7000, 0, 0, 64240, TCP_SYN);
+    let mut sides = open(OUT, &syn);
+    assert_eq!((sides[OUT as usize].seen, sides[IN as usize].seen), (2, 0));
+    let mut state = CT_STATE_NEW;
+    let synack = seg(123, 7001, 0, 65160, TCP_SYN | TCP_ACK);
+    assert_eq!(
+        track(&mut sides, &mut state, OUT, IN, &synack),
+        Track::Admit
+    );
+    assert_eq!(sides[IN as usize].seen, 18);
+    let mut copy = sides;
+    copy[IN as usize].seen |= 1;
+    merge(&mut sides, &copy);
+    assert_eq!(sides[IN as usize].seen, 19);
+}

@@ -80,6 +80,10 @@ requests! {
     // A stream of decisions: the answer is `null`, then one `ObservedEvent` per line until
     // the client goes; sgd's own, over the Unix socket only.
     Observe(ObserveRequest),
+    // Flow logs (issue 16).
+    CreateFlowLogs(Box<CreateFlowLogs>),
+    DescribeFlowLogs(DescribeFlowLogs),
+    DeleteFlowLogs(DeleteFlowLogs),
 }
 
 /// A line of an `Observe` stream after its first.

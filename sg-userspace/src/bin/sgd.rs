@@ -38,6 +38,11 @@ struct Args {
     /// With --datapath-log debug: the device whose every decision is logged.
     #[arg(long)]
     datapath_log_interface: Option<String>,
+    /// Close flow logs' capture windows after at most this many seconds (default: each flow
+    /// log's MaxAggregationInterval, 60 or 600). AWS's own windows are at most 60 s on
+    /// Nitro instances whatever the setting.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
+    flow_log_window: Option<u64>,
     /// Remove everything pinned under --pin-dir (the programs detach from every interface,
     /// tracked flows are forgotten) and exit. sgd otherwise leaves its datapath pinned when it
     /// stops, so interfaces stay protected across restarts and upgrades.
@@ -110,6 +115,7 @@ fn main() -> anyhow::Result<()> {
         datapath_log: args.datapath_log,
         datapath_log_interface: args.datapath_log_interface.clone(),
         metrics_listen: args.metrics_listen,
+        flow_log_window: args.flow_log_window,
         region: args.region.clone(),
         api: args.api_listen.map(|listen| daemon::ApiConfig {
             listen,
@@ -133,6 +139,12 @@ fn main() -> anyhow::Result<()> {
         }
         if let Some(n) = fc.conntrack_other_max {
             cfg.ct_other_max = n;
+        }
+        if let Some(n) = fc.flow_log_max_file_bytes {
+            cfg.flow_log_rotation.max_bytes = n.max(4096);
+        }
+        if let Some(n) = fc.flow_log_max_files {
+            cfg.flow_log_rotation.keep = n;
         }
         fleet_file = fc;
     }

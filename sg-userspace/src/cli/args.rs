@@ -328,6 +328,52 @@ pub enum Command {
         #[arg(long, required_unless_present_any = INPUT)]
         prefix_list_id: Option<String>,
     },
+    /// Creates a flow log for each resource: the flows its interfaces accept and reject,
+    /// written to a file in the VPC Flow Logs format, one record per flow and capture window.
+    CreateFlowLogs {
+        /// VPC | NetworkInterface | SecurityGroup (every interface the group is in force on).
+        #[arg(long, required_unless_present_any = INPUT)]
+        resource_type: Option<String>,
+        /// The IDs of the resources (one flow log each).
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
+        resource_ids: Vec<String>,
+        /// ACCEPT | REJECT | ALL.
+        #[arg(long, required_unless_present_any = INPUT)]
+        traffic_type: Option<String>,
+        /// file (the only destination here).
+        #[arg(long, required_unless_present_any = INPUT)]
+        log_destination_type: Option<String>,
+        /// The file, an absolute path on each host (rotated by size: PATH.1, PATH.2, ...).
+        #[arg(long, required_unless_present_any = INPUT)]
+        log_destination: Option<String>,
+        /// The fields of a record: '${version} ${account-id} ...' (default: AWS's version 2
+        /// format).
+        #[arg(long)]
+        log_format: Option<String>,
+        /// The longest capture window, seconds: 60 | 600 (default 600).
+        #[arg(long)]
+        max_aggregation_interval: Option<i64>,
+        /// ResourceType=vpc-flow-log,Tags=[{Key=string,Value=string},...] or JSON.
+        #[arg(long, num_args = 1..)]
+        tag_specifications: Vec<String>,
+    },
+    /// Describes flow logs.
+    DescribeFlowLogs {
+        /// The IDs of the flow logs.
+        #[arg(long, num_args = 1..)]
+        flow_log_ids: Vec<String>,
+        /// The filters: Name=string,Values=string,string ... Names: deliver-log-status,
+        /// log-destination-type, flow-log-id, log-group-name, resource-id, traffic-type,
+        /// tag:<key>, tag-key.
+        #[arg(long, num_args = 1..)]
+        filter: Vec<String>,
+    },
+    /// Deletes flow logs (the window each has open is written first).
+    DeleteFlowLogs {
+        /// The IDs of the flow logs.
+        #[arg(long, num_args = 1.., required_unless_present_any = INPUT)]
+        flow_log_ids: Vec<String>,
+    },
     /// Adds or overwrites tags on security groups, security group rules, managed prefix lists
     /// and VPCs: on every resource given, or on none. A resource can have 50 tags.
     CreateTags {

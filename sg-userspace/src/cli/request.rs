@@ -590,6 +590,49 @@ impl Command {
                 p.list("--filters", "Filters", filters)?;
                 p
             }
+            Self::CreateFlowLogs {
+                resource_type,
+                resource_ids,
+                traffic_type,
+                log_destination_type,
+                log_destination,
+                log_format,
+                max_aggregation_interval,
+                tag_specifications,
+            } => {
+                let mut p = Params::new("CreateFlowLogs");
+                p.list("--resource-ids", "ResourceIds", resource_ids)?;
+                p.string("--resource-type", "ResourceType", resource_type)?;
+                p.string("--traffic-type", "TrafficType", traffic_type)?;
+                p.string(
+                    "--log-destination-type",
+                    "LogDestinationType",
+                    log_destination_type,
+                )?;
+                p.string("--log-destination", "LogDestination", log_destination)?;
+                p.string("--log-format", "LogFormat", log_format)?;
+                p.number("MaxAggregationInterval", *max_aggregation_interval);
+                p.list(
+                    "--tag-specifications",
+                    "TagSpecifications",
+                    tag_specifications,
+                )?;
+                p
+            }
+            Self::DescribeFlowLogs {
+                flow_log_ids,
+                filter,
+            } => {
+                let mut p = Params::new("DescribeFlowLogs");
+                p.list("--flow-log-ids", "FlowLogIds", flow_log_ids)?;
+                p.list("--filter", "Filter", filter)?;
+                p
+            }
+            Self::DeleteFlowLogs { flow_log_ids } => {
+                let mut p = Params::new("DeleteFlowLogs");
+                p.list("--flow-log-ids", "FlowLogIds", flow_log_ids)?;
+                p
+            }
             Self::CreateTags { resources, tags } | Self::DeleteTags { resources, tags } => {
                 let mut p = Params::new(if matches!(self, Self::CreateTags { .. }) {
                     "CreateTags"

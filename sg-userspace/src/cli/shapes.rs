@@ -255,6 +255,28 @@ pub static OPERATIONS: &[Operation] = &[
         ],
     ),
     op("GetManagedPrefixListEntries", &[req("PrefixListId", Str)]),
+    op(
+        "CreateFlowLogs",
+        &[
+            req("ResourceIds", STRINGS),
+            req("ResourceType", Str),
+            opt("TrafficType", Str),
+            opt("LogDestinationType", Str),
+            opt("LogDestination", Str),
+            opt("LogFormat", Str),
+            opt("MaxAggregationInterval", Int),
+            opt("TagSpecifications", TAG_SPECIFICATIONS),
+            opt("LogGroupName", Str),
+            opt("DeliverLogsPermissionArn", Str),
+            opt("DeliverCrossAccountRole", Str),
+            opt("ClientToken", Str),
+        ],
+    ),
+    op(
+        "DescribeFlowLogs",
+        &[opt("Filter", FILTERS), opt("FlowLogIds", STRINGS)],
+    ),
+    op("DeleteFlowLogs", &[req("FlowLogIds", STRINGS)]),
     Operation {
         name: "ImportSecurityGroups",
         input: Open(&[req("SecurityGroups", List(&GROUP))]),

@@ -5,12 +5,13 @@
 //! This file holds the configuration, the [`Core`] (open, enforce, refresh, sweep) and the one
 //! dispatch of requests ([`Core::handle`]). Operations that only read or change the state go
 //! straight to `model`; those that also need the datapath have their handlers in a room per
-//! operation group: `groups`, `interfaces`, `conntrack`, `explain`, `metrics`, `keys` (the HTTP API's
-//! access keys). [`run`] (in `serve`) serves it all.
+//! operation group: `groups`, `interfaces`, `conntrack`, `explain`, `observe`, `flow_logs`,
+//! `metrics`, `keys` (the HTTP API's access keys). [`run`] (in `serve`) serves it all.
 
 mod conntrack;
 mod explain;
 mod fleet;
+mod flow_logs;
 mod groups;
 mod interfaces;
 mod keys;
@@ -62,6 +63,11 @@ pub struct Config {
     /// What the datapath logs, and the device whose decisions it logs at debug.
     pub datapath_log: datapath::DatapathLog,
     pub datapath_log_interface: Option<String>,
+    /// The longest capture window of a flow log, seconds (`None`: its
+    /// `MaxAggregationInterval`).
+    pub flow_log_window: Option<u64>,
+    /// How large flow-log files grow and how many are kept.
+    pub flow_log_rotation: crate::flowlog::file::Rotation,
 }
 
 /// `sgd --api-listen` and its options (the region is [`Config::region`]).
@@ -91,6 +97,8 @@ impl Default for Config {
             region: crate::model::default_region(),
             datapath_log: datapath::DatapathLog::default(),
             datapath_log_interface: None,
+            flow_log_window: None,
+            flow_log_rotation: Default::default(),
         }
     }
 }
@@ -108,6 +116,10 @@ pub struct FileConfig {
     pub etcd_ca: Option<PathBuf>,
     pub etcd_cert: Option<PathBuf>,
     pub etcd_key: Option<PathBuf>,
+    /// Flow-log files: the size at which one is rotated (64 MiB by default), and how many
+    /// rotated files are kept (4): a flow log takes at most size x (files + 1).
+    pub flow_log_max_file_bytes: Option<u64>,
+    pub flow_log_max_files: Option<u32>,
 }
 
 /// The state, its store and the datapath, kept in step: every request and every refresh
@@ -129,6 +141,8 @@ pub struct Core {
     /// Who watches decisions (`observe`): observer id -> its device (`None`: all).
     observers: std::collections::HashMap<u64, Option<String>>,
     next_observer: u64,
+    /// The flow logs' windows and readings (`flow_logs`).
+    flow_logs: flow_logs::FlowLogs,
 }
 
 /// The private addresses of an interface (SG-IF-5): declared in host mode, read from the
@@ -176,6 +190,7 @@ impl Core {
             fleet,
             observers: Default::default(),
             next_observer: 0,
+            flow_logs: flow_logs::FlowLogs::new(cfg.flow_log_window, cfg.flow_log_rotation),
         };
         core.share_keys();
         let state = core.state.clone();
@@ -516,11 +531,20 @@ impl Core {
             Request::Explain(r) => output(self.explain(r).map(Box::new)),
             // A stream, which the server runs (`observe_start`); here only checked.
             Request::Observe(r) => crate::observe::check(r).map(|()| Output::None),
+            // Flow logs (`model`; the files in `flow_logs`).
+            Request::CreateFlowLogs(r) => output(flow_logs::create(&mut next, ids, r)),
+            Request::DescribeFlowLogs(r) => output(self.describe_flow_logs(r)),
+            Request::DeleteFlowLogs(r) => output(crate::model::flow_logs::delete(&mut next, r)),
         }?;
+        // A flow log goes with its resource.
+        crate::model::flow_logs::prune(&mut next);
         if !commit {
             return Ok(out);
         }
         self.commit(next)?;
+        // Flow logs made or removed, interfaces they cover added or gone: their windows
+        // start (or end) now.
+        self.flow_logs_follow();
         if let Request::CreateNetworkInterface(r) = req
             && let Some(created) = self.created_network_interface(r)
         {

@@ -1,5 +1,5 @@
 //! `observe`: who is watching which interface's decisions. An interface produces flow events
-//! only while someone watches it (or, later, a flow log covers it), so nobody watching costs
+//! only while someone watches it (or a flow log covers it), so nobody watching costs
 //! the datapath nothing; the events themselves are read and sent out in `serve`.
 
 use std::collections::HashSet;
@@ -53,10 +53,16 @@ impl Core {
         self.rewatch();
     }
 
-    /// Flow events on exactly the interfaces someone watches.
-    fn rewatch(&mut self) {
+    /// Flow events on exactly the interfaces someone watches or a flow log covers.
+    pub(super) fn rewatch(&mut self) {
         let all = self.observers.values().any(Option::is_none);
-        let devices: HashSet<String> = self.observers.values().flatten().cloned().collect();
+        let devices: HashSet<String> = self
+            .observers
+            .values()
+            .flatten()
+            .chain(&self.flow_logs.devices)
+            .cloned()
+            .collect();
         if let Err(e) = self.datapath.watch(all, devices) {
             warn!(error = %e, "switching flow events failed");
         }

@@ -119,6 +119,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
                     if sweep {
                         core.sweep();
                     }
+                    core.flow_logs_tick(false);
                 })
                 .await;
             }
@@ -169,6 +170,15 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         () = shutdown => Ok(()),
     };
     info!("sgd stopping");
+    // The flow logs' open windows, cut short, are written: nothing counted is lost.
+    let closing = core.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        closing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .flow_logs_close();
+    })
+    .await;
     // The pinned programs, links and maps stay: the interfaces remain protected, with their
     // tracked flows, until a new sgd takes over (or `sgd --cleanup`).
     let _ = std::fs::remove_file(&cfg.socket);

@@ -51,7 +51,7 @@ pub(super) struct Attached {
     arriving_hook: &'static str,
     pub(super) tc: Option<OwnedLink>,
     /// How the device frames packets (SG-IF-6).
-    link: Link,
+    pub(super) link: Link,
 }
 
 /// A link this daemon owns, pinned when the daemon pins (so it outlives the daemon); dropped

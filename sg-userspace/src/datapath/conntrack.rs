@@ -36,10 +36,20 @@ const BPF_EXIST: u64 = 2;
 impl Datapath {
     /// Live tracked flows (idle less than their timeout, SG-ENF-7) of protected interfaces.
     pub fn conntrack(&self) -> Vec<Flow> {
+        self.conntrack_where(|_| true)
+    }
+
+    /// The live tracked flows of the interfaces `ifindexes`, with their pending counts.
+    pub fn conntrack_of(&self, ifindexes: &std::collections::HashSet<u32>) -> Vec<Flow> {
+        self.conntrack_where(|k| ifindexes.contains(&k.ifindex))
+    }
+
+    fn conntrack_where(&self, keep: impl Fn(&CtKey) -> bool) -> Vec<Flow> {
         let now = monotonic_ns();
         let mut out: Vec<Flow> = [&self.ct_tcp, &self.ct_other]
             .into_iter()
             .flat_map(|map| map.iter().flatten())
+            .filter(|(key, _)| keep(key))
             .filter_map(|(key, value)| self.live(key, value, now))
             .collect();
         self.add_pending(&mut out);

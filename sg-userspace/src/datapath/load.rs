@@ -190,6 +190,10 @@ impl Datapath {
             .map_err(map_err(names::FLOW_EVENTS))?;
         let events_lost = PerCpuArray::try_from(take(names::EVENTS_LOST)?)
             .map_err(map_err(names::EVENTS_LOST))?;
+        let flow_agg =
+            BpfHashMap::try_from(take(names::FLOW_AGG)?).map_err(map_err(names::FLOW_AGG))?;
+        let agg_new =
+            PerCpuArray::try_from(take(names::AGG_NEW)?).map_err(map_err(names::AGG_NEW))?;
         let ct_tcp = BpfHashMap::try_from(take(names::CT_TCP)?).map_err(map_err(names::CT_TCP))?;
         let ct_other =
             BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
@@ -224,6 +228,8 @@ impl Datapath {
             watch_all: false,
             flow_events: Some(flow_events),
             events_lost,
+            flow_agg,
+            agg_new,
             logger,
             ct_tcp,
             ct_other,

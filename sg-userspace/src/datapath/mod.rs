@@ -20,6 +20,7 @@
 //! - `conntrack`: tracked flows: listing, flushing, the sweep and its kernel program.
 //! - `testrun`: BPF_PROG_TEST_RUN of the hooks' programs, for tests and benchmarks.
 //! - `probe`: explaining a verdict with the live maps (`sgctl explain`).
+//! - `events` and `flow_logs`: flow events for `observe`, and what flow logs read.
 //!
 //! Below them: `iface_table` (interface configurations and the index the programs read),
 //! `hosts` (the host tables), `flow_cache` (the conntrack fast path's filter and epoch),
@@ -32,6 +33,7 @@ mod conntrack;
 mod counters;
 mod events;
 mod flow_cache;
+mod flow_logs;
 mod hosts;
 mod iface_table;
 mod link;
@@ -44,6 +46,7 @@ mod testrun;
 pub use attach::{device_addresses, device_exists, device_mac};
 pub use conntrack::{Flow, SweepReport};
 pub use events::ObservedFlow;
+pub use flow_logs::FlowLogReading;
 pub use link::{Link, LinkError, link};
 pub use probe::Probed;
 pub use testrun::{Hook, TestRunOutcome};
@@ -213,6 +216,10 @@ pub struct Datapath {
     /// The flow events' ring buffer, until the daemon's reader takes it.
     flow_events: Option<aya::maps::RingBuf<MapData>>,
     events_lost: PerCpuArray<MapData, u64>,
+    /// The decisions of the rules, per flow (`FLOW_AGG`), and per interface slot how many
+    /// flows it took in (`AGG_NEW`): what flow logs read.
+    flow_agg: BpfHashMap<MapData, sg_common::events::AggKey, sg_common::events::AggValue>,
+    agg_new: PerCpuArray<MapData, u64>,
     /// The programs' log records, until the daemon's reader takes them.
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
     /// Per interface slot: packets passed only by audit mode.

@@ -40,6 +40,7 @@ fn pages(action: &str) -> bool {
             | "DescribeManagedPrefixLists"
             | "GetManagedPrefixListEntries"
             | "DescribeNetworkInterfaces"
+            | "DescribeFlowLogs"
     )
 }
 
@@ -74,6 +75,9 @@ pub const OPERATIONS: &[(&str, bool)] = &[
     ("CreateTags", true),
     ("DeleteTags", true),
     ("DescribeTags", false),
+    ("CreateFlowLogs", true),
+    ("DescribeFlowLogs", false),
+    ("DeleteFlowLogs", true),
 ];
 
 /// Decodes an EC2 request of operation `action`; `None` if it is not one of [`OPERATIONS`]
@@ -201,6 +205,27 @@ fn decode_known(action: &str, p: &Params) -> Result<Request, FormError> {
             max_entries: u32_of(p, "MaxEntries")?,
             add_entries: entries(p, "AddEntry")?,
             remove_entries: entries(p, "RemoveEntry")?,
+        }),
+        "CreateFlowLogs" => Request::CreateFlowLogs(Box::new(CreateFlowLogs {
+            resource_ids: strings(p, "ResourceId")?,
+            resource_type: owned(p.get("ResourceType")),
+            traffic_type: owned(p.get("TrafficType")),
+            log_destination_type: owned(p.get("LogDestinationType")),
+            log_destination: owned(p.get("LogDestination")),
+            log_format: owned(p.get("LogFormat")),
+            max_aggregation_interval: p.int("MaxAggregationInterval")?,
+            log_group_name: owned(p.get("LogGroupName")),
+            deliver_logs_permission_arn: owned(p.get("DeliverLogsPermissionArn")),
+            deliver_cross_account_role: owned(p.get("DeliverCrossAccountRole")),
+            tag_specifications: tag_specifications(p)?,
+            client_token: owned(p.get("ClientToken")),
+        })),
+        "DescribeFlowLogs" => Request::DescribeFlowLogs(DescribeFlowLogs {
+            flow_log_ids: strings(p, "FlowLogId")?,
+            filter: filters(p)?,
+        }),
+        "DeleteFlowLogs" => Request::DeleteFlowLogs(DeleteFlowLogs {
+            flow_log_ids: strings(p, "FlowLogId")?,
         }),
         "DeleteManagedPrefixList" => Request::DeleteManagedPrefixList(PrefixListIdRequest {
             prefix_list_id: Some(p.required("PrefixListId")?.to_owned()),

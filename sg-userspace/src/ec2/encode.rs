@@ -33,6 +33,8 @@ pub fn location_name(parent: &str, member: &str) -> String {
         ("", "PrefixLists") => "prefixListSet",
         ("", "Entries") => "entrySet",
         ("", "AssignedPrivateIpAddresses") => "assignedPrivateIpAddressesSet",
+        ("", "FlowLogIds") => "flowLogIdSet",
+        ("", "FlowLogs") => "flowLogSet",
         _ => return lower_first(member),
     };
     fixed.to_owned()

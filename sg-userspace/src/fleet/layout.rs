@@ -170,6 +170,9 @@ pub fn documents(state: &State) -> BTreeMap<String, String> {
     for (id, p) in &state.prefix_lists {
         out.insert(format!("global/prefix-list/{id}"), json(p));
     }
+    for (id, f) in &state.flow_logs {
+        out.insert(format!("global/flow-log/{id}"), json(f));
+    }
     for (id, g) in &state.groups {
         out.insert(format!("vpc/{}/group/{id}", g.vpc_id), json(g));
     }
@@ -249,6 +252,11 @@ pub fn apply(state: &mut State, key: &str, value: Option<&[u8]>) -> Result<(), L
                 id,
                 value.map(|v| parse(key, v)).transpose()?,
             ),
+            "flow-log" => put_or_remove(
+                &mut state.flow_logs,
+                id,
+                value.map(|v| parse(key, v)).transpose()?,
+            ),
             _ => return Err(unknown()),
         }
         return Ok(());
@@ -285,6 +293,7 @@ fn empty(region: &str) -> State {
         groups: BTreeMap::new(),
         interfaces: BTreeMap::new(),
         prefix_lists: BTreeMap::new(),
+        flow_logs: BTreeMap::new(),
     }
 }
 

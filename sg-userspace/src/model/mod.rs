@@ -5,6 +5,7 @@
 mod conformance;
 pub mod error;
 pub mod filters;
+pub mod flow_logs;
 pub mod import;
 pub mod ops;
 pub mod prefix_lists;
@@ -308,6 +309,30 @@ pub struct State {
     pub interfaces: BTreeMap<String, Interface>,
     #[serde(default)]
     pub prefix_lists: BTreeMap<String, PrefixList>,
+    #[serde(default)]
+    pub flow_logs: BTreeMap<String, FlowLog>,
+}
+
+/// A flow log (`fl-`): which interfaces' flows are recorded, which of them, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowLog {
+    pub id: String,
+    /// `VPC`, `NetworkInterface` or `SecurityGroup` (sgd's own: every interface the group is
+    /// in force on).
+    pub resource_type: String,
+    pub resource_id: String,
+    /// `ACCEPT`, `REJECT` or `ALL`.
+    pub traffic_type: String,
+    /// The file the records go to (on each host, for that host's interfaces).
+    pub destination: String,
+    /// As given, or AWS's default format.
+    pub format: String,
+    /// Seconds: 60 or 600.
+    pub max_aggregation_interval: u32,
+    /// RFC 3339.
+    pub created: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 /// A managed prefix list: a named, versioned set of CIDRs usable as a rule peer.
@@ -354,6 +379,7 @@ impl State {
             groups: BTreeMap::new(),
             interfaces: BTreeMap::new(),
             prefix_lists: BTreeMap::new(),
+            flow_logs: BTreeMap::new(),
         };
         vpcs::add_default_vpc(&mut state, ids);
         state

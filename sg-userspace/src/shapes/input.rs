@@ -296,6 +296,55 @@ pub struct DescribeManagedPrefixLists {
     pub filters: Vec<Filter>,
 }
 
+/// `CreateFlowLogs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateFlowLogs {
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
+    pub resource_type: Option<String>,
+    #[serde(default)]
+    pub traffic_type: Option<String>,
+    #[serde(default)]
+    pub log_destination_type: Option<String>,
+    #[serde(default)]
+    pub log_destination: Option<String>,
+    #[serde(default)]
+    pub log_format: Option<String>,
+    #[serde(default)]
+    pub max_aggregation_interval: Option<i64>,
+    /// CloudWatch Logs' and cross-account delivery's: refused here (there is no such
+    /// destination), never silently ignored.
+    #[serde(default)]
+    pub log_group_name: Option<String>,
+    #[serde(default)]
+    pub deliver_logs_permission_arn: Option<String>,
+    #[serde(default)]
+    pub deliver_cross_account_role: Option<String>,
+    #[serde(default)]
+    pub tag_specifications: Vec<TagSpecification>,
+    #[serde(default)]
+    pub client_token: Option<String>,
+}
+
+/// `DescribeFlowLogs` (its filters are `Filter`, singular, in EC2's API).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DescribeFlowLogs {
+    #[serde(default)]
+    pub flow_log_ids: Vec<String>,
+    #[serde(default, alias = "Filters")]
+    pub filter: Vec<Filter>,
+}
+
+/// `DeleteFlowLogs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteFlowLogs {
+    #[serde(default)]
+    pub flow_log_ids: Vec<String>,
+}
+
 /// `CreateTags`: adds or overwrites tags on security groups (`sg-`), rules (`sgr-`), managed
 /// prefix lists (`pl-`) and VPCs (`vpc-`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -54,6 +54,9 @@ outputs! {
     Hosts(DescribeHostsResult),
     Seeded(SeedFleetStoreResult),
     Explained(Box<ExplainResult>),
+    FlowLogsCreated(CreateFlowLogsResult),
+    FlowLogsDeleted(DeleteFlowLogsResult),
+    FlowLogs(DescribeFlowLogsResult),
 }
 
 impl Output {
@@ -72,6 +75,7 @@ impl Output {
             Self::PrefixLists(o) => Some(o),
             Self::Entries(o) => Some(o),
             Self::NetworkInterfaces(o) => Some(o),
+            Self::FlowLogs(o) => Some(o),
             _ => None,
         }
     }
@@ -111,6 +115,7 @@ paged! {
     DescribeManagedPrefixListsResult => prefix_lists,
     GetManagedPrefixListEntriesResult => entries,
     DescribeNetworkInterfacesResult => network_interfaces,
+    DescribeFlowLogsResult => flow_logs,
 }
 
 /// `{"Return": true}`: `RevokeSecurityGroupIngress`/`Egress`, `ModifySecurityGroupRules`,
@@ -292,6 +297,65 @@ pub struct VpcIpv6CidrBlockAssociation {
 #[serde(rename_all = "PascalCase")]
 pub struct CidrBlockState {
     pub state: String,
+}
+
+/// `CreateFlowLogs`: the flow logs made, and the resources none could be made for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateFlowLogsResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    pub flow_log_ids: Vec<String>,
+    pub unsuccessful: Vec<UnsuccessfulItem>,
+}
+
+/// `DeleteFlowLogs`: the ids that could not be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteFlowLogsResult {
+    pub unsuccessful: Vec<UnsuccessfulItem>,
+}
+
+/// botocore's `UnsuccessfulItem`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UnsuccessfulItem {
+    pub error: UnsuccessfulItemError,
+    pub resource_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UnsuccessfulItemError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeFlowLogsResult {
+    pub flow_logs: Vec<FlowLogShape>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+/// botocore's `FlowLog`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FlowLogShape {
+    pub creation_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_logs_error_message: Option<String>,
+    pub deliver_logs_status: String,
+    pub flow_log_id: String,
+    pub flow_log_status: String,
+    pub resource_id: String,
+    pub traffic_type: String,
+    pub log_destination_type: String,
+    pub log_destination: String,
+    pub log_format: String,
+    pub tags: Vec<Tag>,
+    pub max_aggregation_interval: i64,
 }
 
 /// `CreateManagedPrefixList`, `ModifyManagedPrefixList`, `DeleteManagedPrefixList`.

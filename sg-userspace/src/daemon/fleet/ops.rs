@@ -51,6 +51,11 @@ impl Core {
                     *id = crate::fleet::qualify(host, id);
                 }
             }
+            R::CreateFlowLogs(r) if r.resource_type.as_deref() == Some("NetworkInterface") => {
+                for id in &mut r.resource_ids {
+                    *id = crate::fleet::qualify(host, id);
+                }
+            }
             _ => {}
         }
         req
