@@ -52,6 +52,22 @@ pub struct AggValue {
 }
 const _: () = assert!(core::mem::size_of::<AggValue>() == 48);
 
+/// Each CPU's last flow (`AGG_CACHE`): a flood of one flow adds to this CPU's copy, not to
+/// its shared `FLOW_AGG` entry, until another flow comes or [`EVENT_INTERVAL_NS`] passes;
+/// then the pending counts are added to the entry. Readers add what is pending here.
+///
+/// It is also the datapath's scratch space for a new entry (the programs' stack is small).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AggCacheEntry {
+    pub key: AggKey,
+    /// The counts not yet in `FLOW_AGG` (`first_ns`: when the flow was cached).
+    pub value: AggValue,
+    /// 1: `key` is a flow.
+    pub valid: u64,
+}
+const _: () = assert!(core::mem::size_of::<AggCacheEntry>() == 104);
+
 /// One event in `FLOW_EVENTS`: a flow's key, as in `FLOW_AGG`, and its counters so far.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,3 +81,5 @@ const _: () = assert!(core::mem::size_of::<FlowEvent>() == 96);
 unsafe impl aya::Pod for AggKey {}
 #[cfg(feature = "user")]
 unsafe impl aya::Pod for AggValue {}
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for AggCacheEntry {}

@@ -90,6 +90,8 @@ pub mod maps {
     /// Per interface slot: flows `FLOW_AGG` took in (what flow logs compare with what they
     /// read, to notice flows the LRU dropped unread).
     pub const AGG_NEW: &str = "AGG_NEW";
+    /// Per CPU: the last flow's pending counts (`events::AggCacheEntry`).
+    pub const AGG_CACHE: &str = "AGG_CACHE";
 
     /// The benchmark-only object (`sg-bench-ebpf`), which sgd never loads.
     pub mod bench {

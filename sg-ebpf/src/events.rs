@@ -7,13 +7,14 @@ use core::intrinsics::{AtomicOrdering, atomic_xadd};
 use aya_ebpf::helpers::bpf_ktime_get_coarse_ns;
 use sg_common::{
     conntrack::CLOCK_BASE_NS,
-    events::{AggKey, AggValue, EVENT_INTERVAL_NS, FlowEvent},
+    conntrack::CtKey,
+    events::{AggCacheEntry, AggValue, EVENT_INTERVAL_NS, FlowEvent},
     iface::MAX_IFACES,
 };
 
 use crate::{
     conntrack::BPF_NOEXIST,
-    maps::{AGG_NEW, EVENTS_LOST, FLOW_AGG, FLOW_EVENTS, WORK},
+    maps::{AGG_CACHE, AGG_NEW, EVENTS_LOST, FLOW_AGG, FLOW_EVENTS, WORK},
 };
 
 /// How `flow_event` is told the packet's direction, whether audit mode passed it, and the
@@ -27,6 +28,9 @@ pub fn packed(dir: u8, audited: bool, slot: u32) -> u32 {
 /// bytes, on interface `ifindex`; `packed` (see [`packed`]): its direction, whether it
 /// passed only by audit mode, and the interface's slot.
 ///
+/// Keys and values live in this CPU's `AGG_CACHE` slot, never on the stack, which the
+/// verifier limits for the whole call chain.
+///
 /// Out of line: one copy for every path that reaches it, verified once per call site.
 #[inline(never)]
 pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
@@ -36,13 +40,6 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
     };
     let work = unsafe { &mut *work };
     let (flow, _) = crate::policy::ct_key(&work.pkt, dir as u8, ifindex, &mut work.key);
-    let key = AggKey {
-        flow: *flow,
-        dir: dir as u8,
-        reason: reason as u8,
-        audit: audited as u8,
-        _pad: 0,
-    };
     let flags = work.pkt.tcp_flags;
     if crate::log::debugging(ifindex) {
         crate::log::decision(
@@ -51,45 +48,97 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
         );
     }
     let now = unsafe { bpf_ktime_get_coarse_ns() } + CLOCK_BASE_NS;
-    let report = match FLOW_AGG.get_ptr_mut(&key) {
-        Some(v) => {
-            let v = unsafe { &mut *v };
+    let Some(cache) = AGG_CACHE.get_ptr_mut(0) else {
+        return;
+    };
+    let cache = unsafe { &mut *cache };
+    // The same flow as this CPU's last, within the interval: counted here alone (no hash
+    // lookup, no shared cache line).
+    let small = dir | reason << 8 | audited << 16;
+    let cached_small = u32::from(cache.key.dir)
+        | u32::from(cache.key.reason) << 8
+        | u32::from(cache.key.audit) << 16;
+    if cache.valid != 0
+        && cached_small == small
+        && same_flow(&cache.key.flow, flow)
+        && now.saturating_sub(cache.value.first_ns) < EVENT_INTERVAL_NS
+    {
+        let v = &mut cache.value;
+        v.packets += 1;
+        v.bytes += len as u64;
+        v.tcp_flags |= flags;
+        v.last_ns = now;
+        return;
+    }
+    // Otherwise the last flow's pending counts go to its entry, and this packet's flow
+    // becomes this CPU's last.
+    if cache.valid != 0 && cache.value.packets != 0 {
+        flush(cache);
+    }
+    cache.key.flow = *flow;
+    cache.key.dir = dir as u8;
+    cache.key.reason = reason as u8;
+    cache.key.audit = audited as u8;
+    cache.key._pad = 0;
+    cache.valid = 1;
+    let v = &mut cache.value;
+    v.first_ns = now;
+    v.last_ns = now;
+    v.reported_ns = now;
+    v.packets = 1;
+    v.bytes = len as u64;
+    v.tcp_flags = flags;
+    let entry = match FLOW_AGG.get_ptr_mut(&cache.key) {
+        Some(e) => {
+            let e = unsafe { &mut *e };
             unsafe {
-                atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut v.packets, 1);
-                atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut v.bytes, len as u64);
+                atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut e.packets, 1);
+                atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut e.bytes, len as u64);
             }
-            v.last_ns = now;
-            v.tcp_flags |= flags;
-            if now.saturating_sub(v.reported_ns) < EVENT_INTERVAL_NS {
+            e.last_ns = now;
+            e.tcp_flags |= flags;
+            if now.saturating_sub(e.reported_ns) < EVENT_INTERVAL_NS {
+                clear(cache);
                 return;
             }
-            v.reported_ns = now;
-            *v
+            e.reported_ns = now;
+            e as *const AggValue
         }
+        // Counted only when it went in: flow logs compare the count with the flows they
+        // read, and a flow two CPUs raced to add is one flow, whose other CPU's packet is
+        // added to it (and reported by that CPU).
         None => {
-            let v = AggValue {
-                first_ns: now,
-                last_ns: now,
-                reported_ns: now,
-                packets: 1,
-                bytes: len as u64,
-                tcp_flags: flags,
-                _pad: [0; 7],
-            };
-            // Counted only when it went in: flow logs compare the count with the flows they
-            // read, and a flow two CPUs raced to add is one flow.
-            if FLOW_AGG.insert(&key, &v, BPF_NOEXIST).is_ok()
-                && slot < MAX_IFACES
-                && let Some(n) = AGG_NEW.get_ptr_mut(slot)
+            if FLOW_AGG
+                .insert(&cache.key, &cache.value, BPF_NOEXIST)
+                .is_ok()
             {
-                unsafe { *n += 1 };
+                if slot < MAX_IFACES
+                    && let Some(n) = AGG_NEW.get_ptr_mut(slot)
+                {
+                    unsafe { *n += 1 };
+                }
+            } else if let Some(won) = FLOW_AGG.get_ptr_mut(&cache.key) {
+                let won = unsafe { &mut *won };
+                unsafe {
+                    atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut won.packets, 1);
+                    atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(
+                        &mut won.bytes,
+                        len as u64,
+                    );
+                }
+                clear(cache);
+                return;
             }
-            v
+            &cache.value as *const AggValue
         }
     };
     match FLOW_EVENTS.reserve::<FlowEvent>(0) {
         Some(mut e) => {
-            e.write(FlowEvent { key, value: report });
+            let ev = e.as_mut_ptr();
+            unsafe {
+                (*ev).key = cache.key;
+                (*ev).value = *entry;
+            }
             e.submit(0);
         }
         None => {
@@ -101,5 +150,46 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
                 crate::log::rare(crate::log::EVENTS_LOST, ifindex);
             }
         }
+    }
+    clear(cache);
+}
+
+/// This CPU's last flow, with nothing pending (its packet is in the entry).
+#[inline(always)]
+fn clear(cache: &mut AggCacheEntry) {
+    cache.value.packets = 0;
+    cache.value.bytes = 0;
+    cache.value.tcp_flags = 0;
+}
+
+/// Whether two flow keys are the same (eleven words).
+#[inline(always)]
+fn same_flow(a: &CtKey, b: &CtKey) -> bool {
+    let (a, b) = (a.words(), b.words());
+    let mut i = 0;
+    while i < 11 {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Adds a CPU's pending counts to their flow's entry (gone from the LRU: they are lost, as
+/// the entry's were).
+#[inline(never)]
+fn flush(cache: &AggCacheEntry) {
+    if let Some(v) = FLOW_AGG.get_ptr_mut(&cache.key) {
+        let v = unsafe { &mut *v };
+        let p = &cache.value;
+        unsafe {
+            atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut v.packets, p.packets);
+            atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&mut v.bytes, p.bytes);
+        }
+        if p.last_ns > v.last_ns {
+            v.last_ns = p.last_ns;
+        }
+        v.tcp_flags |= p.tcp_flags;
     }
 }

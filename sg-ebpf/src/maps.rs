@@ -9,7 +9,7 @@ use sg_common::{
         CT_CACHE_SLOTS, CT_FILTER_VALUES, CtCacheEntry, CtKey, CtValue, FragKey, SWEEP_BATCH,
         SweepItem,
     },
-    events::{AggKey, AggValue, FLOW_AGG_ENTRIES, FLOW_EVENTS_BYTES},
+    events::{AggCacheEntry, AggKey, AggValue, FLOW_AGG_ENTRIES, FLOW_EVENTS_BYTES},
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
     probe::ProbeOut,
     rule::{
@@ -154,6 +154,10 @@ pub static FLOW_AGG: LruHashMap<AggKey, AggValue> =
 /// Per interface slot (per CPU): flows `FLOW_AGG` took in. Not pinned.
 #[map(name = "AGG_NEW")]
 pub static AGG_NEW: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_IFACES, 0);
+
+/// Per CPU: the last flow's pending counts. Not pinned.
+#[map(name = "AGG_CACHE")]
+pub static AGG_CACHE: PerCpuArray<AggCacheEntry> = PerCpuArray::with_max_entries(1, 0);
 
 /// Per CPU, `[0]`: flow events the ring buffer had no room for.
 #[map(name = "EVENTS_LOST")]

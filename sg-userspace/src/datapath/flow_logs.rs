@@ -1,6 +1,7 @@
 //! What flow logs read of the datapath (see `crate::flowlog::window`): the decisions of the
 //! rules aggregated per flow in `FLOW_AGG`, the live tracked flows with their counts by
-//! direction, and how many flows `FLOW_AGG` took in per interface (`AGG_NEW`).
+//! direction, and how many flows `FLOW_AGG` took in per interface (`AGG_NEW`). Each CPU's
+//! counts of its last flow not yet in `FLOW_AGG` (`AGG_CACHE`) are added to it.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -64,6 +65,33 @@ impl Datapath {
                     first: unix_s(v.first_ns),
                     last: unix_s(v.last_ns),
                 });
+            }
+        }
+        // What each CPU counted of its last flow and has not yet added to the entry.
+        let pending = self
+            .agg_cache
+            .get(&0, 0)
+            .map(|v| v.iter().copied().collect::<Vec<_>>());
+        for c in pending.unwrap_or_default() {
+            let p = &c.value;
+            if c.valid == 0 || p.packets == 0 || !ifindexes.contains(&c.key.flow.ifindex) {
+                continue;
+            }
+            match out.aggs.iter_mut().find(|a| a.key == c.key) {
+                Some(a) => {
+                    a.packets += p.packets;
+                    a.bytes += p.bytes;
+                    a.tcp_flags |= p.tcp_flags;
+                    a.last = a.last.max(unix_s(p.last_ns));
+                }
+                None => out.aggs.push(AggIn {
+                    key: c.key,
+                    packets: p.packets,
+                    bytes: p.bytes,
+                    tcp_flags: p.tcp_flags,
+                    first: unix_s(p.first_ns),
+                    last: unix_s(p.last_ns),
+                }),
             }
         }
         out.flows = self

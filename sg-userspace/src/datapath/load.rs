@@ -194,6 +194,8 @@ impl Datapath {
             BpfHashMap::try_from(take(names::FLOW_AGG)?).map_err(map_err(names::FLOW_AGG))?;
         let agg_new =
             PerCpuArray::try_from(take(names::AGG_NEW)?).map_err(map_err(names::AGG_NEW))?;
+        let agg_cache =
+            PerCpuArray::try_from(take(names::AGG_CACHE)?).map_err(map_err(names::AGG_CACHE))?;
         let ct_tcp = BpfHashMap::try_from(take(names::CT_TCP)?).map_err(map_err(names::CT_TCP))?;
         let ct_other =
             BpfHashMap::try_from(take(names::CT_OTHER)?).map_err(map_err(names::CT_OTHER))?;
@@ -230,6 +232,7 @@ impl Datapath {
             events_lost,
             flow_agg,
             agg_new,
+            agg_cache,
             logger,
             ct_tcp,
             ct_other,

@@ -220,6 +220,7 @@ pub struct Datapath {
     /// flows it took in (`AGG_NEW`): what flow logs read.
     flow_agg: BpfHashMap<MapData, sg_common::events::AggKey, sg_common::events::AggValue>,
     agg_new: PerCpuArray<MapData, u64>,
+    agg_cache: PerCpuArray<MapData, sg_common::events::AggCacheEntry>,
     /// The programs' log records, until the daemon's reader takes them.
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
     /// Per interface slot: packets passed only by audit mode.

@@ -16,6 +16,7 @@ mod control;
 mod datapath_log;
 mod fleet;
 mod flood;
+mod flowlog;
 mod report;
 mod testrun;
 mod throughput;
@@ -96,6 +97,10 @@ fn main() {
     if want("datapath_log") {
         eprintln!("[bench] the datapath's log: default level against off");
         r.extend(datapath_log::datapath_log(quick));
+    }
+    if want("flowlog") {
+        eprintln!("[bench] flow logs: their cost per packet and under a flood, and what they lose");
+        r.extend(flowlog::flowlog(quick));
     }
     if want("control") {
         eprintln!("[bench] control plane");

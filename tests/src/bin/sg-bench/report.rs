@@ -41,7 +41,7 @@ pub(crate) fn report(r: &Results, previous: Option<&Results>, quick: bool) -> St
         "conntrack.sweep_100k_ms"
     };
     // (target, key, limit, whether the measure must be at least the limit)
-    let targets: [(&str, &str, f64, bool); 18] = [
+    let targets: [(&str, &str, f64, bool); 21] = [
         (
             "flood (b) drop rate not worse than nftables",
             "flood_skb.ratio_vs_nft",
@@ -148,6 +148,24 @@ pub(crate) fn report(r: &Results, previous: Option<&Results>, quick: bool) -> St
             "datapath log at the default level: flood path <= 1.05x logging off",
             "datapath_log.warn_vs_off_flood_ratio",
             1.05,
+            false,
+        ),
+        (
+            "flow logs on: established hit <= 1.05x flow logs off",
+            "flowlog.hit_vs_off_ratio",
+            1.05,
+            false,
+        ),
+        (
+            "flow logs (ALL) on: refused flood drop rate >= 0.9x flow logs off",
+            "flowlog.flood_pps_ratio",
+            0.9,
+            true,
+        ),
+        (
+            "flow logs: packets of the flood no record accounts for",
+            "flowlog.records_lost",
+            0.0,
             false,
         ),
     ];
