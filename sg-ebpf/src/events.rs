@@ -71,8 +71,12 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
         return;
     }
     // Otherwise the last flow's pending counts go to its entry, and this packet's flow
-    // becomes this CPU's last.
-    if cache.valid != 0 && cache.value.packets != 0 {
+    // becomes this CPU's last. Readers ignore the slot until it is settled again (they then
+    // read the entry without what is moving: a reading a moment low, never one that counts
+    // a packet twice).
+    let pending = cache.valid != 0 && cache.value.packets != 0;
+    cache.valid = 0;
+    if pending {
         flush(cache);
     }
     cache.key.flow = *flow;
@@ -80,7 +84,6 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
     cache.key.reason = reason as u8;
     cache.key.audit = audited as u8;
     cache.key._pad = 0;
-    cache.valid = 1;
     let v = &mut cache.value;
     v.first_ns = now;
     v.last_ns = now;
@@ -98,7 +101,7 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
             e.last_ns = now;
             e.tcp_flags |= flags;
             if now.saturating_sub(e.reported_ns) < EVENT_INTERVAL_NS {
-                clear(cache);
+                settle(cache);
                 return;
             }
             e.reported_ns = now;
@@ -126,7 +129,11 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
                         len as u64,
                     );
                 }
-                clear(cache);
+                settle(cache);
+                return;
+            } else {
+                // Neither in nor found: the packet is lost to the aggregates (the slot
+                // stays unsettled, so nothing is counted against a flow it does not hold).
                 return;
             }
             &cache.value as *const AggValue
@@ -151,15 +158,17 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
             }
         }
     }
-    clear(cache);
+    settle(cache);
 }
 
-/// This CPU's last flow, with nothing pending (its packet is in the entry).
+/// This CPU's last flow, with nothing pending (its packet is in the entry): readers may add
+/// what it counts from now on.
 #[inline(always)]
-fn clear(cache: &mut AggCacheEntry) {
+fn settle(cache: &mut AggCacheEntry) {
     cache.value.packets = 0;
     cache.value.bytes = 0;
     cache.value.tcp_flags = 0;
+    cache.valid = 1;
 }
 
 /// Whether two flow keys are the same (eleven words).

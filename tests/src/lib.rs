@@ -615,6 +615,36 @@ pub fn pings(ns: &Netns, addr: &str) -> bool {
         .success()
 }
 
+/// The records of a flow-log file and its rotated files (`PATH.1`, ...), oldest first, each
+/// as field -> value per its file's header line.
+pub fn flow_log_records(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut files: Vec<PathBuf> = (1..10)
+        .rev()
+        .map(|n| PathBuf::from(format!("{}.{n}", path.display())))
+        .filter(|p| p.exists())
+        .collect();
+    files.push(path.to_owned());
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let mut lines = text.lines();
+        let Some(header) = lines.next() else { continue };
+        let names: Vec<&str> = header.split(' ').collect();
+        for l in lines {
+            let values: Vec<&str> = l.split(' ').collect();
+            assert_eq!(values.len(), names.len(), "a record of every field: {l}");
+            out.push(
+                names
+                    .iter()
+                    .zip(values)
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
 pub mod fleet;
 pub mod frame;
 pub mod lab;

@@ -342,8 +342,8 @@ fn boto3_creates_describes_and_deletes_flow_logs() {
         return;
     };
     let ns = Netns::new("flowlogs");
-    let api = Api::start(&ns);
     let dir = tempfile::tempdir().expect("tempdir");
+    let api = Api::start_with(&ns, &["--flow-log-dir", dir.path().to_str().unwrap()]);
     let dest = dir.path().join("flows.log");
     let out: Value = serde_json::from_str(
         api.python(&ns, &venv, "boto3_flow_logs.py", &[dest.to_str().unwrap()])

@@ -24,34 +24,8 @@ const ALL_FIELDS: &str = "${version} ${account-id} ${interface-id} ${srcaddr} ${
     ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${type} ${pkt-srcaddr} \
     ${pkt-dstaddr} ${region} ${az-id} ${flow-direction} ${traffic-path} ${reject-reason}";
 
-/// The records of a flow-log file and its rotated files, oldest first, each as field ->
-/// value per the file's header line.
 fn records(path: &Path) -> Vec<Record> {
-    let mut files: Vec<PathBuf> = (1..10)
-        .rev()
-        .map(|n| PathBuf::from(format!("{}.{n}", path.display())))
-        .filter(|p| p.exists())
-        .collect();
-    files.push(path.to_owned());
-    let mut out = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
-        let mut lines = text.lines();
-        let Some(header) = lines.next() else { continue };
-        let names: Vec<&str> = header.split(' ').collect();
-        for l in lines {
-            let values: Vec<&str> = l.split(' ').collect();
-            assert_eq!(values.len(), names.len(), "a record of every field: {l}");
-            out.push(
-                names
-                    .iter()
-                    .zip(values)
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect(),
-            );
-        }
-    }
-    out
+    flow_log_records(path)
 }
 
 /// Waits until the records of `path` satisfy `done` (windows close every 2 s).
@@ -96,8 +70,13 @@ fn flow_logs_record_what_the_traffic_was() {
         return;
     }
     let t = Topology::new();
-    let mut d = Daemon::start_with(&t.fw, None, &["--flow-log-window", "2"]);
     let logs = tempfile::tempdir().expect("tempdir");
+    let dir = logs.path().to_str().unwrap();
+    let mut d = Daemon::start_with(
+        &t.fw,
+        None,
+        &["--flow-log-window", "2", "--flow-log-dir", dir],
+    );
     let all_file = logs.path().join("all.log");
     let rejects_file = logs.path().join("rejects.log");
     let web = d.create_group("web");
@@ -228,8 +207,22 @@ fn flow_logs_record_what_the_traffic_was() {
         assert!(num(r, "start") <= num(r, "end"), "{r:?}");
     }
 
-    // SSH: tracked; one record per direction and window, counted exactly as conntrack did.
+    // SSH: tracked; one record per direction and window, counted exactly as conntrack did
+    // (once the windows holding its last packets are written).
     let port = ssh["RemotePort"].as_u64().unwrap().to_string();
+    let now = flows_of(&d)
+        .into_iter()
+        .find(|f| f["LocalPort"] == 22 && f["RemotePort"] == ssh["RemotePort"])
+        .expect("still tracked (closing)");
+    let want = (
+        now["InboundPackets"].as_u64().unwrap(),
+        now["OutboundPackets"].as_u64().unwrap(),
+    );
+    let rs = wait_records(&all_file, "the SSH flow counted as conntrack did", |rs| {
+        let inb = flow(rs, |r| r["dstport"] == "22" && r["srcport"] == port).1;
+        let outb = flow(rs, |r| r["srcport"] == "22" && r["dstport"] == port).1;
+        (inb, outb) == want
+    });
     let (inbound, packets, bytes) = flow(&rs, |r| r["dstport"] == "22" && r["srcport"] == port);
     let r = inbound[0];
     assert_eq!(
@@ -255,10 +248,6 @@ fn flow_logs_record_what_the_traffic_was() {
         .map(|r| num(r, "tcp-flags"))
         .fold(0, |a, f| a | f);
     assert_eq!(flags & 3, 3, "SYN and FIN: {inbound:?}");
-    let now = flows_of(&d)
-        .into_iter()
-        .find(|f| f["LocalPort"] == 22 && f["RemotePort"] == ssh["RemotePort"])
-        .expect("still tracked (closing)");
     assert_eq!(packets, now["InboundPackets"].as_u64().unwrap(), "{now}");
     // Records count IP packets: conntrack counted the Ethernet headers too.
     assert_eq!(
@@ -300,6 +289,9 @@ fn flow_logs_record_what_the_traffic_was() {
     );
 
     // 300 refused datagrams of one flow: their records, not 300 events, and every packet.
+    let rs = wait_records(&all_file, "the whole flood", |rs| {
+        flow(rs, |r| r["dstport"] == "9999").1 >= 300
+    });
     let (flood, packets, bytes) = flow(&rs, |r| r["dstport"] == "9999");
     assert!(flood.len() <= 2, "one record per window: {flood:?}");
     assert_eq!(packets, 300);
@@ -346,6 +338,17 @@ fn flow_logs_record_what_the_traffic_was() {
             .any(|r| r["log-status"] == "NODATA" && r["interface-id"] == "fwa")
     });
     let quiet = rs.iter().find(|r| r["log-status"] == "NODATA").unwrap();
+    // Quiet since: nothing was counted again in the windows after (each counted once).
+    std::thread::sleep(Duration::from_secs(6));
+    let later = records(&all_file);
+    assert_eq!(flow(&later, |r| r["dstport"] == "9999").1, 300);
+    assert_eq!(
+        (
+            flow(&later, |r| r["dstport"] == "22" && r["srcport"] == port).1,
+            flow(&later, |r| r["srcport"] == "22" && r["dstport"] == port).1
+        ),
+        want
+    );
     assert_eq!(
         (quiet["srcaddr"].as_str(), quiet["action"].as_str()),
         ("-", "-")
@@ -420,12 +423,17 @@ fn flow_log_files_rotate_within_their_cap() {
         return;
     }
     let t = Topology::new();
+    let logs = tempfile::tempdir().expect("tempdir");
     let d = Daemon::start_with(
         &t.fw,
         Some(r#"{"flow_log_max_file_bytes": 4096, "flow_log_max_files": 2}"#),
-        &["--flow-log-window", "2"],
+        &[
+            "--flow-log-window",
+            "2",
+            "--flow-log-dir",
+            logs.path().to_str().unwrap(),
+        ],
     );
-    let logs = tempfile::tempdir().expect("tempdir");
     let file = logs.path().join("flows.log");
     let web = d.create_group("web");
     d.attach("fwa", &[&web]);
@@ -481,12 +489,18 @@ fn flow_log_files_rotate_within_their_cap() {
 }
 
 #[test]
-fn bad_flow_log_requests_are_refused() {
-    if !require_root("bad_flow_log_requests_are_refused") {
+fn bad_requests_are_refused_and_windows_cut_short_are_written() {
+    if !require_root("bad_requests_are_refused_and_windows_cut_short_are_written") {
         return;
     }
     let t = Topology::new();
-    let d = Daemon::start(&t.fw);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Daemon::start_with(
+        &t.fw,
+        None,
+        &["--flow-log-dir", dir.path().to_str().unwrap()],
+    );
+    let missing = dir.path().join("missing/f.log");
     let err = |args: &[&str]| -> String {
         let out = d.sgctl(args);
         assert!(!out.status.success(), "{args:?} must fail");
@@ -510,10 +524,14 @@ fn bad_flow_log_requests_are_refused() {
     assert!(e.contains("InvalidParameter"), "{e}");
     let e = err(&[
         &base[..],
-        &["file", "--log-destination", "/nonexistent/dir/f.log"],
+        &["file", "--log-destination", missing.to_str().unwrap()],
     ]
     .concat());
     assert!(e.contains("does not exist"), "{e}");
+    // Only inside the flow-log directory: an API caller must not have sgd write elsewhere.
+    let e = err(&[&base[..], &["file", "--log-destination", "/etc/sg-x.log"]].concat());
+    assert!(e.contains("outside"), "{e}");
+    assert!(!Path::new("/etc/sg-x.log").exists());
     let e = err(&[&base[..], &["file", "--log-destination", "relative.log"]].concat());
     assert!(e.contains("absolute"), "{e}");
     let e = err(&[
@@ -531,7 +549,6 @@ fn bad_flow_log_requests_are_refused() {
     // An interface that does not exist: unsuccessful, not an error.
     let web = d.create_group("web");
     d.attach("fwa", &[&web]);
-    let dir = tempfile::tempdir().expect("tempdir");
     let dest = dir.path().join("f.log");
     let out = d.ok(&[
         "create-flow-logs",
@@ -549,6 +566,48 @@ fn bad_flow_log_requests_are_refused() {
     ]);
     assert_eq!(out["FlowLogIds"].as_array().map(Vec::len), Some(1));
     assert_eq!(out["Unsuccessful"][0]["ResourceId"], "nope0");
+    let fl = out["FlowLogIds"][0].as_str().unwrap().to_owned();
+
+    // Windows are 600 s here: deleting the flow log writes the window it had open.
+    assert!(!tcp_connects_quick(&t.a, FW_A4, 23));
+    d.ok(&["delete-flow-logs", "--flow-log-ids", &fl]);
+    let refused = |port: &str| {
+        records(&dest)
+            .iter()
+            .any(|r| r["dstport"] == port && r["action"] == "REJECT")
+    };
+    assert!(refused("23"), "{:#?}", records(&dest));
+    // So does sgd stopping; the flow log is kept, and logs again once sgd is back.
+    let again = |d: &Daemon| {
+        d.ok(&[
+            "create-flow-logs",
+            "--resource-type",
+            "NetworkInterface",
+            "--resource-ids",
+            "fwa",
+            "--traffic-type",
+            "REJECT",
+            "--log-destination-type",
+            "file",
+            "--log-destination",
+            dest.to_str().unwrap(),
+        ])
+    };
+    assert_eq!(again(&d)["FlowLogIds"].as_array().map(Vec::len), Some(1));
+    assert!(!tcp_connects_quick(&t.a, FW_A4, 24));
+    d.stop();
+    assert!(refused("24"), "{:#?}", records(&dest));
+    d.respawn();
+    assert_eq!(
+        d.ok(&["describe-flow-logs"])["FlowLogs"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert!(!tcp_connects_quick(&t.a, FW_A4, 25));
+    d.stop();
+    assert!(refused("25"), "{:#?}", records(&dest));
+    d.respawn();
     // Deleting the interface deletes its flow log (as EC2 does).
     d.ok(&["delete-network-interface", "--network-interface-id", "fwa"]);
     assert_eq!(

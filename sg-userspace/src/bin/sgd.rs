@@ -43,6 +43,10 @@ struct Args {
     /// Nitro instances whatever the setting.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
     flow_log_window: Option<u64>,
+    /// The directory flow logs may write to (`LogDestination` must be inside it); created if
+    /// missing.
+    #[arg(long, default_value = paths::FLOW_LOG_DIR)]
+    flow_log_dir: PathBuf,
     /// Remove everything pinned under --pin-dir (the programs detach from every interface,
     /// tracked flows are forgotten) and exit. sgd otherwise leaves its datapath pinned when it
     /// stops, so interfaces stay protected across restarts and upgrades.
@@ -116,6 +120,7 @@ fn main() -> anyhow::Result<()> {
         datapath_log_interface: args.datapath_log_interface.clone(),
         metrics_listen: args.metrics_listen,
         flow_log_window: args.flow_log_window,
+        flow_log_dir: args.flow_log_dir.clone(),
         region: args.region.clone(),
         api: args.api_listen.map(|listen| daemon::ApiConfig {
             listen,
@@ -144,7 +149,8 @@ fn main() -> anyhow::Result<()> {
             cfg.flow_log_rotation.max_bytes = n.max(4096);
         }
         if let Some(n) = fc.flow_log_max_files {
-            cfg.flow_log_rotation.keep = n;
+            // At least one: a window larger than a file spans two.
+            cfg.flow_log_rotation.keep = n.max(1);
         }
         fleet_file = fc;
     }

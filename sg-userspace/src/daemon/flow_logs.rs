@@ -32,6 +32,13 @@ const SHORT_TICK: Duration = Duration::from_secs(1);
 /// One flow log's window and how its last write went.
 struct Open {
     sink: Sink,
+    /// The flow log as last seen (its file and format outlive its deletion by one window).
+    log: FlowLog,
+    /// The interfaces it covered at the last tick.
+    covered: HashSet<u32>,
+    /// What records say of every interface it covered in this window (one gone since is
+    /// still written).
+    infos: HashMap<u32, InterfaceInfo>,
     /// Why the last window could not be written (`DeliverLogsErrorMessage`).
     failure: Option<String>,
 }
@@ -46,12 +53,15 @@ pub(super) struct FlowLogs {
     pub(super) devices: HashSet<String>,
     window_cap: Option<u64>,
     rotation: Rotation,
+    /// Where flow logs may write.
+    pub(super) dir: std::path::PathBuf,
     last_tick: Option<Instant>,
 }
 
 impl FlowLogs {
-    pub(super) fn new(window_cap: Option<u64>, rotation: Rotation) -> Self {
+    pub(super) fn new(window_cap: Option<u64>, rotation: Rotation, dir: &Path) -> Self {
         Self {
+            dir: dir.to_owned(),
             deltas: Deltas::default(),
             open: HashMap::new(),
             covered: HashSet::new(),
@@ -68,6 +78,18 @@ impl FlowLogs {
     }
 }
 
+/// Closes a flow log's window at `t`: the records of every interface it covered in it.
+fn close(open: &mut Open, t: u64) -> Vec<crate::flowlog::format::Record> {
+    let infos = std::mem::take(&mut open.infos);
+    let all: HashSet<u32> = infos.keys().chain(&open.covered).copied().collect();
+    let records = open.sink.close(t, &all, &|i| infos.get(&i).cloned());
+    open.infos = infos
+        .into_iter()
+        .filter(|(i, _)| open.covered.contains(i))
+        .collect();
+    records
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -75,14 +97,16 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// `CreateFlowLogs`: the model's, with the destination checked on this host.
+/// `CreateFlowLogs`: the model's, with the destination checked on this host (inside
+/// `dir`).
 pub(super) fn create(
     next: &mut State,
     ids: &mut dyn IdSource,
     req: &CreateFlowLogs,
+    dir: &Path,
 ) -> ApiResult<CreateFlowLogsResult> {
     let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-    model::create(next, ids, req, &|p: &Path| file::check(p), &now)
+    model::create(next, ids, req, &|p: &Path| file::check(p, dir), &now)
 }
 
 impl Core {
@@ -132,7 +156,23 @@ impl Core {
     /// every second (by the refresher); does its work when a tick is due, or at once with
     /// `now`.
     pub fn flow_logs_tick(&mut self, now: bool) {
+        self.flow_logs_read(now, false);
+    }
+
+    /// Writes the windows of every flow log as they are, after a last reading (sgd is
+    /// stopping).
+    pub fn flow_logs_close(&mut self) {
+        self.flow_logs_read(true, true);
+    }
+
+    /// A tick; with `closing`, every window is written, over or not.
+    fn flow_logs_read(&mut self, now: bool, closing: bool) {
         if self.state.flow_logs.is_empty() && self.flow_logs.open.is_empty() {
+            if !self.flow_logs.covered.is_empty() {
+                // The last flow log is gone: a new one starts from a fresh baseline.
+                self.flow_logs.covered.clear();
+                self.flow_logs.deltas = Deltas::default();
+            }
             return;
         }
         let shortest = self
@@ -158,7 +198,17 @@ impl Core {
             // The covered interfaces' decisions are aggregated from now on.
             self.rewatch();
         }
-        let names = self.datapath.ifindexes(&devices);
+        let mut names = self.datapath.ifindexes(&devices);
+        // A deleted flow log's interfaces are read once more, for its last window.
+        for (id, open) in &self.flow_logs.open {
+            if !self.state.flow_logs.contains_key(id) {
+                for i in &open.covered {
+                    if let Some(dev) = self.datapath.device_of(*i) {
+                        names.insert(*i, dev);
+                    }
+                }
+            }
+        }
         let ifindex_of: HashMap<&String, u32> = names.iter().map(|(i, d)| (d, *i)).collect();
         let covered: HashSet<u32> = names.keys().copied().collect();
         let fresh: HashSet<u32> = covered
@@ -178,11 +228,15 @@ impl Core {
             warn!(error = %e, "removing read flow aggregates failed");
         }
         self.flow_logs.covered = covered;
-        // The windows: new flow logs open one; each adds the tick; those over are written.
-        let mut writes: Vec<(String, Vec<crate::flowlog::format::Record>)> = Vec::new();
-        let infos = self.flow_log_interfaces(&names);
-        let info = |ifindex: u32| infos.get(&ifindex).cloned();
+        // The windows: new flow logs open one; each adds the tick; those over, and those of
+        // deleted flow logs, are written.
         for (id, f) in &self.state.flow_logs {
+            let covered: HashSet<u32> = by_log
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| ifindex_of.get(d).copied())
+                .collect();
             let interval = self.flow_logs.interval(f);
             let traffic = Traffic::parse(&f.traffic_type).unwrap_or(Traffic::All);
             let open = self
@@ -191,62 +245,38 @@ impl Core {
                 .entry(id.clone())
                 .or_insert_with(|| Open {
                     sink: Sink::new(traffic, interval, t),
+                    log: f.clone(),
+                    covered: HashSet::new(),
+                    infos: HashMap::new(),
                     failure: None,
                 });
-            let mine: HashSet<u32> = by_log
-                .get(id)
-                .into_iter()
-                .flatten()
-                .filter_map(|d| ifindex_of.get(d).copied())
-                .collect();
-            open.sink.add(&tick, &mine);
-            if open.sink.due(t) {
-                writes.push((id.clone(), open.sink.close(t, &mine, &info)));
-            }
+            open.log = f.clone();
+            open.covered = covered;
         }
-        // Flow logs deleted: their last window, cut short, is written.
-        let deleted: Vec<String> = self
-            .flow_logs
-            .open
-            .keys()
-            .filter(|id| !self.state.flow_logs.contains_key(*id))
-            .cloned()
-            .collect();
-        for id in deleted {
-            self.flow_logs.open.remove(&id);
-            info!(flow_log = %id, "flow log deleted");
-        }
-        for (id, records) in writes {
-            self.write_window(&id, &records);
-        }
-    }
-
-    /// Writes the windows of every flow log as they are (sgd is stopping).
-    pub fn flow_logs_close(&mut self) {
-        if self.flow_logs.open.is_empty() {
-            return;
-        }
-        self.flow_logs_tick(true);
-        let by_log = self.flow_log_devices();
-        let devices: HashSet<String> = by_log.values().flatten().cloned().collect();
-        let names = self.datapath.ifindexes(&devices);
-        let ifindex_of: HashMap<&String, u32> = names.iter().map(|(i, d)| (d, *i)).collect();
-        let t = unix_now();
         let infos = self.flow_log_interfaces(&names);
-        let info = |ifindex: u32| infos.get(&ifindex).cloned();
         let mut writes = Vec::new();
         for (id, open) in &mut self.flow_logs.open {
-            let mine: HashSet<u32> = by_log
-                .get(id)
-                .into_iter()
-                .flatten()
-                .filter_map(|d| ifindex_of.get(d).copied())
-                .collect();
-            writes.push((id.clone(), open.sink.close(t, &mine, &info)));
+            open.sink.add(&tick, &open.covered);
+            for i in &open.covered {
+                if let Some(info) = infos.get(i) {
+                    open.infos.insert(*i, info.clone());
+                }
+            }
+            let deleted = !self.state.flow_logs.contains_key(id);
+            if deleted || closing || open.sink.due(t) {
+                writes.push((id.clone(), close(open, t)));
+            }
+            if deleted {
+                info!(flow_log = %id, "flow log deleted: its last window is written");
+            }
         }
         for (id, records) in writes {
             self.write_window(&id, &records);
         }
+        let state = &self.state;
+        self.flow_logs
+            .open
+            .retain(|id, _| state.flow_logs.contains_key(id));
     }
 
     /// What records say of each interface of `names` (ifindex -> device).
@@ -276,30 +306,23 @@ impl Core {
     /// Appends one window of flow log `id` to its file. A window that cannot be written is
     /// lost: the flow log shows `FAILED` and why, and its next window starts `SKIPDATA`.
     fn write_window(&mut self, id: &str, records: &[crate::flowlog::format::Record]) {
-        let Some(f) = self.state.flow_logs.get(id) else {
+        let rotation = self.flow_logs.rotation;
+        let Some(open) = self.flow_logs.open.get_mut(id) else {
             return;
         };
+        let f = &open.log;
         let Ok(fmt) = format::parse(&f.format) else {
             return;
         };
         let lines: Vec<String> = records.iter().map(|r| fmt.render(r)).collect();
-        let result = file::append(
-            Path::new(&f.destination),
-            &fmt.header(),
-            &lines,
-            self.flow_logs.rotation,
-        );
-        let Some(open) = self.flow_logs.open.get_mut(id) else {
-            return;
-        };
-        match result {
+        match file::append(Path::new(&f.destination), &fmt.header(), &lines, rotation) {
             Ok(()) => open.failure = None,
             Err(e) => {
                 if open.failure.is_none() {
                     warn!(flow_log = %id, destination = %f.destination, error = %e, "a flow-log window could not be written");
                 }
                 open.failure = Some(format!("Access error: {e}"));
-                let covered = self.flow_logs.covered.clone();
+                let covered = open.covered.clone();
                 open.sink.skip(&covered);
             }
         }

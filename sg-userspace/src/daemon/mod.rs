@@ -68,6 +68,8 @@ pub struct Config {
     pub flow_log_window: Option<u64>,
     /// How large flow-log files grow and how many are kept.
     pub flow_log_rotation: crate::flowlog::file::Rotation,
+    /// The directory flow logs may write to (created at start).
+    pub flow_log_dir: PathBuf,
 }
 
 /// `sgd --api-listen` and its options (the region is [`Config::region`]).
@@ -99,6 +101,7 @@ impl Default for Config {
             datapath_log_interface: None,
             flow_log_window: None,
             flow_log_rotation: Default::default(),
+            flow_log_dir: paths::FLOW_LOG_DIR.into(),
         }
     }
 }
@@ -159,6 +162,9 @@ impl Core {
     pub fn open(cfg: &Config) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&cfg.state_dir)
             .with_context(|| format!("creating state directory {}", cfg.state_dir.display()))?;
+        std::fs::create_dir_all(&cfg.flow_log_dir).with_context(|| {
+            format!("creating flow-log directory {}", cfg.flow_log_dir.display())
+        })?;
         let db = cfg.state_dir.join(paths::DB_FILE);
         let store = Store::open(&db).with_context(|| format!("opening store {}", db.display()))?;
         let (state, fleet) = match &cfg.fleet {
@@ -190,7 +196,11 @@ impl Core {
             fleet,
             observers: Default::default(),
             next_observer: 0,
-            flow_logs: flow_logs::FlowLogs::new(cfg.flow_log_window, cfg.flow_log_rotation),
+            flow_logs: flow_logs::FlowLogs::new(
+                cfg.flow_log_window,
+                cfg.flow_log_rotation,
+                &cfg.flow_log_dir,
+            ),
         };
         core.share_keys();
         let state = core.state.clone();
@@ -199,6 +209,9 @@ impl Core {
             warn!(error = %e.message, "not every interface could be protected at start");
         }
         core.datapath.collect_garbage();
+        // Flow logs cover their interfaces before the first request is answered: what
+        // crosses them from now on is recorded.
+        core.flow_logs_tick(true);
         Ok(core)
     }
 
@@ -532,7 +545,9 @@ impl Core {
             // A stream, which the server runs (`observe_start`); here only checked.
             Request::Observe(r) => crate::observe::check(r).map(|()| Output::None),
             // Flow logs (`model`; the files in `flow_logs`).
-            Request::CreateFlowLogs(r) => output(flow_logs::create(&mut next, ids, r)),
+            Request::CreateFlowLogs(r) => {
+                output(flow_logs::create(&mut next, ids, r, &self.flow_logs.dir))
+            }
             Request::DescribeFlowLogs(r) => output(self.describe_flow_logs(r)),
             Request::DeleteFlowLogs(r) => output(crate::model::flow_logs::delete(&mut next, r)),
         }?;

@@ -55,6 +55,18 @@ impl Datapath {
         if ifindexes.is_empty() {
             return out;
         }
+        // Read first: a flow taken in while the aggregates are read is then found before it
+        // is counted, never counted and missed.
+        for a in self.attached.values() {
+            if ifindexes.contains(&a.ifindex) {
+                let n = self
+                    .agg_new
+                    .get(&a.slot, 0)
+                    .map(|v| v.iter().sum())
+                    .unwrap_or(0);
+                out.inserted.insert(a.ifindex, n);
+            }
+        }
         for (key, v) in self.flow_agg.iter().flatten() {
             if ifindexes.contains(&key.flow.ifindex) {
                 out.aggs.push(AggIn {
@@ -64,6 +76,8 @@ impl Datapath {
                     tcp_flags: v.tcp_flags,
                     first: unix_s(v.first_ns),
                     last: unix_s(v.last_ns),
+                    first_ns: v.first_ns,
+                    pending: false,
                 });
             }
         }
@@ -83,7 +97,9 @@ impl Datapath {
                     a.bytes += p.bytes;
                     a.tcp_flags |= p.tcp_flags;
                     a.last = a.last.max(unix_s(p.last_ns));
+                    a.pending = true;
                 }
+                // The LRU dropped the entry: what is pending is all there is.
                 None => out.aggs.push(AggIn {
                     key: c.key,
                     packets: p.packets,
@@ -91,6 +107,8 @@ impl Datapath {
                     tcp_flags: p.tcp_flags,
                     first: unix_s(p.first_ns),
                     last: unix_s(p.last_ns),
+                    first_ns: p.first_ns,
+                    pending: true,
                 }),
             }
         }
@@ -103,19 +121,10 @@ impl Datapath {
                 packets: f.value.packets,
                 bytes: f.value.bytes,
                 tcp_seen: [f.value.tcp[0].seen, f.value.tcp[1].seen],
+                origin: f.value.origin,
                 last: unix_s(f.value.last_seen_ns),
             })
             .collect();
-        for a in self.attached.values() {
-            if ifindexes.contains(&a.ifindex) {
-                let n = self
-                    .agg_new
-                    .get(&a.slot, 0)
-                    .map(|v| v.iter().sum())
-                    .unwrap_or(0);
-                out.inserted.insert(a.ifindex, n);
-            }
-        }
         out
     }
 

@@ -63,7 +63,7 @@ pub fn append(path: &Path, header: &str, lines: &[String], rot: Rotation) -> io:
             rotate(path, rot.keep)?;
             continue;
         }
-        let mut f = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut f = open_append(path)?;
         let mut buf = String::with_capacity(bytes as usize + header.len() + 1);
         if fresh {
             buf.push_str(header);
@@ -101,15 +101,52 @@ fn rotate(path: &Path, keep: u32) -> io::Result<()> {
     fs::rename(path, rotated(path, 1))
 }
 
-/// Checks that `path` can be written: an absolute path, in a directory that exists, that is
-/// not itself a directory. Creates the file (and writes nothing) so that a mistake shows at
-/// once.
-pub fn check(path: &Path) -> Result<(), String> {
+/// Opens `path` to append, creating it; never through a symbolic link.
+fn open_append(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Checks that `path` may be written: an absolute path inside `dir` (the directory flow
+/// logs may write to; a caller of the API must not have root write anywhere else), in a
+/// directory that exists, and not a directory or a symbolic link itself. Creates the file
+/// (and writes nothing) so that a mistake shows at once.
+pub fn check(path: &Path, dir: &Path) -> Result<(), String> {
     if !path.is_absolute() {
         return Err(format!(
             "LogDestination must be an absolute path, not '{}'",
             path.display()
         ));
+    }
+    let outside = || {
+        format!(
+            "LogDestination '{}' is outside {}, the directory flow logs write to (sgd --flow-log-dir)",
+            path.display(),
+            dir.display()
+        )
+    };
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+        || !path.starts_with(dir)
+    {
+        return Err(outside());
+    }
+    let parent = path.parent().filter(|p| p.is_dir()).ok_or_else(|| {
+        format!(
+            "LogDestination: the directory of '{}' does not exist",
+            path.display()
+        )
+    })?;
+    // No symbolic link out of the directory on the way.
+    match (parent.canonicalize(), dir.canonicalize()) {
+        (Ok(p), Ok(d)) if p.starts_with(&d) => {}
+        _ => return Err(outside()),
     }
     if path.is_dir() {
         return Err(format!(
@@ -117,19 +154,7 @@ pub fn check(path: &Path) -> Result<(), String> {
             path.display()
         ));
     }
-    match path.parent() {
-        Some(dir) if dir.is_dir() => {}
-        _ => {
-            return Err(format!(
-                "LogDestination: the directory of '{}' does not exist",
-                path.display()
-            ));
-        }
-    }
-    File::options()
-        .create(true)
-        .append(true)
-        .open(path)
+    open_append(path)
         .map(|_| ())
         .map_err(|e| format!("LogDestination '{}' cannot be written: {e}", path.display()))
 }
@@ -192,11 +217,33 @@ mod tests {
     #[test]
     fn destinations_are_checked() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(check(Path::new("relative.log")).is_err());
-        assert!(check(dir.path()).is_err());
-        assert!(check(&dir.path().join("missing/f.log")).is_err());
-        let ok = dir.path().join("f.log");
-        check(&ok).unwrap();
+        let d = dir.path();
+        assert!(check(Path::new("relative.log"), d).is_err());
+        assert!(check(d, d).is_err());
+        assert!(check(&d.join("missing/f.log"), d).is_err());
+        assert!(
+            check(Path::new("/etc/passwd"), d)
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert!(
+            check(&d.join("../x.log"), d)
+                .unwrap_err()
+                .contains("outside")
+        );
+        // No way out through a link: neither the file nor a directory on the way.
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("f"), d.join("link.log")).unwrap();
+        assert!(check(&d.join("link.log"), d).is_err());
+        std::os::unix::fs::symlink(elsewhere.path(), d.join("sub")).unwrap();
+        assert!(
+            check(&d.join("sub/f.log"), d)
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert!(!elsewhere.path().join("f").exists() && !elsewhere.path().join("f.log").exists());
+        let ok = d.join("f.log");
+        check(&ok, d).unwrap();
         assert!(ok.exists());
     }
 }

@@ -40,6 +40,11 @@ pub struct AggIn {
     pub tcp_flags: u8,
     pub first: u64,
     pub last: u64,
+    /// The entry's creation on the maps' clock: tells an entry from one the kernel dropped
+    /// and made again under the same key.
+    pub first_ns: u64,
+    /// Some CPU holds counts of it not yet in the entry (it must not be deleted).
+    pub pending: bool,
 }
 
 /// One live tracked flow, with the counts other CPUs have not yet added to its entry.
@@ -51,6 +56,9 @@ pub struct FlowIn {
     pub bytes: [u64; 2],
     /// `TcpSide::seen` by direction.
     pub tcp_seen: [u8; 2],
+    /// The direction of the packet that opened it (the rules' decision on it is in
+    /// `FLOW_AGG` too).
+    pub origin: u8,
     /// Unix seconds of the last packet.
     pub last: u64,
 }
@@ -133,21 +141,33 @@ struct FlowSeen {
 /// What was last read of a `FLOW_AGG` entry, and how many ticks it has been idle.
 #[derive(Debug, Clone, Copy)]
 struct AggSeen {
+    first_ns: u64,
     packets: u64,
     bytes: u64,
     idle: u32,
 }
 
-/// An entry idle this many ticks, with everything read, is removed from `FLOW_AGG`.
+/// An entry idle this many ticks and this many seconds, with everything read and nothing
+/// pending on any CPU, is removed from `FLOW_AGG`.
 pub const IDLE_TICKS: u32 = 3;
+pub const IDLE_S: u64 = 10;
+
+/// How many flows `FLOW_AGG` took in for an interface since it was covered, and how many
+/// new entries the readings found: fewer found means the LRU dropped some unread.
+#[derive(Debug, Clone, Copy, Default)]
+struct Intake {
+    base: u64,
+    found: u64,
+}
 
 /// The readings so far, to take differences from.
 #[derive(Debug, Default)]
 pub struct Deltas {
     flows: HashMap<CtKey, FlowSeen>,
     aggs: HashMap<AggKey, AggSeen>,
-    /// `AGG_NEW` by ifindex at the last tick (`None` before the first).
-    inserted: Option<HashMap<u32, u64>>,
+    /// Tracked flows whose opening decision was taken as read, by the serial of the flow.
+    opened: HashMap<CtKey, u32>,
+    intake: HashMap<u32, Intake>,
     /// Unix seconds of the last tick.
     last_tick: u64,
 }
@@ -167,6 +187,9 @@ impl Deltas {
     /// One reading of the maps (only the interfaces flow logs cover), at Unix second `now`.
     /// The readings of the interfaces in `fresh` (newly covered) are baselines: what they
     /// counted before (for a tracked flow, before a restart) belongs to no window here.
+    ///
+    /// A reading may be a moment low (counts moving between a CPU's pending copy and the
+    /// entry as it is read): the highest reading stands, so nothing is counted twice.
     pub fn tick(
         &mut self,
         aggs: &[AggIn],
@@ -192,7 +215,11 @@ impl Deltas {
                     bytes: [0; 2],
                     tcp_seen: [0; 2],
                 });
+            let mut seen = before;
             for d in 0..2 {
+                seen.packets[d] = before.packets[d].max(f.packets[d]);
+                seen.bytes[d] = before.bytes[d].max(f.bytes[d]);
+                seen.tcp_seen[d] = before.tcp_seen[d] | f.tcp_seen[d];
                 let packets = f.packets[d].saturating_sub(before.packets[d]);
                 if packets == 0 || first {
                     continue;
@@ -211,38 +238,52 @@ impl Deltas {
                     last: f.last,
                 });
             }
-            live.insert(
-                f.key,
-                FlowSeen {
-                    serial: f.serial,
-                    packets: f.packets,
-                    bytes: f.bytes,
-                    tcp_seen: f.tcp_seen,
-                },
-            );
+            if first {
+                // Its opening decision (if still in `FLOW_AGG`) belongs to the baseline too.
+                self.opened.insert(f.key, f.serial);
+            }
+            live.insert(f.key, seen);
         }
         self.flows = live;
+        let tracked: HashMap<&CtKey, &FlowIn> = flows.iter().map(|f| (&f.key, f)).collect();
+        self.opened.retain(|k, _| tracked.contains_key(k));
         // The decisions of the rules.
         let mut found: HashMap<u32, u64> = HashMap::new();
         let mut seen = HashMap::with_capacity(aggs.len());
         for a in aggs {
-            let first = fresh.contains(&a.key.flow.ifindex);
-            let before = self.aggs.get(&a.key).copied();
-            // An entry the kernel dropped and made again counts from zero.
-            let before = before.filter(|b| b.packets <= a.packets);
+            let ifindex = a.key.flow.ifindex;
+            let first = fresh.contains(&ifindex);
+            let before = self
+                .aggs
+                .get(&a.key)
+                .copied()
+                .filter(|b| b.first_ns == a.first_ns);
             if before.is_none() {
-                *found.entry(a.key.flow.ifindex).or_default() += 1;
+                *found.entry(ifindex).or_default() += 1;
             }
             let before = before.unwrap_or(AggSeen {
+                first_ns: a.first_ns,
                 packets: 0,
                 bytes: 0,
                 idle: 0,
             });
-            let packets = a.packets - before.packets;
+            let mut packets = a.packets.saturating_sub(before.packets);
+            let mut bytes = a.bytes.saturating_sub(before.bytes);
             let accepted = u32::from(a.key.reason) == PASS_RULE;
-            // A tracked flow's first packet: its entry counts it.
-            let tracked = accepted && self.flows.contains_key(&a.key.flow);
-            if packets > 0 && !tracked && !first {
+            // The decision that opened a tracked flow: its entry counts that packet. Only
+            // one per flow: other packets the rules judged (a SYN foreign to the connection,
+            // a segment outside its window) passed without the entry counting them.
+            if accepted
+                && packets > 0
+                && let Some(f) = tracked.get(&a.key.flow)
+                && f.origin == a.key.dir
+                && self.opened.get(&a.key.flow) != Some(&f.serial)
+            {
+                self.opened.insert(a.key.flow, f.serial);
+                bytes -= bytes / packets;
+                packets -= 1;
+            }
+            if packets > 0 && !first {
                 out.deltas.push(Delta {
                     key: record_key(
                         &a.key.flow,
@@ -252,7 +293,7 @@ impl Deltas {
                         a.key.audit != 0,
                     ),
                     packets,
-                    bytes: a.bytes.saturating_sub(before.bytes),
+                    bytes,
                     tcp_flags: if a.key.flow.proto == 6 {
                         aws_flags(a.tcp_flags)
                     } else {
@@ -266,31 +307,37 @@ impl Deltas {
                     last: a.last,
                 });
             }
-            let idle = if packets == 0 { before.idle + 1 } else { 0 };
-            if idle >= IDLE_TICKS {
+            let grew = a.packets > before.packets;
+            let idle = if grew { 0 } else { before.idle + 1 };
+            if idle >= IDLE_TICKS && !a.pending && now.saturating_sub(a.last) >= IDLE_S {
                 out.stale.push(a.key);
                 continue;
             }
             seen.insert(
                 a.key,
                 AggSeen {
-                    packets: a.packets,
-                    bytes: a.bytes,
+                    first_ns: a.first_ns,
+                    packets: before.packets.max(a.packets),
+                    bytes: before.bytes.max(a.bytes),
                     idle,
                 },
             );
         }
         self.aggs = seen;
-        // Flows the kernel took in but this reading did not find: dropped unread.
-        if let Some(before) = &self.inserted {
-            for (ifindex, n) in inserted.iter().filter(|(i, _)| !fresh.contains(i)) {
-                let new = n.saturating_sub(before.get(ifindex).copied().unwrap_or(0));
-                if new > found.get(ifindex).copied().unwrap_or(0) {
-                    out.skipped.insert(*ifindex);
-                }
+        // Flows the kernel took in that no reading found: dropped unread.
+        for (ifindex, n) in inserted {
+            let intake = self.intake.entry(*ifindex).or_default();
+            if fresh.contains(ifindex) {
+                *intake = Intake { base: *n, found: 0 };
+                continue;
+            }
+            intake.found += found.get(ifindex).copied().unwrap_or(0);
+            let taken = n.saturating_sub(intake.base);
+            if taken > intake.found {
+                out.skipped.insert(*ifindex);
+                intake.found = taken;
             }
         }
-        self.inserted = Some(inserted.clone());
         self.last_tick = now;
         out
     }
@@ -300,6 +347,8 @@ impl Deltas {
     pub fn forget(&mut self, ifindex: u32) {
         self.flows.retain(|k, _| k.ifindex != ifindex);
         self.aggs.retain(|k, _| k.flow.ifindex != ifindex);
+        self.opened.retain(|k, _| k.ifindex != ifindex);
+        self.intake.remove(&ifindex);
     }
 }
 

@@ -39,7 +39,9 @@ fn agg(flow: CtKey, dir: u8, reason: u32, packets: u64, flags: u8) -> AggIn {
         bytes: packets * 60,
         tcp_flags: flags,
         first: 1000,
-        last: 1000 + packets,
+        last: 1000,
+        first_ns: 7,
+        pending: false,
     }
 }
 
@@ -69,6 +71,7 @@ fn a_tracked_flow_is_counted_from_its_entry_once_per_direction() {
         bytes: [1000, 900],
         tcp_seen: [2, 18],
         last: 999,
+        origin: INBOUND,
     };
     let t = d.tick(&[], &[old], &inserted(0), 1000, &fresh());
     assert!(t.deltas.is_empty());
@@ -81,6 +84,7 @@ fn a_tracked_flow_is_counted_from_its_entry_once_per_direction() {
         bytes: [180, 120],
         tcp_seen: [2, 18],
         last: 1003,
+        origin: INBOUND,
     };
     let t = d.tick(&[syn], &[old, flow], &inserted(1), 1005, &none());
     assert!(t.skipped.is_empty());
@@ -164,7 +168,7 @@ fn refused_and_untracked_packets_come_from_the_decisions() {
     let mut left = vec![flood, dns];
     let mut removed = Vec::new();
     for s in 0..=IDLE_TICKS {
-        let t = d.tick(&left, &[], &inserted(2), 1003 + u64::from(s), &none());
+        let t = d.tick(&left, &[], &inserted(2), 1020 + u64::from(s), &none());
         assert!(t.deltas.is_empty());
         left.retain(|a| !t.stale.contains(&a.key));
         removed.extend(t.stale);
@@ -254,4 +258,80 @@ fn audit_passed_refusals_are_marked() {
     assert_eq!(f.reject_reason.as_deref(), Some("audit:NoRule"));
     assert!(!f.accepted);
     assert_eq!(f.tcp_flags, 18);
+}
+
+#[test]
+fn low_readings_pending_counts_and_remade_entries_count_once() {
+    let mut d = Deltas::default();
+    d.tick(&[], &[], &inserted(0), 1000, &fresh());
+    let a = agg(key(17), INBOUND, DROP_NO_RULE, 100, 0);
+    let t = d.tick(&[a], &[], &inserted(1), 1001, &none());
+    assert_eq!(t.deltas[0].packets, 100);
+    // Counts moving from a CPU's copy to the entry as it is read: a moment low.
+    let low = AggIn {
+        packets: 90,
+        bytes: 5400,
+        ..a
+    };
+    assert!(
+        d.tick(&[low], &[], &inserted(1), 1002, &none())
+            .deltas
+            .is_empty()
+    );
+    let more = AggIn {
+        packets: 130,
+        bytes: 7800,
+        ..a
+    };
+    let t = d.tick(&[more], &[], &inserted(1), 1003, &none());
+    assert_eq!((t.deltas[0].packets, t.deltas[0].bytes), (30, 1800));
+    // Idle long, but a CPU still holds counts of it: kept.
+    let held = AggIn {
+        pending: true,
+        ..more
+    };
+    for s in 0..5 {
+        let t = d.tick(&[held], &[], &inserted(1), 1100 + s, &none());
+        assert!(t.stale.is_empty() && t.deltas.is_empty());
+    }
+    // The kernel dropped the entry and made it again (another creation time): from zero,
+    // and one more flow found for the one more taken in.
+    let again = AggIn {
+        packets: 3,
+        bytes: 180,
+        first_ns: 8,
+        ..a
+    };
+    let t = d.tick(&[again], &[], &inserted(2), 1200, &none());
+    assert_eq!(t.deltas[0].packets, 3);
+    assert!(t.skipped.is_empty());
+}
+
+#[test]
+fn only_the_opening_decision_of_a_tracked_flow_is_in_its_entry() {
+    let mut d = Deltas::default();
+    d.tick(&[], &[], &inserted(0), 1000, &fresh());
+    let flow = FlowIn {
+        key: key(6),
+        serial: 3,
+        packets: [1, 0],
+        bytes: [60, 0],
+        tcp_seen: [2, 0],
+        last: 1001,
+        origin: INBOUND,
+    };
+    let syn = agg(key(6), INBOUND, PASS_RULE, 1, TCP_SYN);
+    let t = d.tick(&[syn], &[flow], &inserted(1), 1001, &none());
+    assert_eq!(t.deltas.len(), 1, "the SYN, from the entry: {:?}", t.deltas);
+    assert!(t.deltas[0].key.accepted && t.deltas[0].packets == 1);
+    // Two more packets the rules judged and passed while the flow lives (a segment outside
+    // its window, say): the entry does not count them; the decisions do.
+    let more = AggIn {
+        packets: 3,
+        bytes: 180,
+        ..syn
+    };
+    let t = d.tick(&[more], &[flow], &inserted(1), 1002, &none());
+    assert_eq!(t.deltas.len(), 1);
+    assert_eq!((t.deltas[0].packets, t.deltas[0].bytes), (2, 120));
 }

@@ -19,6 +19,13 @@ use crate::{
 fn paths(l: &mut Lab, rounds: usize, repeat: u32) -> (f64, f64) {
     l.world = prefixes_world(10);
     l.apply();
+    hit_and_flood(l, rounds, repeat)
+}
+
+/// On a lab whose rules are applied (`prefixes_world`): opens a tracked flow, then times its
+/// ACK (the established hit) and a UDP packet no rule admits (the flood path), ns per packet,
+/// medians of `rounds` runs of `repeat`.
+pub(crate) fn hit_and_flood(l: &mut Lab, rounds: usize, repeat: u32) -> (f64, f64) {
     let src = member(0, false);
     let syn = Frame::tcp(src, me(false), 40001, 443, TCP_SYN).bytes();
     assert!(l.run(Hook::Xdp, &syn), "SYN admitted");

@@ -128,15 +128,6 @@ fn sg_side(
     let d = sg_tests::Daemon::start_with(&t.fw, None, daemon_args);
     let g = d.create_group("flood");
     d.attach("fwa", &[&g]);
-    let dropped = |d: &sg_tests::Daemon| {
-        d.ok(&[
-            "describe-network-interfaces",
-            "--network-interface-ids",
-            "fwa",
-        ])["NetworkInterfaces"][0]["Statistics"]["drop_no_rule"]
-            .as_u64()
-            .unwrap_or(0)
-    };
     let before = dropped(&d);
     let runs = stats.map(|(s, name)| s.of(name));
     let took = send(t);
@@ -145,6 +136,17 @@ fn sg_side(
         _ => f64::NAN,
     };
     ((dropped(&d) - before) as f64 / took.as_secs_f64(), ns)
+}
+
+/// Packets sgd on `fwa` dropped because no rule admits them.
+pub(crate) fn dropped(d: &sg_tests::Daemon) -> u64 {
+    d.ok(&[
+        "describe-network-interfaces",
+        "--network-interface-ids",
+        "fwa",
+    ])["NetworkInterfaces"][0]["Statistics"]["drop_no_rule"]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 /// One flood against the native drop-all XDP program; as [`sg_side`].
