@@ -48,7 +48,10 @@ pub struct AggValue {
     pub bytes: u64,
     /// TCP flags seen, OR-ed.
     pub tcp_flags: u8,
-    pub _pad: [u8; 7],
+    /// The same as flow logs record them (`crate::tcp::flow_log_flags` of each packet,
+    /// OR-ed: a SYN-ACK only where one packet was one).
+    pub log_flags: u8,
+    pub _pad: [u8; 6],
 }
 const _: () = assert!(core::mem::size_of::<AggValue>() == 48);
 

@@ -41,6 +41,7 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
     let work = unsafe { &mut *work };
     let (flow, _) = crate::policy::ct_key(&work.pkt, dir as u8, ifindex, &mut work.key);
     let flags = work.pkt.tcp_flags;
+    let log_flags = sg_common::tcp::flow_log_flags(flags);
     if crate::log::debugging(ifindex) {
         crate::log::decision(
             ifindex,
@@ -67,6 +68,7 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
         v.packets += 1;
         v.bytes += len as u64;
         v.tcp_flags |= flags;
+        v.log_flags |= log_flags;
         v.last_ns = now;
         return;
     }
@@ -91,6 +93,7 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
     v.packets = 1;
     v.bytes = len as u64;
     v.tcp_flags = flags;
+    v.log_flags = log_flags;
     let entry = match FLOW_AGG.get_ptr_mut(&cache.key) {
         Some(e) => {
             let e = unsafe { &mut *e };
@@ -100,6 +103,7 @@ pub fn flow_event(ifindex: u32, packed: u32, reason: u32, len: u32) {
             }
             e.last_ns = now;
             e.tcp_flags |= flags;
+            e.log_flags |= log_flags;
             if now.saturating_sub(e.reported_ns) < EVENT_INTERVAL_NS {
                 settle(cache);
                 return;
@@ -168,6 +172,7 @@ fn settle(cache: &mut AggCacheEntry) {
     cache.value.packets = 0;
     cache.value.bytes = 0;
     cache.value.tcp_flags = 0;
+    cache.value.log_flags = 0;
     cache.valid = 1;
 }
 
@@ -200,5 +205,6 @@ fn flush(cache: &AggCacheEntry) {
             v.last_ns = p.last_ns;
         }
         v.tcp_flags |= p.tcp_flags;
+        v.log_flags |= p.log_flags;
     }
 }

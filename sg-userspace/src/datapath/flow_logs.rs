@@ -73,7 +73,7 @@ impl Datapath {
                     key,
                     packets: v.packets,
                     bytes: v.bytes,
-                    tcp_flags: v.tcp_flags,
+                    tcp_flags: v.log_flags,
                     first: unix_s(v.first_ns),
                     last: unix_s(v.last_ns),
                     first_ns: v.first_ns,
@@ -95,7 +95,7 @@ impl Datapath {
                 Some(a) => {
                     a.packets += p.packets;
                     a.bytes += p.bytes;
-                    a.tcp_flags |= p.tcp_flags;
+                    a.tcp_flags |= p.log_flags;
                     a.last = a.last.max(unix_s(p.last_ns));
                     a.pending = true;
                 }
@@ -104,7 +104,7 @@ impl Datapath {
                     key: c.key,
                     packets: p.packets,
                     bytes: p.bytes,
-                    tcp_flags: p.tcp_flags,
+                    tcp_flags: p.log_flags,
                     first: unix_s(p.first_ns),
                     last: unix_s(p.last_ns),
                     first_ns: p.first_ns,

@@ -25,7 +25,6 @@ use sg_common::{
     dir::INBOUND,
     events::AggKey,
     stats::{DROP_CT_FULL, DROP_NO_RULE, DROP_SPOOFED, PASS_RULE},
-    tcp::flow_log_flags,
 };
 
 use super::format::{FlowFields, Record, Status};
@@ -36,7 +35,7 @@ pub struct AggIn {
     pub key: AggKey,
     pub packets: u64,
     pub bytes: u64,
-    /// The packets' TCP flags, OR-ed, as they were.
+    /// The packets' TCP flags as flow logs record them, OR-ed.
     pub tcp_flags: u8,
     pub first: u64,
     pub last: u64,
@@ -295,7 +294,7 @@ impl Deltas {
                     packets,
                     bytes,
                     tcp_flags: if a.key.flow.proto == 6 {
-                        aws_flags(a.tcp_flags)
+                        a.tcp_flags
                     } else {
                         0
                     },
@@ -350,12 +349,6 @@ impl Deltas {
         self.opened.retain(|k, _| k.ifindex != ifindex);
         self.intake.remove(&ifindex);
     }
-}
-
-/// The flags of many packets, OR-ed, as flow logs record them. A refused flow's packets
-/// are each judged, and only their union is kept: a SYN and a later ACK read as a SYN-ACK.
-fn aws_flags(or: u8) -> u8 {
-    flow_log_flags(or)
 }
 
 /// What a record knows of its interface when it is written.
