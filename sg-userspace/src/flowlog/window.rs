@@ -6,8 +6,8 @@
 //!   (`CtValue::packets`), and remembers the TCP flags each side sent. Each tick the growth
 //!   since the last becomes the flow's traffic, accepted.
 //! - The decisions of the rules (`FLOW_AGG`): rejected packets, and every packet of an
-//!   untracked flow. The first packet of a tracked flow is a decision too; it is already in
-//!   the entry's counts, so a decision whose flow is tracked is taken as read.
+//!   untracked flow. The packet that opened a tracked flow is a decision too; it is already
+//!   in the entry's counts, so that one decision (once per flow) is taken as read.
 //!
 //! Ticks come more often than the shortest idle timeout of a tracked flow (10 s), so the
 //! last packets of a flow are read before its entry can expire and be swept.
