@@ -283,7 +283,10 @@ fn flow_logs_record_what_the_traffic_was() {
     let (client, inb, _) = flow(&rs, |r| r["dstport"] == "80" && r["action"] == "ACCEPT");
     // Each packet judged: the flags are those of the packets, not of their union (the
     // client's SYN and its ACKs are no SYN-ACK).
-    let flags = client.iter().map(|r| num(r, "tcp-flags")).fold(0, |a, f| a | f);
+    let flags = client
+        .iter()
+        .map(|r| num(r, "tcp-flags"))
+        .fold(0, |a, f| a | f);
     assert_eq!(flags & 18, 2, "{client:?}");
     let (_, outb, _) = flow(&rs, |r| r["srcport"] == "80" && r["action"] == "ACCEPT");
     assert!(inb >= 3 && outb >= 2, "{inb} {outb}");
