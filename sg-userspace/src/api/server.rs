@@ -52,6 +52,28 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// What one client may take of the server (issue 17, hostile clients): the server answers
+/// past these with an error, or closes that connection, and serves the others.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Bytes of one request line.
+    pub max_request: usize,
+    /// How long a connection may take to send its next request, whole.
+    pub request_timeout: std::time::Duration,
+    /// Connections served at once (an observer holds one while it watches).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request: MAX_FRAME,
+            request_timeout: std::time::Duration::from_secs(60),
+            max_connections: 256,
+        }
+    }
+}
+
 /// Serves connections until the listener fails. `handle` runs each request to completion.
 pub async fn serve<H>(
     listener: UnixListener,
@@ -61,15 +83,85 @@ pub async fn serve<H>(
 where
     H: Fn(Request) -> Response + Send + Sync + 'static,
 {
+    serve_with(listener, handle, observing, Limits::default()).await
+}
+
+/// [`serve`] within `limits`.
+pub async fn serve_with<H>(
+    listener: UnixListener,
+    handle: Arc<H>,
+    observing: Option<Arc<Observing>>,
+    limits: Limits,
+) -> io::Result<()>
+where
+    H: Fn(Request) -> Response + Send + Sync + 'static,
+{
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    // Refusals of a burst are logged once, with how many there were.
+    let mut refused = 0u64;
+    let mut last_logged: Option<std::time::Instant> = None;
     loop {
         let (stream, _) = listener.accept().await?;
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            refused += 1;
+            if last_logged.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10)) {
+                warn!(
+                    refused,
+                    max = limits.max_connections,
+                    "too many API connections: refusing new ones"
+                );
+                last_logged = Some(std::time::Instant::now());
+                refused = 0;
+            }
+            tokio::spawn(async move {
+                let (_, mut write) = stream.into_split();
+                let busy = Response::Error(ApiError::new(
+                    "RequestLimitExceeded",
+                    "sgd is serving too many connections; try again",
+                ));
+                let _ = tokio::time::timeout(limits.request_timeout, send(&mut write, &busy)).await;
+            });
+            continue;
+        };
         let handle = handle.clone();
         let observing = observing.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, handle, observing).await {
+            let _slot = slot;
+            if let Err(e) = connection(stream, handle, observing, limits).await {
                 debug!(error = %e, "client connection ended with an error");
             }
         });
+    }
+}
+
+/// Why a connection's next request could not be read.
+enum Refused {
+    Closed,
+    TooLarge,
+    TooSlow,
+}
+
+/// Reads the next request line: at most `max` bytes, within the timeout.
+async fn next_request(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    line: &mut String,
+    limits: Limits,
+) -> io::Result<Result<(), Refused>> {
+    line.clear();
+    let mut limited = (&mut *reader).take(limits.max_request as u64 + 1);
+    match tokio::time::timeout(limits.request_timeout, limited.read_line(line)).await {
+        Err(_) => Ok(Err(Refused::TooSlow)),
+        Ok(Ok(0)) => Ok(Err(Refused::Closed)),
+        Ok(Ok(n)) if n > limits.max_request || !line.ends_with('\n') => {
+            // A line cut by the limit, or the client's end before its newline.
+            Ok(Err(if n > limits.max_request {
+                Refused::TooLarge
+            } else {
+                Refused::Closed
+            }))
+        }
+        Ok(Ok(_)) => Ok(Ok(())),
+        Ok(Err(e)) => Err(e),
     }
 }
 
@@ -77,17 +169,36 @@ async fn connection<H>(
     stream: UnixStream,
     handle: Arc<H>,
     observing: Option<Arc<Observing>>,
+    limits: Limits,
 ) -> io::Result<()>
 where
     H: Fn(Request) -> Response + Send + Sync + 'static,
 {
     let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read.take(MAX_FRAME as u64));
+    let mut reader = BufReader::new(read);
     let mut line = String::new();
     loop {
-        line.clear();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
+        match next_request(&mut reader, &mut line, limits).await? {
+            Ok(()) => {}
+            Err(Refused::Closed) => return Ok(()),
+            Err(Refused::TooLarge) => {
+                warn!(
+                    max = limits.max_request,
+                    "an API request too large: connection closed"
+                );
+                let e = ApiError::new(
+                    "RequestTooLarge",
+                    format!("a request may be at most {} bytes", limits.max_request),
+                );
+                return send(&mut write, &Response::Error(e)).await;
+            }
+            Err(Refused::TooSlow) => {
+                debug!(
+                    timeout = ?limits.request_timeout,
+                    "an API client sent no whole request in time: connection closed"
+                );
+                return Ok(());
+            }
         }
         let resp = match serde_json::from_str::<Request>(&line) {
             Ok(Request::Observe(req)) => match &observing {
@@ -130,7 +241,7 @@ async fn send(
 async fn observe(
     o: Arc<Observing>,
     req: ObserveRequest,
-    mut reader: BufReader<tokio::io::Take<tokio::net::unix::OwnedReadHalf>>,
+    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
     mut write: tokio::net::unix::OwnedWriteHalf,
 ) -> io::Result<()> {
     // Subscribed before the events switch on, so none is missed.
@@ -175,3 +286,6 @@ async fn observe(
     let _ = tokio::task::spawn_blocking(move || (o.stop)(id)).await;
     r
 }
+
+#[cfg(test)]
+mod tests;
