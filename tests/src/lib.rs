@@ -394,6 +394,36 @@ impl Daemon {
     }
 
     /// Creates a group and returns its id.
+    /// `create-flow-logs` of `traffic` on the resources `ids` of type `kind`, into the file
+    /// `dest`, with `extra` options: its output.
+    pub fn create_flow_log(
+        &self,
+        kind: &str,
+        ids: &[&str],
+        traffic: &str,
+        dest: &Path,
+        extra: &[&str],
+    ) -> Value {
+        let dest = dest.to_str().expect("utf-8");
+        let mut args = vec![
+            "create-flow-logs",
+            "--resource-type",
+            kind,
+            "--resource-ids",
+        ];
+        args.extend_from_slice(ids);
+        args.extend([
+            "--traffic-type",
+            traffic,
+            "--log-destination-type",
+            "file",
+            "--log-destination",
+            dest,
+        ]);
+        args.extend_from_slice(extra);
+        self.ok(&args)
+    }
+
     pub fn create_group(&self, name: &str) -> String {
         let v = self.ok(&[
             "create-security-group",

@@ -105,38 +105,21 @@ fn flow_logs_record_what_the_traffic_was() {
         .unwrap()
         .to_owned();
 
-    let all = d.ok(&[
-        "create-flow-logs",
-        "--resource-type",
+    let all = d.create_flow_log(
         "VPC",
-        "--resource-ids",
-        &vpc,
-        "--traffic-type",
+        &[&vpc],
         "ALL",
-        "--log-destination-type",
-        "file",
-        "--log-destination",
-        all_file.to_str().unwrap(),
-        "--log-format",
-        ALL_FIELDS,
-        "--max-aggregation-interval",
-        "60",
-    ]);
+        &all_file,
+        &[
+            "--log-format",
+            ALL_FIELDS,
+            "--max-aggregation-interval",
+            "60",
+        ],
+    );
     assert_eq!(all["FlowLogIds"].as_array().map(Vec::len), Some(1), "{all}");
     assert_eq!(all["Unsuccessful"], serde_json::json!([]));
-    let rejects = d.ok(&[
-        "create-flow-logs",
-        "--resource-type",
-        "SecurityGroup",
-        "--resource-ids",
-        &web,
-        "--traffic-type",
-        "REJECT",
-        "--log-destination-type",
-        "file",
-        "--log-destination",
-        rejects_file.to_str().unwrap(),
-    ]);
+    let rejects = d.create_flow_log("SecurityGroup", &[&web], "REJECT", &rejects_file, &[]);
     let rejects_id = rejects["FlowLogIds"][0].as_str().unwrap().to_owned();
     let described = d.ok(&["describe-flow-logs", "--flow-log-ids", &rejects_id]);
     let f = &described["FlowLogs"][0];
@@ -444,19 +427,7 @@ fn flow_log_files_rotate_within_their_cap() {
     let file = logs.path().join("flows.log");
     let web = d.create_group("web");
     d.attach("fwa", &[&web]);
-    d.ok(&[
-        "create-flow-logs",
-        "--resource-type",
-        "NetworkInterface",
-        "--resource-ids",
-        "fwa",
-        "--traffic-type",
-        "REJECT",
-        "--log-destination-type",
-        "file",
-        "--log-destination",
-        file.to_str().unwrap(),
-    ]);
+    d.create_flow_log("NetworkInterface", &["fwa"], "REJECT", &file, &[]);
     // 200 refused flows (one source port each): 200 records, about 20 KB.
     t.a.run(|| {
         for _ in 0..200 {
@@ -557,20 +528,7 @@ fn bad_requests_are_refused_and_windows_cut_short_are_written() {
     let web = d.create_group("web");
     d.attach("fwa", &[&web]);
     let dest = dir.path().join("f.log");
-    let out = d.ok(&[
-        "create-flow-logs",
-        "--resource-type",
-        "NetworkInterface",
-        "--resource-ids",
-        "fwa",
-        "nope0",
-        "--traffic-type",
-        "ALL",
-        "--log-destination-type",
-        "file",
-        "--log-destination",
-        dest.to_str().unwrap(),
-    ]);
+    let out = d.create_flow_log("NetworkInterface", &["fwa", "nope0"], "ALL", &dest, &[]);
     assert_eq!(out["FlowLogIds"].as_array().map(Vec::len), Some(1));
     assert_eq!(out["Unsuccessful"][0]["ResourceId"], "nope0");
     let fl = out["FlowLogIds"][0].as_str().unwrap().to_owned();
@@ -585,22 +543,8 @@ fn bad_requests_are_refused_and_windows_cut_short_are_written() {
     };
     assert!(refused("23"), "{:#?}", records(&dest));
     // So does sgd stopping; the flow log is kept, and logs again once sgd is back.
-    let again = |d: &Daemon| {
-        d.ok(&[
-            "create-flow-logs",
-            "--resource-type",
-            "NetworkInterface",
-            "--resource-ids",
-            "fwa",
-            "--traffic-type",
-            "REJECT",
-            "--log-destination-type",
-            "file",
-            "--log-destination",
-            dest.to_str().unwrap(),
-        ])
-    };
-    assert_eq!(again(&d)["FlowLogIds"].as_array().map(Vec::len), Some(1));
+    let again = d.create_flow_log("NetworkInterface", &["fwa"], "REJECT", &dest, &[]);
+    assert_eq!(again["FlowLogIds"].as_array().map(Vec::len), Some(1));
     assert!(!tcp_connects_quick(&t.a, FW_A4, 24));
     d.stop();
     assert!(refused("24"), "{:#?}", records(&dest));

@@ -80,19 +80,7 @@ fn flood_round(t: &Topology, n: u32, logged: bool) -> (f64, Option<(u64, u64)>) 
     d.attach("fwa", &[&g]);
     let file = dir.path().join("flows.log");
     if logged {
-        d.ok(&[
-            "create-flow-logs",
-            "--resource-type",
-            "NetworkInterface",
-            "--resource-ids",
-            "fwa",
-            "--traffic-type",
-            "ALL",
-            "--log-destination-type",
-            "file",
-            "--log-destination",
-            file.to_str().expect("utf-8"),
-        ]);
+        d.create_flow_log("NetworkInterface", &["fwa"], "ALL", &file, &[]);
     }
     let before = dropped(&d);
     let took = trafgen_from_a(t, n);
