@@ -36,28 +36,38 @@ pub fn refuse_if_live(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Binds the socket. A live daemon already listening there is an error; a stale socket file
-/// left by a dead one is removed.
+/// Binds the socket, root-only from its first moment. A live daemon already listening there
+/// is an error; a stale socket file left by a dead one is replaced.
 pub fn bind(path: &Path) -> io::Result<UnixListener> {
     refuse_if_live(path)?;
-    if path.exists() {
-        std::fs::remove_file(path)?;
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let listener = UnixListener::bind(path)?;
-    // Changing the firewall is an administrator's privilege.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    // Changing the firewall is an administrator's privilege. A socket is created with the
+    // umask's mode and could only be narrowed after `bind`, so it is bound inside a private
+    // directory (0700), narrowed there, and only then renamed into place: no client but root
+    // can ever reach it. (The umask is the process's, shared with every thread: not touched.)
+    let private = tempfile::Builder::new()
+        .prefix(".sgd-bind-")
+        .tempdir_in(dir)?;
+    let inner = private.path().join("s");
+    let listener = UnixListener::bind(&inner)?;
+    std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&inner, path)?;
     Ok(listener)
 }
 
-/// What one client may take of the server (issue 17, hostile clients): the server answers
-/// past these with an error, or closes that connection, and serves the others.
+/// What clients may take of the server (issue 17, hostile clients): the server answers past
+/// these with an error, or closes that connection, and serves the others.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Bytes of one request line.
     pub max_request: usize,
+    /// Bytes of requests being read at once, all connections together: many clients each
+    /// sending a request just under `max_request` cannot make sgd hold them all.
+    pub max_buffered: usize,
     /// How long a connection may take to send its next request, whole.
     pub request_timeout: std::time::Duration,
     /// Connections served at once (an observer holds one while it watches).
@@ -68,10 +78,49 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_request: MAX_FRAME,
+            max_buffered: 2 * MAX_FRAME,
             request_timeout: std::time::Duration::from_secs(60),
             max_connections: 256,
         }
     }
+}
+
+/// Logs a kind of refusal at most once per 10 s, with how many there were since: a flood of
+/// hostile clients cannot flood the log.
+struct Refusals {
+    what: &'static str,
+    state: std::sync::Mutex<(Option<std::time::Instant>, u64)>,
+}
+
+impl Refusals {
+    const fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            state: std::sync::Mutex::new((None, 0)),
+        }
+    }
+
+    fn note(&self, limit: usize) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 += 1;
+        if state
+            .0
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10))
+        {
+            warn!(refused = state.1, limit, "{}", self.what);
+            *state = (Some(std::time::Instant::now()), 0);
+        }
+    }
+}
+
+/// What every connection of one server shares.
+struct Shared {
+    limits: Limits,
+    /// Bytes of `limits.max_buffered` not taken by requests being read.
+    buffered: Arc<tokio::sync::Semaphore>,
+    too_many: Refusals,
+    too_large: Refusals,
+    too_much: Refusals,
 }
 
 /// Serves connections until the listener fails. `handle` runs each request to completion.
@@ -97,22 +146,19 @@ where
     H: Fn(Request) -> Response + Send + Sync + 'static,
 {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    // Refusals of a burst are logged once, with how many there were.
-    let mut refused = 0u64;
-    let mut last_logged: Option<std::time::Instant> = None;
+    let shared = Arc::new(Shared {
+        limits,
+        buffered: Arc::new(tokio::sync::Semaphore::new(limits.max_buffered)),
+        too_many: Refusals::new("too many API connections: refusing new ones"),
+        too_large: Refusals::new("API requests too large: connections closed"),
+        too_much: Refusals::new(
+            "too many bytes of API requests being read at once: connections refused",
+        ),
+    });
     loop {
         let (stream, _) = listener.accept().await?;
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            refused += 1;
-            if last_logged.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10)) {
-                warn!(
-                    refused,
-                    max = limits.max_connections,
-                    "too many API connections: refusing new ones"
-                );
-                last_logged = Some(std::time::Instant::now());
-                refused = 0;
-            }
+            shared.too_many.note(limits.max_connections);
             tokio::spawn(async move {
                 let (_, mut write) = stream.into_split();
                 let busy = Response::Error(ApiError::new(
@@ -125,9 +171,10 @@ where
         };
         let handle = handle.clone();
         let observing = observing.clone();
+        let shared = shared.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            if let Err(e) = connection(stream, handle, observing, limits).await {
+            if let Err(e) = connection(stream, handle, observing, &shared).await {
                 debug!(error = %e, "client connection ended with an error");
             }
         });
@@ -139,29 +186,55 @@ enum Refused {
     Closed,
     TooLarge,
     TooSlow,
+    /// The bytes being read by all connections reached `max_buffered`.
+    TooMuch,
 }
 
-/// Reads the next request line: at most `max` bytes, within the timeout.
+/// Reads the next request line into `line`: at most `max_request` bytes, within the timeout,
+/// holding its bytes of the shared budget (returned, to be held until the request is done).
 async fn next_request(
     reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
-    line: &mut String,
-    limits: Limits,
-) -> io::Result<Result<(), Refused>> {
+    line: &mut Vec<u8>,
+    shared: &Shared,
+) -> io::Result<Result<Option<tokio::sync::OwnedSemaphorePermit>, Refused>> {
     line.clear();
-    let mut limited = (&mut *reader).take(limits.max_request as u64 + 1);
-    match tokio::time::timeout(limits.request_timeout, limited.read_line(line)).await {
-        Err(_) => Ok(Err(Refused::TooSlow)),
-        Ok(Ok(0)) => Ok(Err(Refused::Closed)),
-        Ok(Ok(n)) if n > limits.max_request || !line.ends_with('\n') => {
-            // A line cut by the limit, or the client's end before its newline.
-            Ok(Err(if n > limits.max_request {
-                Refused::TooLarge
-            } else {
-                Refused::Closed
-            }))
+    let limits = shared.limits;
+    let read = async {
+        let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
+        loop {
+            let buf = reader.fill_buf().await?;
+            if buf.is_empty() {
+                // The client's end, before any request or before its newline: nothing runs.
+                return Ok(Err(Refused::Closed));
+            }
+            let (take, whole) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            // The newline is not counted: a request of exactly `max_request` bytes is one.
+            if line.len() + take - usize::from(whole) > limits.max_request {
+                return Ok(Err(Refused::TooLarge));
+            }
+            let Some(permit) = u32::try_from(take)
+                .ok()
+                .and_then(|n| shared.buffered.clone().try_acquire_many_owned(n).ok())
+            else {
+                return Ok(Err(Refused::TooMuch));
+            };
+            match &mut held {
+                Some(h) => h.merge(permit),
+                None => held = Some(permit),
+            }
+            line.extend_from_slice(&buf[..take]);
+            reader.consume(take);
+            if whole {
+                return Ok(Ok(held));
+            }
         }
-        Ok(Ok(_)) => Ok(Ok(())),
-        Ok(Err(e)) => Err(e),
+    };
+    match tokio::time::timeout(limits.request_timeout, read).await {
+        Err(_) => Ok(Err(Refused::TooSlow)),
+        Ok(r) => r,
     }
 }
 
@@ -169,26 +242,32 @@ async fn connection<H>(
     stream: UnixStream,
     handle: Arc<H>,
     observing: Option<Arc<Observing>>,
-    limits: Limits,
+    shared: &Shared,
 ) -> io::Result<()>
 where
     H: Fn(Request) -> Response + Send + Sync + 'static,
 {
+    let limits = shared.limits;
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
-        match next_request(&mut reader, &mut line, limits).await? {
-            Ok(()) => {}
+        let held = match next_request(&mut reader, &mut line, shared).await? {
+            Ok(held) => held,
             Err(Refused::Closed) => return Ok(()),
             Err(Refused::TooLarge) => {
-                warn!(
-                    max = limits.max_request,
-                    "an API request too large: connection closed"
-                );
+                shared.too_large.note(limits.max_request);
                 let e = ApiError::new(
                     "RequestTooLarge",
                     format!("a request may be at most {} bytes", limits.max_request),
+                );
+                return send(&mut write, &Response::Error(e)).await;
+            }
+            Err(Refused::TooMuch) => {
+                shared.too_much.note(limits.max_buffered);
+                let e = ApiError::new(
+                    "RequestLimitExceeded",
+                    "sgd is reading too many large requests at once; try again",
                 );
                 return send(&mut write, &Response::Error(e)).await;
             }
@@ -199,8 +278,14 @@ where
                 );
                 return Ok(());
             }
+        };
+        let parsed = serde_json::from_slice::<Request>(&line);
+        // A large line's buffer goes back to the system before the request runs; its bytes of
+        // the budget stay taken until it is answered (the parsed request is about as large).
+        if line.capacity() > 64 * 1024 {
+            line = Vec::new();
         }
-        let resp = match serde_json::from_str::<Request>(&line) {
+        let resp = match parsed {
             Ok(Request::Observe(req)) => match &observing {
                 Some(o) => return observe(o.clone(), req, reader, write).await,
                 None => Response::Error(ApiError::new(
@@ -223,6 +308,7 @@ where
             )),
         };
         send(&mut write, &resp).await?;
+        drop(held);
     }
 }
 

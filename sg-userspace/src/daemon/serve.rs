@@ -142,6 +142,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         let settings = crate::ec2::server::Settings {
             region: cfg.region.clone(),
             max_skew: crate::ec2::sigv4::DEFAULT_MAX_SKEW,
+            max_buffered: crate::ec2::server::MAX_BUFFERED,
         };
         tokio::spawn(crate::ec2::server::serve(
             listener,

@@ -41,6 +41,14 @@ use crate::{
 /// authorize with many permissions, are tens of KiB).
 pub const MAX_BODY: usize = 1 << 20;
 
+/// Bytes of request bodies being read at once, all connections together (32 bodies of the
+/// largest size); a request past it is answered 503 `RequestLimitExceeded`, which every AWS
+/// client retries after a pause.
+pub const MAX_BUFFERED: usize = 32 * MAX_BODY;
+
+/// Bytes of one request's line and headers (hyper's read buffer; its default is ~400 KiB).
+const MAX_HEAD: usize = 64 * 1024;
+
 /// Connections served at once; more wait in the kernel's accept queue.
 pub const MAX_CONNECTIONS: usize = 256;
 
@@ -78,6 +86,8 @@ pub struct Settings {
     pub region: String,
     /// The allowed difference between a request's date and this host's clock.
     pub max_skew: Duration,
+    /// Bytes of request bodies being read at once ([`MAX_BUFFERED`]).
+    pub max_buffered: usize,
 }
 
 /// Serves HTTP (or HTTPS with `tls`) on `listener` until the task is dropped.
@@ -87,6 +97,7 @@ pub async fn serve(
     settings: Settings,
     backend: Arc<dyn Backend>,
 ) {
+    let bodies = Arc::new(tokio::sync::Semaphore::new(settings.max_buffered));
     let settings = Arc::new(settings);
     let tokens = Arc::new(Tokens::default());
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
@@ -107,23 +118,24 @@ pub async fn serve(
         // Answers go out at once (headers and body are separate writes; with Nagle, a client
         // that delays its ACKs would wait 40 ms for the second).
         let _ = stream.set_nodelay(true);
-        let (settings, backend, tls, tokens) = (
-            settings.clone(),
-            backend.clone(),
-            tls.clone(),
-            tokens.clone(),
-        );
+        let shared = Shared {
+            settings: settings.clone(),
+            tokens: tokens.clone(),
+            bodies: bodies.clone(),
+        };
+        let (backend, tls) = (backend.clone(), tls.clone());
         tokio::spawn(async move {
             let _slot = slot;
             let service = service_fn(move |req| {
-                let (settings, backend, tokens) =
-                    (settings.clone(), backend.clone(), tokens.clone());
-                async move { Ok::<_, Infallible>(answer(req, peer, &settings, backend, &tokens).await) }
+                let (shared, backend) = (shared.clone(), backend.clone());
+                async move { Ok::<_, Infallible>(answer(req, peer, &shared, backend).await) }
             });
-            // Headers must arrive in time (hyper enforces it only with a timer).
+            // Headers must arrive in time (hyper enforces it only with a timer), also between
+            // the requests of a kept-alive connection, and fit in `MAX_HEAD`.
             let mut http = http1::Builder::new();
             http.timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT);
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(MAX_HEAD);
             let result = match tls {
                 Some(tls) => match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
                     Ok(Ok(s)) => http.serve_connection(TokioIo::new(s), service).await,
@@ -145,6 +157,15 @@ pub async fn serve(
     }
 }
 
+/// What every request of the endpoint shares.
+#[derive(Clone)]
+struct Shared {
+    settings: Arc<Settings>,
+    tokens: Arc<Tokens>,
+    /// Bytes of `settings.max_buffered` not taken by bodies being read.
+    bodies: Arc<tokio::sync::Semaphore>,
+}
+
 /// One answer: status, and the XML body.
 struct Answer {
     status: u16,
@@ -154,13 +175,12 @@ struct Answer {
 async fn answer(
     req: HttpRequest<Incoming>,
     peer: SocketAddr,
-    settings: &Settings,
+    shared: &Shared,
     backend: Arc<dyn Backend>,
-    tokens: &Tokens,
 ) -> HttpResponse<Full<Bytes>> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut revision = None;
-    let a = handle(req, settings, backend, tokens, &request_id, &mut revision).await;
+    let a = handle(req, shared, backend, &request_id, &mut revision).await;
     debug!(%peer, status = a.status, request_id, "API request answered");
     let mut builder = HttpResponse::builder();
     if let Some(rev) = revision {
@@ -198,12 +218,12 @@ fn status_of(e: &ApiError) -> u16 {
 
 async fn handle(
     req: HttpRequest<Incoming>,
-    settings: &Settings,
+    shared: &Shared,
     backend: Arc<dyn Backend>,
-    tokens: &Tokens,
     request_id: &str,
     revision: &mut Option<i64>,
 ) -> Answer {
+    let (settings, tokens) = (&*shared.settings, &*shared.tokens);
     let (parts, body) = req.into_parts();
     if parts.method != hyper::Method::POST && parts.method != hyper::Method::GET {
         return ec2_error(
@@ -254,15 +274,37 @@ async fn handle(
     if let Err(e) = sigv4::precheck(&signed, &policy, &lookup) {
         return refuse(e);
     }
+    let too_large = || {
+        let err = ApiError::invalid_value(format!(
+            "The request body is larger than {MAX_BODY} bytes or was cut short."
+        ));
+        service_error(claimed, 413, &err, request_id)
+    };
+    // The body's bytes are taken from the shared budget before it is read (all of
+    // `MAX_BODY` when its length is not announced), and given back once it is answered.
+    let announced = hyper::body::Body::size_hint(&body).upper();
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large();
+    }
+    let want = announced.map_or(MAX_BODY, |n| n as usize);
+    let Some(_budget) = u32::try_from(want)
+        .ok()
+        .and_then(|n| shared.bodies.clone().try_acquire_many_owned(n).ok())
+    else {
+        debug!(
+            bytes = want,
+            "API request refused: too many bodies being read"
+        );
+        let err = ApiError::new(
+            "RequestLimitExceeded",
+            "sgd is reading too many requests at once; try again.",
+        );
+        return service_error(claimed, 503, &err, request_id);
+    };
     let body =
         match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
             Ok(Ok(b)) => b.to_bytes(),
-            Ok(Err(_)) | Err(_) => {
-                let err = ApiError::invalid_value(format!(
-                    "The request body is larger than {MAX_BODY} bytes or was cut short."
-                ));
-                return service_error(claimed, 413, &err, request_id);
-            }
+            Ok(Err(_)) | Err(_) => return too_large(),
         };
     signed.body = &body;
     let verified = match sigv4::verify(&signed, &policy, &lookup) {

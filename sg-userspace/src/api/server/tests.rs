@@ -1,5 +1,5 @@
 //! Hostile and clumsy clients (issue 17, item 3): a request too large, a client too slow,
-//! too many connections, a client gone mid-request. Each is answered or closed, and the
+//! too many connections, too many bytes being read at once, a client gone mid-request. Each is answered or closed, and the
 //! others are served throughout.
 
 use std::time::Duration;
@@ -13,6 +13,7 @@ use super::*;
 
 const LIMITS: Limits = Limits {
     max_request: 4096,
+    max_buffered: 6000,
     request_timeout: Duration::from_millis(300),
     max_connections: 4,
 };
@@ -145,4 +146,57 @@ async fn a_client_gone_mid_request_changes_nothing() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 0);
     assert!(ask(&path).await.contains("pong"));
+}
+
+#[tokio::test]
+async fn requests_being_read_share_one_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = server(&dir).await;
+    // Two requests each within `max_request`, but together past `max_buffered`: the second
+    // is refused and closed, the first is still read whole and answered.
+    let padding = vec![b' '; 4000];
+    let mut first = UnixStream::connect(&path).await.unwrap();
+    first.write_all(&padding).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut second = UnixStream::connect(&path).await.unwrap();
+    second.write_all(&padding).await.unwrap();
+    let line = answer(&mut second).await;
+    assert!(line.contains("RequestLimitExceeded"), "{line}");
+    assert!(closed(&mut second, Duration::from_secs(2)).await);
+    first
+        .write_all(b"{\"Action\":\"DescribeVpcs\"}\n")
+        .await
+        .unwrap();
+    assert!(answer(&mut first).await.contains("pong"));
+    // Once answered, its bytes are back: another large request fits.
+    let mut third = UnixStream::connect(&path).await.unwrap();
+    third.write_all(&padding).await.unwrap();
+    third
+        .write_all(b"{\"Action\":\"DescribeVpcs\"}\n")
+        .await
+        .unwrap();
+    assert!(answer(&mut third).await.contains("pong"));
+}
+
+#[tokio::test]
+async fn the_socket_is_root_only_and_replaces_a_stale_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sgd.sock");
+    let listener = bind(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    // The private directory it was bound in is gone.
+    let names = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names(dir.path()), ["sgd.sock"]);
+    // A live daemon's socket is not taken over; a dead one's is replaced.
+    let err = bind(&path).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+    drop(listener);
+    let _again = bind(&path).unwrap();
+    assert_eq!(names(dir.path()), ["sgd.sock"]);
 }

@@ -164,12 +164,18 @@ fn groups(n: usize) -> Output {
 
 /// Serves `fake` on a free loopback port, in clear text, until the test's runtime ends.
 async fn start(fake: Fake) -> (SocketAddr, Arc<Fake>) {
+    start_with(fake, MAX_BUFFERED).await
+}
+
+/// [`start`], reading at most `max_buffered` bytes of bodies at once.
+async fn start_with(fake: Fake, max_buffered: usize) -> (SocketAddr, Arc<Fake>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let fake = Arc::new(fake);
     let settings = Settings {
         region: REGION.to_owned(),
         max_skew: sigv4::DEFAULT_MAX_SKEW,
+        max_buffered,
     };
     let backend: Arc<dyn Backend> = fake.clone();
     tokio::spawn(serve(listener, None, settings, backend));
