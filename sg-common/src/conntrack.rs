@@ -209,6 +209,39 @@ pub struct CtValue {
 }
 const _: () = assert!(core::mem::size_of::<CtValue>() == 112);
 
+/// `CT_BUDGET` (issue 17): budgets within the conntrack tables, so floods from outside
+/// cannot take all of a table. Counts and limits are u64 values of one array; a limit of 0
+/// is no budget. The datapath adds to a count before it inserts a counted entry and
+/// subtracts when one leaves its budget (a handshake completed or reset, an entry replaced);
+/// sgd subtracts for the entries it removes (sweeps, flushes).
+pub mod budget {
+    /// Half-open TCP entries (`half_open`) opened by an inbound SYN.
+    pub const EMBRYONIC: u32 = 0;
+    /// `CT_OTHER` entries opened from outside (spoofable: ICMP echo requests, UDP).
+    pub const INBOUND_OTHER: u32 = 1;
+    /// The limit of [`EMBRYONIC`]: past it, an inbound SYN opens no entry (instance mode:
+    /// the instance answers with a SYN cookie; host mode: refused, the allowance exceeded).
+    pub const EMBRYONIC_MAX: u32 = 2;
+    /// The limit of [`INBOUND_OTHER`]: past it, new inbound flows are refused, and what is
+    /// left of the table stays for the flows the instance opens.
+    pub const INBOUND_OTHER_MAX: u32 = 3;
+    pub const VALUES: u32 = 4;
+
+    /// The count an entry is in, if any.
+    #[inline(always)]
+    pub fn of(v: &super::CtValue, tcp: bool) -> Option<u32> {
+        if v.origin != crate::dir::INBOUND {
+            None
+        } else if !tcp {
+            Some(INBOUND_OTHER)
+        } else if super::half_open(v) {
+            Some(EMBRYONIC)
+        } else {
+            None
+        }
+    }
+}
+
 /// Added to `bpf_ktime_get_coarse_ns` (and to `CLOCK_MONOTONIC_COARSE` in userspace) for every
 /// timestamp in the maps, so an entry can be aged by days in tests even on a machine up for
 /// minutes.
@@ -238,6 +271,28 @@ pub fn tcp_timeout_s(state: u8, established: u32) -> u64 {
     }
 }
 
+/// Whether a TCP entry's handshake is still open (Linux's SYN_SENT and SYN_RECV): the SYN
+/// sent, maybe answered, but never acknowledged by the side that sent it. Such an entry
+/// times out as a handshake does ([`TIMEOUT_SYN_S`]), whatever its state says: a SYN-ACK
+/// answering a spoofed SYN must not keep an entry for the 5 days of an established flow.
+#[inline(always)]
+pub fn half_open(v: &CtValue) -> bool {
+    v.state == CT_STATE_NEW
+        || v.state == CT_STATE_ESTABLISHED
+            && v.tcp[(v.origin & 1) as usize].flags & crate::tcp::SIDE_MAXACK == 0
+}
+
+/// Idle timeout of a TCP entry, seconds, where established flows time out after
+/// `established` seconds.
+#[inline(always)]
+pub fn tcp_entry_timeout_s(v: &CtValue, established: u32) -> u64 {
+    if half_open(v) {
+        TIMEOUT_SYN_S
+    } else {
+        tcp_timeout_s(v.state, established)
+    }
+}
+
 /// Idle timeout of an entry, seconds (SG-ENF-6, SG-IF-4). Shared by the datapath (exact
 /// expiry) and userspace (describe, sweep). ICMP is ICMP only in its own family: protocol 58
 /// over IPv4 and 1 over IPv6 are other protocols (SG-ENF-5).
@@ -246,7 +301,7 @@ pub fn timeout_s(v: &CtValue, proto: u8, family: u8, cfg: &crate::iface::IfaceCf
     match proto {
         1 if family == 4 => TIMEOUT_ICMP_S,
         58 if family == 6 => TIMEOUT_ICMP_S,
-        6 => tcp_timeout_s(v.state, cfg.tcp_established_timeout),
+        6 => tcp_entry_timeout_s(v, cfg.tcp_established_timeout),
         17 => {
             if v.turns >= 2 {
                 cfg.udp_stream_timeout as u64

@@ -16,7 +16,7 @@ pub mod tcp;
 /// type changes, or where a value lives (`conntrack::ct_hash`, `filter_slot`, the slot
 /// counts, `rule::host_set_v4`/`host_set_v6`), so a daemon never reinterprets maps pinned by an incompatible build: pins live
 /// under `<pin-dir>/v<SCHEMA_VERSION>/`, and a daemon removes the pins of other versions.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// Map names, shared so userspace finds exactly what the datapath declares.
 pub mod maps {
@@ -38,12 +38,13 @@ pub mod maps {
     pub const RULE_HITS: &str = "RULE_HITS";
     pub const CT_CACHE: &str = "CT_CACHE";
     pub const CT_FILTER: &str = "CT_FILTER";
+    pub const CT_BUDGET: &str = "CT_BUDGET";
     pub const CT_EPOCH: &str = "CT_EPOCH";
     /// Per interface slot: packets that passed only because the interface is in audit mode.
     pub const AUDIT_PASSED: &str = "AUDIT_PASSED";
 
     /// Every map, for pinning.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 21] = [
         IFACE_CFG,
         IFACE_INDEX,
         IFACE_ENTRY,
@@ -62,6 +63,7 @@ pub mod maps {
         RULE_HITS,
         CT_CACHE,
         CT_FILTER,
+        CT_BUDGET,
         CT_EPOCH,
         AUDIT_PASSED,
     ];

@@ -13,7 +13,12 @@ pub const PASS_FRAGMENT: u32 = 7;
 /// Host mode: a packet from the instance with a source, or to it with a destination, that is
 /// not one of its private addresses (source/destination check, SG-IF-5).
 pub const DROP_SPOOFED: u32 = 8;
-pub const NUM_REASONS: u32 = 9;
+/// Instance mode, the half-open budget spent (issue 17): a SYN the rules admit, passed
+/// without an entry for the instance's own stack to answer with a SYN cookie, and that
+/// answer (a SYN-ACK of no tracked flow the rules would admit reversed). The client's
+/// completing ACK opens the tracked flow.
+pub const PASS_SYN_COOKIE: u32 = 9;
+pub const NUM_REASONS: u32 = 10;
 
 /// Names as shown by `sgctl describe-network-interfaces`, indexed by reason.
 pub const REASON_NAMES: [&str; NUM_REASONS as usize] = [
@@ -27,4 +32,5 @@ pub const REASON_NAMES: [&str; NUM_REASONS as usize] = [
     "conntrack_allowance_exceeded",
     "pass_fragment",
     "drop_source_dest_check",
+    "pass_syn_cookie",
 ];

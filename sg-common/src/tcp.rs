@@ -184,6 +184,80 @@ pub fn open(dir: u8, seg: &Segment) -> [TcpSide; 2] {
     sides
 }
 
+/// The sides of a flow whose endpoint answered the SYN without keeping state (a SYN cookie:
+/// issue 17), completed by the client's ACK `seg` sent in direction `dir`. Neither SYN was
+/// seen, so neither window scale nor either window is known: both sides are taken to scale
+/// by [`MAX_WSCALE`] with the largest window, what an unreadable SYN gets (a connection must
+/// never be cut for a window too narrow). The sequence numbers are exact: the client's next
+/// is the ACK's, the server's next is what the ACK acknowledges, and the server's last
+/// acknowledgement is the client's SYN. Flow logs see a SYN from the client and a SYN-ACK
+/// from the server, as for a handshake seen whole.
+#[inline(always)]
+pub fn open_from_cookie(dir: u8, seg: &Segment) -> [TcpSide; 2] {
+    let si = (dir & 1) as usize;
+    let client_next = BASE + seg.seq as u64;
+    let server_next = BASE + seg.ack as u64;
+    let client_win = ((seg.win as u64) << MAX_WSCALE).clamp(1, MAX_WINDOW as u64);
+    let both = SIDE_SEEN | SIDE_WSCALE | SIDE_MAXACK;
+    let mut sides = [TcpSide::default(); 2];
+    sides[si] = TcpSide {
+        end: client_next + seg.span(),
+        maxend: client_next + MAX_WINDOW as u64,
+        maxack: server_next,
+        maxwin: MAX_WINDOW,
+        wscale: MAX_WSCALE,
+        flags: both,
+        seen: TCP_SYN,
+        _pad: 0,
+    };
+    sides[si ^ 1] = TcpSide {
+        end: server_next,
+        maxend: server_next + client_win,
+        maxack: client_next,
+        maxwin: MAX_WINDOW,
+        wscale: MAX_WSCALE,
+        flags: both,
+        seen: TCP_SYN | TCP_ACK,
+        _pad: 0,
+    };
+    sides
+}
+
+/// Opens, in `sides`, a flow whose SYN, sent in the direction opposite to `dir`, passed
+/// without an entry and whose server kept state for it: opened by the server's SYN-ACK `seg`
+/// (sent in direction `dir`), half-open until the client acknowledges it. The client's SYN
+/// was not seen: its sequence number is what the SYN-ACK acknowledges, less one; its window
+/// is taken to be the largest unscaled one, and it scales by [`MAX_WSCALE`] if the SYN-ACK
+/// answered a window-scale option (the server sends one only then), what an unreadable SYN
+/// gets. Returns the flow's state, or `None` (and `sides` undefined) if `seg` is no SYN-ACK.
+/// In place: the datapath's stack has no room for a copy.
+#[inline(always)]
+pub fn open_from_synack(sides: &mut [TcpSide; 2], dir: u8, seg: &Segment) -> Option<u8> {
+    if seg.flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST) != TCP_SYN | TCP_ACK {
+        return None;
+    }
+    let client = dir ^ 1;
+    let syn = Segment {
+        seq: seg.ack.wrapping_sub(1),
+        ack: 0,
+        len: 0,
+        win: u16::MAX,
+        flags: TCP_SYN,
+        wscale: if seg.wscale == WSCALE_NONE {
+            WSCALE_NONE
+        } else {
+            MAX_WSCALE
+        },
+    };
+    sides[(client & 1) as usize] = opened(&syn);
+    sides[(dir & 1) as usize] = TcpSide::default();
+    let mut state = crate::conntrack::CT_STATE_NEW;
+    match track(sides, &mut state, client, dir, seg) {
+        Track::Admit => Some(state),
+        _ => None,
+    }
+}
+
 /// Folds another copy of the same flow's sides (a CPU's flow-cache copy) into `into`: every
 /// field only grows, so the result is at least as recent as either.
 #[inline(always)]

@@ -4,10 +4,14 @@
 use core::intrinsics::{AtomicOrdering, atomic_xadd};
 
 use aya_ebpf::{
+    bindings::{iphdr, ipv6hdr, tcphdr},
     cty::c_void,
     helpers::{
         bpf_get_prandom_u32, bpf_jiffies64,
-        generated::{bpf_loop, bpf_map_lookup_percpu_elem},
+        generated::{
+            bpf_loop, bpf_map_lookup_percpu_elem, bpf_tcp_raw_check_syncookie_ipv4,
+            bpf_tcp_raw_check_syncookie_ipv6,
+        },
     },
     maps::HashMap,
 };
@@ -18,7 +22,7 @@ use sg_common::{
 };
 
 use crate::{
-    maps::{CT_CACHE, CT_EPOCH, CT_FILTER, CT_NEW, CT_OTHER, CT_TCP},
+    maps::{COOKIE_HDRS, CT_BUDGET, CT_CACHE, CT_EPOCH, CT_FILTER, CT_NEW, CT_OTHER, CT_TCP},
     parse::{PROTO_TCP, PROTO_UDP, Packet},
     policy::Clock,
 };
@@ -146,6 +150,31 @@ pub fn filter_add(h: u64, d: u32) {
     }
 }
 
+/// Adds `d` (wrapping: `u64::MAX` subtracts one) to budget count `b`.
+#[inline(always)]
+fn budget_add(b: u32, d: u64) {
+    if let Some(n) = CT_BUDGET.get_ptr_mut(b) {
+        unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(n, d) };
+    }
+}
+
+/// Takes one from budget count `b` if it is one (`budget::of`).
+#[inline(always)]
+pub fn budget_leave(b: Option<u32>) {
+    if let Some(b) = b {
+        budget_add(b, u64::MAX);
+    }
+}
+
+/// Whether budget count `b` has reached its limit (a limit of 0 is none).
+#[inline(always)]
+fn budget_spent(b: u32) -> bool {
+    match (CT_BUDGET.get(b), CT_BUDGET.get(b + 2)) {
+        (Some(&count), Some(&max)) => max != 0 && count >= max,
+        _ => false,
+    }
+}
+
 /// After a lookup in the table found the flow alive (and updated `v`): takes this CPU's
 /// pending counts of the flow into the entry, and caches the flow again if its next packets
 /// can pass on the cache, else forgets it here.
@@ -168,7 +197,9 @@ fn remember(key: &CtKey, h: u64, v: &mut CtValue, proto: u8) {
     e.packets = [0; 2];
     e.bytes = [0; 2];
     let cacheable = match proto {
-        PROTO_TCP => v.state == CT_STATE_ESTABLISHED,
+        // A half-open one's next packet (the client's ACK) must reach the table, which keeps
+        // the flow half-open, with a handshake's timeout, until it has seen it.
+        PROTO_TCP => v.state == CT_STATE_ESTABLISHED && !half_open(v),
         // Until it is a stream, each change of direction is a turn the table must count,
         // whichever CPU sees it.
         PROTO_UDP => v.turns >= 2,
@@ -304,7 +335,7 @@ pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
     };
     let (len, dir, established) = (packed & 0xffff_ffff, (packed >> 32) as u8 & 1, packed >> 33);
     let v = unsafe { &mut *v };
-    if now.saturating_sub(v.last_seen_ns) > tcp_timeout_s(v.state, established as u32) * NS {
+    if now.saturating_sub(v.last_seen_ns) > tcp_entry_timeout_s(v, established as u32) * NS {
         return NOT_TRACKED;
     }
     let slot = cache_slot(h);
@@ -321,6 +352,7 @@ pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
     }
     // `track` changes the entry only when it admits the packet (and then only forward), so
     // it works on the entry in place, and a verdict that changed nothing can be asked again.
+    let before = budget::of(v, true);
     let mut verdict = tcp::track(&mut v.tcp, &mut v.state, v.origin, dir, &seg);
     if (verdict == Track::Reject || verdict == Track::AdmitOnly) && !tcp::far_off(&v.tcp, dir, &seg)
     {
@@ -332,6 +364,10 @@ pub fn hit_tcp(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
         Track::Foreign => FOREIGN,
         Track::AdmitOnly => ADMITTED,
         Track::Admit => {
+            // A handshake completed or reset leaves the half-open budget.
+            if before.is_some() && budget::of(v, true).is_none() {
+                budget_leave(before);
+            }
             // What flow logs record of the connection's flags (the cache never sees these).
             v.tcp[(dir & 1) as usize].seen |= tcp::flow_log_flags(pkt.tcp_flags);
             touch(key, h, v, PROTO_TCP, dir, now, len);
@@ -380,18 +416,149 @@ pub fn hit(
     true
 }
 
-/// Creates (or replaces an expired) entry for a flow the rules admitted. The presence filter
-/// counts every entry: one more before a new key goes in (a reader never sees the entry
-/// uncounted), none for a key already there. Out of line, with a frame of its own (see
-/// `hit_tcp`): only new flows come here.
+/// Whether SYN cookies answer inbound SYNs past the half-open budget: on whenever that
+/// budget is (instance mode only, see `policy::by_rules`).
 #[inline(always)]
-pub fn create(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> bool {
+pub fn cookies_on() -> bool {
+    matches!(CT_BUDGET.get(budget::EMBRYONIC_MAX), Some(&max) if max != 0)
+}
+
+/// Whether a TCP segment completes, or answers, a handshake the kernel's SYN cookies
+/// answered: the client's ACK acknowledging a cookie (`answer` false: the packet is that
+/// ACK), or the server's SYN-ACK carrying one (`answer` true: checked as the ACK that would
+/// acknowledge it). The kernel's own check (`bpf_tcp_raw_check_syncookie_*`: its secret,
+/// the addresses, ports and sequence numbers, a cookie at most two minutes old) on headers
+/// rebuilt in scratch memory.
+#[inline(never)]
+pub fn cookie_valid(pkt: &Packet, answer: bool) -> bool {
+    let Some(s) = COOKIE_HDRS.get_ptr_mut(0) else {
+        return false;
+    };
+    let s = unsafe { &mut *s };
+    let (client, server, cport, sport, cnext, snext) = if answer {
+        (
+            &pkt.dst,
+            &pkt.src,
+            pkt.dport,
+            pkt.sport,
+            pkt.ack,
+            pkt.seq.wrapping_add(1),
+        )
+    } else {
+        (&pkt.src, &pkt.dst, pkt.sport, pkt.dport, pkt.seq, pkt.ack)
+    };
+    s.th = [0; 20];
+    s.th[0..2].copy_from_slice(&cport.to_be_bytes());
+    s.th[2..4].copy_from_slice(&sport.to_be_bytes());
+    s.th[4..8].copy_from_slice(&cnext.to_be_bytes());
+    s.th[8..12].copy_from_slice(&snext.to_be_bytes());
+    s.th[12] = 5 << 4;
+    s.th[13] = tcp::TCP_ACK;
+    let th = s.th.as_mut_ptr() as *mut tcphdr;
+    let r = if pkt.family == 4 {
+        s.ip = [0; 40];
+        s.ip[0] = 0x45;
+        s.ip[9] = PROTO_TCP;
+        s.ip[12..16].copy_from_slice(&client[..4]);
+        s.ip[16..20].copy_from_slice(&server[..4]);
+        unsafe { bpf_tcp_raw_check_syncookie_ipv4(s.ip.as_mut_ptr() as *mut iphdr, th) }
+    } else {
+        s.ip = [0; 40];
+        s.ip[0] = 0x60;
+        s.ip[6] = PROTO_TCP;
+        s.ip[8..24].copy_from_slice(client);
+        s.ip[24..40].copy_from_slice(server);
+        unsafe { bpf_tcp_raw_check_syncookie_ipv6(s.ip.as_mut_ptr() as *mut ipv6hdr, th) }
+    };
+    r == 0
+}
+
+/// What [`create`] did.
+pub const CREATED: u8 = 0;
+/// The table is full (SG-ENF-9).
+pub const FULL: u8 = 1;
+/// The flow would be counted in a budget that is spent (`sg_common::conntrack::budget`).
+pub const OVER_BUDGET: u8 = 2;
+
+/// Creates (or replaces an expired) entry for a flow the rules admitted: [`CREATED`],
+/// [`FULL`] or [`OVER_BUDGET`]. The presence filter counts every entry: one more before a
+/// new key goes in (a reader never sees the entry uncounted), none for a key already there;
+/// a flow opened from outside is counted in its budget the same way. Out of line, with a
+/// frame of its own (see `hit_tcp`): only new flows come here.
+#[inline(always)]
+pub fn create(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
     let (len, dir) = (packed & 0xffff_ffff, (packed >> 32) as u8 & 1);
+    let tcp = pkt.proto == PROTO_TCP;
+    // Only a SYN opens a TCP flow (see `policy::judge`), in the handshake state; an inbound
+    // one is half-open until the handshake completes.
+    let state = if tcp {
+        CT_STATE_NEW
+    } else {
+        CT_STATE_ESTABLISHED
+    };
+    insert(key, pkt, h, now, len, dir, state, SIDES_SYN)
+}
+
+/// [`create`] for a TCP flow whose server answered the SYN with a cookie and kept nothing:
+/// the client's completing ACK (`pkt`, inbound) opens it established (see
+/// `sg_common::tcp::open_from_cookie`), in no budget.
+#[inline(never)]
+pub fn create_from_cookie(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
+    let (len, dir) = (packed & 0xffff_ffff, (packed >> 32) as u8 & 1);
+    insert(
+        key,
+        pkt,
+        h,
+        now,
+        len,
+        dir,
+        CT_STATE_ESTABLISHED,
+        SIDES_COOKIE,
+    )
+}
+
+/// [`create`] for a TCP flow whose SYN passed without an entry and whose server kept state
+/// for it (no cookie): its SYN-ACK (`pkt`, outbound) opens it half-open (see
+/// `sg_common::tcp::open_from_synack`). Counted in the half-open budget but never refused
+/// by it: such entries are bounded by the server's own listen queues.
+#[inline(never)]
+pub fn create_from_synack(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> u8 {
+    let (len, dir) = (packed & 0xffff_ffff, (packed >> 32) as u8 & 1);
+    insert(
+        key,
+        pkt,
+        h,
+        now,
+        len,
+        dir,
+        CT_STATE_ESTABLISHED,
+        SIDES_SYNACK,
+    )
+}
+
+/// How [`insert`] sets a TCP entry's sides: opened by the packet, a SYN; by a cookie's
+/// completing ACK; or by a SYN-ACK.
+const SIDES_SYN: u8 = 0;
+const SIDES_COOKIE: u8 = 1;
+const SIDES_SYNACK: u8 = 2;
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    key: &CtKey,
+    pkt: &Packet,
+    h: u64,
+    now: u64,
+    len: u64,
+    dir: u8,
+    state: u8,
+    sides: u8,
+) -> u8 {
     let tcp = pkt.proto == PROTO_TCP;
     let map = if tcp { &CT_TCP } else { &CT_OTHER };
     // The new entry is built in this CPU's scratch value, not on the stack (see `hit_tcp`).
     let Some(v) = CT_NEW.get_ptr_mut(0) else {
-        return false;
+        return FULL;
     };
     let v = unsafe { &mut *v };
     v.last_seen_ns = now;
@@ -400,42 +567,58 @@ pub fn create(key: &CtKey, pkt: &Packet, h: u64, now: u64, packed: u64) -> bool 
     v.bytes = [0; 2];
     v.packets[d] = 1;
     v.bytes[d] = len;
-    v.origin = dir;
-    // Only a SYN opens a TCP flow (see `policy::judge`), in the handshake state.
-    v.state = if tcp {
-        CT_STATE_NEW
-    } else {
-        CT_STATE_ESTABLISHED
-    };
+    // A SYN-ACK's flow was opened by the other side's SYN.
+    v.origin = if sides == SIDES_SYNACK { dir ^ 1 } else { dir };
+    v.state = state;
     v.last_dir = dir;
     v.turns = 0;
     v.serial = unsafe { bpf_get_prandom_u32() };
-    v.tcp = if tcp {
-        tcp::open(dir, &segment(pkt))
+    // Written in place: a copy would take 64 bytes of the stack.
+    if !tcp {
+        v.tcp = Default::default();
+    } else if sides == SIDES_COOKIE {
+        v.tcp = tcp::open_from_cookie(dir, &segment(pkt));
+    } else if sides == SIDES_SYNACK {
+        if tcp::open_from_synack(&mut v.tcp, dir, &segment(pkt)).is_none() {
+            return FULL;
+        }
     } else {
-        Default::default()
-    };
+        v.tcp = tcp::open(dir, &segment(pkt));
+    }
     let v = &*v;
+    let counted = budget::of(v, tcp);
+    if let Some(b) = counted {
+        if sides != SIDES_SYNACK && budget_spent(b) {
+            return OVER_BUDGET;
+        }
+        budget_add(b, 1);
+    }
     filter_add(h, 1);
     match map.insert(key, v, BPF_NOEXIST) {
-        Ok(()) => true,
+        Ok(()) => CREATED,
         Err(e) if e == -EEXIST => {
-            // The old entry is counted already.
+            // The old entry is counted already, in the filter and in its budget.
             filter_add(h, u32::MAX);
+            let old = map
+                .get_ptr(key)
+                .and_then(|o| budget::of(unsafe { &*o }, tcp));
             if map.insert(key, v, BPF_EXIST).is_ok() {
-                return true;
+                budget_leave(old);
+                return CREATED;
             }
             // Removed meanwhile (swept): a new key after all.
             filter_add(h, 1);
             if map.insert(key, v, BPF_NOEXIST).is_ok() {
-                return true;
+                return CREATED;
             }
             filter_add(h, u32::MAX);
-            false
+            budget_leave(counted);
+            FULL
         }
         Err(_) => {
             filter_add(h, u32::MAX);
-            false
+            budget_leave(counted);
+            FULL
         }
     }
 }

@@ -7,7 +7,7 @@ use aya_ebpf::{
 use sg_common::{
     conntrack::{
         CT_CACHE_SLOTS, CT_FILTER_VALUES, CtCacheEntry, CtKey, CtValue, FragKey, SWEEP_BATCH,
-        SweepItem,
+        SweepItem, budget,
     },
     events::{AggCacheEntry, AggKey, AggValue, FLOW_AGG_ENTRIES, FLOW_EVENTS_BYTES},
     iface::{AddrKey, FAST_IFINDEX, IfaceCfg, MAX_IFACES},
@@ -94,10 +94,25 @@ pub static CT_CACHE: PerCpuArray<CtCacheEntry> = PerCpuArray::with_max_entries(C
 #[map(name = "CT_FILTER")]
 pub static CT_FILTER: Array<u64> = Array::with_max_entries(CT_FILTER_VALUES, BPF_F_MMAPABLE);
 
+/// Budgets within the conntrack tables: counts and limits (`sg_common::conntrack::budget`).
+/// Mmapable: sgd writes the limits and subtracts, with atomics, for the entries it removes.
+#[map(name = "CT_BUDGET")]
+pub static CT_BUDGET: Array<u64> = Array::with_max_entries(budget::VALUES, BPF_F_MMAPABLE);
+
 /// Scratch space where `conntrack::create` builds a new entry (72 bytes the programs' stack
 /// cannot spare). Not pinned.
 #[map(name = "CT_NEW")]
 pub static CT_NEW: PerCpuArray<CtValue> = PerCpuArray::with_max_entries(1, 0);
+
+/// The headers a SYN-cookie check reads (`conntrack::cookie_valid`), rebuilt here: an IPv4
+/// or IPv6 header, and a TCP header. Not pinned.
+pub struct CookieHdrs {
+    pub ip: [u8; 40],
+    pub th: [u8; 20],
+}
+
+#[map(name = "COOKIE_HDRS")]
+pub static COOKIE_HDRS: PerCpuArray<CookieHdrs> = PerCpuArray::with_max_entries(1, 0);
 
 /// What one packet's verdict works on: kept in per-CPU scratch space rather than on the
 /// stack, which has 512 bytes for the whole call chain (programs on one CPU run one at a

@@ -53,7 +53,12 @@ pub fn process(data: usize, end: usize, len: u32, ifindex: u32, hook: Hook, link
         flow_event(
             ifindex,
             crate::events::packed(dir, audited, iface.stats_slot()),
-            reason,
+            // Flow records know one acceptance: the rules'.
+            if reason == PASS_SYN_COOKIE {
+                PASS_RULE
+            } else {
+                reason
+            },
             len,
         );
     }
@@ -93,6 +98,7 @@ const NO_SCRATCH: u32 = NUM_REASONS + 1;
 fn passes(reason: u32) -> bool {
     reason == PASS_CONNTRACK
         || reason == PASS_RULE
+        || reason == PASS_SYN_COOKIE
         || reason == PASS_ALWAYS
         || reason == PASS_FRAGMENT
         || reason == UNPROTECTED
@@ -103,6 +109,7 @@ fn passes(reason: u32) -> bool {
 #[inline(always)]
 fn judged(reason: u32) -> bool {
     reason == PASS_RULE
+        || reason == PASS_SYN_COOKIE
         || reason == DROP_NO_RULE
         || reason == DROP_SPOOFED
         || reason == DROP_CT_FULL
@@ -431,7 +438,11 @@ fn judge(
     // opening would replace the connection's entry. Arithmetic, not a branch: a branch here
     // would have the verifier walk `by_rules` once for each outcome.
     let opens = tracked as u32 & ((known as u32 >> 1) ^ 1);
-    let reason = by_rules(cfg, key, pkt, h, conntrack::pack(len, dir, opens));
+    let packed = conntrack::pack(len, dir, opens);
+    let mut reason = by_rules(cfg, key, pkt, h, packed);
+    if reason >= SYNACK_TRACK {
+        reason = track_late(reason, key, pkt, h, packed, clock.now());
+    }
     count(slot, reason);
     reason
 }
@@ -450,25 +461,101 @@ fn by_rules(cfg: &IfaceCfg, key: &CtKey, pkt: &Packet, h: u64, packed: u64) -> u
         packed >> 33 != 0,
     );
     let mut clock = Clock(None);
+    let tcp = pkt.proto == PROTO_TCP;
+    let flags = pkt.tcp_flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST);
+    let instance = cfg.mode == MODE_INSTANCE;
     let Some(hit) = allowed(cfg, dir, pkt) else {
+        // The instance answering a SYN that passed without an entry (see below).
+        if tracked && tcp && instance && dir == OUTBOUND && flags == TCP_SYN | TCP_ACK {
+            return syn_cookie_answer(cfg, pkt);
+        }
         return DROP_NO_RULE;
     };
     // Only a SYN opens a tracked TCP flow: other TCP packets the rules allow pass without an
     // entry. So a revoked rule of an untracked flow cannot be revived by the instance's next
     // packet, and forged mid-stream packets cannot fill the table with 5-day entries.
-    let opens = pkt.proto != PROTO_TCP
-        || pkt.tcp_flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST) == TCP_SYN;
-    if tracked
-        && opens
-        && !untracked(cfg, dir, pkt)
-        && !conntrack::create(key, pkt, h, clock.now(), packed)
-    {
-        if crate::log::warnings() {
-            crate::log::rare(crate::log::CT_FULL, key.ifindex);
+    let opens = !tcp || flags == TCP_SYN;
+    if tracked && !untracked(cfg, dir, pkt) {
+        if opens {
+            let created = conntrack::create(key, pkt, h, clock.now(), packed);
+            if created == conntrack::OVER_BUDGET && tcp && instance {
+                // The half-open budget is spent (a SYN flood, issue 17): the SYN passes
+                // without an entry, for the instance's own stack to answer (with a SYN
+                // cookie once its listen queue is full); the client's ACK opens the flow.
+                count_rule_hit(&hit, len, clock.now());
+                return PASS_SYN_COOKIE;
+            }
+            if created != conntrack::CREATED {
+                if crate::log::warnings() {
+                    crate::log::rare(crate::log::CT_FULL, key.ifindex);
+                }
+                return DROP_CT_FULL;
+            }
+        } else if tcp
+            && instance
+            && dir == INBOUND
+            && flags & (TCP_SYN | TCP_RST | TCP_ACK) == TCP_ACK
+            && conntrack::cookies_on()
+            && conntrack::cookie_valid(pkt, false)
+        {
+            // The client's ACK completing a handshake the instance answered with a SYN
+            // cookie: the flow is tracked from here, established (by `judge`).
+            count_rule_hit(&hit, len, clock.now());
+            return COOKIE_ACK_TRACK;
         }
-        return DROP_CT_FULL;
     }
     count_rule_hit(&hit, len, clock.now());
+    PASS_RULE
+}
+
+/// Instance mode: a SYN-ACK leaving that no tracked flow and no outbound rule admits, which
+/// answers a SYN the rules admitted and passed without an entry (`by_rules`, the half-open
+/// budget spent). It passes if the inbound rules admit that SYN: stateless if it carries the
+/// instance's SYN cookie; otherwise the instance keeps state for the handshake (its listen
+/// queue), and the flow is tracked from this SYN-ACK, half-open (counted in the budget but
+/// never refused by it: the instance's listen queues bound such entries).
+///
+/// Returns `DROP_NO_RULE`, `PASS_SYN_COOKIE`, or [`SYNACK_TRACK`] when the flow is to be
+/// tracked from this SYN-ACK.
+#[inline(never)]
+fn syn_cookie_answer(cfg: &IfaceCfg, pkt: &Packet) -> u32 {
+    if !conntrack::cookies_on() {
+        return DROP_NO_RULE;
+    }
+    // The SYN it answers: from this packet's destination, to its source port.
+    let Some((set, _)) = lpm(cfg, INBOUND, pkt.family, &pkt.dst, 128) else {
+        return DROP_NO_RULE;
+    };
+    if set_allows(set, pkt.family, pkt.proto, pkt.sport).is_none() {
+        return DROP_NO_RULE;
+    }
+    if conntrack::cookie_valid(pkt, true) {
+        PASS_SYN_COOKIE
+    } else {
+        SYNACK_TRACK
+    }
+}
+
+/// [`by_rules`]' answers for a packet a TCP flow is to be tracked from, by [`judge`]
+/// (`conntrack::create_from_*` called from `by_rules` would make a call chain deeper than
+/// the verifier's 512 bytes of stack): a SYN-ACK of a SYN passed without an entry, and the
+/// ACK acknowledging a SYN cookie.
+const SYNACK_TRACK: u32 = NUM_REASONS + 2;
+const COOKIE_ACK_TRACK: u32 = NUM_REASONS + 3;
+
+/// Tracks the flow `by_rules` said to (`SYNACK_TRACK`, `COOKIE_ACK_TRACK`): the reason the
+/// packet is counted under.
+#[inline(always)]
+fn track_late(reason: u32, key: &CtKey, pkt: &Packet, h: u64, packed: u64, now: u64) -> u32 {
+    if reason == SYNACK_TRACK {
+        if conntrack::create_from_synack(key, pkt, h, now, packed) != conntrack::CREATED {
+            return DROP_CT_FULL;
+        }
+        return PASS_SYN_COOKIE;
+    }
+    // The ACK passes whatever happens: if the table is full, untracked, as any ACK the
+    // rules admit.
+    let _ = conntrack::create_from_cookie(key, pkt, h, now, packed);
     PASS_RULE
 }
 

@@ -8,7 +8,7 @@ use aya_ebpf::{
     bindings::xdp_action, cty::c_void, helpers::bpf_loop, macros::xdp, maps::HashMap,
     programs::XdpContext,
 };
-use sg_common::conntrack::{CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN};
+use sg_common::conntrack::{CtKey, CtValue, SWEEP_BATCH, SWEEP_FRAME_LEN, budget};
 
 use crate::maps::{CT_OTHER, CT_TCP, SWEEP_ITEMS, SWEEP_OUT};
 
@@ -64,15 +64,15 @@ fn loop_other(n: u32, run: &mut Run) {
 }
 
 extern "C" fn one_tcp(i: u64, ctx: *mut c_void) -> i64 {
-    one(&CT_TCP, i, ctx)
+    one(&CT_TCP, true, i, ctx)
 }
 
 extern "C" fn one_other(i: u64, ctx: *mut c_void) -> i64 {
-    one(&CT_OTHER, i, ctx)
+    one(&CT_OTHER, false, i, ctx)
 }
 
 #[inline(always)]
-fn one(map: &HashMap<CtKey, CtValue>, i: u64, ctx: *mut c_void) -> i64 {
+fn one(map: &HashMap<CtKey, CtValue>, tcp: bool, i: u64, ctx: *mut c_void) -> i64 {
     let run = unsafe { &mut *(ctx as *mut Run) };
     let Some(item) = SWEEP_ITEMS.get_ptr_mut(i as u32) else {
         return 1;
@@ -81,10 +81,16 @@ fn one(map: &HashMap<CtKey, CtValue>, i: u64, ctx: *mut c_void) -> i64 {
     let Some(v) = (unsafe { map.get(&item.key) }) else {
         return 0;
     };
-    if run.now.saturating_sub(v.last_seen_ns) > item.timeout_ns && map.remove(&item.key).is_ok() {
+    if run.now.saturating_sub(v.last_seen_ns) <= item.timeout_ns {
+        return 0;
+    }
+    // Read before the removal: the entry leaves its budget with it.
+    let counted = budget::of(v, tcp);
+    if map.remove(&item.key).is_ok() {
         // sgd takes the removed entries from the presence filter after the sweep.
         item.removed = 1;
         run.removed += 1;
+        crate::conntrack::budget_leave(counted);
     }
     0
 }

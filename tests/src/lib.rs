@@ -258,7 +258,9 @@ impl Daemon {
             .spawn()
             .expect("spawn sgd");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Loading verifies seven programs near the verifier's limit: seconds each, many more
+        // on a busy machine (tests start daemons in parallel).
+        let deadline = Instant::now() + Duration::from_secs(120);
         while UnixStream::connect(self.socket()).is_err() {
             if let Some(status) = self
                 .child
@@ -269,7 +271,7 @@ impl Daemon {
             }
             assert!(
                 Instant::now() < deadline,
-                "sgd did not start listening in 30 s:\n{}",
+                "sgd did not start listening in 120 s:\n{}",
                 self.log()
             );
             thread::sleep(Duration::from_millis(50));
@@ -676,6 +678,7 @@ pub fn flow_log_records(path: &Path) -> Vec<std::collections::HashMap<String, St
 }
 
 pub mod fleet;
+pub mod flood;
 pub mod frame;
 pub mod lab;
 

@@ -212,6 +212,8 @@ lab_test!(sg_enf_6_7_timeouts_are_exact, |l| {
     // TCP established: 432 000 s.
     assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
+    // Established once the originator acknowledges (until then a handshake's 60 s).
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_ACK)));
     l.dp.age_conntrack(Duration::from_secs(432_000 - 1));
     assert!(
         l.inbound(&tcp_in(PEER4, 443, 40000, TCP_ACK)),
@@ -276,6 +278,8 @@ lab_test!(sg_enf_6_per_interface_tcp_timeout, |l| {
     l.set_tcp_established_timeout(60);
     assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
+    // Established once the originator acknowledges (until then a handshake's 60 s).
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_ACK)));
     l.dp.age_conntrack(Duration::from_secs(59));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_ACK)));
     l.dp.age_conntrack(Duration::from_secs(61));
@@ -634,6 +638,8 @@ lab_test!(sweeper_removes_exactly_what_expired, |l| {
     // FIN, RST.
     assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
+    // Established once the originator acknowledges (until then a handshake's 60 s).
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_ACK)));
     assert!(l.outbound(&Frame::udp(ip(ME4), ip(PEER4), 5000, 53)));
     assert!(l.outbound(&Frame::udp(ip(ME4), ip(PEER4), 5001, 53)));
     assert!(l.inbound(&Frame::udp(ip(PEER4), ip(ME4), 53, 5001)));
@@ -708,6 +714,8 @@ lab_test!(sweeper_follows_the_interface_timeout, |l| {
     let t0 = sg_userspace::datapath::Datapath::now();
     assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_SYN)));
     assert!(l.inbound(&tcp_in(PEER4, 443, 40000, TCP_SYN | TCP_ACK)));
+    // Established once the originator acknowledges (until then a handshake's 60 s).
+    assert!(l.outbound(&tcp_out(PEER4, 40000, 443, TCP_ACK)));
     l.set_tcp_established_timeout(3600);
     assert_eq!(l.dp.sweep(t0 + 3599 * 1_000_000_000).removed_tcp, 0);
     assert_eq!(l.dp.sweep(t0 + 3601 * 1_000_000_000).removed_tcp, 1);

@@ -496,3 +496,89 @@ fn flow_logs_record_fin_syn_rst_and_syn_ack_only() {
     merge(&mut sides, &copy);
     assert_eq!(sides[IN as usize].seen, 19);
 }
+
+/// A flow the server answered with a SYN cookie (issue 17): tracked from the client's ACK,
+/// then data both ways, a blind RST refused, the real close.
+#[test]
+fn a_flow_opened_by_a_cookie_acknowledgement_is_tracked_from_there() {
+    let (client_isn, cookie) = (4_000_000_000u32, 77_777u32);
+    let ack = seg(
+        client_isn.wrapping_add(1),
+        cookie.wrapping_add(1),
+        0,
+        502,
+        TCP_ACK,
+    );
+    let mut f = Flow {
+        sides: open_from_cookie(IN, &ack),
+        state: CT_STATE_ESTABLISHED,
+        origin: IN,
+        next: [client_isn.wrapping_add(1), cookie.wrapping_add(1)],
+        acked: [cookie.wrapping_add(1), client_isn.wrapping_add(1)],
+        wscale: [7, 7],
+    };
+    assert_eq!(f.sides[IN as usize].seen, TCP_SYN);
+    assert_eq!(f.sides[OUT as usize].seen, TCP_SYN | TCP_ACK);
+    // The ACK itself again (a retransmission), then data both ways, across the wrap.
+    assert_eq!(f.send_seg(IN, ack), Track::Admit);
+    for _ in 0..50 {
+        assert_eq!(f.data(OUT, 1448), Track::Admit);
+        assert_eq!(f.data(IN, 1448), Track::Admit);
+    }
+    let blind = seg(f.next[0].wrapping_add(0x5000_0000), 0, 0, 0, TCP_RST);
+    assert_eq!(f.send_seg(IN, blind), Track::Reject);
+    let wrong_ack = seg(
+        f.next[0],
+        f.acked[0].wrapping_add(0x5000_0000),
+        0,
+        502,
+        TCP_ACK,
+    );
+    assert_eq!(f.send_seg(IN, wrong_ack), Track::Reject);
+    assert_eq!(f.fin(OUT), Track::Admit);
+    assert_eq!(f.state, CT_STATE_CLOSING);
+}
+
+/// A SYN the firewall let through without an entry, answered by a server that kept state
+/// (issue 17): tracked from its SYN-ACK, half-open until the client's ACK, then a connection
+/// like any other, window scaling and all.
+#[test]
+fn a_flow_opened_by_a_syn_ack_is_half_open_until_the_client_acknowledges() {
+    for ws in [WSCALE_NONE, 7] {
+        let (client_isn, server_isn) = (123_456u32, 3_000_000_000u32);
+        let mut synack = seg(
+            server_isn,
+            client_isn.wrapping_add(1),
+            0,
+            65160,
+            TCP_SYN | TCP_ACK,
+        );
+        synack.wscale = ws;
+        let mut sides = [TcpSide::default(); 2];
+        let state = open_from_synack(&mut sides, OUT, &synack).expect("a SYN-ACK");
+        assert_eq!(state, CT_STATE_ESTABLISHED);
+        assert_eq!(
+            sides[IN as usize].flags & SIDE_MAXACK,
+            0,
+            "the client acknowledged nothing"
+        );
+        let mut f = Flow {
+            sides,
+            state,
+            origin: IN,
+            next: [client_isn.wrapping_add(1), server_isn.wrapping_add(1)],
+            acked: [server_isn.wrapping_add(1), client_isn.wrapping_add(1)],
+            wscale: if ws == WSCALE_NONE { [0, 0] } else { [7, 7] },
+        };
+        assert_eq!(f.ack(IN), Track::Admit, "the client's ACK");
+        assert_ne!(f.sides[IN as usize].flags & SIDE_MAXACK, 0);
+        for _ in 0..50 {
+            assert_eq!(f.data(IN, 1448), Track::Admit);
+            assert_eq!(f.data(OUT, 1448), Track::Admit);
+        }
+        let blind = seg(f.next[1].wrapping_add(0x5000_0000), 0, 0, 0, TCP_RST);
+        assert_eq!(f.send_seg(OUT, blind), Track::Reject);
+    }
+    let not_synack = seg(1, 2, 0, 100, TCP_ACK);
+    assert!(open_from_synack(&mut [TcpSide::default(); 2], OUT, &not_synack).is_none());
+}

@@ -145,6 +145,18 @@ fn main() -> anyhow::Result<()> {
         if let Some(n) = fc.conntrack_other_max {
             cfg.ct_other_max = n;
         }
+        if fc.conntrack_tcp_half_open_max.is_some() || fc.conntrack_other_inbound_max.is_some() {
+            let defaults =
+                sg_userspace::datapath::CtBudgets::defaults(cfg.ct_tcp_max, cfg.ct_other_max);
+            cfg.ct_budgets = Some(sg_userspace::datapath::CtBudgets {
+                tcp_half_open: fc
+                    .conntrack_tcp_half_open_max
+                    .unwrap_or(defaults.tcp_half_open),
+                other_inbound: fc
+                    .conntrack_other_inbound_max
+                    .unwrap_or(defaults.other_inbound),
+            });
+        }
         if let Some(n) = fc.flow_log_max_file_bytes {
             cfg.flow_log_rotation.max_bytes = n.max(4096);
         }

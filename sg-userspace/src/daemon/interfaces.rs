@@ -222,6 +222,7 @@ impl Core {
             );
             // The allowance is the daemon's, shared by its interfaces (SG-ENF-9).
             let [(tcp, tcp_max), (other, other_max)] = self.datapath.conntrack_usage();
+            let budgets = self.datapath.conntrack_budgets();
             m.insert(
                 "conntrack_allowance_available".into(),
                 tcp_max.saturating_sub(tcp) + other_max.saturating_sub(other),
@@ -235,6 +236,14 @@ impl Core {
                 other: TableUse {
                     maximum: other_max,
                     in_use: other,
+                },
+                tcp_half_open: {
+                    let (in_use, maximum) = budgets[0];
+                    TableUse { maximum, in_use }
+                },
+                other_inbound: {
+                    let (in_use, maximum) = budgets[1];
+                    TableUse { maximum, in_use }
                 },
                 swept: self.datapath.swept(),
             });

@@ -132,6 +132,34 @@ impl Core {
             let _ = writeln!(m, "# TYPE sg_conntrack_entries gauge");
             let _ = writeln!(m, "sg_conntrack_entries{{table=\"tcp\"}} {tcp}");
             let _ = writeln!(m, "sg_conntrack_entries{{table=\"other\"}} {other}");
+            let [(half_open, half_open_max), (inbound, inbound_max)] =
+                self.datapath.conntrack_budgets();
+            let _ = writeln!(
+                m,
+                "# HELP sg_conntrack_budget_entries Tracked flows in a budget within a table: TCP half-open flows opened from outside, other flows opened from outside."
+            );
+            let _ = writeln!(m, "# TYPE sg_conntrack_budget_entries gauge");
+            let _ = writeln!(
+                m,
+                "sg_conntrack_budget_entries{{budget=\"tcp_half_open\"}} {half_open}"
+            );
+            let _ = writeln!(
+                m,
+                "sg_conntrack_budget_entries{{budget=\"other_inbound\"}} {inbound}"
+            );
+            let _ = writeln!(
+                m,
+                "# HELP sg_conntrack_budget_maximum The limit of a budget (0: none)."
+            );
+            let _ = writeln!(m, "# TYPE sg_conntrack_budget_maximum gauge");
+            let _ = writeln!(
+                m,
+                "sg_conntrack_budget_maximum{{budget=\"tcp_half_open\"}} {half_open_max}"
+            );
+            let _ = writeln!(
+                m,
+                "sg_conntrack_budget_maximum{{budget=\"other_inbound\"}} {inbound_max}"
+            );
             let _ = writeln!(
                 m,
                 "# HELP sg_conntrack_swept_total Expired tracked flows removed by the sweeper."

@@ -49,6 +49,8 @@ pub struct Config {
     pub quotas: Quotas,
     pub ct_tcp_max: u32,
     pub ct_other_max: u32,
+    /// The conntrack budgets (`sgd.json`); `None`: the defaults for the tables' sizes.
+    pub ct_budgets: Option<crate::datapath::CtBudgets>,
     /// How often interface addresses and devices are re-read (group references, SG-IF-3).
     pub refresh: Duration,
     /// Where to serve the counters in the Prometheus text format over HTTP.
@@ -92,6 +94,7 @@ impl Default for Config {
             quotas: Quotas::default(),
             ct_tcp_max: 1 << 18,
             ct_other_max: 1 << 16,
+            ct_budgets: None,
             refresh: Duration::from_secs(1),
             metrics_listen: None,
             api: None,
@@ -113,6 +116,11 @@ pub struct FileConfig {
     pub quotas: Option<Quotas>,
     pub conntrack_tcp_max: Option<u32>,
     pub conntrack_other_max: Option<u32>,
+    /// Budgets within the tables (issue 17; 0: none): half-open TCP flows opened from
+    /// outside (an eighth of `conntrack_tcp_max` by default), and flows of other protocols
+    /// opened from outside (three quarters of `conntrack_other_max`).
+    pub conntrack_tcp_half_open_max: Option<u32>,
+    pub conntrack_other_inbound_max: Option<u32>,
     /// The fleet store, as `--store`, `--host-id` and `--etcd-*` (which take precedence).
     pub store: Option<String>,
     pub host_id: Option<String>,
@@ -181,6 +189,9 @@ impl Core {
             xdp_mode: cfg.xdp_mode,
             ct_tcp_max: cfg.ct_tcp_max,
             ct_other_max: cfg.ct_other_max,
+            budgets: cfg.ct_budgets.unwrap_or_else(|| {
+                crate::datapath::CtBudgets::defaults(cfg.ct_tcp_max, cfg.ct_other_max)
+            }),
             log: cfg.datapath_log,
             log_interface: cfg.datapath_log_interface.clone(),
         })?;

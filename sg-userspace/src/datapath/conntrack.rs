@@ -216,12 +216,12 @@ impl Datapath {
             &mut self.ct_other
         };
         for c in &candidates[done..] {
-            let still = map
-                .get(&c.key, 0)
-                .map(|cur| now.saturating_sub(cur.last_seen_ns) > c.timeout_ns)
-                .unwrap_or(false);
-            if still && map.remove(&c.key).is_ok() {
+            let Ok(cur) = map.get(&c.key, 0) else {
+                continue;
+            };
+            if now.saturating_sub(cur.last_seen_ns) > c.timeout_ns && map.remove(&c.key).is_ok() {
                 gone.push(filter_slot(ct_hash(&c.key)));
+                self.flow_cache.left(&cur, tcp);
                 removed += 1;
             }
         }
@@ -303,19 +303,35 @@ impl Datapath {
         ]
     }
 
+    /// (count, limit) of the conntrack budgets (issue 17): half-open TCP flows opened from
+    /// outside, and flows of the other table opened from outside.
+    pub fn conntrack_budgets(&self) -> [(u64, u64); 2] {
+        self.flow_cache.budgets()
+    }
+
+    /// Sets the conntrack budgets' limits (tests and benchmarks; sgd sets them at load).
+    pub fn set_conntrack_budgets(&mut self, budgets: super::CtBudgets) {
+        self.flow_cache.set_budgets(budgets);
+    }
+
     /// Removes tracked flows; returns how many were removed.
     pub fn flush(&mut self, flows: &[Flow]) -> usize {
         let n = flows
             .iter()
             .filter(|f| {
-                let map = if f.key.proto == 6 {
+                let tcp = f.key.proto == 6;
+                let map = if tcp {
                     &mut self.ct_tcp
                 } else {
                     &mut self.ct_other
                 };
+                let Ok(v) = map.get(&f.key, 0) else {
+                    return false;
+                };
                 let gone = map.remove(&f.key).is_ok();
                 if gone {
                     self.flow_cache.removed(&f.key);
+                    self.flow_cache.left(&v, tcp);
                 }
                 gone
             })
@@ -352,13 +368,21 @@ impl Datapath {
         } else {
             &mut self.ct_other
         };
+        let tcp = key.proto == 6;
+        let old = map.get(&key, 0).ok();
         let res = if map.insert(key, value, BPF_EXIST).is_ok() {
+            if let Some(old) = old {
+                self.flow_cache.left(&old, tcp);
+            }
+            self.flow_cache.entered(&value, tcp);
             Ok(())
         } else {
             self.flow_cache.adding(&key);
             let res = map.insert(key, value, BPF_NOEXIST);
             if res.is_err() {
                 self.flow_cache.removed(&key);
+            } else {
+                self.flow_cache.entered(&value, tcp);
             }
             res
         };
@@ -405,11 +429,12 @@ impl Datapath {
 
     /// Forgets every tracked flow and fragment (tests).
     pub fn clear_conntrack(&mut self) {
-        for map in [&mut self.ct_tcp, &mut self.ct_other] {
-            let keys: Vec<CtKey> = map.keys().flatten().collect();
-            for k in keys {
+        for (map, tcp) in [(&mut self.ct_tcp, true), (&mut self.ct_other, false)] {
+            let entries: Vec<(CtKey, CtValue)> = map.iter().flatten().collect();
+            for (k, v) in entries {
                 if map.remove(&k).is_ok() {
                     self.flow_cache.removed(&k);
+                    self.flow_cache.left(&v, tcp);
                 }
             }
         }

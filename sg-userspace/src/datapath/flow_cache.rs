@@ -10,8 +10,8 @@ use std::{
 
 use aya::maps::{Array, MapData, PerCpuArray};
 use sg_common::conntrack::{
-    CT_FILTER_SLOTS, CT_FILTER_VALUES, CtCacheEntry, CtKey, cache_slot, ct_hash, filter_place,
-    filter_slot,
+    CT_FILTER_SLOTS, CT_FILTER_VALUES, CtCacheEntry, CtKey, CtValue, budget, cache_slot, ct_hash,
+    filter_place, filter_slot,
 };
 
 use super::{DatapathError, mapped::Mapped};
@@ -20,6 +20,8 @@ pub(crate) struct FlowCache {
     pub(crate) cache: PerCpuArray<MapData, CtCacheEntry>,
     pub(crate) filter: Mapped<u64>,
     pub(crate) epoch: Array<MapData, u32>,
+    /// `CT_BUDGET`: the budgets' counts and limits (`sg_common::conntrack::budget`).
+    pub(crate) budget: Mapped<u64>,
 }
 
 impl FlowCache {
@@ -27,6 +29,7 @@ impl FlowCache {
         cache: PerCpuArray<MapData, CtCacheEntry>,
         filter_map: aya::maps::Map,
         epoch: Array<MapData, u32>,
+        budget_map: aya::maps::Map,
     ) -> Result<Self, DatapathError> {
         Ok(Self {
             cache,
@@ -36,7 +39,50 @@ impl FlowCache {
                 CT_FILTER_VALUES as usize,
             )?,
             epoch,
+            budget: Mapped::owning(
+                budget_map,
+                sg_common::maps::CT_BUDGET,
+                budget::VALUES as usize,
+            )?,
         })
+    }
+
+    /// Writes the budgets' limits.
+    pub(crate) fn set_budgets(&self, b: super::CtBudgets) {
+        self.budget
+            .store(budget::EMBRYONIC_MAX as usize, b.tcp_half_open.into());
+        self.budget
+            .store(budget::INBOUND_OTHER_MAX as usize, b.other_inbound.into());
+    }
+
+    /// (count, limit) of the half-open TCP budget and of the inbound budget of the other
+    /// table.
+    pub(crate) fn budgets(&self) -> [(u64, u64); 2] {
+        let read = |i: u32| self.budget.load(i as usize);
+        [
+            (read(budget::EMBRYONIC), read(budget::EMBRYONIC_MAX)),
+            (read(budget::INBOUND_OTHER), read(budget::INBOUND_OTHER_MAX)),
+        ]
+    }
+
+    /// After inserting (or finding, when counting again) an entry of `CT_TCP` if `tcp`, else
+    /// `CT_OTHER`: counts it in its budget, if any.
+    pub(crate) fn entered(&self, v: &CtValue, tcp: bool) {
+        if let Some(b) = budget::of(v, tcp) {
+            self.budget
+                .counter(b as usize)
+                .fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// After removing an entry whose value was `v` (read just before): takes it from its
+    /// budget, if any.
+    pub(crate) fn left(&self, v: &CtValue, tcp: bool) {
+        if let Some(b) = budget::of(v, tcp) {
+            self.budget
+                .counter(b as usize)
+                .fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     fn counter(&self, key: &CtKey) -> &AtomicU32 {

@@ -105,6 +105,9 @@ impl Datapath {
         // new filter must count their entries before anything relies on it.
         let refilter =
             !pinned(names::CT_FILTER) && (pinned(names::CT_TCP) || pinned(names::CT_OTHER));
+        // The same for the budgets' counts.
+        let recount =
+            !pinned(names::CT_BUDGET) && (pinned(names::CT_TCP) || pinned(names::CT_OTHER));
         let mut loader = EbpfLoader::new();
         loader
             .map_max_entries(names::CT_TCP, cfg.ct_tcp_max)
@@ -205,12 +208,22 @@ impl Datapath {
             PerCpuArray::try_from(take(names::CT_CACHE)?).map_err(map_err(names::CT_CACHE))?,
             take(names::CT_FILTER)?,
             Array::try_from(take(names::CT_EPOCH)?).map_err(map_err(names::CT_EPOCH))?,
+            take(names::CT_BUDGET)?,
         )?;
         if refilter {
             warn!("the conntrack filter was missing: counting the kept flows again");
             let keys: Vec<CtKey> = ct_tcp.keys().chain(ct_other.keys()).flatten().collect();
             flow_cache.count_all(keys.iter());
         }
+        if recount {
+            warn!("the conntrack budgets were missing: counting the kept flows again");
+            for (map, tcp) in [(&ct_tcp, true), (&ct_other, false)] {
+                for v in map.iter().flatten().map(|(_, v)| v) {
+                    flow_cache.entered(&v, tcp);
+                }
+            }
+        }
+        flow_cache.set_budgets(cfg.budgets);
         info!(pin_dir = ?cfg.pin_dir, reused, "datapath loaded");
         let links_dir = layout.map(|l| l.join("links"));
         Ok(Self {

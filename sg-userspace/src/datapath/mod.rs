@@ -157,10 +157,46 @@ pub struct DatapathConfig {
     pub ct_tcp_max: u32,
     /// Entries the conntrack table of every other protocol holds (SG-ENF-9).
     pub ct_other_max: u32,
+    /// Budgets within the tables (issue 17; 0: none): half-open TCP flows opened from
+    /// outside, and flows of other protocols opened from outside. See [`CtBudgets`].
+    pub budgets: CtBudgets,
     /// What the programs log (`sgd --datapath-log`).
     pub log: DatapathLog,
     /// At debug, the device whose every decision is logged.
     pub log_interface: Option<String>,
+}
+
+/// Budgets within the conntrack tables (issue 17): what floods from outside may take of
+/// them. A limit of 0 is no budget.
+///
+/// - `tcp_half_open`: TCP flows opened by an inbound SYN whose handshake is not complete.
+///   Past it, an inbound SYN the rules admit opens no entry: in instance mode it passes for
+///   the instance to answer (with a SYN cookie once its listen queue is full) and the flow is
+///   tracked from the client's ACK; in host mode it is refused (the allowance exceeded).
+/// - `other_inbound`: flows of `CT_OTHER` (UDP, ICMP echo, other protocols) opened from
+///   outside. Past it, new ones are refused; the rest of the table stays for the flows the
+///   instance opens (its DNS lookups, its pings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtBudgets {
+    pub tcp_half_open: u32,
+    pub other_inbound: u32,
+}
+
+impl CtBudgets {
+    /// The defaults for tables of these sizes: an eighth of the TCP table for half-open flows
+    /// (32 768 of 262 144), three quarters of the other table for inbound flows.
+    pub fn defaults(ct_tcp_max: u32, ct_other_max: u32) -> Self {
+        Self {
+            tcp_half_open: (ct_tcp_max / 8).max(1),
+            other_inbound: (ct_other_max / 4 * 3).max(1),
+        }
+    }
+
+    /// No budgets: floods take what the table has, as on AWS.
+    pub const NONE: Self = Self {
+        tcp_half_open: 0,
+        other_inbound: 0,
+    };
 }
 
 /// What the datapath logs into sgd's log (through aya-log).

@@ -521,11 +521,18 @@ pub struct InterfaceDatapath {
 pub struct ConntrackAllowance {
     pub tcp: TableUse,
     pub other: TableUse,
+    /// Within `tcp`: half-open flows opened from outside (issue 17; a maximum of 0 is no
+    /// budget). Past it, instance mode answers new inbound SYNs with SYN cookies.
+    #[serde(default)]
+    pub tcp_half_open: TableUse,
+    /// Within `other`: flows opened from outside; the rest stays for the instance's own.
+    #[serde(default)]
+    pub other_inbound: TableUse,
     /// Entries the sweeper has removed since sgd started.
     pub swept: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TableUse {
     pub maximum: u64,

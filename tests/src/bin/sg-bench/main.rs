@@ -18,6 +18,7 @@ mod fleet;
 mod flood;
 mod flowlog;
 mod report;
+mod synflood;
 mod testrun;
 mod throughput;
 
@@ -101,6 +102,10 @@ fn main() {
     if want("flowlog") {
         eprintln!("[bench] flow logs: their cost per packet and under a flood, and what they lose");
         r.extend(flowlog::flowlog(quick));
+    }
+    if want("synflood") {
+        eprintln!("[bench] SYN floods: the half-open budget and SYN cookies, on and off");
+        r.extend(synflood::synflood(quick));
     }
     if want("control") {
         eprintln!("[bench] control plane");

@@ -41,7 +41,7 @@ pub(crate) fn report(r: &Results, previous: Option<&Results>, quick: bool) -> St
         "conntrack.sweep_100k_ms"
     };
     // (target, key, limit, whether the measure must be at least the limit)
-    let targets: [(&str, &str, f64, bool); 21] = [
+    let targets: [(&str, &str, f64, bool); 23] = [
         (
             "flood (b) drop rate not worse than nftables",
             "flood_skb.ratio_vs_nft",
@@ -166,6 +166,18 @@ pub(crate) fn report(r: &Results, previous: Option<&Results>, quick: bool) -> St
             "flow logs: packets of the flood no record accounts for",
             "flowlog.records_lost",
             0.0,
+            false,
+        ),
+        (
+            "SYN flood, half-open budget on: share of new clients that connect >= 0.9",
+            "synflood.connect_success_on",
+            0.9,
+            true,
+        ),
+        (
+            "SYN flood, half-open budget on: most of the TCP table taken < 0.5",
+            "synflood.table_fill_on",
+            0.5,
             false,
         ),
     ];
