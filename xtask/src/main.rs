@@ -3,9 +3,16 @@
 //! * `cargo xtask run [-- SGD-ARGS]`: install what is missing, build, start `sgd` in the
 //!   foreground.
 //! * `cargo xtask test [-- CARGO-TEST-ARGS]`: install what is missing, build the binaries, run
-//!   every test (unit tests and the root namespace tests).
+//!   every test (unit tests and the root namespace tests), then every fuzz target for
+//!   `SG_FUZZ_SECONDS` (20) seconds each; `SG_FUZZ_SECONDS=0` leaves the fuzzing out, and so
+//!   do arguments for `cargo test` unless `SG_FUZZ_SECONDS` is set.
+//! * `cargo xtask fuzz [--seconds N] [TARGET...]`: install cargo-fuzz if missing, build the
+//!   fuzz targets of `fuzz/` (nightly, libFuzzer, AddressSanitizer) and run each (or those
+//!   named) for N seconds (60), from a scratch copy of its seed corpus `fuzz/corpus/<target>`;
+//!   fails if one crashes, printing the crashing input's path (see `fuzz.rs`).
 //! * `cargo xtask setup`: only install what is missing.
 
+mod fuzz;
 mod setup;
 
 use std::{
@@ -24,7 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Install missing prerequisites (Debian packages, rust-src for nightly, bpf-linker).
+    /// Install missing prerequisites (Debian packages, rust-src for nightly, bpf-linker,
+    /// cargo-fuzz).
     Setup,
     /// Build and start sgd in the foreground with the default paths (arguments after `--` go
     /// to sgd).
@@ -49,6 +57,28 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Fuzz the parsers and the model (fuzz/: cargo-fuzz, libFuzzer, AddressSanitizer): each
+    /// target, or those named, for a while; fails if one finds a crash.
+    Fuzz {
+        /// Seconds each target runs.
+        #[arg(long, default_value_t = fuzz::DEFAULT_SECONDS)]
+        seconds: u64,
+        /// The targets to run (default: all; `cd fuzz && cargo fuzz list` names them).
+        targets: Vec<String>,
+    },
+}
+
+/// Seconds per fuzz target that `cargo xtask test` runs after the tests.
+const TEST_FUZZ_SECONDS: u64 = 20;
+
+/// `SG_FUZZ_SECONDS`, or [`TEST_FUZZ_SECONDS`] when unset.
+fn test_fuzz_seconds() -> anyhow::Result<u64> {
+    match std::env::var("SG_FUZZ_SECONDS") {
+        Err(_) => Ok(TEST_FUZZ_SECONDS),
+        Ok(v) => v.trim().parse().with_context(|| {
+            format!("SG_FUZZ_SECONDS={v:?}: expected a number of seconds (0: no fuzzing)")
+        }),
+    }
 }
 
 fn workspace_root() -> PathBuf {
@@ -80,7 +110,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let root = workspace_root();
     match cli.cmd {
-        Cmd::Setup => setup::ensure(),
+        Cmd::Setup => {
+            setup::ensure()?;
+            setup::ensure_cargo_fuzz()
+        }
         Cmd::Run { debug, args } => {
             setup::ensure()?;
             let profile = if debug { "debug" } else { "release" };
@@ -132,8 +165,22 @@ fn main() -> anyhow::Result<()> {
             }
             run(&mut cmd)
         }
+        Cmd::Fuzz { seconds, targets } => {
+            setup::ensure()?;
+            setup::ensure_cargo_fuzz()?;
+            fuzz::run(&root, seconds, &targets)
+        }
         Cmd::Test { args } => {
+            // Arguments for `cargo test` pick some tests: fuzzing then only when asked.
+            let fuzz_seconds = if args.is_empty() || std::env::var_os("SG_FUZZ_SECONDS").is_some() {
+                test_fuzz_seconds()?
+            } else {
+                0
+            };
             setup::ensure_with(setup::ETCD_PACKAGES)?;
+            if fuzz_seconds > 0 {
+                setup::ensure_cargo_fuzz()?;
+            }
             let venv = target_dir(&root).join("aws-venv");
             setup::ensure_aws_clients(&venv)?;
             println!("[build] sgd, sgctl");
@@ -151,7 +198,18 @@ fn main() -> anyhow::Result<()> {
                 .args(["test"])
                 .args(&args))?;
             println!("[test] all tests passed");
-            Ok(())
+            if fuzz_seconds == 0 {
+                println!(
+                    "[fuzz] skipped (SG_FUZZ_SECONDS=0, or arguments for cargo test without \
+                     SG_FUZZ_SECONDS)"
+                );
+                return Ok(());
+            }
+            println!(
+                "[fuzz] now fuzzing every target for {fuzz_seconds} s (as `cargo xtask fuzz \
+                 --seconds {fuzz_seconds}`; SG_FUZZ_SECONDS sets the time, 0 skips this)"
+            );
+            fuzz::run(&root, fuzz_seconds, &[])
         }
     }
 }

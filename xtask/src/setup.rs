@@ -21,6 +21,8 @@ const APT_PACKAGES: &[&str] = &[
 /// enables an `etcd.service` on localhost:2379, which the tests do not use) and etcdctl.
 pub const ETCD_PACKAGES: &[&str] = &["etcd-server", "etcd-client"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
+/// cargo-fuzz, for `cargo xtask fuzz` (the fuzz crate pins libfuzzer-sys 0.4, which it drives).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 
 fn quiet(cmd: &mut Command) -> Option<String> {
@@ -135,6 +137,33 @@ pub fn ensure_with(extra: &[&str]) -> anyhow::Result<()> {
                     ])
                     .args(["--no-default-features", "--features", "llvm-22", "--locked"])
                     .env("LLVM_PREFIX", LLVM_PREFIX),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Installs cargo-fuzz [`CARGO_FUZZ_VERSION`] from crates.io unless that version is present
+/// (the nightly toolchain it needs is [`ensure`]'s).
+pub fn ensure_cargo_fuzz() -> anyhow::Result<()> {
+    match quiet(Command::new("cargo-fuzz").arg("--version")) {
+        Some(v) if v.contains(CARGO_FUZZ_VERSION) => {
+            println!("[setup] cargo-fuzz present: {}", v.trim())
+        }
+        _ => {
+            println!(
+                "[setup] installing cargo-fuzz {CARGO_FUZZ_VERSION} (cargo install --locked, \
+                 about 1 minute): it builds and runs the fuzz targets"
+            );
+            run(
+                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args([
+                    "install",
+                    "cargo-fuzz",
+                    "--version",
+                    CARGO_FUZZ_VERSION,
+                    "--locked",
+                    "--force",
+                ]),
             )?;
         }
     }

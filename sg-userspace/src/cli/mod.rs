@@ -7,7 +7,8 @@ mod args;
 mod input;
 mod request;
 mod shapes;
-mod shorthand;
+// Public for the fuzz target `cli_shorthand` (fuzz/), which parses text with it directly.
+pub mod shorthand;
 mod table;
 
 use clap::Parser;
