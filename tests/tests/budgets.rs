@@ -1,4 +1,5 @@
-//! Budgets within the conntrack tables (issue 17), judged packet by packet through
+//! Budgets within the conntrack tables (issue 17; within SG-ENF-9's allowance, with
+//! SG-ENF-6's 60 s for a SYN answered but not acknowledged), judged packet by packet through
 //! BPF_PROG_TEST_RUN: half-open TCP flows opened from outside, and inbound flows of the other
 //! table. Their counts follow their entries through handshakes, sweeps and flushes; a
 //! handshake answered but never acknowledged times out as a handshake (60 s), not as an

@@ -1,4 +1,5 @@
-//! Many hostile clients at once against a real sgd (issue 17, item 3): idle connections past
+//! Many hostile clients at once against a real sgd (issue 17, item 3; the socket root-only,
+//! SG-API): idle connections past
 //! the cap, requests without end, slow clients, clients gone mid-request, oversized HTTP
 //! headers and bodies, all together. Throughout, a client already connected is answered;
 //! sgd's memory stays within its budgets; refusals are logged once per burst, not once per

@@ -1,4 +1,5 @@
-//! Floods from outside cannot starve the conntrack tables (issue 17, item 1).
+//! Floods from outside cannot starve the conntrack tables (issue 17, item 1; SG-ENF-9: with
+//! the budgets off, the allowance behaves as the spec and AWS say).
 //!
 //! A SYN flood from spoofed sources (trafgen, as fast as it goes) at a port open to
 //! `0.0.0.0/0` on an instance whose egress is not open, so every flow is tracked. With the
