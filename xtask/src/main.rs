@@ -3,13 +3,18 @@
 //! * `cargo xtask run [-- SGD-ARGS]`: install what is missing, build, start `sgd` in the
 //!   foreground.
 //! * `cargo xtask test [-- CARGO-TEST-ARGS]`: install what is missing, build the binaries, run
-//!   every test (unit tests and the root namespace tests), then every fuzz target for
+//!   every test (unit tests and the root namespace tests), then the soak for
+//!   `SG_SOAK_MINUTES` (2) minutes, then every fuzz target for
 //!   `SG_FUZZ_SECONDS` (20) seconds each; `SG_FUZZ_SECONDS=0` leaves the fuzzing out, and so
 //!   do arguments for `cargo test` unless `SG_FUZZ_SECONDS` is set.
 //! * `cargo xtask fuzz [--seconds N] [TARGET...]`: install cargo-fuzz if missing, build the
 //!   fuzz targets of `fuzz/` (nightly, libFuzzer, AddressSanitizer) and run each (or those
 //!   named) for N seconds (60), from a scratch copy of its seed corpus `fuzz/corpus/<target>`;
 //!   fails if one crashes, printing the crashing input's path (see `fuzz.rs`).
+//! * `cargo xtask soak [--minutes N] [--seed S]`: build (release) and run `sg-soak`: real
+//!   traffic through sgd while a driver changes rules and restarts sgd, every probe judged by
+//!   the reference evaluator; fails on any wrong verdict (see `tests/src/bin/sg-soak`).
+//!   `cargo xtask test` runs it for `SG_SOAK_MINUTES` (2) minutes after the tests.
 //! * `cargo xtask setup`: only install what is missing.
 
 mod fuzz;
@@ -50,12 +55,25 @@ enum Cmd {
         #[arg(long)]
         quick: bool,
     },
-    /// Run every test: unit tests, then the kernel tests in network namespaces (as root).
-    /// With SG_REQUIRE_ROOT=1 a test that cannot run as root fails instead of skipping.
+    /// Run every test: unit tests, then the kernel tests in network namespaces (as root),
+    /// then a short soak (SG_SOAK_MINUTES, 2) and a short run of each fuzz target
+    /// (SG_FUZZ_SECONDS, 20). With SG_REQUIRE_ROOT=1 a test that cannot run as root fails
+    /// instead of skipping.
     Test {
         /// Extra arguments for `cargo test` (after `--`).
         #[arg(last = true)]
         args: Vec<String>,
+    },
+    /// Soak: real traffic (TCP, UDP, ICMP, both ways, allowed and refused) through sgd while
+    /// a driver authorizes, revokes, attaches, detaches, changes timeouts and kills sgd; every
+    /// probe is judged by the reference evaluator. Writes target/soak/report.{json,md}.
+    Soak {
+        /// How long to run.
+        #[arg(long, default_value_t = 60.0)]
+        minutes: f64,
+        /// Replays a run's choices (printed at its start).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Fuzz the parsers and the model (fuzz/: cargo-fuzz, libFuzzer, AddressSanitizer): each
     /// target, or those named, for a while; fails if one finds a crash.
@@ -70,6 +88,25 @@ enum Cmd {
 
 /// Seconds per fuzz target that `cargo xtask test` runs after the tests.
 const TEST_FUZZ_SECONDS: u64 = 20;
+
+/// Minutes of soak that `cargo xtask test` runs after the tests.
+const TEST_SOAK_MINUTES: f64 = 2.0;
+
+/// Runs `sg-soak` from `bin_dir` (where `sgd` and `sgctl` are too) for `minutes`.
+fn soak(root: &Path, bin_dir: &Path, minutes: f64, seed: Option<u64>) -> anyhow::Result<()> {
+    let mut cmd = Command::new(bin_dir.join("sg-soak"));
+    cmd.current_dir(root)
+        .env("SG_BIN_DIR", bin_dir)
+        .arg("--minutes")
+        .arg(minutes.to_string())
+        .arg("--out")
+        .arg(target_dir(root).join("soak"));
+    if let Some(seed) = seed {
+        cmd.arg("--seed").arg(seed.to_string());
+    }
+    println!("[soak] {cmd:?}");
+    run(&mut cmd)
+}
 
 /// `SG_FUZZ_SECONDS`, or [`TEST_FUZZ_SECONDS`] when unset.
 fn test_fuzz_seconds() -> anyhow::Result<u64> {
@@ -165,6 +202,14 @@ fn main() -> anyhow::Result<()> {
             }
             run(&mut cmd)
         }
+        Cmd::Soak { minutes, seed } => {
+            setup::ensure()?;
+            println!("[build] sgd, sgctl, sg-soak (release)");
+            run(cargo()
+                .current_dir(&root)
+                .args(["build", "--release", "--bins"]))?;
+            soak(&root, &target_dir(&root).join("release"), minutes, seed)
+        }
         Cmd::Fuzz { seconds, targets } => {
             setup::ensure()?;
             setup::ensure_cargo_fuzz()?;
@@ -198,6 +243,23 @@ fn main() -> anyhow::Result<()> {
                 .args(["test"])
                 .args(&args))?;
             println!("[test] all tests passed");
+            // The soak goes with the whole suite, or when asked for.
+            let soak_minutes = match std::env::var("SG_SOAK_MINUTES") {
+                Ok(v) => v.trim().parse().with_context(|| {
+                    format!("SG_SOAK_MINUTES={v:?}: expected minutes (0: no soak)")
+                })?,
+                Err(_) if args.is_empty() => TEST_SOAK_MINUTES,
+                Err(_) => 0.0,
+            };
+            if soak_minutes > 0.0 {
+                println!(
+                    "[soak] now soaking for {soak_minutes} minutes (as `cargo xtask soak \
+                     --minutes {soak_minutes}`; SG_SOAK_MINUTES sets the time, 0 skips this)"
+                );
+                soak(&root, &bin_dir, soak_minutes, None)?;
+            } else {
+                println!("[soak] skipped (SG_SOAK_MINUTES=0, or arguments for cargo test)");
+            }
             if fuzz_seconds == 0 {
                 println!(
                     "[fuzz] skipped (SG_FUZZ_SECONDS=0, or arguments for cargo test without \
