@@ -190,6 +190,13 @@ impl Shared {
     }
 }
 
+/// Set by SIGINT or SIGTERM: the run ends early, reports, and cleans up.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn interrupted(_: nix::libc::c_int) {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+}
+
 /// Sets `stop` when dropped, also when the driver panics, so the other threads end.
 struct StopOnDrop<'a>(&'a AtomicBool);
 
@@ -797,7 +804,7 @@ fn act(action: Action, rng: &mut StdRng, dr: &mut Driver, d: &Daemon, shared: &S
                 &spec,
             ];
             if dr.both(d, shared, &args, Ok(())) {
-                m.timeouts.insert(iface.into(), t);
+                m.set_timeouts(iface, t);
             }
         }
         Action::Kill9 | Action::Restart => unreachable!("restarts take no lock"),
@@ -925,6 +932,18 @@ fn main() {
         "[soak] {} minutes, seed {} (sg-soak --seed {} replays the driver's choices)",
         opts.minutes, opts.seed, opts.seed
     );
+    for sig in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ] {
+        let action = nix::sys::signal::SigAction::new(
+            nix::sys::signal::SigHandler::Handler(interrupted),
+            nix::sys::signal::SaFlags::empty(),
+            nix::sys::signal::SigSet::empty(),
+        );
+        // SAFETY: the handler only stores to an atomic.
+        unsafe { nix::sys::signal::sigaction(sig, &action) }.expect("signal handler");
+    }
     let t = Topology::new();
     for (ns, extra) in [
         (&t.a, ["192.0.2.3/24", "2001:db8:a::3/64"]),
@@ -1035,7 +1054,7 @@ fn main() {
         // Every kind of restart at least once, however short the run.
         let mut forced = vec![(run / 3, Action::Kill9), (run * 2 / 3, Action::Restart)];
         let mut actions = 0u64;
-        while shared.started.elapsed() < run {
+        while shared.started.elapsed() < run && !INTERRUPTED.load(Ordering::Relaxed) {
             thread::sleep(Duration::from_secs_f64(rng.random_range(0.5..3.0)));
             let elapsed = shared.started.elapsed();
             let action = match forced.first() {

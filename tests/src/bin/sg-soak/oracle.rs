@@ -45,23 +45,25 @@ const ICMP_TIMEOUT_S: u32 = 30;
 /// What the driver has made of sgd, as the model's operations see it.
 pub struct Model {
     pub world: World,
-    /// Timeouts of the protected interfaces (defaults when not set, or when the interface was
-    /// forgotten and protected again).
-    pub timeouts: BTreeMap<String, Timeouts>,
+    /// Each interface's timeouts since when (defaults when never set, or since it was
+    /// forgotten).
+    pub timeouts: BTreeMap<String, Vec<(Instant, Timeouts)>>,
     /// When each interface stopped being protected (`delete-network-interface`) and when it
     /// was protected again: sgd's sweeper removes the flows of an interface it no longer
     /// protects (`Datapath::sweep`).
     pub forgotten: BTreeMap<String, Vec<(Instant, Option<Instant>)>>,
 }
 
-/// An interface left unprotected this long has surely been swept of its flows: sgd sweeps
-/// every 5 s, and a restart in between (about 10 s) delays that.
-pub const SURELY_SWEPT: Duration = Duration::from_secs(30);
+/// An entry dead this long (idle past its timeout, or of an interface no longer protected)
+/// has surely been swept: sgd sweeps every 5 s, and a restart in between (10 to 30 s on a
+/// busy machine) delays that. Until then a dead entry may come back to life (its interface
+/// protected again, its timeout raised).
+pub const SURELY_SWEPT: Duration = Duration::from_secs(60);
 
 impl Model {
     /// `iface` is no longer protected.
     pub fn forget(&mut self, iface: &str) {
-        self.timeouts.remove(iface);
+        self.set_timeouts(iface, Timeouts::DEFAULT);
         self.forgotten
             .entry(iface.into())
             .or_default()
@@ -91,11 +93,21 @@ impl Model {
         swept
     }
 
-    pub fn timeouts(&self, iface: &str) -> Timeouts {
+    pub fn set_timeouts(&mut self, iface: &str, t: Timeouts) {
         self.timeouts
-            .get(iface)
-            .copied()
-            .unwrap_or(Timeouts::DEFAULT)
+            .entry(iface.into())
+            .or_default()
+            .push((Instant::now(), t));
+    }
+
+    pub fn timeouts(&self, iface: &str) -> Timeouts {
+        self.history(iface)
+            .last()
+            .map_or(Timeouts::DEFAULT, |&(_, t)| t)
+    }
+
+    fn history(&self, iface: &str) -> &[(Instant, Timeouts)] {
+        self.timeouts.get(iface).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -221,10 +233,9 @@ impl Flow {
         }
     }
 
-    /// Whether the entry is alive for packets sent within `at`: `None` when that depends on
-    /// times the model does not know closely enough.
-    fn alive(proto: Proto, e: &Entry, t: Timeouts, at: (Instant, Instant)) -> Option<bool> {
-        let (lo, hi) = match proto {
+    /// An entry's timeout under `t`, at least and at most (seconds).
+    fn bounds(proto: Proto, e: &Entry, t: Timeouts) -> (u32, u32) {
+        match proto {
             // Entries the soak keeps are established (the handshake completes in the probe
             // that opens them).
             Proto::Tcp => (t.tcp, t.tcp),
@@ -232,12 +243,42 @@ impl Flow {
             Proto::Udp if e.turns_unsure => (t.udp, t.udp_stream),
             Proto::Udp => (t.udp, t.udp),
             Proto::Echo => (ICMP_TIMEOUT_S, ICMP_TIMEOUT_S),
-        };
+        }
+    }
+
+    /// Whether the entry is alive for packets sent within `at`, given the interface's
+    /// timeouts over time: `None` when that depends on times the model does not know closely
+    /// enough. An entry that expired under earlier timeouts is gone for good once swept,
+    /// even if they were raised since.
+    fn alive(
+        proto: Proto,
+        e: &Entry,
+        history: &[(Instant, Timeouts)],
+        at: (Instant, Instant),
+    ) -> Option<bool> {
+        let secs = |s: u32| Duration::from_secs(s.into());
+        let mut in_force = history
+            .iter()
+            .rev()
+            .find(|(since, _)| *since <= e.seen.0)
+            .map_or(Timeouts::DEFAULT, |&(_, t)| t);
+        for &(changed, next) in history.iter().filter(|(since, _)| *since > e.seen.0) {
+            let (lo, hi) = Self::bounds(proto, e, in_force);
+            if changed.saturating_duration_since(e.seen.0) + SLACK < secs(lo) {
+                in_force = next;
+                continue;
+            }
+            if changed.saturating_duration_since(e.seen.1) > secs(hi) + SLACK + SURELY_SWEPT {
+                return Some(false);
+            }
+            return None;
+        }
+        let (lo, hi) = Self::bounds(proto, e, in_force);
         let idle_min = at.0.saturating_duration_since(e.seen.1);
         let idle_max = at.1.saturating_duration_since(e.seen.0);
-        if idle_max + SLACK < Duration::from_secs(lo.into()) {
+        if idle_max + SLACK < secs(lo) {
             Some(true)
-        } else if idle_min > Duration::from_secs(hi.into()) + SLACK {
+        } else if idle_min > secs(hi) + SLACK {
             Some(false)
         } else {
             None
@@ -258,7 +299,7 @@ impl Flow {
             // Not protected: nothing filters, nothing tracks.
             return Judged::Pass;
         }
-        let (proto, timeouts) = (self.proto, m.timeouts(&self.iface));
+        let (proto, timeouts) = (self.proto, m.history(&self.iface));
         if let Some(e) = &mut self.entry {
             let alive = match m.swept(&self.iface, e.made) {
                 Some(false) => Self::alive(proto, e, timeouts, at),
