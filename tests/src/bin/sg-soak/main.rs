@@ -1083,6 +1083,15 @@ fn main() {
     let ok = report(&opts, &shared, &d);
     drop(d);
     drop(bpf);
+    drop(t);
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        println!(
+            "[soak] INTERRUPTED after {:.1} of {} minutes",
+            shared.started.elapsed().as_secs_f64() / 60.0,
+            opts.minutes
+        );
+        std::process::exit(130);
+    }
     std::process::exit(if ok { 0 } else { 1 });
 }
 
