@@ -688,6 +688,34 @@ fn fw_addrs(iface: &str) -> Vec<IpAddr> {
     vec![ip(p.fw4), ip(p.fw6)]
 }
 
+/// Authorizes (`grant`) or revokes a rule (group index, egress, permission) on sgd and on
+/// the model; whether both did.
+fn change_rule(
+    dr: &Driver,
+    d: &Daemon,
+    shared: &Shared,
+    m: &mut Model,
+    (g, egress, p): (usize, bool, &IpPermission),
+    grant: bool,
+) -> bool {
+    let (model_id, sgd_id) = &dr.groups[g];
+    let perms = vec![p.clone()];
+    let model = if grant {
+        m.world.authorize(model_id, egress, perms).map(|_| ())
+    } else {
+        m.world.revoke(model_id, egress, perms).map(|_| ())
+    };
+    let verb = match (grant, egress) {
+        (true, false) => "authorize-security-group-ingress",
+        (true, true) => "authorize-security-group-egress",
+        (false, false) => "revoke-security-group-ingress",
+        (false, true) => "revoke-security-group-egress",
+    };
+    let perms = json_perms(p);
+    let args = [verb, "--group-id", sgd_id, "--ip-permissions", &perms];
+    dr.both(d, shared, &args, model.map_err(|e| e.to_string()))
+}
+
 /// Does `action`: on sgd and on the model, under the model's write lock (no probe runs).
 fn act(action: Action, rng: &mut StdRng, dr: &mut Driver, d: &Daemon, shared: &Shared) {
     let mut m = shared.model.write().expect("model");
@@ -695,25 +723,7 @@ fn act(action: Action, rng: &mut StdRng, dr: &mut Driver, d: &Daemon, shared: &S
         Action::Authorize { egress } => {
             let g = rng.random_range(0..dr.groups.len());
             let p = random_perm(rng, egress);
-            let model = m
-                .world
-                .authorize(&dr.groups[g].0, egress, vec![p.clone()])
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-            let verb = if egress {
-                "authorize-security-group-egress"
-            } else {
-                "authorize-security-group-ingress"
-            };
-            let perms = json_perms(&p);
-            let args = [
-                verb,
-                "--group-id",
-                &dr.groups[g].1,
-                "--ip-permissions",
-                &perms,
-            ];
-            if dr.both(d, shared, &args, model) {
+            if change_rule(dr, d, shared, &mut m, (g, egress, &p), true) {
                 dr.granted.push((g, egress, p));
             }
         }
@@ -723,25 +733,7 @@ fn act(action: Action, rng: &mut StdRng, dr: &mut Driver, d: &Daemon, shared: &S
             }
             let i = rng.random_range(0..dr.granted.len());
             let (g, egress, p) = dr.granted[i].clone();
-            let model = m
-                .world
-                .revoke(&dr.groups[g].0, egress, vec![p.clone()])
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-            let verb = if egress {
-                "revoke-security-group-egress"
-            } else {
-                "revoke-security-group-ingress"
-            };
-            let perms = json_perms(&p);
-            let args = [
-                verb,
-                "--group-id",
-                &dr.groups[g].1,
-                "--ip-permissions",
-                &perms,
-            ];
-            if dr.both(d, shared, &args, model) {
+            if change_rule(dr, d, shared, &mut m, (g, egress, &p), false) {
                 dr.granted.remove(i);
             }
         }

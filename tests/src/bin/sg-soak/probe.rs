@@ -84,6 +84,26 @@ pub fn tcp_echo(s: &mut TcpStream) -> bool {
     s.read_exact(&mut buf).is_ok() && buf == nonce
 }
 
+/// Reads with `recv` (true: the awaited answer) for up to [`WAIT`], each read given what is
+/// left of it (`set_timeout`); whether the answer came.
+fn answer_within(
+    set_timeout: impl Fn(Duration) -> std::io::Result<()>,
+    mut recv: impl FnMut() -> std::io::Result<bool>,
+) -> bool {
+    let until = Instant::now() + WAIT;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if left.is_zero() || set_timeout(left).is_err() {
+            return false;
+        }
+        match recv() {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
 /// A UDP socket in `ns` bound to `src` and connected to `dst`.
 pub fn udp_socket(ns: &Netns, src: SocketAddr, dst: SocketAddr) -> Result<UdpSocket, String> {
     ns.run(move || {
@@ -104,18 +124,16 @@ pub fn udp_echo(s: &UdpSocket) -> Seen {
         if s.send(&nonce).is_err() {
             continue;
         }
-        let until = Instant::now() + WAIT;
-        while let Some(left) = until.checked_duration_since(Instant::now()) {
-            if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match s.recv(&mut buf) {
-                Ok(8) if sent.iter().any(|n| n[..] == buf[..8]) => {
-                    return Seen::Passed { attempts: attempt };
-                }
-                Ok(_) => {} // an answer to an earlier probe of this flow
-                Err(_) => break,
-            }
+        let answered = answer_within(
+            |left| s.set_read_timeout(Some(left)),
+            // Anything else is an answer to an earlier probe of this flow.
+            || {
+                s.recv(&mut buf)
+                    .map(|n| n == 8 && sent.iter().any(|x| x[..] == buf[..8]))
+            },
+        );
+        if answered {
+            return Seen::Passed { attempts: attempt };
         }
     }
     Seen::Blocked
@@ -152,25 +170,21 @@ pub fn ping(s: &Socket, dst: IpAddr) -> Seen {
         if s.send_to(&msg, &SocketAddr::new(dst, 0).into()).is_err() {
             continue;
         }
-        let until = Instant::now() + WAIT;
-        while let Some(left) = until.checked_duration_since(Instant::now()) {
-            if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match s.recv(&mut buf) {
-                Ok(n) if n == 16 => {
+        let answered = answer_within(
+            |left| s.set_read_timeout(Some(left)),
+            || {
+                s.recv(&mut buf).map(|n| {
                     // SAFETY: recv initialised the first n bytes.
                     let got: Vec<u8> = buf[..n]
                         .iter()
                         .map(|b| unsafe { b.assume_init() })
                         .collect();
-                    if got[0] == reply && sent.iter().any(|x| x[..] == got[8..16]) {
-                        return Seen::Passed { attempts: attempt };
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
+                    n == 16 && got[0] == reply && sent.iter().any(|x| x[..] == got[8..16])
+                })
+            },
+        );
+        if answered {
+            return Seen::Passed { attempts: attempt };
         }
     }
     Seen::Blocked
