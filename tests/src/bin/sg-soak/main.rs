@@ -384,12 +384,10 @@ fn probe(t: &Topology, shared: &Shared, m: &Model, life: u32, p: &mut Probed) ->
     }
     let what = || {
         format!(
-            "{} {}: the model says {judged:?}, the wire {seen:?} (sgd run {life}, entry from run \
-             {before:?})",
+            "{} {}: the model says {judged:?}, the wire {seen:?} (sgd run {life}); at +{:.1} s, \
+             entry before {:?}, timeouts {:?}, protected {}",
             if opening { "new" } else { "long-lived" },
-            describe(&p.flow)
-        ) + &format!(
-            "; at +{:.1} s, entry before {:?}, timeouts {:?}, protected {}",
+            describe(&p.flow),
             shared.started.elapsed().as_secs_f64(),
             entry_before.as_ref().map(|e| e.describe(shared.started)),
             m.timeouts(&p.flow.iface),

@@ -1,8 +1,10 @@
 //! The oracle: the soak's own copy of the state (the model's operations applied to what the
 //! driver asked of sgd) judged by the reference evaluator, plus a model of each probed flow's
 //! conntrack entry (SG-ENF-1..7): created by a packet the rules admit when the flow is
-//! tracked, refreshed by every packet it admits, dead when idle past its timeout (read from
-//! the interface's timeouts as they are now, as the datapath does).
+//! tracked, refreshed by every packet it admits, dead when idle past its timeout (the
+//! interface's timeouts as they are now, as the datapath judges), and gone for good once the
+//! sweeper may be sure to have removed it (dead under earlier timeouts, or its interface no
+//! longer protected, for [`SURELY_SWEPT`]).
 //!
 //! The model knows packet times only to within a probe's duration. Where an entry's idle time
 //! may lie on either side of its timeout (within [`SLACK`]), the probe is indeterminate:
