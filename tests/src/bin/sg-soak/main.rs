@@ -714,6 +714,36 @@ fn change_rule(
     dr.both(d, shared, &args, model.map_err(|e| e.to_string()))
 }
 
+/// Sets `iface`'s groups (indices into the driver's) on sgd and on the model, which protects
+/// it; whether both did.
+fn set_groups(
+    dr: &Driver,
+    d: &Daemon,
+    shared: &Shared,
+    m: &mut Model,
+    iface: &str,
+    set: &[usize],
+) -> bool {
+    let model_ids: Vec<&str> = set.iter().map(|&g| dr.groups[g].0.as_str()).collect();
+    let model = m
+        .world
+        .attach(iface, &model_ids, &fw_addrs(iface))
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let mut args = vec![
+        "modify-network-interface-attribute",
+        "--network-interface-id",
+        iface,
+        "--groups",
+    ];
+    args.extend(set.iter().map(|&g| dr.groups[g].1.as_str()));
+    let done = dr.both(d, shared, &args, model);
+    if done {
+        m.protected(iface);
+    }
+    done
+}
+
 /// Does `action`: on sgd and on the model, under the model's write lock (no probe runs).
 fn act(action: Action, rng: &mut StdRng, dr: &mut Driver, d: &Daemon, shared: &Shared) {
     let mut m = shared.model.write().expect("model");
@@ -743,22 +773,7 @@ fn act(action: Action, rng: &mut StdRng, dr: &mut Driver, d: &Daemon, shared: &S
             if set.is_empty() {
                 set.push(rng.random_range(0..dr.groups.len()));
             }
-            let model_ids: Vec<&str> = set.iter().map(|&g| dr.groups[g].0.as_str()).collect();
-            let model = m
-                .world
-                .attach(iface, &model_ids, &fw_addrs(iface))
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-            let mut args = vec![
-                "modify-network-interface-attribute",
-                "--network-interface-id",
-                iface,
-                "--groups",
-            ];
-            args.extend(set.iter().map(|&g| dr.groups[g].1.as_str()));
-            if dr.both(d, shared, &args, model) {
-                m.protected(iface);
-            }
+            set_groups(dr, d, shared, &mut m, iface, &set);
         }
         Action::Forget => {
             let iface = IFACES[rng.random_range(0..2)];
@@ -1009,24 +1024,11 @@ fn main() {
     }
     // fwa in groups 0 and 1, fwb in groups 0 and 2.
     for (i, iface) in IFACES.iter().enumerate() {
-        let set = [0, i + 1];
-        let model_ids = set.map(|g| dr.groups[g].0.as_str());
-        let model = shared
-            .model
-            .write()
-            .expect("model")
-            .world
-            .attach(iface, &model_ids, &fw_addrs(iface))
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-        let mut args = vec![
-            "modify-network-interface-attribute",
-            "--network-interface-id",
-            iface,
-            "--groups",
-        ];
-        args.extend(set.map(|g| dr.groups[g].1.as_str()));
-        assert!(dr.both(&d, &shared, &args, model), "protecting {iface}");
+        let mut m = shared.model.write().expect("model");
+        assert!(
+            set_groups(&dr, &d, &shared, &mut m, iface, &[0, i + 1]),
+            "protecting {iface}"
+        );
     }
 
     let run = Duration::from_secs_f64(opts.minutes * 60.0);
